@@ -1,0 +1,94 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+  name: "Easel",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "easeld", targets: ["easeld"]),
+    .executable(name: "easel", targets: ["easel"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+  ],
+  targets: [
+    // Domain: templates, pricing, credit rules, task state machine. No I/O dependencies.
+    .target(name: "EaselCore", swiftSettings: strict),
+
+    // libvips: the system library, a tiny C shim (libvips' API is variadic), and the only Swift importer.
+    .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
+    .target(name: "CEaselVips", dependencies: ["CVips"]),
+    .target(name: "EaselImaging", dependencies: ["EaselCore", "CEaselVips"], swiftSettings: strict),
+
+    .target(
+      name: "EaselSQLite",
+      dependencies: ["EaselCore", .product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: strict
+    ),
+    .target(name: "EaselArtifacts", dependencies: ["EaselCore"], swiftSettings: strict),
+    .target(name: "EaselModels", dependencies: ["EaselCore", "EaselImaging"], swiftSettings: strict),
+    .target(
+      name: "EaselRPC",
+      dependencies: [
+        "EaselCore",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    // Wires store, backends, imaging, workers and both gRPC listeners into one ServiceGroup.
+    .target(
+      name: "EaselServer",
+      dependencies: [
+        "EaselCore", "EaselRPC", "EaselSQLite", "EaselModels", "EaselImaging", "EaselArtifacts",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    .executableTarget(
+      name: "easeld",
+      dependencies: [
+        "EaselServer",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict
+    ),
+    .executableTarget(
+      name: "easel",
+      dependencies: [
+        "EaselRPC",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "clients/easel",
+      swiftSettings: strict
+    ),
+
+    .testTarget(name: "EaselCoreTests", dependencies: ["EaselCore"]),
+    .testTarget(name: "EaselImagingTests", dependencies: ["EaselImaging"]),
+    .testTarget(
+      name: "EaselServerTests",
+      dependencies: [
+        "EaselServer", "EaselRPC", "EaselSQLite", "EaselCore",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+      ]
+    ),
+  ]
+)

@@ -1,0 +1,47 @@
+import EaselCore
+import Foundation
+
+/// Artifacts as files under a folder. Writes go to a temporary file that is renamed into place,
+/// so a reader or a crash never sees half a file.
+public struct LocalArtifactStore: ArtifactStore {
+  let root: URL
+
+  public init(root: URL) throws {
+    self.root = root
+    try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+  }
+
+  public func write(_ bytes: [UInt8], key: String) async throws {
+    let destination = try url(for: key)
+    try FileManager.default.createDirectory(
+      at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+    let temporary = destination.deletingLastPathComponent()
+      .appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
+    try Data(bytes).write(to: temporary)
+    if rename(temporary.path, destination.path) != 0 {
+      let code = errno
+      try? FileManager.default.removeItem(at: temporary)
+      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination.path, "errno": code])
+    }
+  }
+
+  public func read(key: String) async throws -> [UInt8] {
+    Array(try Data(contentsOf: try url(for: key)))
+  }
+
+  public func delete(key: String) async throws {
+    let target = try url(for: key)
+    if FileManager.default.fileExists(atPath: target.path) {
+      try FileManager.default.removeItem(at: target)
+    }
+  }
+
+  /// Keys come from `ArtifactKeys`, but check anyway that none escapes the root.
+  private func url(for key: String) throws -> URL {
+    let parts = key.split(separator: "/")
+    guard !parts.isEmpty, !key.hasPrefix("/"), parts.allSatisfy({ $0 != ".." && $0 != "." }) else {
+      throw EaselError.internalError("artifact key \(key) is not a relative path")
+    }
+    return root.appendingPathComponent(key)
+  }
+}

@@ -1,0 +1,33 @@
+/// Storage keys, laid out as in the original design: `inputs/{user}/…`, `outputs/{user}/…`, `thumbnails/{user}/…`.
+public enum ArtifactKeys {
+  public static func key(for kind: ArtifactKind, taskID: String, account: Account, contentType: String) -> String {
+    let folder =
+      switch kind {
+      case .input: "inputs"
+      case .output: "outputs"
+      case .thumbnail: "thumbnails"
+      }
+    return "\(folder)/\(safe(account.platform))/\(safe(account.userID))/\(taskID).\(fileExtension(contentType))"
+  }
+
+  static func fileExtension(_ contentType: String) -> String {
+    switch contentType {
+    case "image/png": "png"
+    case "image/jpeg": "jpg"
+    case "image/webp": "webp"
+    case "video/mp4": "mp4"
+    default: "bin"
+    }
+  }
+
+  /// Keeps a path segment inside its folder whatever the caller's identifiers contain.
+  static func safe(_ segment: String) -> String {
+    let allowed = segment.unicodeScalars.map { scalar -> String in
+      switch scalar {
+      case "a"..."z", "A"..."Z", "0"..."9", "-", "_", ".": String(scalar)
+      default: "%" + String(scalar.value, radix: 16)
+      }
+    }.joined()
+    return allowed.hasPrefix(".") ? "%2e" + allowed.dropFirst() : allowed
+  }
+}

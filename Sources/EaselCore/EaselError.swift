@@ -1,0 +1,38 @@
+/// An error a caller can act on. The code maps one-to-one onto a gRPC status in the RPC layer;
+/// the message is shown to the caller, so it never carries internals or secrets.
+public struct EaselError: Error, Hashable, Sendable, CustomStringConvertible {
+  public struct Code: Hashable, Sendable, CustomStringConvertible {
+    private enum Wrapped: String, Hashable, Sendable {
+      case invalidArgument, notFound, failedPrecondition, resourceExhausted
+      case permissionDenied, unauthenticated, unavailable, internalError
+    }
+    private let wrapped: Wrapped
+    private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
+    public static let invalidArgument = Code(.invalidArgument)
+    public static let notFound = Code(.notFound)
+    public static let failedPrecondition = Code(.failedPrecondition)
+    public static let resourceExhausted = Code(.resourceExhausted)
+    public static let permissionDenied = Code(.permissionDenied)
+    public static let unauthenticated = Code(.unauthenticated)
+    public static let unavailable = Code(.unavailable)
+    public static let internalError = Code(.internalError)
+
+    public var description: String { wrapped.rawValue }
+  }
+
+  public var code: Code
+  public var message: String
+
+  public init(_ code: Code, _ message: String) {
+    self.code = code
+    self.message = message
+  }
+
+  public var description: String { "\(code): \(message)" }
+
+  public static func invalidArgument(_ message: String) -> EaselError { .init(.invalidArgument, message) }
+  public static func notFound(_ message: String) -> EaselError { .init(.notFound, message) }
+  public static func failedPrecondition(_ message: String) -> EaselError { .init(.failedPrecondition, message) }
+  public static func internalError(_ message: String) -> EaselError { .init(.internalError, message) }
+}

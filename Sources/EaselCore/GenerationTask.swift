@@ -1,0 +1,89 @@
+import Foundation
+
+/// A generation task as Easel stores it.
+public struct GenerationTask: Hashable, Sendable {
+  public var id: String
+  public var account: Account
+  public var kind: GenerationKind
+  public var status: TaskStatus
+  public var prompt: String
+  public var parameters: Parameters
+  public var template: TemplateRef
+  public var backend: String
+  public var creditCost: Int64
+  public var progress: Double
+  public var inputImageKey: String?
+  public var output: Artifact?
+  public var thumbnail: Artifact?
+  public var processingTimeMs: Int64
+  public var errorCode: String
+  public var errorMessage: String
+  public var attempts: Int
+  /// Increases with every stored change; subscribers resume from it.
+  public var sequence: UInt64
+  public var createdAt: Date
+  public var updatedAt: Date
+  public var startedAt: Date?
+  public var finishedAt: Date?
+
+  public init(
+    id: String, account: Account, kind: GenerationKind, status: TaskStatus, prompt: String,
+    parameters: Parameters, template: TemplateRef, backend: String, creditCost: Int64, progress: Double = 0,
+    inputImageKey: String? = nil, output: Artifact? = nil, thumbnail: Artifact? = nil, processingTimeMs: Int64 = 0,
+    errorCode: String = "", errorMessage: String = "", attempts: Int = 0, sequence: UInt64 = 1,
+    createdAt: Date, updatedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil
+  ) {
+    self.id = id
+    self.account = account
+    self.kind = kind
+    self.status = status
+    self.prompt = prompt
+    self.parameters = parameters
+    self.template = template
+    self.backend = backend
+    self.creditCost = creditCost
+    self.progress = progress
+    self.inputImageKey = inputImageKey
+    self.output = output
+    self.thumbnail = thumbnail
+    self.processingTimeMs = processingTimeMs
+    self.errorCode = errorCode
+    self.errorMessage = errorMessage
+    self.attempts = attempts
+    self.sequence = sequence
+    self.createdAt = createdAt
+    self.updatedAt = updatedAt
+    self.startedAt = startedAt
+    self.finishedAt = finishedAt
+  }
+}
+
+/// A stored file of a task: its storage key and what it is.
+public struct Artifact: Hashable, Sendable {
+  public var key: String
+  public var contentType: String
+
+  public init(key: String, contentType: String) {
+    self.key = key
+    self.contentType = contentType
+  }
+}
+
+public enum ArtifactKind: String, Hashable, Sendable, CaseIterable {
+  case output, thumbnail, input
+}
+
+/// How a finished attempt ends.
+public enum TaskOutcome: Hashable, Sendable {
+  case completed(output: Artifact, thumbnail: Artifact, processingTimeMs: Int64)
+  case failed(code: String, message: String)
+  case canceled
+
+  public var status: TaskStatus {
+    switch self {
+    case .completed: .completed
+    case .failed: .failed
+    case .canceled: .canceled
+    }
+  }
+}

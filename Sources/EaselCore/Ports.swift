@@ -1,0 +1,59 @@
+/// The adapters the domain talks to. Each lives in its own target; tests use the real ones.
+
+/// Turns a prompt (and maybe an input image) into an image or a video.
+public protocol ModelBackend: Sendable {
+  func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws
+    -> GeneratedMedia
+}
+
+public struct GenerationJob: Sendable {
+  public var taskID: String
+  public var kind: GenerationKind
+  public var prompt: String
+  public var parameters: Parameters
+  public var inputImage: [UInt8]?
+
+  public init(taskID: String, kind: GenerationKind, prompt: String, parameters: Parameters, inputImage: [UInt8]?) {
+    self.taskID = taskID
+    self.kind = kind
+    self.prompt = prompt
+    self.parameters = parameters
+    self.inputImage = inputImage
+  }
+}
+
+public struct GeneratedMedia: Sendable {
+  public var bytes: [UInt8]
+  public var contentType: String
+
+  public init(bytes: [UInt8], contentType: String) {
+    self.bytes = bytes
+    self.contentType = contentType
+  }
+}
+
+/// A backend's reason for failing a task, stored as the task's `error_code` and `error_message`.
+public struct BackendFailure: Error, Hashable, Sendable {
+  public var code: String
+  public var message: String
+
+  public init(code: String, message: String) {
+    self.code = code
+    self.message = message
+  }
+}
+
+/// Image work: validating and normalising inputs, thumbnails of outputs.
+public protocol ImageProcessor: Sendable {
+  /// Validates an untrusted image and returns it upright, stripped, fitted inside 1024×1024, as JPEG q85.
+  func normalizeInput(_ bytes: [UInt8]) throws(EaselError) -> [UInt8]
+  /// A 200×200 cover-cropped JPEG q80.
+  func thumbnail(of bytes: [UInt8]) throws(EaselError) -> [UInt8]
+}
+
+/// Where artifacts (inputs, outputs, thumbnails) are kept. Keys are relative paths.
+public protocol ArtifactStore: Sendable {
+  func write(_ bytes: [UInt8], key: String) async throws
+  func read(key: String) async throws -> [UInt8]
+  func delete(key: String) async throws
+}

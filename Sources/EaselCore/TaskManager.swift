@@ -1,0 +1,120 @@
+import Foundation
+
+/// The use cases behind the RPCs: create, read, cancel tasks; read and grant credits.
+/// Every rule lives in the domain types; this type orders the calls to the adapters.
+public struct TaskManager: Sendable {
+  public let store: any TaskStore
+  public let templates: TemplateRegistry
+  public let pricing: Pricing
+  public let imaging: any ImageProcessor
+  public let artifacts: any ArtifactStore
+  public let updates: TaskUpdateHub
+  private let wakeWorkers: @Sendable () -> Void
+
+  public init(
+    store: any TaskStore, templates: TemplateRegistry, pricing: Pricing, imaging: any ImageProcessor,
+    artifacts: any ArtifactStore, updates: TaskUpdateHub, wakeWorkers: @escaping @Sendable () -> Void
+  ) {
+    self.store = store
+    self.templates = templates
+    self.pricing = pricing
+    self.imaging = imaging
+    self.artifacts = artifacts
+    self.updates = updates
+    self.wakeWorkers = wakeWorkers
+  }
+
+  public func createTask(
+    account: Account, templateCode: String, parameters: Parameters, inputImage: [UInt8]?, idempotencyKey: String
+  ) async throws -> GenerationTask {
+    let template = try templates.template(code: templateCode)
+    var request = try template.resolve(parameters, hasInputImage: inputImage != nil)
+    let idempotency = try IdempotencyKey(
+      idempotencyKey, requestHash: RequestFingerprint.of(template: template.code, parameters: parameters, inputImage: inputImage))
+    if template.parameters.contains(where: { $0.name == "seed" }), request.parameters["seed"] == nil {
+      request.parameters["seed"] = .integer(Int64.random(in: 0...Int64(UInt32.max)))
+    }
+    let id = UUID().uuidString.lowercased()
+    var inputKey: String?
+    if let inputImage {
+      let normalized = try imaging.normalizeInput(inputImage)
+      let key = ArtifactKeys.key(for: .input, taskID: id, account: account, contentType: "image/jpeg")
+      try await artifacts.write(normalized, key: key)
+      inputKey = key
+    }
+    let new = NewTask(
+      id: id, account: account, template: template, request: request,
+      creditCost: pricing.cost(of: template, parameters: request.parameters), inputImageKey: inputKey,
+      idempotency: idempotency)
+    let result: (task: GenerationTask, created: Bool)
+    do {
+      result = try await store.createTask(new, now: Date())
+    } catch {
+      if let inputKey { try? await artifacts.delete(key: inputKey) }
+      throw error
+    }
+    if result.created {
+      updates.publish(result.task)
+      wakeWorkers()
+    } else if let inputKey {
+      try? await artifacts.delete(key: inputKey)  // a retry: the first request's input is the one kept
+    }
+    return result.task
+  }
+
+  public func task(id: String, account: Account) async throws -> GenerationTask {
+    guard let task = try await store.task(id: id, account: account) else { throw EaselError.taskNotFound(id) }
+    return task
+  }
+
+  public func tasks(of account: Account, status: TaskStatus?, page: PageRequest) async throws -> Page<GenerationTask> {
+    try await store.tasks(of: account, status: status, page: page)
+  }
+
+  /// Cancels a PENDING task and releases its credits; a finished task is returned as it is.
+  public func cancelTask(id: String, account: Account) async throws -> GenerationTask {
+    let current = try await task(id: id, account: account)
+    switch current.status {
+    case .pending:
+      guard let canceled = try await store.cancelPendingTask(id: id, account: account, now: Date()) else {
+        return try await task(id: id, account: account)  // a worker claimed it meanwhile
+      }
+      updates.publish(canceled)
+      return canceled
+    case .processing:
+      throw EaselError.failedPrecondition("task \(id) is already processing; only a PENDING task can be canceled")
+    case .completed, .failed, .canceled:
+      return current
+    }
+  }
+
+  /// The bytes and content type of one of the task's artifacts.
+  public func artifact(_ kind: ArtifactKind, taskID: String, account: Account) async throws -> (bytes: [UInt8], contentType: String) {
+    let task = try await task(id: taskID, account: account)
+    let artifact: Artifact? =
+      switch kind {
+      case .output: task.output
+      case .thumbnail: task.thumbnail
+      case .input: task.inputImageKey.map { Artifact(key: $0, contentType: "image/jpeg") }
+      }
+    guard let artifact else {
+      throw EaselError.notFound("task \(taskID) has no \(kind.rawValue) artifact (status \(task.status.rawValue))")
+    }
+    return (try await artifacts.read(key: artifact.key), artifact.contentType)
+  }
+
+  public func grantCredits(to account: Account, amount: Int64, reason: String, idempotencyKey: String) async throws
+    -> CreditBalance
+  {
+    guard amount > 0 else { throw EaselError.invalidArgument("amount must be positive; got \(amount)") }
+    let reason = reason.isEmpty ? LedgerReason.grant : reason
+    guard reason.count <= 200 else { throw EaselError.invalidArgument("reason is longer than 200 characters") }
+    let idempotency = try IdempotencyKey(idempotencyKey, requestHash: "\(amount)|\(reason)")
+    return try await store.grantCredits(to: account, amount: amount, reason: reason, idempotency: idempotency, now: Date())
+  }
+}
+
+extension EaselError {
+  /// The same answer whether the task does not exist or belongs to someone else.
+  public static func taskNotFound(_ id: String) -> EaselError { .notFound("task \(id) does not exist") }
+}

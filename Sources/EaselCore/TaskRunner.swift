@@ -1,0 +1,84 @@
+import Foundation
+
+/// Runs one claimed task: backend → output check and thumbnail → artifacts → COMPLETED,
+/// or FAILED with the hold released. Never throws: every ending is stored on the task.
+public struct TaskRunner: Sendable {
+  let store: any TaskStore
+  let backends: [String: any ModelBackend]
+  let imaging: any ImageProcessor
+  let artifacts: any ArtifactStore
+  let updates: TaskUpdateHub
+
+  public init(
+    store: any TaskStore, backends: [String: any ModelBackend], imaging: any ImageProcessor,
+    artifacts: any ArtifactStore, updates: TaskUpdateHub
+  ) {
+    self.store = store
+    self.backends = backends
+    self.imaging = imaging
+    self.artifacts = artifacts
+    self.updates = updates
+  }
+
+  public func run(_ task: GenerationTask) async {
+    updates.publish(task)
+    let started = ContinuousClock.now
+    let outcome: TaskOutcome
+    do {
+      let (output, thumbnail) = try await produce(task)
+      let elapsed = ContinuousClock.now - started
+      outcome = .completed(output: output, thumbnail: thumbnail, processingTimeMs: elapsed.milliseconds)
+    } catch is CancellationError {
+      return  // shutting down: the task stays PROCESSING and goes back to the queue at the next start
+    } catch let failure as BackendFailure {
+      outcome = .failed(code: failure.code, message: failure.message)
+    } catch let error as EaselError {
+      outcome = .failed(code: "invalid_output", message: error.message)
+    } catch {
+      outcome = .failed(code: "internal", message: "generation failed: \(error)")
+    }
+    await finish(task, outcome)
+  }
+
+  private func produce(_ task: GenerationTask) async throws -> (output: Artifact, thumbnail: Artifact) {
+    guard let backend = backends[task.backend] else {
+      throw BackendFailure(code: "backend_unavailable", message: "model backend \(task.backend) is not configured")
+    }
+    let input = try await task.inputImageKey.asyncMap { try await artifacts.read(key: $0) }
+    let job = GenerationJob(
+      taskID: task.id, kind: task.kind, prompt: task.prompt, parameters: task.parameters, inputImage: input)
+    let media = try await backend.generate(job) { _ in }
+    let thumbnailBytes = try imaging.thumbnail(of: media.bytes)
+    let output = Artifact(
+      key: ArtifactKeys.key(for: .output, taskID: task.id, account: task.account, contentType: media.contentType),
+      contentType: media.contentType)
+    let thumbnail = Artifact(
+      key: ArtifactKeys.key(for: .thumbnail, taskID: task.id, account: task.account, contentType: "image/jpeg"),
+      contentType: "image/jpeg")
+    try await artifacts.write(media.bytes, key: output.key)
+    try await artifacts.write(thumbnailBytes, key: thumbnail.key)
+    return (output, thumbnail)
+  }
+
+  private func finish(_ task: GenerationTask, _ outcome: TaskOutcome) async {
+    // The store is the source of truth; if it is unreachable the task stays PROCESSING and is
+    // handed back to the queue at the next start, so nothing is charged or lost.
+    if let finished = try? await store.finishTask(id: task.id, outcome: outcome, now: Date()) {
+      updates.publish(finished)
+    }
+  }
+}
+
+extension Duration {
+  var milliseconds: Int64 {
+    let (seconds, attoseconds) = components
+    return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+  }
+}
+
+extension Optional {
+  func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+    guard let self else { return nil }
+    return try await transform(self)
+  }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// A task as `CreateTask` asks for it, before it is stored.
+public struct NewTask: Sendable {
+  public var id: String
+  public var account: Account
+  public var template: Template
+  public var request: ResolvedRequest
+  public var creditCost: Int64
+  public var inputImageKey: String?
+  public var idempotency: IdempotencyKey?
+
+  public init(
+    id: String, account: Account, template: Template, request: ResolvedRequest, creditCost: Int64,
+    inputImageKey: String?, idempotency: IdempotencyKey?
+  ) {
+    self.id = id
+    self.account = account
+    self.template = template
+    self.request = request
+    self.creditCost = creditCost
+    self.inputImageKey = inputImageKey
+    self.idempotency = idempotency
+  }
+}
+
+/// A caller's retry key and a fingerprint of what the first request asked for.
+public struct IdempotencyKey: Hashable, Sendable {
+  public static let maxLength = 255
+  public var key: String
+  public var requestHash: String
+
+  public init?(_ key: String, requestHash: String) throws(EaselError) {
+    guard !key.isEmpty else { return nil }
+    guard key.count <= IdempotencyKey.maxLength else {
+      throw .invalidArgument("idempotency_key is longer than \(IdempotencyKey.maxLength) characters")
+    }
+    self.key = key
+    self.requestHash = requestHash
+  }
+
+  public static let reusedMessage = "idempotency key reused with different parameters"
+}
+
+public struct Page<Item: Sendable>: Sendable {
+  public var items: [Item]
+  public var total: Int64
+  public var request: PageRequest
+
+  public init(items: [Item], total: Int64, request: PageRequest) {
+    self.items = items
+    self.total = total
+    self.request = request
+  }
+
+  public var totalPages: Int32 { Int32((total + Int64(request.limit) - 1) / Int64(request.limit)) }
+}
+
+/// A 1-based page of at most 100 items; zero values take the defaults.
+public struct PageRequest: Hashable, Sendable {
+  public static let maxLimit: Int32 = 100
+  public var page: Int32
+  public var limit: Int32
+  public var offset: Int { Int(page - 1) * Int(limit) }
+
+  public init(page: Int32, limit: Int32) throws(EaselError) {
+    guard page >= 0 else { throw .invalidArgument("page must be 1 or more; got \(page)") }
+    guard limit >= 0, limit <= PageRequest.maxLimit else {
+      throw .invalidArgument("limit must be between 1 and \(PageRequest.maxLimit); got \(limit)")
+    }
+    self.page = page == 0 ? 1 : page
+    self.limit = limit == 0 ? 10 : limit
+  }
+}
+
+/// Durable state: tasks (which are also the queue), credits and their ledger.
+/// Every method is one transaction.
+public protocol TaskStore: Sendable {
+  /// Inserts the task as PENDING and holds its credits, or returns the task an earlier request
+  /// with the same idempotency key created (`created == false`).
+  func createTask(_ task: NewTask, now: Date) async throws -> (task: GenerationTask, created: Bool)
+  func task(id: String, account: Account) async throws -> GenerationTask?
+  func tasks(of account: Account, status: TaskStatus?, page: PageRequest) async throws -> Page<GenerationTask>
+  /// Ends a PENDING task as CANCELED and releases its hold; returns the task as it is afterwards.
+  func cancelPendingTask(id: String, account: Account, now: Date) async throws -> GenerationTask?
+
+  /// The oldest PENDING task, now PROCESSING with one more attempt; nil when the queue is empty.
+  func claimNextTask(now: Date) async throws -> GenerationTask?
+  func updateProgress(taskID: String, progress: Double, now: Date) async throws -> GenerationTask?
+  /// Ends a PROCESSING task and settles its hold exactly once; nil if it had already ended.
+  func finishTask(id: String, outcome: TaskOutcome, now: Date) async throws -> GenerationTask?
+  /// Puts PROCESSING tasks back to PENDING, for a start after a crash. Returns how many.
+  func requeueInterruptedTasks(now: Date) async throws -> Int
+
+  func balance(of account: Account) async throws -> CreditBalance
+  func grantCredits(to account: Account, amount: Int64, reason: String, idempotency: IdempotencyKey?, now: Date)
+    async throws -> CreditBalance
+  func ledger(of account: Account, page: PageRequest) async throws -> Page<LedgerEntry>
+}

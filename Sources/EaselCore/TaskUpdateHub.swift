@@ -1,0 +1,67 @@
+import Synchronization
+
+/// Fans stored task changes out to live subscribers. Each subscriber has a bounded buffer; one that
+/// falls behind is ended with RESOURCE_EXHAUSTED instead of slowing anyone else down.
+public final class TaskUpdateHub: Sendable {
+  public struct Filter: Sendable {
+    public var account: Account
+    public var taskID: String?
+
+    public init(account: Account, taskID: String?) {
+      self.account = account
+      self.taskID = taskID
+    }
+
+    func matches(_ task: GenerationTask) -> Bool {
+      task.account == account && (taskID == nil || taskID == task.id)
+    }
+  }
+
+  private struct Subscriber {
+    var filter: Filter
+    var continuation: AsyncThrowingStream<GenerationTask, any Error>.Continuation
+  }
+
+  private let subscribers = Mutex<[Int: Subscriber]>([:])
+  private let nextID = Atomic<Int>(0)
+  private let bufferSize: Int
+
+  public init(bufferSize: Int = 256) {
+    self.bufferSize = bufferSize
+  }
+
+  public var subscriberCount: Int { subscribers.withLock { $0.count } }
+
+  /// A stream of every change published from now on that matches `filter`.
+  public func subscribe(_ filter: Filter) -> AsyncThrowingStream<GenerationTask, any Error> {
+    let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
+    let (stream, continuation) = AsyncThrowingStream.makeStream(
+      of: GenerationTask.self, bufferingPolicy: .bufferingOldest(bufferSize))
+    continuation.onTermination = { [weak self] _ in
+      _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+    }
+    subscribers.withLock { $0[id] = Subscriber(filter: filter, continuation: continuation) }
+    return stream
+  }
+
+  /// Ends every subscription (at shutdown), so open streams complete and the server can stop.
+  public func finishAll() {
+    let all = subscribers.withLock { subscribers in
+      defer { subscribers.removeAll() }
+      return subscribers.values.map(\.continuation)
+    }
+    for continuation in all { continuation.finish() }
+  }
+
+  public func publish(_ task: GenerationTask) {
+    let overflowed = subscribers.withLock { subscribers in
+      subscribers.values.filter { $0.filter.matches(task) }.compactMap { subscriber in
+        if case .dropped = subscriber.continuation.yield(task) { subscriber.continuation } else { nil }
+      }
+    }
+    for continuation in overflowed {
+      continuation.finish(
+        throwing: EaselError(.resourceExhausted, "this subscriber fell too far behind; resume with after_sequence"))
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/// A named, versioned generation recipe.
+public struct Template: Hashable, Sendable {
+  public enum InputImage: String, Hashable, Sendable {
+    case none, optional, required
+  }
+
+  public var code: String
+  public var name: String
+  public var version: String
+  public var category: String
+  public var kind: GenerationKind
+  public var description: String
+  /// The model backend that runs it, e.g. `procedural`.
+  public var backend: String
+  /// The base cost; nil means the kind's default price.
+  public var creditCost: Int64?
+  public var inputImage: InputImage
+  public var parameters: [ParameterSpec]
+  /// How the prompt is built, e.g. "a person wearing {clothingDescription}"; nil means `{prompt}`.
+  public var promptTemplate: String?
+
+  public init(
+    code: String, name: String, version: String, category: String, kind: GenerationKind,
+    description: String, backend: String, creditCost: Int64? = nil, inputImage: InputImage = .none,
+    parameters: [ParameterSpec], promptTemplate: String? = nil
+  ) {
+    self.code = code
+    self.name = name
+    self.version = version
+    self.category = category
+    self.kind = kind
+    self.description = description
+    self.backend = backend
+    self.creditCost = creditCost
+    self.inputImage = inputImage
+    self.parameters = parameters
+    self.promptTemplate = promptTemplate
+  }
+
+  public var ref: TemplateRef {
+    TemplateRef(code: code, name: name, version: version, category: category)
+  }
+}
+
+/// The template version a task ran.
+public struct TemplateRef: Hashable, Sendable {
+  public var code: String
+  public var name: String
+  public var version: String
+  public var category: String
+
+  public init(code: String, name: String, version: String, category: String) {
+    self.code = code
+    self.name = name
+    self.version = version
+    self.category = category
+  }
+}

@@ -1,0 +1,177 @@
+import EaselCore
+import Foundation
+import SwiftProtobuf
+
+// Domain ↔ wire. Generated types stay in this target; the domain never sees them.
+
+extension Parameters {
+  /// Struct → parameters; a null value counts as absent, lists and objects are refused.
+  init(_ proto: Google_Protobuf_Struct) throws(EaselError) {
+    self.init()
+    for (name, value) in proto.fields {
+      switch value.kind {
+      case .stringValue(let text): self[name] = .string(text)
+      case .numberValue(let number): self[name] = .number(number)
+      case .boolValue(let flag): self[name] = .bool(flag)
+      case .nullValue, nil: continue
+      case .listValue, .structValue:
+        throw .invalidArgument("parameters.\(name) must be a string, number or boolean")
+      }
+    }
+  }
+}
+
+extension Google_Protobuf_Struct {
+  init(_ parameters: Parameters) {
+    self.init()
+    for (name, value) in parameters {
+      fields[name] =
+        switch value {
+        case .string(let text): Google_Protobuf_Value(stringValue: text)
+        case .integer(let number): Google_Protobuf_Value(numberValue: Double(number))
+        case .number(let number): Google_Protobuf_Value(numberValue: number)
+        case .bool(let flag): Google_Protobuf_Value(boolValue: flag)
+        }
+    }
+  }
+}
+
+extension GenerationKind {
+  init?(_ proto: Easel_V1_GenerationType) {
+    switch proto {
+    case .image: self = .image
+    case .video: self = .video
+    case .unspecified, .UNRECOGNIZED: return nil
+    }
+  }
+
+  var proto: Easel_V1_GenerationType { self == .image ? .image : .video }
+}
+
+extension TaskStatus {
+  init?(_ proto: Easel_V1_TaskStatus) {
+    switch proto {
+    case .pending: self = .pending
+    case .processing: self = .processing
+    case .completed: self = .completed
+    case .failed: self = .failed
+    case .canceled: self = .canceled
+    case .unspecified, .UNRECOGNIZED: return nil
+    }
+  }
+
+  var proto: Easel_V1_TaskStatus {
+    switch self {
+    case .pending: .pending
+    case .processing: .processing
+    case .completed: .completed
+    case .failed: .failed
+    case .canceled: .canceled
+    }
+  }
+}
+
+extension ArtifactKind {
+  init(_ proto: Easel_V1_ArtifactKind) throws(EaselError) {
+    switch proto {
+    case .output, .unspecified: self = .output
+    case .thumbnail: self = .thumbnail
+    case .input: self = .input
+    case .UNRECOGNIZED(let value): throw .invalidArgument("kind \(value) is not an artifact kind")
+    }
+  }
+
+  /// Where a task's artifact is fetched from: `FetchArtifact` with this task id and kind.
+  func url(taskID: String) -> String { "easel-artifact://\(taskID)/\(rawValue)" }
+}
+
+extension Easel_V1_Task {
+  init(_ task: GenerationTask) {
+    self.init()
+    id = task.id
+    userID = task.account.userID
+    platform = task.account.platform
+    type = task.kind.proto
+    status = task.status.proto
+    prompt = task.prompt
+    parameters = Google_Protobuf_Struct(task.parameters)
+    template = .with {
+      $0.code = task.template.code
+      $0.name = task.template.name
+      $0.version = task.template.version
+      $0.category = task.template.category
+    }
+    creditCost = task.creditCost
+    progress = Float(task.progress)
+    if task.inputImageKey != nil { inputImageURL = ArtifactKind.input.url(taskID: task.id) }
+    if let output = task.output {
+      outputURL = ArtifactKind.output.url(taskID: task.id)
+      outputContentType = output.contentType
+    }
+    if task.thumbnail != nil { thumbnailURL = ArtifactKind.thumbnail.url(taskID: task.id) }
+    processingTimeMs = task.processingTimeMs
+    errorCode = task.errorCode
+    errorMessage = task.errorMessage
+    attempts = Int32(clamping: task.attempts)
+    createdAt = Google_Protobuf_Timestamp(date: task.createdAt)
+    updatedAt = Google_Protobuf_Timestamp(date: task.updatedAt)
+    if let startedAt = task.startedAt { self.startedAt = Google_Protobuf_Timestamp(date: startedAt) }
+    if let finishedAt = task.finishedAt { self.finishedAt = Google_Protobuf_Timestamp(date: finishedAt) }
+  }
+}
+
+extension Easel_V1_Template {
+  init(_ template: Template, pricing: Pricing) {
+    self.init()
+    code = template.code
+    name = template.name
+    version = template.version
+    category = template.category
+    type = template.kind.proto
+    creditCost = pricing.baseCost(of: template)
+    description_p = template.description
+    requiresInputImage = template.inputImage == .required
+    acceptsInputImage = template.inputImage != .none
+    backend = template.backend
+    parameters = template.parameters.map(Easel_V1_ParameterSpec.init)
+  }
+}
+
+extension Easel_V1_ParameterSpec {
+  init(_ spec: ParameterSpec) {
+    self.init()
+    name = spec.name
+    type = spec.type.rawValue
+    required = spec.required
+    defaultValue = spec.defaultValue?.text ?? ""
+    description_p = spec.description
+    if let minimum = spec.minimum { self.minimum = minimum }
+    if let maximum = spec.maximum { self.maximum = maximum }
+    maxLength = Int32(clamping: spec.maxLength ?? 0)
+    allowedValues = spec.allowedValues
+  }
+}
+
+extension Easel_V1_Balance {
+  init(_ balance: CreditBalance, account: Account) {
+    self.init()
+    platform = account.platform
+    userID = account.userID
+    self.balance = balance.balance
+    held = balance.held
+    available = balance.available
+  }
+}
+
+extension Easel_V1_LedgerEntry {
+  init(_ entry: LedgerEntry) {
+    self.init()
+    id = String(entry.id)
+    kind = entry.kind.rawValue
+    amount = entry.amount
+    reason = entry.reason
+    taskID = entry.taskID ?? ""
+    balanceAfter = entry.balanceAfter
+    createdAt = Google_Protobuf_Timestamp(date: entry.createdAt)
+  }
+}

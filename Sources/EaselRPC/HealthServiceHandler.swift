@@ -1,0 +1,85 @@
+import GRPCCore
+import Synchronization
+
+/// Whether the server is taking work. Watchers are told about every change.
+public final class ServingState: Sendable {
+  private struct State {
+    var serving = false
+    var watchers: [Int: AsyncStream<Bool>.Continuation] = [:]
+    var nextID = 0
+  }
+
+  private let state = Mutex(State())
+
+  public init() {}
+
+  public var isServing: Bool { state.withLock { $0.serving } }
+
+  public func set(serving: Bool) {
+    let watchers = state.withLock { state in
+      state.serving = serving
+      return Array(state.watchers.values)
+    }
+    for watcher in watchers { watcher.yield(serving) }
+  }
+
+  /// The current value, then every change, until the watcher goes away.
+  func watch() -> AsyncStream<Bool> {
+    let (stream, continuation) = AsyncStream.makeStream(of: Bool.self, bufferingPolicy: .bufferingNewest(1))
+    let id = state.withLock { state in
+      state.nextID += 1
+      state.watchers[state.nextID] = continuation
+      continuation.yield(state.serving)
+      return state.nextID
+    }
+    continuation.onTermination = { [weak self] _ in
+      _ = self?.state.withLock { $0.watchers.removeValue(forKey: id) }
+    }
+    return stream
+  }
+
+  /// Ends every watch stream, so that open Watch calls let the server shut down.
+  public func finishWatchers() {
+    let watchers = state.withLock { state in
+      defer { state.watchers.removeAll() }
+      return Array(state.watchers.values)
+    }
+    for watcher in watchers { watcher.finish() }
+  }
+}
+
+/// The standard `grpc.health.v1.Health` service. "" is the whole server; each Easel service
+/// can be asked for by its full name.
+public struct HealthServiceHandler: Grpc_Health_V1_Health.SimpleServiceProtocol {
+  public static let services: Set<String> = [
+    "", "easel.v1.TaskService", "easel.v1.TemplateService", "easel.v1.CreditService",
+  ]
+
+  let state: ServingState
+
+  public init(state: ServingState) {
+    self.state = state
+  }
+
+  public func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws
+    -> Grpc_Health_V1_HealthCheckResponse
+  {
+    guard Self.services.contains(request.service) else {
+      throw RPCError(code: .notFound, message: "unknown service \(request.service)")
+    }
+    return .with { $0.status = state.isServing ? .serving : .notServing }
+  }
+
+  public func watch(
+    request: Grpc_Health_V1_HealthCheckRequest, response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>,
+    context: ServerContext
+  ) async throws {
+    guard Self.services.contains(request.service) else {
+      try await response.write(.with { $0.status = .serviceUnknown })
+      return
+    }
+    for await serving in state.watch() {
+      try await response.write(.with { $0.status = serving ? .serving : .notServing })
+    }
+  }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import EaselCore
+import GRPCCore
+import Logging
+
+/// `easel.v1.TaskService`.
+public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
+  static let artifactChunkSize = 1 << 20
+
+  let manager: TaskManager
+  let logger: Logger
+
+  public init(manager: TaskManager, logger: Logger) {
+    self.manager = manager
+    self.logger = logger
+  }
+
+  public func createTask(request: Easel_V1_CreateTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
+    try await mappingErrors("CreateTask", logger: logger) {
+      let account = try Account(platform: request.platform, userID: request.userID)
+      guard !request.templateCode.isEmpty else { throw EaselError.invalidArgument("template_code is required") }
+      let task = try await manager.createTask(
+        account: account, templateCode: request.templateCode, parameters: try Parameters(request.parameters),
+        inputImage: request.inputImage.isEmpty ? nil : Array(request.inputImage),
+        idempotencyKey: request.idempotencyKey)
+      return Easel_V1_Task(task)
+    }
+  }
+
+  public func getTask(request: Easel_V1_GetTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
+    try await mappingErrors("GetTask", logger: logger) {
+      let account = try Account(platform: request.platform, userID: request.userID)
+      return Easel_V1_Task(try await manager.task(id: request.taskID, account: account))
+    }
+  }
+
+  public func listTasks(request: Easel_V1_ListTasksRequest, context: ServerContext) async throws
+    -> Easel_V1_ListTasksResponse
+  {
+    try await mappingErrors("ListTasks", logger: logger) {
+      let account = try Account(platform: request.platform, userID: request.userID)
+      let pageRequest = try PageRequest(page: request.page, limit: request.limit)
+      let page = try await manager.tasks(of: account, status: TaskStatus(request.status), page: pageRequest)
+      return .with {
+        $0.tasks = page.items.map(Easel_V1_Task.init)
+        $0.total = page.total
+        $0.page = pageRequest.page
+        $0.limit = pageRequest.limit
+        $0.totalPages = page.totalPages
+      }
+    }
+  }
+
+  public func cancelTask(request: Easel_V1_CancelTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
+    try await mappingErrors("CancelTask", logger: logger) {
+      let account = try Account(platform: request.platform, userID: request.userID)
+      return Easel_V1_Task(try await manager.cancelTask(id: request.taskID, account: account))
+    }
+  }
+
+  public func streamTaskUpdates(
+    request: Easel_V1_StreamTaskUpdatesRequest, response: RPCWriter<Easel_V1_TaskUpdate>, context: ServerContext
+  ) async throws {
+    try await mappingErrors("StreamTaskUpdates", logger: logger) {
+      let account = try Account(platform: request.platform, userID: request.userID)
+      let stream = TaskUpdateStream(
+        manager: manager, account: account, taskID: request.taskID.isEmpty ? nil : request.taskID,
+        afterSequence: request.afterSequence)
+      try await stream.run { task in
+        try await response.write(.with {
+          $0.sequence = task.sequence
+          $0.task = Easel_V1_Task(task)
+        })
+      }
+    }
+  }
+
+  public func fetchArtifact(
+    request: Easel_V1_FetchArtifactRequest, response: RPCWriter<Easel_V1_ArtifactChunk>, context: ServerContext
+  ) async throws {
+    try await mappingErrors("FetchArtifact", logger: logger) {
+      let account = try Account(platform: request.platform, userID: request.userID)
+      let kind = try ArtifactKind(request.kind)
+      let artifact = try await manager.artifact(kind, taskID: request.taskID, account: account)
+      var offset = 0
+      repeat {
+        let end = min(offset + Self.artifactChunkSize, artifact.bytes.count)
+        try await response.write(.with {
+          $0.contentType = artifact.contentType
+          $0.totalSize = Int64(artifact.bytes.count)
+          $0.data = Data(artifact.bytes[offset..<end])
+        })
+        offset = end
+      } while offset < artifact.bytes.count
+    }
+  }
+}

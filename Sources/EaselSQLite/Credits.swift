@@ -1,0 +1,97 @@
+import EaselCore
+import Foundation
+import GRDB
+
+/// Credit accounts, holds and the ledger. Called only inside a store transaction.
+enum Credits {
+  static func account(_ db: Database, _ account: Account) throws -> CreditBalance {
+    let row = try Row.fetchOne(
+      db, sql: "SELECT balance, held FROM credit_accounts WHERE platform = ? AND user_id = ?",
+      arguments: [account.platform, account.userID])
+    guard let row else { return .zero }
+    return CreditBalance(balance: row["balance"], held: row["held"])
+  }
+
+  static func grant(_ db: Database, account: Account, amount: Int64, reason: String, now: Date) throws -> CreditBalance {
+    var balance = try self.account(db, account)
+    balance.balance += amount
+    try save(db, account, balance)
+    try appendLedger(db, account: account, kind: .grant, amount: amount, reason: reason, taskID: nil, balance: balance, now: now)
+    return balance
+  }
+
+  /// Places the hold for a new task; the caller has checked that it fits in `available`.
+  static func hold(_ db: Database, task: GenerationTask, now: Date) throws {
+    var balance = try account(db, task.account)
+    balance.held += task.creditCost
+    try save(db, task.account, balance)
+    try db.execute(
+      sql: """
+        INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at) VALUES (?, ?, ?, ?, 'OPEN', ?)
+        """,
+      arguments: [task.id, task.account.platform, task.account.userID, task.creditCost, now.timeIntervalSince1970])
+    try appendLedger(
+      db, account: task.account, kind: .hold, amount: task.creditCost, reason: LedgerReason.generation, taskID: task.id,
+      balance: balance, now: now)
+  }
+
+  /// Captures or releases the task's hold as its terminal status says. The hold's state flips from
+  /// OPEN only once, so a second call (say, after a crash and a retry) moves no credits.
+  static func settle(_ db: Database, task: GenerationTask, now: Date) throws {
+    guard let settlement = task.status.holdSettlement else { return }
+    let row = try Row.fetchOne(
+      db, sql: "UPDATE credit_holds SET state = ?, settled_at = ? WHERE task_id = ? AND state = 'OPEN' RETURNING amount",
+      arguments: [settlement.ledgerKind == .capture ? "CAPTURED" : "RELEASED", now.timeIntervalSince1970, task.id])
+    guard let amount: Int64 = row?["amount"] else { return }
+    let balance = settlement.apply(amount: amount, to: try account(db, task.account))
+    try save(db, task.account, balance)
+    try appendLedger(
+      db, account: task.account, kind: settlement.ledgerKind, amount: amount, reason: settlement.reason, taskID: task.id,
+      balance: balance, now: now)
+  }
+
+  static func ledger(_ db: Database, account: Account, page: PageRequest) throws -> Page<LedgerEntry> {
+    let owner: StatementArguments = [account.platform, account.userID]
+    let total =
+      try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_entries WHERE platform = ? AND user_id = ?", arguments: owner)
+      ?? 0
+    let rows = try Row.fetchAll(
+      db,
+      sql: """
+        SELECT id, kind, amount, reason, task_id, balance_after, created_at FROM ledger_entries
+        WHERE platform = ? AND user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?
+        """,
+      arguments: owner + [page.limit, page.offset])
+    let entries = rows.map { row in
+      LedgerEntry(
+        id: row["id"], kind: LedgerKind(rawValue: row["kind"]) ?? .adjust, amount: row["amount"], reason: row["reason"],
+        taskID: row["task_id"], balanceAfter: row["balance_after"],
+        createdAt: Date(timeIntervalSince1970: row["created_at"]))
+    }
+    return Page(items: entries, total: total, request: page)
+  }
+
+  private static func save(_ db: Database, _ account: Account, _ balance: CreditBalance) throws {
+    try db.execute(
+      sql: """
+        INSERT INTO credit_accounts (platform, user_id, balance, held) VALUES (?, ?, ?, ?)
+        ON CONFLICT (platform, user_id) DO UPDATE SET balance = excluded.balance, held = excluded.held
+        """,
+      arguments: [account.platform, account.userID, balance.balance, balance.held])
+  }
+
+  private static func appendLedger(
+    _ db: Database, account: Account, kind: LedgerKind, amount: Int64, reason: String, taskID: String?,
+    balance: CreditBalance, now: Date
+  ) throws {
+    try db.execute(
+      sql: """
+        INSERT INTO ledger_entries (platform, user_id, kind, amount, reason, task_id, balance_after, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+      arguments: [
+        account.platform, account.userID, kind.rawValue, amount, reason, taskID, balance.balance,
+        now.timeIntervalSince1970,
+      ])
+  }
+}

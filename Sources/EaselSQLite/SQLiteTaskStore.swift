@@ -1,0 +1,144 @@
+import EaselCore
+import Foundation
+import GRDB
+
+/// The default store: one SQLite file in WAL mode, opened once. Every method is one transaction;
+/// GRDB serialises writes, so credit checks and holds can't interleave.
+public struct SQLiteTaskStore: TaskStore {
+  let writer: any DatabaseWriter
+
+  /// Opens (creating if needed) the database at `path` and runs pending migrations.
+  public init(path: String) throws {
+    var configuration = Configuration()
+    configuration.prepareDatabase { db in
+      // FULL: a committed hold or capture survives power loss too, not only a process crash.
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+    }
+    writer = try DatabasePool(path: path, configuration: configuration)
+    try Schema.migrator.migrate(writer)
+  }
+
+  public func createTask(_ new: NewTask, now: Date) async throws -> (task: GenerationTask, created: Bool) {
+    try await writer.write { db in
+      if let idempotency = new.idempotency,
+        let taskID = try Idempotency.previousResult(db, account: new.account, scope: .createTask, key: idempotency)
+      {
+        guard let task = try TaskRows.fetch(db, id: taskID, account: new.account) else {
+          throw EaselError.internalError("the task of idempotency key \(idempotency.key) is missing")
+        }
+        return (task, false)
+      }
+      try Credits.account(db, new.account).checkCanHold(new.creditCost)
+      let task = GenerationTask(
+        id: new.id, account: new.account, kind: new.template.kind, status: .pending, prompt: new.request.prompt,
+        parameters: new.request.parameters, template: new.template.ref, backend: new.template.backend,
+        creditCost: new.creditCost, inputImageKey: new.inputImageKey, createdAt: now, updatedAt: now)
+      try TaskRows.insert(db, task)
+      try Credits.hold(db, task: task, now: now)
+      if let idempotency = new.idempotency {
+        try Idempotency.record(db, account: new.account, scope: .createTask, key: idempotency, taskID: task.id, now: now)
+      }
+      return (task, true)
+    }
+  }
+
+  public func task(id: String, account: Account) async throws -> GenerationTask? {
+    try await writer.read { db in try TaskRows.fetch(db, id: id, account: account) }
+  }
+
+  public func tasks(of account: Account, status: TaskStatus?, page: PageRequest) async throws -> Page<GenerationTask> {
+    try await writer.read { db in try TaskRows.page(db, account: account, status: status, page: page) }
+  }
+
+  public func cancelPendingTask(id: String, account: Account, now: Date) async throws -> GenerationTask? {
+    try await writer.write { db in
+      guard var task = try TaskRows.fetch(db, id: id, account: account), task.status == .pending else { return nil }
+      task.status = .canceled
+      task.finishedAt = now
+      try TaskRows.saveChange(db, &task, now: now)
+      try Credits.settle(db, task: task, now: now)
+      return task
+    }
+  }
+
+  public func claimNextTask(now: Date) async throws -> GenerationTask? {
+    try await writer.write { db in
+      guard var task = try TaskRows.oldestPending(db) else { return nil }
+      task.status = .processing
+      task.attempts += 1
+      task.startedAt = now
+      task.progress = 0
+      try TaskRows.saveChange(db, &task, now: now)
+      return task
+    }
+  }
+
+  public func updateProgress(taskID: String, progress: Double, now: Date) async throws -> GenerationTask? {
+    try await writer.write { db in
+      guard var task = try TaskRows.fetch(db, id: taskID), task.status == .processing else { return nil }
+      task.progress = min(max(progress, 0), 1)
+      try TaskRows.saveChange(db, &task, now: now)
+      return task
+    }
+  }
+
+  public func finishTask(id: String, outcome: TaskOutcome, now: Date) async throws -> GenerationTask? {
+    try await writer.write { db in
+      guard var task = try TaskRows.fetch(db, id: id), task.status.canTransition(to: outcome.status) else {
+        return nil
+      }
+      task.status = outcome.status
+      task.finishedAt = now
+      switch outcome {
+      case .completed(let output, let thumbnail, let processingTimeMs):
+        task.output = output
+        task.thumbnail = thumbnail
+        task.processingTimeMs = processingTimeMs
+        task.progress = 1
+      case .failed(let code, let message):
+        task.errorCode = code
+        task.errorMessage = message
+      case .canceled:
+        break
+      }
+      try TaskRows.saveChange(db, &task, now: now)
+      try Credits.settle(db, task: task, now: now)
+      return task
+    }
+  }
+
+  public func requeueInterruptedTasks(now: Date) async throws -> Int {
+    try await writer.write { db in
+      let interrupted = try TaskRows.processing(db)
+      for var task in interrupted {
+        task.status = .pending
+        task.progress = 0
+        try TaskRows.saveChange(db, &task, now: now)
+      }
+      return interrupted.count
+    }
+  }
+
+  public func balance(of account: Account) async throws -> CreditBalance {
+    try await writer.read { db in try Credits.account(db, account) }
+  }
+
+  public func grantCredits(
+    to account: Account, amount: Int64, reason: String, idempotency: IdempotencyKey?, now: Date
+  ) async throws -> CreditBalance {
+    try await writer.write { db in
+      if let idempotency, try Idempotency.previousResult(db, account: account, scope: .grant, key: idempotency) != nil {
+        return try Credits.account(db, account)
+      }
+      let balance = try Credits.grant(db, account: account, amount: amount, reason: reason, now: now)
+      if let idempotency {
+        try Idempotency.record(db, account: account, scope: .grant, key: idempotency, taskID: nil, now: now)
+      }
+      return balance
+    }
+  }
+
+  public func ledger(of account: Account, page: PageRequest) async throws -> Page<LedgerEntry> {
+    try await writer.read { db in try Credits.ledger(db, account: account, page: page) }
+  }
+}

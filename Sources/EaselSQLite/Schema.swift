@@ -1,0 +1,101 @@
+import GRDB
+
+/// The schema. Invariants live here as constraints, so a bug elsewhere fails loudly instead of
+/// corrupting credits: balances and holds can't go negative, and `held` can't exceed `balance`.
+enum Schema {
+  static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration("v1") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE tasks (
+            id TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('image', 'video')),
+            status TEXT NOT NULL CHECK (status IN ('PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELED')),
+            prompt TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            template_code TEXT NOT NULL,
+            template_name TEXT NOT NULL,
+            template_version TEXT NOT NULL,
+            template_category TEXT NOT NULL,
+            backend TEXT NOT NULL,
+            credit_cost INTEGER NOT NULL CHECK (credit_cost >= 0),
+            progress REAL NOT NULL DEFAULT 0,
+            input_key TEXT,
+            output_key TEXT,
+            output_content_type TEXT,
+            thumbnail_key TEXT,
+            processing_time_ms INTEGER NOT NULL DEFAULT 0,
+            error_code TEXT NOT NULL DEFAULT '',
+            error_message TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            sequence INTEGER NOT NULL DEFAULT 1,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL
+          );
+          CREATE INDEX tasks_by_owner ON tasks (platform, user_id, created_at);
+          CREATE INDEX tasks_queue ON tasks (created_at) WHERE status = 'PENDING';
+          CREATE INDEX tasks_processing ON tasks (status) WHERE status = 'PROCESSING';
+
+          CREATE TABLE task_events (
+            task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+            sequence INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            progress REAL NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (task_id, sequence)
+          ) WITHOUT ROWID;
+
+          CREATE TABLE credit_accounts (
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            balance INTEGER NOT NULL DEFAULT 0 CHECK (balance >= 0),
+            held INTEGER NOT NULL DEFAULT 0 CHECK (held >= 0),
+            CHECK (held <= balance),
+            PRIMARY KEY (platform, user_id)
+          ) WITHOUT ROWID;
+
+          CREATE TABLE credit_holds (
+            task_id TEXT PRIMARY KEY REFERENCES tasks (id),
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            state TEXT NOT NULL CHECK (state IN ('OPEN', 'CAPTURED', 'RELEASED')),
+            created_at REAL NOT NULL,
+            settled_at REAL
+          );
+
+          CREATE TABLE ledger_entries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('GRANT', 'HOLD', 'CAPTURE', 'RELEASE', 'ADJUST')),
+            amount INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            task_id TEXT,
+            balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
+            created_at REAL NOT NULL
+          );
+          CREATE INDEX ledger_by_owner ON ledger_entries (platform, user_id, id);
+          CREATE UNIQUE INDEX one_hold_settlement_per_task ON ledger_entries (task_id, kind)
+            WHERE task_id IS NOT NULL;
+
+          CREATE TABLE idempotency_keys (
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            task_id TEXT,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (platform, user_id, scope, key)
+          ) WITHOUT ROWID;
+          """)
+    }
+    return migrator
+  }
+}

@@ -1,0 +1,119 @@
+import EaselCore
+import Foundation
+import GRDB
+
+/// Reading and writing task rows and their event log. Called only inside a store transaction.
+enum TaskRows {
+  private static let encoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return encoder
+  }()
+
+  static func insert(_ db: Database, _ task: GenerationTask) throws {
+    try db.execute(
+      sql: """
+        INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
+          template_version, template_category, backend, credit_cost, input_key, sequence, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+      arguments: [
+        task.id, task.account.platform, task.account.userID, task.kind.rawValue, task.status.rawValue, task.prompt,
+        String(decoding: try encoder.encode(task.parameters), as: UTF8.self), task.template.code, task.template.name,
+        task.template.version, task.template.category, task.backend, task.creditCost, task.inputImageKey,
+        task.sequence, task.createdAt.timeIntervalSince1970, task.updatedAt.timeIntervalSince1970,
+      ])
+    try appendEvent(db, task)
+  }
+
+  /// Stores the task's mutable fields under the next sequence number and logs the change.
+  static func saveChange(_ db: Database, _ task: inout GenerationTask, now: Date) throws {
+    task.sequence += 1
+    task.updatedAt = now
+    try db.execute(
+      sql: """
+        UPDATE tasks SET status = ?, progress = ?, output_key = ?, output_content_type = ?, thumbnail_key = ?,
+          processing_time_ms = ?, error_code = ?, error_message = ?, attempts = ?, sequence = ?, updated_at = ?,
+          started_at = ?, finished_at = ?
+        WHERE id = ?
+        """,
+      arguments: [
+        task.status.rawValue, task.progress, task.output?.key, task.output?.contentType, task.thumbnail?.key,
+        task.processingTimeMs, task.errorCode, task.errorMessage, task.attempts, task.sequence,
+        now.timeIntervalSince1970, task.startedAt?.timeIntervalSince1970, task.finishedAt?.timeIntervalSince1970, task.id,
+      ])
+    try appendEvent(db, task)
+  }
+
+  private static func appendEvent(_ db: Database, _ task: GenerationTask) throws {
+    try db.execute(
+      sql: "INSERT INTO task_events (task_id, sequence, status, progress, created_at) VALUES (?, ?, ?, ?, ?)",
+      arguments: [task.id, task.sequence, task.status.rawValue, task.progress, task.updatedAt.timeIntervalSince1970])
+  }
+
+  /// The task, if it exists and (when `account` is given) belongs to that account.
+  static func fetch(_ db: Database, id: String, account: Account? = nil) throws -> GenerationTask? {
+    guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE id = ?", arguments: [id]) else { return nil }
+    let task = try decode(row)
+    if let account, task.account != account { return nil }
+    return task
+  }
+
+  static func oldestPending(_ db: Database) throws -> GenerationTask? {
+    try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE status = 'PENDING' ORDER BY created_at, rowid LIMIT 1")
+      .map(decode)
+  }
+
+  static func processing(_ db: Database) throws -> [GenerationTask] {
+    try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE status = 'PROCESSING'").map(decode)
+  }
+
+  static func page(_ db: Database, account: Account, status: TaskStatus?, page: PageRequest) throws -> Page<GenerationTask> {
+    var filter = "platform = ? AND user_id = ?"
+    var arguments: StatementArguments = [account.platform, account.userID]
+    if let status {
+      filter += " AND status = ?"
+      arguments += [status.rawValue]
+    }
+    let total = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM tasks WHERE \(filter)", arguments: arguments) ?? 0
+    let rows = try Row.fetchAll(
+      db, sql: "SELECT * FROM tasks WHERE \(filter) ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+      arguments: arguments + [page.limit, page.offset])
+    return Page(items: try rows.map(decode), total: total, request: page)
+  }
+
+  private static func decode(_ row: Row) throws -> GenerationTask {
+    let parameters = try JSONDecoder().decode(Parameters.self, from: Data((row["parameters"] as String).utf8))
+    let outputKey: String? = row["output_key"]
+    let thumbnailKey: String? = row["thumbnail_key"]
+    return GenerationTask(
+      id: row["id"],
+      account: try Account(platform: row["platform"], userID: row["user_id"]),
+      kind: GenerationKind(rawValue: row["kind"]) ?? .image,
+      status: TaskStatus(rawValue: row["status"]) ?? .failed,
+      prompt: row["prompt"],
+      parameters: parameters,
+      template: TemplateRef(
+        code: row["template_code"], name: row["template_name"], version: row["template_version"],
+        category: row["template_category"]),
+      backend: row["backend"],
+      creditCost: row["credit_cost"],
+      progress: row["progress"],
+      inputImageKey: row["input_key"],
+      output: outputKey.map { Artifact(key: $0, contentType: row["output_content_type"] ?? "application/octet-stream") },
+      thumbnail: thumbnailKey.map { Artifact(key: $0, contentType: "image/jpeg") },
+      processingTimeMs: row["processing_time_ms"],
+      errorCode: row["error_code"],
+      errorMessage: row["error_message"],
+      attempts: row["attempts"],
+      sequence: row["sequence"],
+      createdAt: date(row["created_at"])!,
+      updatedAt: date(row["updated_at"])!,
+      startedAt: date(row["started_at"]),
+      finishedAt: date(row["finished_at"]))
+  }
+
+  private static func date(_ seconds: Double?) -> Date? {
+    seconds.map(Date.init(timeIntervalSince1970:))
+  }
+}

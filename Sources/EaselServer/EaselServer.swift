@@ -1,0 +1,138 @@
+import EaselArtifacts
+import EaselCore
+import EaselImaging
+import EaselModels
+import EaselRPC
+import EaselSQLite
+import Foundation
+import GRPCCore
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// A whole Easel server: store, workers and both gRPC listeners in one `ServiceGroup`,
+/// started in that order and stopped in reverse.
+public final class EaselServer: Sendable {
+  /// Where a running server can be reached.
+  public struct Endpoints: Sendable {
+    public var unixSocketPath: String
+    public var tcp: ServerConfiguration.TCPAddress?
+  }
+
+  public let configuration: ServerConfiguration
+  private let group: ServiceGroup
+  private let lock: DataDirectoryLock
+  private let readiness: Readiness
+
+  /// Opens the data folder (locking it against a second server), migrates the database and hands
+  /// tasks interrupted by a crash back to the queue. `backends` add to or replace the built-in ones.
+  public init(
+    configuration: ServerConfiguration, logger: Logger, backends extraBackends: [String: any ModelBackend] = [:],
+    shutdownSignals: [UnixSignal] = []
+  ) async throws {
+    self.configuration = configuration
+    try FileManager.default.createDirectory(
+      at: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    lock = try DataDirectoryLock(directory: configuration.dataDirectory)
+
+    let store = try SQLiteTaskStore(path: configuration.databasePath)
+    let requeued = try await store.requeueInterruptedTasks(now: Date())
+    if requeued > 0 { logger.notice("requeued tasks interrupted by the last stop", metadata: ["count": "\(requeued)"]) }
+
+    let imaging = try VipsImageProcessor()
+    let artifacts = try LocalArtifactStore(root: configuration.artifactsDirectory)
+    let updates = TaskUpdateHub()
+    let backends = ["procedural": ProceduralBackend(imaging: imaging, delay: configuration.proceduralDelay)]
+      .merging(extraBackends) { _, extra in extra }
+    let runner = TaskRunner(store: store, backends: backends, imaging: imaging, artifacts: artifacts, updates: updates)
+    let pool = WorkerPool(size: configuration.workers, store: store, runner: runner, logger: logger)
+    let templates = TemplateRegistry(BuiltinTemplates.all())
+    let manager = TaskManager(
+      store: store, templates: templates, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
+      updates: updates, wakeWorkers: { pool.wake() })
+
+    let serving = ServingState()
+    let services: [any RegistrableRPCService] = [
+      TaskServiceHandler(manager: manager, logger: logger),
+      TemplateServiceHandler(templates: templates, pricing: configuration.pricing, logger: logger),
+      CreditServiceHandler(manager: manager, logger: logger),
+      HealthServiceHandler(state: serving),
+    ]
+    var addresses: [GRPCListener.Address] = [.unix(path: configuration.unixSocketPath)]
+    if let tcp = configuration.tcp { addresses.append(.tcp(tcp)) }
+    let readiness = Readiness(expected: addresses.count, serving: serving)
+    self.readiness = readiness
+    let listeners = addresses.map { address in
+      GRPCListener(address: address, services: services, logger: logger, onListening: readiness.listening)
+    }
+    group = ServiceGroup(
+      configuration: .init(
+        services: [.init(service: pool)] + listeners.map { .init(service: $0) }
+          + [.init(service: StreamDrainer(updates: updates, serving: serving))],
+        gracefulShutdownSignals: shutdownSignals,
+        logger: logger))
+  }
+
+  /// Serves until a shutdown signal, `shutdown()`, or cancellation.
+  public func run() async throws {
+    defer { readiness.finish() }
+    try await group.run()
+  }
+
+  /// Waits until every listener is bound; nil if the server stopped first.
+  public func ready() async -> Endpoints? {
+    await readiness.endpoints()
+  }
+
+  /// Starts a graceful shutdown: stop accepting calls, finish running ones and running tasks.
+  public func shutdown() async {
+    await group.triggerGracefulShutdown()
+  }
+}
+
+/// Collects the bound addresses and tells waiters once all listeners are up.
+private final class Readiness: Sendable {
+  private struct State {
+    var unix: String?
+    var tcp: ServerConfiguration.TCPAddress?
+    var bound = 0
+    var result: EaselServer.Endpoints?
+  }
+
+  private let expected: Int
+  private let serving: ServingState
+  private let state = Mutex(State())
+  private let (stream, continuation) = AsyncStream.makeStream(of: EaselServer.Endpoints.self)
+
+  init(expected: Int, serving: ServingState) {
+    self.expected = expected
+    self.serving = serving
+  }
+
+  func listening(_ address: GRPCListener.Address) {
+    let endpoints = state.withLock { state -> EaselServer.Endpoints? in
+      switch address {
+      case .unix(let path): state.unix = path
+      case .tcp(let tcp): state.tcp = tcp
+      }
+      state.bound += 1
+      guard state.bound == expected, let unix = state.unix else { return nil }
+      state.result = EaselServer.Endpoints(unixSocketPath: unix, tcp: state.tcp)
+      return state.result
+    }
+    if let endpoints {
+      serving.set(serving: true)
+      continuation.yield(endpoints)
+      continuation.finish()
+    }
+  }
+
+  func endpoints() async -> EaselServer.Endpoints? {
+    if let result = state.withLock({ $0.result }) { return result }
+    for await endpoints in stream { return endpoints }
+    return state.withLock { $0.result }
+  }
+
+  func finish() { continuation.finish() }
+}

@@ -1,0 +1,51 @@
+import EaselCore
+import Foundation
+
+/// Everything `easeld serve` needs, resolved from flags and environment by the executable.
+public struct ServerConfiguration: Sendable {
+  public struct TCPAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+      self.host = host
+      self.port = port
+    }
+
+    /// Parses `HOST:PORT` (IPv6 hosts in brackets, `[::1]:50051`); "none" means no TCP listener.
+    public static func parse(_ text: String) throws(EaselError) -> TCPAddress? {
+      if text == "none" { return nil }
+      guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+        (0...65535).contains(port)
+      else { throw .invalidArgument("\(text) is not HOST:PORT (or \"none\")") }
+      var host = String(text[..<colon])
+      if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+      guard !host.isEmpty else { throw .invalidArgument("\(text) has no host") }
+      return TCPAddress(host: host, port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+  }
+
+  public var dataDirectory: URL
+  public var unixSocketPath: String
+  public var tcp: TCPAddress?
+  public var workers: Int
+  public var proceduralDelay: Duration
+  public var pricing: Pricing
+
+  public init(
+    dataDirectory: URL, unixSocketPath: String? = nil, tcp: TCPAddress? = TCPAddress(host: "127.0.0.1", port: 50051),
+    workers: Int = 4, proceduralDelay: Duration = .zero, pricing: Pricing = Pricing()
+  ) {
+    self.dataDirectory = dataDirectory
+    self.unixSocketPath = unixSocketPath ?? dataDirectory.appendingPathComponent("easel.sock").path
+    self.tcp = tcp
+    self.workers = workers
+    self.proceduralDelay = proceduralDelay
+    self.pricing = pricing
+  }
+
+  public var databasePath: String { dataDirectory.appendingPathComponent("easel.sqlite").path }
+  public var artifactsDirectory: URL { dataDirectory.appendingPathComponent("artifacts", isDirectory: true) }
+}

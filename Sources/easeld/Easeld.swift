@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Easeld: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "easeld",
+    abstract: "The Easel server: AI image and video generation as paid, tracked tasks, over gRPC.",
+    subcommands: [Serve.self],
+    defaultSubcommand: Serve.self)
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import EaselCore
+import EaselServer
+import Foundation
+
+/// Environment variables, read once; flags given on the command line win over them.
+struct Environment {
+  private let values: [String: String]
+
+  init(_ values: [String: String]) {
+    self.values = values.filter { !$0.value.isEmpty }
+  }
+
+  subscript(name: String) -> String? { values[name] }
+
+  func number<T: LosslessStringConvertible>(_ name: String, default fallback: T) throws -> T {
+    guard let text = values[name] else { return fallback }
+    guard let value = T(text) else { throw ValidationError("\(name)=\(text) is not a valid number") }
+    return value
+  }
+
+  func serverConfiguration(dataDirectory: String?, unixSocket: String?, tcp: String?, workers: Int?) throws
+    -> ServerConfiguration
+  {
+    let data = URL(fileURLWithPath: dataDirectory ?? self["EASEL_DATA_DIR"] ?? "./easel-data").standardizedFileURL
+    let tcpAddress: ServerConfiguration.TCPAddress?
+    do {
+      tcpAddress = try ServerConfiguration.TCPAddress.parse(tcp ?? self["EASEL_TCP"] ?? "127.0.0.1:50051")
+    } catch {
+      throw ValidationError("--tcp: \(error.message)")
+    }
+    let workers = try workers ?? number("EASEL_WORKERS", default: 4)
+    guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
+    let delay: Int = try number("EASEL_PROCEDURAL_DELAY_MS", default: 0)
+    let pricing = Pricing(
+      defaultImageCost: try number("DEFAULT_IMAGE_CREDIT_COST", default: 10),
+      defaultVideoCost: try number("DEFAULT_VIDEO_CREDIT_COST", default: 50),
+      highQualityMultiplier: try number("HIGH_QUALITY_MULTIPLIER", default: 1.5))
+    return ServerConfiguration(
+      dataDirectory: data, unixSocketPath: unixSocket ?? self["EASEL_UNIX_SOCKET"], tcp: tcpAddress, workers: workers,
+      proceduralDelay: .milliseconds(delay), pricing: pricing)
+  }
+}

@@ -1,0 +1,226 @@
+import ArgumentParser
+import EaselRPC
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+
+struct Create: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Create a generation task (its credits are held until it ends).",
+    discussion: """
+      Examples:
+        easel create --template txt2img --user alice --prompt "a lighthouse at dusk" --param width=768 --wait
+        easel create --template img2img --user alice --prompt "as a watercolour" --input photo.jpg
+      --param values true/false and numbers are sent as such; quote a value ('k="123"') to send it as text.
+      """)
+
+  @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var account: AccountOptions
+
+  @Option(help: "Template code (see `easel templates`).")
+  var template: String
+
+  @Option(help: "The prompt (sets the `prompt` parameter).")
+  var prompt: String?
+
+  @Option(name: .customLong("param"), help: "A template parameter as NAME=VALUE; repeatable.")
+  var parameters: [String] = []
+
+  @Option(help: "An input image file (JPEG, PNG or WebP).")
+  var input: String?
+
+  @Option(help: "Retrying with the same key returns the same task and charges once.")
+  var idempotencyKey: String?
+
+  @Flag(help: "Follow the task until it ends; exit non-zero unless it COMPLETED.")
+  var wait = false
+
+  func run() async throws {
+    var request = Easel_V1_CreateTaskRequest()
+    request.platform = account.platformName
+    request.userID = account.userID
+    request.templateCode = template
+    request.parameters = try parseParameters(parameters, prompt: prompt)
+    if let input { request.inputImage = try Data(contentsOf: URL(fileURLWithPath: input)) }
+    request.idempotencyKey = idempotencyKey ?? ""
+    let json = connection.json
+    let finalTask = try await connection.withClients { clients in
+      let task = try await clients.tasks.createTask(request, metadata: clients.metadata)
+      guard wait else {
+        print(json ? try task.jsonString() : TextOutput.task(task))
+        return task
+      }
+      if !json { print("created task \(task.id) (\(task.creditCost) credits held); waiting…") }
+      return try await follow(
+        clients, platform: task.platform, userID: task.userID, taskID: task.id, json: json, printFinal: true)
+    }
+    if wait, finalTask.status != .completed { throw ExitCode(1) }
+  }
+}
+
+/// Parses NAME=VALUE pairs into a protobuf Struct, inferring booleans and numbers.
+func parseParameters(_ pairs: [String], prompt: String?) throws -> Google_Protobuf_Struct {
+  var parameters = Google_Protobuf_Struct()
+  for pair in pairs {
+    guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+      throw ValidationError("--param \(pair) is not NAME=VALUE")
+    }
+    let name = String(pair[..<equals])
+    let text = String(pair[pair.index(after: equals)...])
+    parameters.fields[name] =
+      if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") {
+        Google_Protobuf_Value(stringValue: String(text.dropFirst().dropLast()))
+      } else if let flag = Bool(text) {
+        Google_Protobuf_Value(boolValue: flag)
+      } else if let number = Double(text) {
+        Google_Protobuf_Value(numberValue: number)
+      } else {
+        Google_Protobuf_Value(stringValue: text)
+      }
+  }
+  if let prompt { parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: prompt) }
+  return parameters
+}
+
+/// Streams a task's updates until it ends, printing each; returns the final state.
+func follow(
+  _ clients: EaselClients, platform: String, userID: String, taskID: String, json: Bool, printFinal: Bool
+) async throws -> Easel_V1_Task {
+  let request = Easel_V1_StreamTaskUpdatesRequest.with {
+    $0.platform = platform
+    $0.userID = userID
+    $0.taskID = taskID
+  }
+  return try await clients.tasks.streamTaskUpdates(request, metadata: clients.metadata) { response in
+    var last = Easel_V1_Task()
+    for try await update in response.messages {
+      last = update.task
+      print(json ? try update.jsonString() : TextOutput.update(update))
+    }
+    if printFinal, !json { print(TextOutput.task(last)) }
+    return last
+  }
+}
+
+struct Get: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Show one task.")
+
+  @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var account: AccountOptions
+  @Argument(help: "Task id.") var id: String
+
+  func run() async throws {
+    let request = Easel_V1_GetTaskRequest.with {
+      $0.platform = account.platformName
+      $0.userID = account.userID
+      $0.taskID = id
+    }
+    let task = try await connection.withClients { try await $0.tasks.getTask(request, metadata: $0.metadata) }
+    print(connection.json ? try task.jsonString() : TextOutput.task(task))
+  }
+}
+
+struct List: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "List a user's tasks, newest first.")
+
+  @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var account: AccountOptions
+  @Option(help: "Page, from 1.") var page: Int32 = 1
+  @Option(help: "Tasks per page, 1 to 100.") var limit: Int32 = 10
+  @Option(help: "Only tasks in this status: pending, processing, completed, failed or canceled.")
+  var status: String?
+
+  func run() async throws {
+    var request = Easel_V1_ListTasksRequest()
+    request.platform = account.platformName
+    request.userID = account.userID
+    request.page = page
+    request.limit = limit
+    if let status {
+      let statuses: [String: Easel_V1_TaskStatus] = [
+        "pending": .pending, "processing": .processing, "completed": .completed, "failed": .failed, "canceled": .canceled,
+      ]
+      guard let value = statuses[status.lowercased()] else {
+        throw ValidationError("--status \(status) is not one of pending, processing, completed, failed, canceled")
+      }
+      request.status = value
+    }
+    let response = try await connection.withClients { try await $0.tasks.listTasks(request, metadata: $0.metadata) }
+    print(connection.json ? try response.jsonString() : TextOutput.list(response))
+  }
+}
+
+struct Watch: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Follow live updates of one task, or of every task of the user.")
+
+  @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var account: AccountOptions
+  @Argument(help: "Task id; leave out to follow all of the user's tasks.") var id: String?
+
+  func run() async throws {
+    let json = connection.json
+    let platform = account.platformName
+    let userID = account.userID
+    try await connection.withClients { clients in
+      _ = try await follow(clients, platform: platform, userID: userID, taskID: id ?? "", json: json, printFinal: false)
+    }
+  }
+}
+
+struct Cancel: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Cancel a pending task and release its credits.")
+
+  @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var account: AccountOptions
+  @Argument(help: "Task id.") var id: String
+
+  func run() async throws {
+    let request = Easel_V1_CancelTaskRequest.with {
+      $0.platform = account.platformName
+      $0.userID = account.userID
+      $0.taskID = id
+    }
+    let task = try await connection.withClients { try await $0.tasks.cancelTask(request, metadata: $0.metadata) }
+    print(connection.json ? try task.jsonString() : TextOutput.task(task))
+  }
+}
+
+struct Download: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Save a task's output (or its thumbnail or input) to a file.",
+    discussion: "Example: easel download TASK_ID --user alice -o result.png")
+
+  @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var account: AccountOptions
+  @Argument(help: "Task id.") var id: String
+  @Flag(help: "The 200×200 JPEG thumbnail instead of the output.") var thumbnail = false
+  @Flag(help: "The stored input image instead of the output.") var input = false
+  @Option(name: .shortAndLong, help: "File to write.") var output: String
+
+  func validate() throws {
+    if thumbnail && input { throw ValidationError("choose one of --thumbnail and --input") }
+  }
+
+  func run() async throws {
+    let request = Easel_V1_FetchArtifactRequest.with {
+      $0.platform = account.platformName
+      $0.userID = account.userID
+      $0.taskID = id
+      $0.kind = thumbnail ? .thumbnail : input ? .input : .output
+    }
+    let (bytes, contentType) = try await connection.withClients { clients in
+      try await clients.tasks.fetchArtifact(request, metadata: clients.metadata) { response in
+        var bytes = Data()
+        var contentType = ""
+        for try await chunk in response.messages {
+          bytes.append(chunk.data)
+          contentType = chunk.contentType
+        }
+        return (bytes, contentType)
+      }
+    }
+    try bytes.write(to: URL(fileURLWithPath: output), options: .atomic)
+    print("saved \(bytes.count) bytes of \(contentType) to \(output)")
+  }
+}

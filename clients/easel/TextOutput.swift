@@ -1,0 +1,94 @@
+import EaselRPC
+import Foundation
+import SwiftProtobuf
+
+/// Plain-text renderings for people; `--json` prints the messages themselves instead.
+enum TextOutput {
+  static func status(_ status: Easel_V1_TaskStatus) -> String {
+    String(describing: status).uppercased()
+  }
+
+  static func task(_ task: Easel_V1_Task) -> String {
+    var lines = [
+      "task \(task.id)  \(status(task.status))",
+      "  template   \(task.template.code) v\(task.template.version) — \(task.template.name) (\(task.template.category))",
+      "  user       \(task.platform)/\(task.userID)",
+      "  prompt     \(task.prompt)",
+      "  credits    \(task.creditCost)",
+      "  progress   \(Int((task.progress * 100).rounded()))%   attempts \(task.attempts)",
+      "  created    \(date(task.createdAt))",
+    ]
+    if task.hasFinishedAt { lines.append("  finished   \(date(task.finishedAt)) (\(task.processingTimeMs) ms processing)") }
+    if !task.outputURL.isEmpty {
+      lines.append("  output     \(task.outputContentType) — easel download \(task.id) --user \(task.userID) -o FILE")
+    }
+    if !task.errorCode.isEmpty || !task.errorMessage.isEmpty {
+      lines.append("  error      \(task.errorCode): \(task.errorMessage)")
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  static func update(_ update: Easel_V1_TaskUpdate) -> String {
+    let task = update.task
+    var line = "[\(update.sequence)] \(task.id) \(status(task.status)) \(Int((task.progress * 100).rounded()))%"
+    if !task.errorMessage.isEmpty { line += " — \(task.errorCode): \(task.errorMessage)" }
+    return line
+  }
+
+  static func list(_ response: Easel_V1_ListTasksResponse) -> String {
+    var lines = ["page \(response.page) of \(max(response.totalPages, 1)) (\(response.total) tasks)"]
+    for task in response.tasks {
+      lines.append(
+        "\(task.id)  \(status(task.status).padding(toLength: 10, withPad: " ", startingAt: 0))  "
+          + "\(task.template.code.padding(toLength: 14, withPad: " ", startingAt: 0))  \(date(task.createdAt))  \(task.prompt.prefix(40))")
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  static func templates(_ templates: [Easel_V1_Template]) -> String {
+    templates.map { "\($0.code.padding(toLength: 14, withPad: " ", startingAt: 0)) v\($0.version)  \($0.creditCost) credits  \($0.name) (\($0.category))" }
+      .joined(separator: "\n")
+  }
+
+  static func template(_ template: Easel_V1_Template) -> String {
+    var lines = [
+      "\(template.code) v\(template.version) — \(template.name) (\(template.category))",
+      "  \(template.description_p)",
+      "  kind \(template.type == .video ? "video" : "image"), \(template.creditCost) credits, backend \(template.backend), input image \(template.requiresInputImage ? "required" : template.acceptsInputImage ? "optional" : "none")",
+      "  parameters:",
+    ]
+    for spec in template.parameters {
+      var rules: [String] = [spec.type + (spec.required ? ", required" : "")]
+      if !spec.defaultValue.isEmpty { rules.append("default \(spec.defaultValue)") }
+      if spec.hasMinimum || spec.hasMaximum {
+        rules.append("\(spec.hasMinimum ? number(spec.minimum) : "…")..\(spec.hasMaximum ? number(spec.maximum) : "…")")
+      }
+      if !spec.allowedValues.isEmpty { rules.append(spec.allowedValues.joined(separator: "|")) }
+      lines.append("    \(spec.name) (\(rules.joined(separator: ", "))) — \(spec.description_p)")
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  static func balance(_ balance: Easel_V1_Balance) -> String {
+    "\(balance.platform)/\(balance.userID): balance \(balance.balance), held \(balance.held), available \(balance.available)"
+  }
+
+  static func ledger(_ response: Easel_V1_ListLedgerResponse) -> String {
+    var lines = ["page \(response.page) of \(max(response.totalPages, 1)) (\(response.total) entries)"]
+    for entry in response.entries {
+      let task = entry.taskID.isEmpty ? "" : "  task \(entry.taskID)"
+      lines.append(
+        "\(date(entry.createdAt))  \(entry.kind.padding(toLength: 7, withPad: " ", startingAt: 0)) \(String(entry.amount).padding(toLength: 6, withPad: " ", startingAt: 0)) balance \(entry.balanceAfter)  \(entry.reason)\(task)"
+      )
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  private static func number(_ value: Double) -> String {
+    value.rounded() == value ? String(Int64(value)) : String(value)
+  }
+
+  private static func date(_ timestamp: Google_Protobuf_Timestamp) -> String {
+    timestamp.date.formatted(.iso8601)
+  }
+}
