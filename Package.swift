@@ -81,13 +81,15 @@ let package = Package(
     ),
 
     .testTarget(name: "EaselCoreTests", dependencies: ["EaselCore"]),
-    .testTarget(name: "EaselImagingTests", dependencies: ["EaselImaging"]),
+    .testTarget(name: "EaselImagingTests", dependencies: ["EaselImaging", "EaselCore"]),
     .testTarget(
       name: "EaselServerTests",
       dependencies: [
-        "EaselServer", "EaselRPC", "EaselSQLite", "EaselCore",
+        "EaselServer", "EaselRPC", "EaselSQLite", "EaselCore", "EaselImaging",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
       ]
     ),
   ]

@@ -23,7 +23,8 @@ enum Idempotency {
     guard row["request_hash"] as String == key.requestHash else {
       throw EaselError.invalidArgument(IdempotencyKey.reusedMessage)
     }
-    return row["task_id"] ?? ""
+    let taskID: String? = row["task_id"]
+    return taskID ?? ""
   }
 
   static func record(_ db: Database, account: Account, scope: Scope, key: IdempotencyKey, taskID: String?, now: Date) throws {

@@ -43,7 +43,8 @@ struct Serve: AsyncParsableCommand {
         group.addTask { try await server.run() }
         if let endpoints = await server.ready() {
           let tcp = endpoints.tcp.map { " and tcp \($0)" } ?? ""
-          print("easeld serving on unix:\(endpoints.unixSocketPath)\(tcp) with \(configuration.workers) workers")
+          let line = "easeld serving on unix:\(endpoints.unixSocketPath)\(tcp) with \(configuration.workers) workers\n"
+          FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: scripts wait for this line
         }
       }
     } catch let error as EaselError {

@@ -1,0 +1,59 @@
+import EaselCore
+import Testing
+
+@Suite struct DomainRulesTests {
+  @Test func onlyTheDrawnTransitionsAreAllowed() {
+    let allowed: Set<String> = [
+      "PENDING>PROCESSING", "PENDING>FAILED", "PENDING>CANCELED", "PROCESSING>PENDING", "PROCESSING>COMPLETED",
+      "PROCESSING>FAILED", "PROCESSING>CANCELED",
+    ]
+    for from in TaskStatus.allCases {
+      for to in TaskStatus.allCases {
+        #expect(from.canTransition(to: to) == allowed.contains("\(from.rawValue)>\(to.rawValue)"))
+      }
+    }
+  }
+
+  @Test func terminalStatusesSettleTheHoldOnceEach() {
+    #expect(TaskStatus.completed.holdSettlement == .capture)
+    #expect(TaskStatus.failed.holdSettlement == .release(reason: "ai_generation_failed"))
+    #expect(TaskStatus.canceled.holdSettlement == .release(reason: "ai_generation_canceled"))
+    #expect(TaskStatus.pending.holdSettlement == nil)
+    #expect(TaskStatus.processing.holdSettlement == nil)
+  }
+
+  @Test func captureSpendsAndReleaseRefunds() {
+    let account = CreditBalance(balance: 100, held: 30)
+    #expect(HoldSettlement.capture.apply(amount: 10, to: account) == CreditBalance(balance: 90, held: 20))
+    #expect(HoldSettlement.release(reason: "x").apply(amount: 10, to: account) == CreditBalance(balance: 100, held: 20))
+  }
+
+  @Test func aHoldMustFitInAvailable() throws {
+    let account = CreditBalance(balance: 100, held: 95)
+    try account.checkCanHold(5)
+    #expect(throws: EaselError.failedPrecondition("insufficient credits: need 10, available 5")) {
+      try account.checkCanHold(10)
+    }
+  }
+
+  @Test func pagesDefaultAndAreBounded() throws {
+    let defaults = try PageRequest(page: 0, limit: 0)
+    #expect(defaults.page == 1 && defaults.limit == 10)
+    #expect(throws: EaselError.self) { try PageRequest(page: 1, limit: 101) }
+    #expect(throws: EaselError.self) { try PageRequest(page: -1, limit: 10) }
+    #expect(Page(items: [Int](), total: 21, request: try PageRequest(page: 1, limit: 10)).totalPages == 3)
+  }
+
+  @Test func accountsDefaultThePlatformAndRejectOddIdentifiers() throws {
+    #expect(try Account(platform: "", userID: "u1").platform == "default")
+    #expect(throws: EaselError.invalidArgument("user_id is required")) { try Account(platform: "web", userID: "") }
+    #expect(throws: EaselError.self) { try Account(platform: "web", userID: "a b") }
+  }
+
+  @Test func artifactKeysStayInsideTheirFolder() throws {
+    let account = try Account(platform: "web", userID: "../etc")
+    let key = ArtifactKeys.key(for: .output, taskID: "t1", account: account, contentType: "image/png")
+    #expect(key == "outputs/web/%2e.%2fetc/t1.png")
+    #expect(!key.split(separator: "/").contains(".."))
+  }
+}

@@ -1,0 +1,130 @@
+import EaselCore
+import EaselImaging
+import Testing
+
+@Suite struct ImageProcessorTests {
+  let imaging = try! VipsImageProcessor()
+
+  func gradient(width: Int, height: Int) throws -> [UInt8] {
+    var pixels = [UInt8](repeating: 0, count: width * height * 3)
+    for y in 0..<height {
+      for x in 0..<width {
+        let index = (y * width + x) * 3
+        pixels[index] = UInt8(x % 256)
+        pixels[index + 1] = UInt8(y % 256)
+        pixels[index + 2] = 128
+      }
+    }
+    return try imaging.png(rgb: pixels, width: width, height: height)
+  }
+
+  @Test func inputsAreFittedInside1024AsJPEG() throws {
+    let png = try gradient(width: 2000, height: 1000)
+    #expect(ImageFormat.sniff(png) == .png)
+    let normalized = try imaging.normalizeInput(png)
+    #expect(ImageFormat.sniff(normalized) == .jpeg)
+    let size = try imaging.header(normalized)
+    #expect(size.width == 1024 && size.height == 512)
+  }
+
+  @Test func smallInputsAreNotEnlarged() throws {
+    let normalized = try imaging.normalizeInput(try gradient(width: 300, height: 200))
+    let size = try imaging.header(normalized)
+    #expect(size.width == 300 && size.height == 200)
+  }
+
+  @Test func thumbnailsAreExactly200Square() throws {
+    for (width, height) in [(640, 480), (100, 900), (200, 200)] {
+      let thumbnail = try imaging.thumbnail(of: try gradient(width: width, height: height))
+      #expect(ImageFormat.sniff(thumbnail) == .jpeg)
+      let size = try imaging.header(thumbnail)
+      #expect(size.width == 200 && size.height == 200, "from \(width)×\(height)")
+    }
+  }
+
+  @Test func garbageAndTruncatedFilesAreInvalidArguments() throws {
+    let png = try gradient(width: 400, height: 400)
+    let cases: [(String, [UInt8])] = [
+      ("random bytes", (0..<4096).map { _ in UInt8.random(in: 0...255) }),
+      ("text", Array("this is not a picture".utf8)),
+      ("truncated png", Array(png.prefix(png.count / 2))),
+    ]
+    for (name, bytes) in cases {
+      #expect(throws: EaselError.self, "\(name)") { try imaging.normalizeInput(bytes) }
+    }
+  }
+
+  @Test func aDecompressionBombIsRefusedFromItsHeader() throws {
+    let bomb = PNGBomb.claiming(width: 14000, height: 14000, from: try gradient(width: 8, height: 8))
+    #expect(try imaging.header(bomb).width == 14000)
+    do {
+      _ = try imaging.normalizeInput(bomb)
+      Issue.record("a 196-megapixel PNG was accepted")
+    } catch {
+      #expect(error.code == .invalidArgument)
+      #expect(error.message.contains("14000×14000 pixels"))
+    }
+  }
+
+  @Test func exifOrientationIsAppliedAndStripped() throws {
+    let plain = try imaging.normalizeInput(try gradient(width: 300, height: 200))
+    let rotated = EXIF.withOrientation(6, jpeg: plain)
+    let normalized = try imaging.normalizeInput(rotated)
+    let size = try imaging.header(normalized)
+    #expect(size.width == 200 && size.height == 300, "orientation 6 turns the picture upright")
+    #expect(!normalized.containsExif, "metadata is stripped")
+    #expect(rotated.containsExif)
+  }
+
+  @Test func proceduralPNGsDecodeToTheirSize() throws {
+    let png = try gradient(width: 320, height: 240)
+    let size = try imaging.header(png)
+    #expect(size.width == 320 && size.height == 240)
+  }
+}
+
+/// Rewrites a PNG's IHDR to claim another size (with a valid CRC), as a decompression bomb would.
+enum PNGBomb {
+  static func claiming(width: UInt32, height: UInt32, from png: [UInt8]) -> [UInt8] {
+    var bytes = png
+    // 8-byte signature, 4-byte length, "IHDR", then width and height.
+    for (offset, value) in [(16, width), (20, height)] {
+      for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32(index))) }
+    }
+    let crc = crc32(bytes[12..<29])
+    for index in 0..<4 { bytes[29 + index] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * UInt32(index))) }
+    return bytes
+  }
+
+  static func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in bytes {
+      crc ^= UInt32(byte)
+      for _ in 0..<8 { crc = (crc >> 1) ^ (0xEDB8_8320 & (0 &- (crc & 1))) }
+    }
+    return ~crc
+  }
+}
+
+/// Inserts a minimal EXIF block (just the orientation tag) after a JPEG's start-of-image marker.
+enum EXIF {
+  static func withOrientation(_ orientation: UInt8, jpeg: [UInt8]) -> [UInt8] {
+    let tiff: [UInt8] = [
+      0x4D, 0x4D, 0x00, 0x2A, 0x00, 0x00, 0x00, 0x08,  // big-endian TIFF header, IFD at offset 8
+      0x00, 0x01,  // one entry
+      0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, orientation, 0x00, 0x00,  // Orientation, SHORT, 1
+      0x00, 0x00, 0x00, 0x00,  // no next IFD
+    ]
+    let payload = Array("Exif".utf8) + [0, 0] + tiff
+    let length = payload.count + 2
+    let segment: [UInt8] = [0xFF, 0xE1, UInt8(length >> 8), UInt8(length & 0xFF)] + payload
+    return Array(jpeg.prefix(2)) + segment + jpeg.dropFirst(2)
+  }
+}
+
+extension [UInt8] {
+  var containsExif: Bool {
+    let marker = Array("Exif".utf8)
+    return indices.dropLast(marker.count).contains { Array(self[$0..<$0 + marker.count]) == marker }
+  }
+}

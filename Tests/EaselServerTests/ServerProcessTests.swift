@@ -1,0 +1,95 @@
+import EaselCore
+import EaselRPC
+import EaselSQLite
+import EaselServer
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Testing
+
+@Suite(.timeLimit(.minutes(2))) struct ServerProcessTests {
+  @Test func aPendingTaskSurvivesARestartAndCompletes() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let id = try await withTestServer(directory: directory, workers: 0) { server in
+      try await server.grant("nia", 50)
+      return try await server.create("nia").id
+    }
+    try await withTestServer(directory: directory, workers: 2) { server in
+      let done = try await server.finished("nia", id)
+      #expect(done.status == .completed)
+      let balance = try await server.balance("nia")
+      #expect(balance.balance == 40 && balance.held == 0)
+    }
+  }
+
+  @Test func aTaskInterruptedWhileProcessingIsQueuedAgainAtStart() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let id = try await withTestServer(directory: directory, workers: 0) { server in
+      try await server.grant("oli", 50)
+      return try await server.create("oli").id
+    }
+    // Simulate a crash mid-generation: claim the task straight in the database, as a worker would.
+    do {
+      let store = try SQLiteTaskStore(path: directory.appendingPathComponent("easel.sqlite").path)
+      let claimed = try await store.claimNextTask(now: Date())
+      #expect(claimed?.id == id && claimed?.status == .processing)
+    }
+    try await withTestServer(directory: directory, workers: 1) { server in
+      let done = try await server.finished("oli", id)
+      #expect(done.status == .completed)
+      #expect(done.attempts == 2)
+      #expect(try await server.ledger("oli").map(\.kind) == ["CAPTURE", "HOLD", "GRANT"])
+    }
+  }
+
+  @Test func tcpServesTheSameServices() async throws {
+    try await withTestServer { server in
+      try await server.grant("pat", 12)
+      let tcp = try #require(server.endpoints.tcp)
+      #expect(tcp.port > 0)
+      let balance = try await withGRPCClient(
+        transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: tcp.port), transportSecurity: .plaintext)
+      ) { client in
+        let health = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init())
+        #expect(health.status == .serving)
+        return try await Easel_V1_CreditService.Client(wrapping: client).getBalance(.with { $0.userID = "pat" })
+      }
+      #expect(balance.available == 12)
+    }
+  }
+
+  @Test func theSocketIsOwnerOnlyAndRemovedAtShutdown() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let path = try await withTestServer(directory: directory) { server in
+      let attributes = try FileManager.default.attributesOfItem(atPath: server.endpoints.unixSocketPath)
+      #expect((attributes[.posixPermissions] as? Int) == 0o600)
+      return server.endpoints.unixSocketPath
+    }
+    #expect(!FileManager.default.fileExists(atPath: path))
+  }
+
+  @Test func aSecondServerOnTheSameDataFolderIsRefused() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    try await withTestServer(directory: directory) { _ in
+      await #expect(throws: EaselError.self) {
+        _ = try await EaselServer(
+          configuration: .init(dataDirectory: directory, tcp: nil), logger: TestServer.quietLogger)
+      }
+    }
+  }
+
+  @Test func healthAndTemplatesAnswer() async throws {
+    try await withTestServer { server in
+      #expect(try await server.health.check(.with { $0.service = "easel.v1.TaskService" }).status == .serving)
+      #expect(await rpcError { try await server.health.check(.with { $0.service = "nope" }) }?.code == .notFound)
+      let all = try await server.templates.listTemplates(.init()).templates
+      #expect(Set(all.map(\.code)).isSuperset(of: ["txt2img", "img2img", "txt2video"]))
+      let videos = try await server.templates.listTemplates(.with { $0.type = .video }).templates
+      #expect(!videos.isEmpty && videos.allSatisfy { $0.type == .video && $0.creditCost == 50 })
+      let img2img = try await server.templates.getTemplate(.with { $0.code = "img2img" })
+      #expect(img2img.requiresInputImage && img2img.creditCost == 10)
+      #expect(img2img.parameters.contains { $0.name == "width" && $0.defaultValue == "512" && $0.maximum == 2048 })
+      #expect(await rpcError { try await server.templates.getTemplate(.with { $0.code = "nope" }) }?.code == .notFound)
+    }
+  }
+}
