@@ -14,6 +14,15 @@ public struct CreditBalance: Hashable, Sendable {
 
   public static let zero = CreditBalance(balance: 0, held: 0)
 
+  /// The account after `amount` is granted or adjusted; an adjustment may not take `available` below zero.
+  public func changed(by amount: Int64) throws(EaselError) -> CreditBalance {
+    let changed = CreditBalance(balance: balance + amount, held: held)
+    guard changed.available >= 0 else {
+      throw .failedPrecondition("an adjustment of \(amount) would leave available credits below zero: available \(available)")
+    }
+    return changed
+  }
+
   /// Throws FAILED_PRECONDITION when a hold of `cost` would take `available` below zero.
   public func checkCanHold(_ cost: Int64) throws(EaselError) {
     guard cost <= available else {

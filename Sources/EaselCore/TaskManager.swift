@@ -107,10 +107,27 @@ public struct TaskManager: Sendable {
     -> CreditBalance
   {
     guard amount > 0 else { throw EaselError.invalidArgument("amount must be positive; got \(amount)") }
-    let reason = reason.isEmpty ? LedgerReason.grant : reason
+    return try await changeCredits(
+      of: account, by: amount, kind: .grant, reason: reason.isEmpty ? LedgerReason.grant : reason,
+      idempotencyKey: idempotencyKey)
+  }
+
+  /// An admin correction; `reason` is required so the ledger explains it.
+  public func adjustCredits(of account: Account, by amount: Int64, reason: String, idempotencyKey: String) async throws
+    -> CreditBalance
+  {
+    guard amount != 0 else { throw EaselError.invalidArgument("amount must not be zero") }
+    guard !reason.isEmpty else { throw EaselError.invalidArgument("reason is required for an adjustment") }
+    return try await changeCredits(of: account, by: amount, kind: .adjust, reason: reason, idempotencyKey: idempotencyKey)
+  }
+
+  private func changeCredits(
+    of account: Account, by amount: Int64, kind: LedgerKind, reason: String, idempotencyKey: String
+  ) async throws -> CreditBalance {
     guard reason.count <= 200 else { throw EaselError.invalidArgument("reason is longer than 200 characters") }
-    let idempotency = try IdempotencyKey(idempotencyKey, requestHash: "\(amount)|\(reason)")
-    return try await store.grantCredits(to: account, amount: amount, reason: reason, idempotency: idempotency, now: Date())
+    let idempotency = try IdempotencyKey(idempotencyKey, requestHash: "\(kind.rawValue)|\(amount)|\(reason)")
+    return try await store.changeCredits(
+      of: account, by: amount, kind: kind, reason: reason, idempotency: idempotency, now: Date())
   }
 }
 

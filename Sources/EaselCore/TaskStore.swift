@@ -93,7 +93,11 @@ public protocol TaskStore: Sendable {
   func requeueInterruptedTasks(now: Date) async throws -> Int
 
   func balance(of account: Account) async throws -> CreditBalance
-  func grantCredits(to account: Account, amount: Int64, reason: String, idempotency: IdempotencyKey?, now: Date)
-    async throws -> CreditBalance
+  /// Adds a GRANT or ADJUST movement of `amount` (negative only for ADJUST).
+  func changeCredits(
+    of account: Account, by amount: Int64, kind: LedgerKind, reason: String, idempotency: IdempotencyKey?, now: Date
+  ) async throws -> CreditBalance
   func ledger(of account: Account, page: PageRequest) async throws -> Page<LedgerEntry>
+  /// Recomputes every account and hold from the ledger and the tasks; returns each disagreement found.
+  func auditCredits() async throws -> [String]
 }

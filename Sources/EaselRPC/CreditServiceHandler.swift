@@ -30,6 +30,17 @@ public struct CreditServiceHandler: Easel_V1_CreditService.SimpleServiceProtocol
     }
   }
 
+  public func adjustCredits(request: Easel_V1_AdjustCreditsRequest, context: ServerContext) async throws
+    -> Easel_V1_Balance
+  {
+    try await mappingErrors("AdjustCredits", logger: logger) {
+      let account = try Account(platform: request.platform, userID: request.userID)
+      let balance = try await manager.adjustCredits(
+        of: account, by: request.amount, reason: request.reason, idempotencyKey: request.idempotencyKey)
+      return Easel_V1_Balance(balance, account: account)
+    }
+  }
+
   public func listLedger(request: Easel_V1_ListLedgerRequest, context: ServerContext) async throws
     -> Easel_V1_ListLedgerResponse
   {

@@ -12,11 +12,13 @@ enum Credits {
     return CreditBalance(balance: row["balance"], held: row["held"])
   }
 
-  static func grant(_ db: Database, account: Account, amount: Int64, reason: String, now: Date) throws -> CreditBalance {
-    var balance = try self.account(db, account)
-    balance.balance += amount
+  /// A GRANT or ADJUST movement.
+  static func change(
+    _ db: Database, account: Account, by amount: Int64, kind: LedgerKind, reason: String, now: Date
+  ) throws -> CreditBalance {
+    let balance = try self.account(db, account).changed(by: amount)
     try save(db, account, balance)
-    try appendLedger(db, account: account, kind: .grant, amount: amount, reason: reason, taskID: nil, balance: balance, now: now)
+    try appendLedger(db, account: account, kind: kind, amount: amount, reason: reason, taskID: nil, balance: balance, now: now)
     return balance
   }
 

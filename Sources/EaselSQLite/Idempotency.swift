@@ -6,7 +6,7 @@ import GRDB
 enum Idempotency {
   enum Scope: String {
     case createTask = "create_task"
-    case grant
+    case credits
   }
 
   /// The task id (or "" for a grant) of the first request with this key, or nil if there was none.

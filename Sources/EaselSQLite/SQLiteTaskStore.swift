@@ -123,19 +123,23 @@ public struct SQLiteTaskStore: TaskStore {
     try await writer.read { db in try Credits.account(db, account) }
   }
 
-  public func grantCredits(
-    to account: Account, amount: Int64, reason: String, idempotency: IdempotencyKey?, now: Date
+  public func changeCredits(
+    of account: Account, by amount: Int64, kind: LedgerKind, reason: String, idempotency: IdempotencyKey?, now: Date
   ) async throws -> CreditBalance {
     try await writer.write { db in
-      if let idempotency, try Idempotency.previousResult(db, account: account, scope: .grant, key: idempotency) != nil {
+      if let idempotency, try Idempotency.previousResult(db, account: account, scope: .credits, key: idempotency) != nil {
         return try Credits.account(db, account)
       }
-      let balance = try Credits.grant(db, account: account, amount: amount, reason: reason, now: now)
+      let balance = try Credits.change(db, account: account, by: amount, kind: kind, reason: reason, now: now)
       if let idempotency {
-        try Idempotency.record(db, account: account, scope: .grant, key: idempotency, taskID: nil, now: now)
+        try Idempotency.record(db, account: account, scope: .credits, key: idempotency, taskID: nil, now: now)
       }
       return balance
     }
+  }
+
+  public func auditCredits() async throws -> [String] {
+    try await writer.read { db in try CreditAudit.run(db) }
   }
 
   public func ledger(of account: Account, page: PageRequest) async throws -> Page<LedgerEntry> {

@@ -80,3 +80,33 @@ import Testing
     }
   }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct AdjustmentTests {
+  func adjust(_ server: TestServer, _ user: String, _ amount: Int64, reason: String = "correction") async throws
+    -> Easel_V1_Balance
+  {
+    try await server.credits.adjustCredits(.with {
+      $0.userID = user
+      $0.amount = amount
+      $0.reason = reason
+    })
+  }
+
+  @Test func adjustmentsMoveCreditsButNeverBelowAvailable() async throws {
+    try await withTestServer(workers: 0) { server in
+      try await server.grant("quinn", 30)
+      _ = try await server.create("quinn")  // holds 10
+      #expect(try await adjust(server, "quinn", 5).balance == 35)
+      #expect(try await adjust(server, "quinn", -20).available == 5)
+      let over = await rpcError { try await adjust(server, "quinn", -6) }
+      #expect(over?.code == .failedPrecondition)
+      #expect(over?.message == "an adjustment of -6 would leave available credits below zero: available 5")
+      #expect(await rpcError { try await adjust(server, "quinn", 0) }?.code == .invalidArgument)
+      #expect(await rpcError { try await adjust(server, "quinn", 3, reason: "") }?.message
+        == "reason is required for an adjustment")
+      let ledger = try await server.ledger("quinn")
+      #expect(ledger.prefix(2).map(\.kind) == ["ADJUST", "ADJUST"])
+      #expect(ledger.first?.amount == -20 && ledger.first?.balanceAfter == 15)
+    }
+  }
+}

@@ -4,6 +4,7 @@ import EaselRPC
 import Foundation
 import GRPCCore
 import SwiftProtobuf
+import Synchronization
 import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct TaskLifecycleTests {
@@ -162,7 +163,8 @@ import Testing
   }
 
   @Test func aUserStreamFollowsEveryTaskOfTheUser() async throws {
-    try await withTestServer(workers: 1, proceduralDelay: .milliseconds(200)) { server in
+    let gate = GatedBackend()
+    try await withTestServer(workers: 2, backends: ["procedural": gate]) { server in
       try await server.grant("hana", 100)
       let first = try await server.create("hana")
       let request = Easel_V1_StreamTaskUpdatesRequest.with { $0.userID = "hana" }
@@ -174,6 +176,7 @@ import Testing
             // The first message is the unfinished task's current state; now add a second one.
             #expect(update.task.id == first.id)
             created = [first.id, try await server.create("hana").id]
+            gate.open()
           }
           if update.task.status == .completed { completed.insert(update.task.id) }
           if completed.count == 2 { break }
@@ -182,6 +185,18 @@ import Testing
       }
       #expect(Set(seen.0) == seen.1)
     }
+  }
+}
+
+/// Holds every generation until `open()`, so a test controls what is still unfinished.
+final class GatedBackend: ModelBackend {
+  private let isOpen = Atomic(false)
+
+  func open() { isOpen.store(true, ordering: .releasing) }
+
+  func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws -> GeneratedMedia {
+    while !isOpen.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
+    return GeneratedMedia(bytes: try VipsImageProcessor().png(rgb: [0, 0, 0], width: 1, height: 1), contentType: "image/png")
   }
 }
 

@@ -1,5 +1,6 @@
 import EaselCore
 import EaselRPC
+import EaselSQLite
 import EaselServer
 import Foundation
 import GRPCCore
@@ -62,7 +63,11 @@ func withTestServer<T: Sendable>(
     }
     await server.shutdown()
     try await group.next()
-    return try result.get()
+    let value = try result.get()
+    // After every scenario the credits must add up.
+    let problems = try await SQLiteTaskStore(path: configuration.databasePath).auditCredits()
+    #expect(problems.isEmpty, "credit audit: \(problems)")
+    return value
   }
 }
 

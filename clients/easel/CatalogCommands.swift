@@ -31,7 +31,7 @@ struct Templates: AsyncParsableCommand {
 
 struct Credits: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Credit balances, grants and the ledger.", subcommands: [Balance.self, Grant.self, Ledger.self])
+    abstract: "Credit balances, grants and the ledger.", subcommands: [Balance.self, Grant.self, Adjust.self, Ledger.self])
 
   struct Balance: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show balance, held and available credits.")
@@ -66,6 +66,29 @@ struct Credits: AsyncParsableCommand {
         $0.idempotencyKey = idempotencyKey ?? ""
       }
       let balance = try await connection.withClients { try await $0.credits.grantCredits(request, metadata: $0.metadata) }
+      print(connection.json ? try balance.jsonString() : TextOutput.balance(balance))
+    }
+  }
+
+  struct Adjust: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Correct a user's balance up or down (an ADJUST ledger entry).",
+      discussion: "Example: easel credits adjust --user alice --amount=-20 --reason \"refund of order 7 reversed\"")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var account: AccountOptions
+    @Option(help: "Credits to add (positive) or take away (negative; write --amount=-N).") var amount: Int64
+    @Option(help: "Why, for the ledger (required).") var reason: String
+    @Option(help: "Retrying with the same key adjusts once.") var idempotencyKey: String?
+
+    func run() async throws {
+      let request = Easel_V1_AdjustCreditsRequest.with {
+        $0.platform = account.platformName
+        $0.userID = account.userID
+        $0.amount = amount
+        $0.reason = reason
+        $0.idempotencyKey = idempotencyKey ?? ""
+      }
+      let balance = try await connection.withClients { try await $0.credits.adjustCredits(request, metadata: $0.metadata) }
       print(connection.json ? try balance.jsonString() : TextOutput.balance(balance))
     }
   }

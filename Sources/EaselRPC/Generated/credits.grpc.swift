@@ -46,6 +46,19 @@ public enum Easel_V1_CreditService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "AdjustCredits" metadata.
+        public enum AdjustCredits: Sendable {
+            /// Request type for "AdjustCredits".
+            public typealias Input = Easel_V1_AdjustCreditsRequest
+            /// Response type for "AdjustCredits".
+            public typealias Output = Easel_V1_Balance
+            /// Descriptor for "AdjustCredits".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "easel.v1.CreditService"),
+                method: "AdjustCredits",
+                type: .unary
+            )
+        }
         /// Namespace for "ListLedger" metadata.
         public enum ListLedger: Sendable {
             /// Request type for "ListLedger".
@@ -63,6 +76,7 @@ public enum Easel_V1_CreditService: Sendable {
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetBalance.descriptor,
             GrantCredits.descriptor,
+            AdjustCredits.descriptor,
             ListLedger.descriptor
         ]
     }
@@ -119,6 +133,24 @@ extension Easel_V1_CreditService {
         /// - Returns: A streaming response of `Easel_V1_Balance` messages.
         func grantCredits(
             request: GRPCCore.StreamingServerRequest<Easel_V1_GrantCreditsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Balance>
+
+        /// Handle the "AdjustCredits" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An admin correction, positive or negative; it can't take `available` below zero.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Easel_V1_AdjustCreditsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Easel_V1_Balance` messages.
+        func adjustCredits(
+            request: GRPCCore.StreamingServerRequest<Easel_V1_AdjustCreditsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Balance>
 
@@ -181,6 +213,24 @@ extension Easel_V1_CreditService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Easel_V1_Balance>
 
+        /// Handle the "AdjustCredits" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An admin correction, positive or negative; it can't take `available` below zero.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_AdjustCreditsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Easel_V1_Balance` message.
+        func adjustCredits(
+            request: GRPCCore.ServerRequest<Easel_V1_AdjustCreditsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Easel_V1_Balance>
+
         /// Handle the "ListLedger" method.
         ///
         /// > Source IDL Documentation:
@@ -238,6 +288,24 @@ extension Easel_V1_CreditService {
             context: GRPCCore.ServerContext
         ) async throws -> Easel_V1_Balance
 
+        /// Handle the "AdjustCredits" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An admin correction, positive or negative; it can't take `available` below zero.
+        ///
+        /// - Parameters:
+        ///   - request: A `Easel_V1_AdjustCreditsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Easel_V1_Balance` to respond with.
+        func adjustCredits(
+            request: Easel_V1_AdjustCreditsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Easel_V1_Balance
+
         /// Handle the "ListLedger" method.
         ///
         /// > Source IDL Documentation:
@@ -285,6 +353,17 @@ extension Easel_V1_CreditService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Easel_V1_CreditService.Method.AdjustCredits.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_AdjustCreditsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_Balance>(),
+            handler: { request, context in
+                try await self.adjustCredits(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Easel_V1_CreditService.Method.ListLedger.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_ListLedgerRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_ListLedgerResponse>(),
@@ -317,6 +396,17 @@ extension Easel_V1_CreditService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Balance> {
         let response = try await self.grantCredits(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func adjustCredits(
+        request: GRPCCore.StreamingServerRequest<Easel_V1_AdjustCreditsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Balance> {
+        let response = try await self.adjustCredits(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -357,6 +447,19 @@ extension Easel_V1_CreditService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Easel_V1_Balance> {
         return GRPCCore.ServerResponse<Easel_V1_Balance>(
             message: try await self.grantCredits(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func adjustCredits(
+        request: GRPCCore.ServerRequest<Easel_V1_AdjustCreditsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Easel_V1_Balance> {
+        return GRPCCore.ServerResponse<Easel_V1_Balance>(
+            message: try await self.adjustCredits(
                 request: request.message,
                 context: context
             ),
@@ -424,6 +527,29 @@ extension Easel_V1_CreditService {
         func grantCredits<Result>(
             request: GRPCCore.ClientRequest<Easel_V1_GrantCreditsRequest>,
             serializer: some GRPCCore.MessageSerializer<Easel_V1_GrantCreditsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Balance>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Balance>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AdjustCredits" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An admin correction, positive or negative; it can't take `available` below zero.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_AdjustCreditsRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_AdjustCreditsRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Balance` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func adjustCredits<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_AdjustCreditsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_AdjustCreditsRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Balance>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Balance>) async throws -> Result
@@ -533,6 +659,40 @@ extension Easel_V1_CreditService {
             )
         }
 
+        /// Call the "AdjustCredits" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > An admin correction, positive or negative; it can't take `available` below zero.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_AdjustCreditsRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_AdjustCreditsRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Balance` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func adjustCredits<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_AdjustCreditsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_AdjustCreditsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Balance>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Balance>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Easel_V1_CreditService.Method.AdjustCredits.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListLedger" method.
         ///
         /// > Source IDL Documentation:
@@ -616,6 +776,35 @@ extension Easel_V1_CreditService.ClientProtocol {
         try await self.grantCredits(
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_GrantCreditsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_Balance>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AdjustCredits" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > An admin correction, positive or negative; it can't take `available` below zero.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Easel_V1_AdjustCreditsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func adjustCredits<Result>(
+        request: GRPCCore.ClientRequest<Easel_V1_AdjustCreditsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Balance>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.adjustCredits(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_AdjustCreditsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_Balance>(),
             options: options,
             onResponse: handleResponse
@@ -707,6 +896,39 @@ extension Easel_V1_CreditService.ClientProtocol {
             metadata: metadata
         )
         return try await self.grantCredits(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AdjustCredits" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > An admin correction, positive or negative; it can't take `available` below zero.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func adjustCredits<Result>(
+        _ message: Easel_V1_AdjustCreditsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Balance>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Easel_V1_AdjustCreditsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.adjustCredits(
             request: request,
             options: options,
             onResponse: handleResponse

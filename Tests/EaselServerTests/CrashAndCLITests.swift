@@ -1,0 +1,125 @@
+import EaselRPC
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+import Testing
+
+@Suite(.timeLimit(.minutes(3))) struct CrashAndCLITests {
+  @Test func aSIGKILLMidWorkLosesNoTaskAndNoCredit() async throws {
+    let data = try TestServer.temporaryDirectory()
+    let first = try EaseldProcess(data: data, workers: 2, environment: ["EASEL_PROCEDURAL_DELAY_MS": "3000"])
+    try await first.start()
+    let users = ["alice", "bob"]
+    let created: [Easel_V1_Task] = try await withUnixClient(first.socketPath) { client in
+      let tasks = Easel_V1_TaskService.Client(wrapping: client)
+      let credits = Easel_V1_CreditService.Client(wrapping: client)
+      var created: [Easel_V1_Task] = []
+      for user in users {
+        _ = try await credits.grantCredits(.with {
+          $0.userID = user
+          $0.amount = 200
+        })
+        for index in 0..<6 {
+          created.append(
+            try await tasks.createTask(.with {
+              $0.userID = user
+              $0.templateCode = "txt2img"
+              $0.parameters.fields["prompt"] = .init(stringValue: "picture \(index)")
+              $0.parameters.fields["width"] = .init(numberValue: 64)
+              if index.isMultiple(of: 2) { $0.parameters.fields["quality"] = .init(stringValue: "high") }
+            }))
+        }
+      }
+      // Kill only once generations are under way (each takes 3 s in this process).
+      for _ in 0..<250 {
+        let processing = try await tasks.listTasks(.with {
+          $0.userID = "alice"
+          $0.status = .processing
+        })
+        if processing.total > 0 { break }
+        try await Task.sleep(for: .milliseconds(20))
+      }
+      return created
+    }
+    first.kill(SIGKILL)
+    _ = await first.exitStatus()
+
+    let second = try EaseldProcess(data: data, workers: 4)
+    try await second.start()
+    try await withUnixClient(second.socketPath) { client in
+      let tasks = Easel_V1_TaskService.Client(wrapping: client)
+      let credits = Easel_V1_CreditService.Client(wrapping: client)
+      var finished: [Easel_V1_Task] = []
+      for task in created {
+        finished.append(
+          try await tasks.streamTaskUpdates(.with {
+            $0.userID = task.userID
+            $0.taskID = task.id
+          }) { response in
+            var last = Easel_V1_Task()
+            for try await update in response.messages { last = update.task }
+            return last
+          })
+      }
+      #expect(finished.allSatisfy { $0.status == .completed }, "every task finishes after the restart")
+      #expect(finished.contains { $0.attempts == 2 }, "the interrupted ones ran again: \(finished.map { "\($0.attempts)" })")
+      for user in users {
+        let spent = finished.filter { $0.userID == user && $0.status == .completed }.map(\.creditCost).reduce(0, +)
+        let balance = try await credits.getBalance(.with { $0.userID = user })
+        #expect(balance.balance == 200 - spent && balance.held == 0, "\(user)")
+        let ledger = try await credits.listLedger(.with {
+          $0.userID = user
+          $0.limit = 100
+        }).entries
+        for task in finished where task.userID == user {
+          let kinds = ledger.filter { $0.taskID == task.id }.map(\.kind).sorted()
+          #expect(kinds == ["CAPTURE", "HOLD"], "task \(task.id)")
+        }
+      }
+    }
+    second.kill(SIGTERM)
+    #expect(await second.exitStatus() == 0, "SIGTERM is a clean exit")
+    #expect(!FileManager.default.fileExists(atPath: second.socketPath))
+    let audit = try await runTool("easeld", ["check-ledger", "--data", data.path])
+    #expect(audit.status == 0)
+    #expect(audit.stdout.contains("ledger consistent"))
+  }
+
+  @Test func theCLIDrivesTheServer() async throws {
+    try await withTestServer { server in
+      let env = ["EASEL_SERVER": "unix:\(server.endpoints.unixSocketPath)", "EASEL_USER": "cli-user"]
+      let grant = try await runTool("easel", ["credits", "grant", "30"], environment: env)
+      #expect(grant.status == 0 && grant.stdout.contains("available 30"))
+
+      let create = try await runTool(
+        "easel", ["create", "--template", "txt2img", "--prompt", "a kite", "--param", "width=128", "--wait", "--json"],
+        environment: env)
+      #expect(create.status == 0, "\(create.stderr)")
+      let lastLine = try #require(create.stdout.split(separator: "\n").last)
+      let update = try Easel_V1_TaskUpdate(jsonString: String(lastLine))
+      #expect(update.task.status == .completed)
+      #expect(update.task.parameters.fields["width"]?.numberValue == 128)
+
+      let file = server.directory.appendingPathComponent("kite.png").path
+      let download = try await runTool("easel", ["download", update.task.id, "-o", file], environment: env)
+      #expect(download.status == 0 && download.stdout.contains("image/png"))
+      #expect(FileManager.default.fileExists(atPath: file))
+
+      let missing = try await runTool("easel", ["get", "no-such-task"], environment: env)
+      #expect(missing.status == 1)
+      #expect(missing.stderr.contains("task no-such-task does not exist"))
+
+      let broke = try await runTool(
+        "easel", ["create", "--template", "txt2img", "--prompt", "x", "--param", "quality=high"],
+        environment: env.merging(["EASEL_USER": "nobody"]) { $1 })
+      #expect(broke.status == 1 && broke.stderr.contains("insufficient credits: need 15, available 0"))
+
+      let adjust = try await runTool(
+        "easel", ["credits", "adjust", "--amount=-5", "--reason", "correction"], environment: env)
+      #expect(adjust.status == 0 && adjust.stdout.contains("balance 15"), "\(adjust.stdout)\(adjust.stderr)")
+    }
+    let unreachable = try await runTool(
+      "easel", ["credits", "balance", "--user", "x", "--server", "unix:/tmp/no-such-easel.sock"])
+    #expect(unreachable.status == 1 && unreachable.stderr.contains("cannot reach easeld"))
+  }
+}

@@ -1,0 +1,87 @@
+import EaselRPC
+import Foundation
+import GRPCCore
+import Testing
+
+/// `easeld` (or `easel`) run as a real process, for what only a process can show: SIGKILL, exit codes.
+enum Binaries {
+  /// The build folder holding the test bundle also holds the executables (`swift build` builds them).
+  static func url(_ name: String) throws -> URL {
+    let candidates = [
+      URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+      Bundle.main.bundleURL.deletingLastPathComponent(),
+      URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug"),
+    ]
+    for folder in candidates {
+      let url = folder.appendingPathComponent(name).standardizedFileURL
+      if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    throw BinaryMissing(name: name, searched: candidates.map(\.path))
+  }
+
+  struct BinaryMissing: Error, CustomStringConvertible {
+    let name: String
+    let searched: [String]
+    var description: String { "\(name) is not built (run `swift build` first); looked in \(searched)" }
+  }
+}
+
+final class EaseldProcess {
+  let process = Process()
+  let socketPath: String
+
+  init(data: URL, workers: Int, environment: [String: String] = [:]) throws {
+    socketPath = data.appendingPathComponent("easel.sock").path
+    process.executableURL = try Binaries.url("easeld")
+    process.arguments = ["serve", "--data", data.path, "--tcp", "none", "--workers", String(workers)]
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+  }
+
+  /// Starts the process and waits until it answers a health check on its socket (a stale socket
+  /// file left by a killed predecessor doesn't count).
+  func start() async throws {
+    try process.run()
+    for _ in 0..<200 {
+      let serving = try? await withUnixClient(socketPath) { client in
+        try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init()).status == .serving
+      }
+      if serving == true { return }
+      guard process.isRunning else { break }
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    throw StartFailed()
+  }
+
+  struct StartFailed: Error {}
+
+  func kill(_ signal: Int32) {
+    Foundation.kill(process.processIdentifier, signal)
+  }
+
+  /// Waits for the process to end and returns its termination status.
+  func exitStatus() async -> Int32 {
+    while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    return process.terminationStatus
+  }
+}
+
+/// Runs a CLI executable to its end and returns its exit status, stdout and stderr.
+func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws
+  -> (status: Int32, stdout: String, stderr: String)
+{
+  let process = Process()
+  process.executableURL = try Binaries.url(name)
+  process.arguments = arguments
+  process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+  let out = Pipe()
+  let err = Pipe()
+  process.standardOutput = out
+  process.standardError = err
+  try process.run()
+  let stdout = out.fileHandleForReading.readDataToEndOfFile()
+  let stderr = err.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
