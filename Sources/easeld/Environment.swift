@@ -36,6 +36,9 @@ struct Environment {
       defaultImageCost: try number("DEFAULT_IMAGE_CREDIT_COST", default: 10),
       defaultVideoCost: try number("DEFAULT_VIDEO_CREDIT_COST", default: 50),
       highQualityMultiplier: try number("HIGH_QUALITY_MULTIPLIER", default: 1.5))
+    guard pricing.defaultImageCost >= 0, pricing.defaultVideoCost >= 0, pricing.highQualityMultiplier >= 1 else {
+      throw ValidationError("credit costs must be 0 or more and HIGH_QUALITY_MULTIPLIER at least 1")
+    }
     return ServerConfiguration(
       dataDirectory: data, unixSocketPath: unixSocket ?? self["EASEL_UNIX_SOCKET"], tcp: tcpAddress, workers: workers,
       proceduralDelay: .milliseconds(delay), pricing: pricing)

@@ -78,6 +78,33 @@ import Testing
     }
   }
 
+  @Test func healthWatchReportsServingThenNotServingAtShutdown() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let server = try await EaselServer(
+      configuration: .init(dataDirectory: directory, tcp: nil), logger: TestServer.quietLogger)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await server.run() }
+      let endpoints = try #require(await server.ready())
+      let statuses = try await withUnixClient(endpoints.unixSocketPath) { client in
+        let health = Grpc_Health_V1_Health.Client(wrapping: client)
+        let unknown = try await health.watch(.with { $0.service = "nope" }) { response in
+          try await response.messages.first { _ in true }?.status
+        }
+        #expect(unknown == .serviceUnknown)
+        return try await health.watch(.init()) { response in
+          var statuses: [Grpc_Health_V1_HealthCheckResponse.ServingStatus] = []
+          for try await message in response.messages {
+            statuses.append(message.status)
+            if statuses.count == 1 { await server.shutdown() }
+          }
+          return statuses
+        }
+      }
+      #expect(statuses == [.serving, .notServing])
+      try await group.waitForAll()
+    }
+  }
+
   @Test func healthAndTemplatesAnswer() async throws {
     try await withTestServer { server in
       #expect(try await server.health.check(.with { $0.service = "easel.v1.TaskService" }).status == .serving)
