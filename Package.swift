@@ -19,6 +19,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
   ],
   targets: [
     // Domain: templates, pricing, credit rules, task state machine. No I/O dependencies.
@@ -32,6 +33,13 @@ let package = Package(
     .target(
       name: "EaselSQLite",
       dependencies: ["EaselCore", .product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: strict
+    ),
+    // Template files (YAML) and the built-in pack.
+    .target(
+      name: "EaselTemplates",
+      dependencies: ["EaselCore", .product(name: "Yams", package: "Yams")],
+      resources: [.copy("Builtin")],
       swiftSettings: strict
     ),
     .target(name: "EaselArtifacts", dependencies: ["EaselCore"], swiftSettings: strict),
@@ -52,7 +60,7 @@ let package = Package(
     .target(
       name: "EaselServer",
       dependencies: [
-        "EaselCore", "EaselRPC", "EaselSQLite", "EaselModels", "EaselImaging", "EaselArtifacts",
+        "EaselCore", "EaselRPC", "EaselSQLite", "EaselModels", "EaselImaging", "EaselArtifacts", "EaselTemplates",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -64,7 +72,7 @@ let package = Package(
     .executableTarget(
       name: "easeld",
       dependencies: [
-        "EaselServer", "EaselSQLite",
+        "EaselServer", "EaselSQLite", "EaselTemplates",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict
@@ -82,6 +90,7 @@ let package = Package(
     ),
 
     .testTarget(name: "EaselCoreTests", dependencies: ["EaselCore"]),
+    .testTarget(name: "EaselTemplatesTests", dependencies: ["EaselTemplates", "EaselCore"]),
     .testTarget(name: "EaselImagingTests", dependencies: ["EaselImaging", "EaselCore"]),
     .testTarget(
       name: "EaselServerTests",

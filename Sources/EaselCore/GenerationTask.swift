@@ -10,6 +10,8 @@ public struct GenerationTask: Hashable, Sendable {
   public var parameters: Parameters
   public var template: TemplateRef
   public var backend: String
+  /// The template's backend settings when the task was created.
+  public var backendOptions: Parameters
   public var creditCost: Int64
   public var progress: Double
   public var inputImageKey: String?
@@ -28,7 +30,8 @@ public struct GenerationTask: Hashable, Sendable {
 
   public init(
     id: String, account: Account, kind: GenerationKind, status: TaskStatus, prompt: String,
-    parameters: Parameters, template: TemplateRef, backend: String, creditCost: Int64, progress: Double = 0,
+    parameters: Parameters, template: TemplateRef, backend: String, backendOptions: Parameters = [:], creditCost: Int64,
+    progress: Double = 0,
     inputImageKey: String? = nil, output: Artifact? = nil, thumbnail: Artifact? = nil, processingTimeMs: Int64 = 0,
     errorCode: String = "", errorMessage: String = "", attempts: Int = 0, sequence: UInt64 = 1,
     createdAt: Date, updatedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil
@@ -41,6 +44,7 @@ public struct GenerationTask: Hashable, Sendable {
     self.parameters = parameters
     self.template = template
     self.backend = backend
+    self.backendOptions = backendOptions
     self.creditCost = creditCost
     self.progress = progress
     self.inputImageKey = inputImageKey

@@ -1,6 +1,6 @@
 /// The declared shape of one template parameter.
-public struct ParameterSpec: Hashable, Sendable {
-  public enum ValueType: String, Hashable, Sendable, CaseIterable {
+public struct ParameterSpec: Hashable, Sendable, Codable {
+  public enum ValueType: String, Hashable, Sendable, Codable, CaseIterable {
     case string, integer, number, boolean
     case enumeration = "enum"
   }

@@ -51,6 +51,12 @@ public protocol ImageProcessor: Sendable {
   func thumbnail(of bytes: [UInt8]) throws(EaselError) -> [UInt8]
 }
 
+/// Video work: a still frame to make the thumbnail from.
+public protocol VideoProcessor: Sendable {
+  /// The first frame as an image; throws if the bytes are not a video.
+  func firstFrame(of video: [UInt8]) async throws -> [UInt8]
+}
+
 /// Where artifacts (inputs, outputs, thumbnails) are kept. Keys are relative paths.
 public protocol ArtifactStore: Sendable {
   func write(_ bytes: [UInt8], key: String) async throws

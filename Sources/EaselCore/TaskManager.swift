@@ -4,7 +4,7 @@ import Foundation
 /// Every rule lives in the domain types; this type orders the calls to the adapters.
 public struct TaskManager: Sendable {
   public let store: any TaskStore
-  public let templates: TemplateRegistry
+  public let templates: TemplateCatalog
   public let pricing: Pricing
   public let imaging: any ImageProcessor
   public let artifacts: any ArtifactStore
@@ -12,7 +12,7 @@ public struct TaskManager: Sendable {
   private let wakeWorkers: @Sendable () -> Void
 
   public init(
-    store: any TaskStore, templates: TemplateRegistry, pricing: Pricing, imaging: any ImageProcessor,
+    store: any TaskStore, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
     artifacts: any ArtifactStore, updates: TaskUpdateHub, wakeWorkers: @escaping @Sendable () -> Void
   ) {
     self.store = store
@@ -27,7 +27,7 @@ public struct TaskManager: Sendable {
   public func createTask(
     account: Account, templateCode: String, parameters: Parameters, inputImage: [UInt8]?, idempotencyKey: String
   ) async throws -> GenerationTask {
-    let template = try templates.template(code: templateCode)
+    let template = try templates.current(code: templateCode)
     var request = try template.resolve(parameters, hasInputImage: inputImage != nil)
     let idempotency = try IdempotencyKey(
       idempotencyKey, requestHash: RequestFingerprint.of(template: template.code, parameters: parameters, inputImage: inputImage))

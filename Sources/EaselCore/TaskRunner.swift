@@ -6,16 +6,18 @@ public struct TaskRunner: Sendable {
   let store: any TaskStore
   let backends: [String: any ModelBackend]
   let imaging: any ImageProcessor
+  let video: any VideoProcessor
   let artifacts: any ArtifactStore
   let updates: TaskUpdateHub
 
   public init(
     store: any TaskStore, backends: [String: any ModelBackend], imaging: any ImageProcessor,
-    artifacts: any ArtifactStore, updates: TaskUpdateHub
+    video: any VideoProcessor, artifacts: any ArtifactStore, updates: TaskUpdateHub
   ) {
     self.store = store
     self.backends = backends
     self.imaging = imaging
+    self.video = video
     self.artifacts = artifacts
     self.updates = updates
   }
@@ -46,9 +48,14 @@ public struct TaskRunner: Sendable {
     }
     let input = try await task.inputImageKey.asyncMap { try await artifacts.read(key: $0) }
     let job = GenerationJob(
-      taskID: task.id, kind: task.kind, prompt: task.prompt, parameters: task.parameters, inputImage: input)
+      taskID: task.id, kind: task.kind, prompt: task.prompt,
+      parameters: task.backendOptions.merging(task.parameters) { _, chosen in chosen }, inputImage: input)
     let media = try await backend.generate(job) { _ in }
-    let thumbnailBytes = try imaging.thumbnail(of: media.bytes)
+    guard media.contentType.hasPrefix(task.kind == .video ? "video/" : "image/") else {
+      throw BackendFailure(code: "invalid_output", message: "the backend returned \(media.contentType) for a \(task.kind) task")
+    }
+    let still = task.kind == .video ? try await video.firstFrame(of: media.bytes) : media.bytes
+    let thumbnailBytes = try imaging.thumbnail(of: still)
     let output = Artifact(
       key: ArtifactKeys.key(for: .output, taskID: task.id, account: task.account, contentType: media.contentType),
       contentType: media.contentType)

@@ -98,6 +98,10 @@ public protocol TaskStore: Sendable {
     of account: Account, by amount: Int64, kind: LedgerKind, reason: String, idempotency: IdempotencyKey?, now: Date
   ) async throws -> CreditBalance
   func ledger(of account: Account, page: PageRequest) async throws -> Page<LedgerEntry>
+  /// Remembers each template version; a known (code, version) with another definition is refused.
+  func registerTemplates(_ templates: [Template], now: Date) async throws
+  func storedTemplate(code: String, version: String) async throws -> Template?
+
   /// Recomputes every account and hold from the ledger and the tasks; returns each disagreement found.
   func auditCredits() async throws -> [String]
 }

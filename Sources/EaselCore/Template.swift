@@ -1,6 +1,6 @@
 /// A named, versioned generation recipe.
-public struct Template: Hashable, Sendable {
-  public enum InputImage: String, Hashable, Sendable {
+public struct Template: Hashable, Sendable, Codable {
+  public enum InputImage: String, Hashable, Sendable, Codable {
     case none, optional, required
   }
 
@@ -18,11 +18,13 @@ public struct Template: Hashable, Sendable {
   public var parameters: [ParameterSpec]
   /// How the prompt is built, e.g. "a person wearing {clothingDescription}"; nil means `{prompt}`.
   public var promptTemplate: String?
+  /// Settings sent to the backend that callers don't choose (steps, sampler…); parameters win over them.
+  public var backendOptions: Parameters
 
   public init(
     code: String, name: String, version: String, category: String, kind: GenerationKind,
     description: String, backend: String, creditCost: Int64? = nil, inputImage: InputImage = .none,
-    parameters: [ParameterSpec], promptTemplate: String? = nil
+    parameters: [ParameterSpec], promptTemplate: String? = nil, backendOptions: Parameters = [:]
   ) {
     self.code = code
     self.name = name
@@ -35,6 +37,7 @@ public struct Template: Hashable, Sendable {
     self.inputImage = inputImage
     self.parameters = parameters
     self.promptTemplate = promptTemplate
+    self.backendOptions = backendOptions
   }
 
   public var ref: TemplateRef {
@@ -43,7 +46,7 @@ public struct Template: Hashable, Sendable {
 }
 
 /// The template version a task ran.
-public struct TemplateRef: Hashable, Sendable {
+public struct TemplateRef: Hashable, Sendable, Codable {
   public var code: String
   public var name: String
   public var version: String

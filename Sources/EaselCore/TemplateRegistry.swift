@@ -7,6 +7,17 @@ public struct TemplateRegistry: Sendable {
     versions = Dictionary(grouping: templates, by: \.code)
   }
 
+  /// A registry whose current versions are `templates`, keeping the versions they replace.
+  /// A code missing from `templates` is no longer offered.
+  public func replacing(with templates: [Template]) -> TemplateRegistry {
+    var next = self
+    next.versions = Dictionary(grouping: templates, by: \.code).mapValues { newer in
+      let older = versions[newer[0].code, default: []].filter { old in !newer.contains { $0.version == old.version } }
+      return older + newer
+    }
+    return next
+  }
+
   /// Current versions, sorted by code.
   public var current: [Template] {
     versions.keys.sorted().compactMap { versions[$0]?.last }

@@ -2,14 +2,17 @@ import EaselCore
 import EaselImaging
 import Foundation
 
-/// The offline backend: paints a deterministic picture from the prompt and seed, with no network,
-/// so Easel works out of the box and tests and benchmarks can shape load with `delay`.
+/// The offline backend: paints a deterministic picture (libvips) or clip (ffmpeg) from the prompt
+/// and seed, with no network, so Easel works out of the box and tests and benchmarks can shape load
+/// with `delay`.
 public struct ProceduralBackend: ModelBackend {
   let imaging: VipsImageProcessor
+  let ffmpeg: FFmpeg
   let delay: Duration
 
-  public init(imaging: VipsImageProcessor, delay: Duration = .zero) {
+  public init(imaging: VipsImageProcessor, ffmpeg: FFmpeg = FFmpeg(), delay: Duration = .zero) {
     self.imaging = imaging
+    self.ffmpeg = ffmpeg
     self.delay = delay
   }
 
@@ -17,13 +20,15 @@ public struct ProceduralBackend: ModelBackend {
     -> GeneratedMedia
   {
     if delay > .zero { try await Task.sleep(for: delay) }
-    guard job.kind == .image else {
-      throw BackendFailure(
-        code: "unsupported", message: "the procedural backend makes images only; video generation is not available yet")
+    let seed = UInt64(truncatingIfNeeded: job.parameters["seed"]?.integerValue ?? 0)
+    if job.kind == .video {
+      let clip = ProceduralClip(job: job, seed: seed)
+      let media = try await clip.encode(with: ffmpeg)
+      await progress(1)
+      return media
     }
     let width = Int(job.parameters["width"]?.integerValue ?? 512)
     let height = Int(job.parameters["height"]?.integerValue ?? 512)
-    let seed = UInt64(truncatingIfNeeded: job.parameters["seed"]?.integerValue ?? 0)
     let painting = ProceduralPainting(prompt: job.prompt, seed: seed)
     let pixels = painting.render(width: width, height: height)
     await progress(1)

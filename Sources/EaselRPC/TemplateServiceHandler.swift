@@ -4,13 +4,18 @@ import Logging
 
 /// `easel.v1.TemplateService`.
 public struct TemplateServiceHandler: Easel_V1_TemplateService.SimpleServiceProtocol {
-  let templates: TemplateRegistry
+  let templates: TemplateCatalog
   let pricing: Pricing
+  let reload: @Sendable () async throws -> [Template]
   let logger: Logger
 
-  public init(templates: TemplateRegistry, pricing: Pricing, logger: Logger) {
+  public init(
+    templates: TemplateCatalog, pricing: Pricing, reload: @escaping @Sendable () async throws -> [Template],
+    logger: Logger
+  ) {
     self.templates = templates
     self.pricing = pricing
+    self.reload = reload
     self.logger = logger
   }
 
@@ -27,7 +32,16 @@ public struct TemplateServiceHandler: Easel_V1_TemplateService.SimpleServiceProt
   public func getTemplate(request: Easel_V1_GetTemplateRequest, context: ServerContext) async throws -> Easel_V1_Template {
     try await mappingErrors("GetTemplate", logger: logger) {
       guard !request.code.isEmpty else { throw EaselError.invalidArgument("code is required") }
-      return Easel_V1_Template(try templates.template(code: request.code, version: request.version), pricing: pricing)
+      return Easel_V1_Template(try await templates.template(code: request.code, version: request.version), pricing: pricing)
+    }
+  }
+
+  public func reloadTemplates(request: Easel_V1_ReloadTemplatesRequest, context: ServerContext) async throws
+    -> Easel_V1_ListTemplatesResponse
+  {
+    try await mappingErrors("ReloadTemplates", logger: logger) {
+      let loaded = try await reload()
+      return .with { $0.templates = loaded.map { Easel_V1_Template($0, pricing: pricing) } }
     }
   }
 }

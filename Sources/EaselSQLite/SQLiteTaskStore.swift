@@ -32,6 +32,7 @@ public struct SQLiteTaskStore: TaskStore {
       let task = GenerationTask(
         id: new.id, account: new.account, kind: new.template.kind, status: .pending, prompt: new.request.prompt,
         parameters: new.request.parameters, template: new.template.ref, backend: new.template.backend,
+        backendOptions: new.template.backendOptions,
         creditCost: new.creditCost, inputImageKey: new.inputImageKey, createdAt: now, updatedAt: now)
       try TaskRows.insert(db, task)
       try Credits.hold(db, task: task, now: now)
@@ -136,6 +137,14 @@ public struct SQLiteTaskStore: TaskStore {
       }
       return balance
     }
+  }
+
+  public func registerTemplates(_ templates: [Template], now: Date) async throws {
+    try await writer.write { db in try TemplateVersions.register(db, templates, now: now) }
+  }
+
+  public func storedTemplate(code: String, version: String) async throws -> Template? {
+    try await writer.read { db in try TemplateVersions.fetch(db, code: code, version: version) }
   }
 
   public func auditCredits() async throws -> [String] {

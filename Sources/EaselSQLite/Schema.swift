@@ -96,6 +96,20 @@ enum Schema {
           ) WITHOUT ROWID;
           """)
     }
+    migrator.registerMigration("v2: template versions") { db in
+      try db.execute(
+        sql: """
+          ALTER TABLE tasks ADD COLUMN backend_options TEXT NOT NULL DEFAULT '{}';
+
+          CREATE TABLE template_versions (
+            code TEXT NOT NULL,
+            version TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (code, version)
+          ) WITHOUT ROWID;
+          """)
+    }
     return migrator
   }
 }

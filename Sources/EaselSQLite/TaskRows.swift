@@ -10,17 +10,22 @@ enum TaskRows {
     return encoder
   }()
 
+  static func json(_ value: some Encodable) throws -> String {
+    String(decoding: try encoder.encode(value), as: UTF8.self)
+  }
+
   static func insert(_ db: Database, _ task: GenerationTask) throws {
     try db.execute(
       sql: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
-          template_version, template_category, backend, credit_cost, input_key, sequence, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          template_version, template_category, backend, backend_options, credit_cost, input_key, sequence, created_at,
+          updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
       arguments: [
         task.id, task.account.platform, task.account.userID, task.kind.rawValue, task.status.rawValue, task.prompt,
-        String(decoding: try encoder.encode(task.parameters), as: UTF8.self), task.template.code, task.template.name,
-        task.template.version, task.template.category, task.backend, task.creditCost, task.inputImageKey,
+        try json(task.parameters), task.template.code, task.template.name,
+        task.template.version, task.template.category, task.backend, try json(task.backendOptions), task.creditCost, task.inputImageKey,
         task.sequence, task.createdAt.timeIntervalSince1970, task.updatedAt.timeIntervalSince1970,
       ])
     try appendEvent(db, task)
@@ -84,6 +89,7 @@ enum TaskRows {
 
   private static func decode(_ row: Row) throws -> GenerationTask {
     let parameters = try JSONDecoder().decode(Parameters.self, from: Data((row["parameters"] as String).utf8))
+    let backendOptions = try JSONDecoder().decode(Parameters.self, from: Data((row["backend_options"] as String).utf8))
     let outputKey: String? = row["output_key"]
     let thumbnailKey: String? = row["thumbnail_key"]
     return GenerationTask(
@@ -97,6 +103,7 @@ enum TaskRows {
         code: row["template_code"], name: row["template_name"], version: row["template_version"],
         category: row["template_category"]),
       backend: row["backend"],
+      backendOptions: backendOptions,
       creditCost: row["credit_cost"],
       progress: row["progress"],
       inputImageKey: row["input_key"],

@@ -4,6 +4,7 @@ import EaselImaging
 import EaselModels
 import EaselRPC
 import EaselSQLite
+import EaselTemplates
 import Foundation
 import GRPCCore
 import Logging
@@ -19,6 +20,9 @@ public final class EaselServer: Sendable {
     public var unixSocketPath: String
     public var tcp: ServerConfiguration.TCPAddress?
   }
+
+  /// The model backends every server has; templates may name these (or ones passed to `init`).
+  public static let builtinBackends: Set<String> = ["procedural"]
 
   public let configuration: ServerConfiguration
   private let group: ServiceGroup
@@ -45,17 +49,24 @@ public final class EaselServer: Sendable {
     let updates = TaskUpdateHub()
     let backends = ["procedural": ProceduralBackend(imaging: imaging, delay: configuration.proceduralDelay)]
       .merging(extraBackends) { _, extra in extra }
-    let runner = TaskRunner(store: store, backends: backends, imaging: imaging, artifacts: artifacts, updates: updates)
+    let runner = TaskRunner(
+      store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, updates: updates)
     let pool = WorkerPool(size: configuration.workers, store: store, runner: runner, logger: logger)
-    let templates = TemplateRegistry(BuiltinTemplates.all())
+
+    let catalog = TemplateCatalog([], store: store)
+    let reloader = TemplateReloader(
+      loader: TemplateLoader(knownBackends: Set(backends.keys)), directory: configuration.templatesDirectory,
+      catalog: catalog, logger: logger)
+    _ = try await reloader.reload()
     let manager = TaskManager(
-      store: store, templates: templates, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
+      store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
       updates: updates, wakeWorkers: { pool.wake() })
 
     let serving = ServingState()
     let services: [any RegistrableRPCService] = [
       TaskServiceHandler(manager: manager, logger: logger),
-      TemplateServiceHandler(templates: templates, pricing: configuration.pricing, logger: logger),
+      TemplateServiceHandler(
+        templates: catalog, pricing: configuration.pricing, reload: { try await reloader.reload() }, logger: logger),
       CreditServiceHandler(manager: manager, logger: logger),
       HealthServiceHandler(state: serving),
     ]
@@ -68,7 +79,7 @@ public final class EaselServer: Sendable {
     }
     group = ServiceGroup(
       configuration: .init(
-        services: [.init(service: pool)] + listeners.map { .init(service: $0) }
+        services: [.init(service: pool), .init(service: reloader)] + listeners.map { .init(service: $0) }
           + [.init(service: StreamDrainer(updates: updates, serving: serving))],
         gracefulShutdownSignals: shutdownSignals,
         logger: logger))

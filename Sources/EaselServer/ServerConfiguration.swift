@@ -33,10 +33,12 @@ public struct ServerConfiguration: Sendable {
   public var workers: Int
   public var proceduralDelay: Duration
   public var pricing: Pricing
+  /// Template files that add to or replace the built-in pack; nil serves the built-ins only.
+  public var templatesDirectory: URL?
 
   public init(
     dataDirectory: URL, unixSocketPath: String? = nil, tcp: TCPAddress? = TCPAddress(host: "127.0.0.1", port: 50051),
-    workers: Int = 4, proceduralDelay: Duration = .zero, pricing: Pricing = Pricing()
+    workers: Int = 4, proceduralDelay: Duration = .zero, pricing: Pricing = Pricing(), templatesDirectory: URL? = nil
   ) {
     self.dataDirectory = dataDirectory
     self.unixSocketPath = unixSocketPath ?? dataDirectory.appendingPathComponent("easel.sock").path
@@ -44,6 +46,7 @@ public struct ServerConfiguration: Sendable {
     self.workers = workers
     self.proceduralDelay = proceduralDelay
     self.pricing = pricing
+    self.templatesDirectory = templatesDirectory
   }
 
   public var databasePath: String { dataDirectory.appendingPathComponent("easel.sqlite").path }

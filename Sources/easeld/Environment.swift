@@ -19,7 +19,8 @@ struct Environment {
     return value
   }
 
-  func serverConfiguration(dataDirectory: String?, unixSocket: String?, tcp: String?, workers: Int?) throws
+  func serverConfiguration(dataDirectory: String?, unixSocket: String?, tcp: String?, workers: Int?, templates: String?)
+    throws
     -> ServerConfiguration
   {
     let data = URL(fileURLWithPath: dataDirectory ?? self["EASEL_DATA_DIR"] ?? "./easel-data").standardizedFileURL
@@ -41,6 +42,7 @@ struct Environment {
     }
     return ServerConfiguration(
       dataDirectory: data, unixSocketPath: unixSocket ?? self["EASEL_UNIX_SOCKET"], tcp: tcpAddress, workers: workers,
-      proceduralDelay: .milliseconds(delay), pricing: pricing)
+      proceduralDelay: .milliseconds(delay), pricing: pricing,
+      templatesDirectory: (templates ?? self["EASEL_TEMPLATES_DIR"]).map { URL(fileURLWithPath: $0) })
   }
 }

@@ -12,6 +12,7 @@ struct Serve: AsyncParsableCommand {
       Pricing: DEFAULT_IMAGE_CREDIT_COST (10), DEFAULT_VIDEO_CREDIT_COST (50), HIGH_QUALITY_MULTIPLIER (1.5).
       EASEL_PROCEDURAL_DELAY_MS (0) slows the offline backend down, for tests and benchmarks.
       EASEL_LOG_LEVEL: trace, debug, info (default), notice, warning, error.
+      SIGHUP reloads the template files; SIGINT and SIGTERM shut down gracefully.
       """)
 
   @Option(name: .customLong("data"), help: "Data folder (env EASEL_DATA_DIR, default ./easel-data).")
@@ -26,6 +27,9 @@ struct Serve: AsyncParsableCommand {
   @Option(help: "Concurrent generations (env EASEL_WORKERS, default 4; 0 runs no workers).")
   var workers: Int?
 
+  @Option(help: "Folder of template files adding to or replacing the built-in pack (env EASEL_TEMPLATES_DIR).")
+  var templates: String?
+
   func run() async throws {
     let environment = Environment(ProcessInfo.processInfo.environment)
     LoggingSystem.bootstrap { label in
@@ -35,7 +39,7 @@ struct Serve: AsyncParsableCommand {
     }
     let logger = Logger(label: "easeld")
     let configuration = try environment.serverConfiguration(
-      dataDirectory: dataDirectory, unixSocket: unixSocket, tcp: tcp, workers: workers)
+      dataDirectory: dataDirectory, unixSocket: unixSocket, tcp: tcp, workers: workers, templates: templates)
     do {
       let server = try await EaselServer(
         configuration: configuration, logger: logger, shutdownSignals: [.sigterm, .sigint])

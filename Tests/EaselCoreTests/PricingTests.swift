@@ -3,8 +3,8 @@ import Testing
 
 @Suite struct PricingTests {
   let pricing = Pricing()
-  let image = BuiltinTemplates.all().first { $0.code == "txt2img" }!
-  let video = BuiltinTemplates.all().first { $0.code == "txt2video" }!
+  let image = Fixtures.image
+  let video = Fixtures.video
 
   @Test(arguments: [
     ("standard", "standard", Int64(10), Int64(50)),

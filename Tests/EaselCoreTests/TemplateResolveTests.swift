@@ -2,7 +2,7 @@ import EaselCore
 import Testing
 
 @Suite struct TemplateResolveTests {
-  let templates = TemplateRegistry(BuiltinTemplates.all())
+  let templates = TemplateRegistry(Fixtures.all)
 
   func resolve(_ code: String, _ parameters: Parameters, image: Bool = false) throws -> ResolvedRequest {
     try templates.template(code: code).resolve(parameters, hasInputImage: image)
@@ -58,6 +58,32 @@ import Testing
     #expect(message { try resolve("img2img", ["prompt": .string("x")]) } == "input_image is required by template img2img")
     #expect(message { try resolve("txt2img", ["prompt": .string("x")], image: true) }
       == "input_image is not accepted by template txt2img")
+  }
+
+  @Test func replacingKeepsOlderVersionsReachable() throws {
+    var newer = Fixtures.image
+    newer.version = "2"
+    newer.name = "Text to image, improved"
+    let replaced = templates.replacing(with: [newer, Fixtures.video])
+    #expect(try replaced.template(code: "txt2img").version == "2")
+    #expect(try replaced.template(code: "txt2img", version: "1").name == "Text to image")
+    #expect(replaced.current.map(\.code) == ["txt2img", "txt2video"], "codes missing from the new set are no longer offered")
+  }
+
+  @Test func definitionsAreChecked() {
+    #expect(Fixtures.all.allSatisfy { $0.problems(knownBackends: ["procedural"]).isEmpty })
+    var broken = Fixtures.outfit
+    broken.backend = "dalle"
+    broken.promptTemplate = "wearing {clothes}"
+    broken.parameters.append(ParameterSpec(name: "size", type: .integer, defaultValue: .integer(5), minimum: 10, maximum: 1))
+    broken.parameters.append(ParameterSpec(name: "mood", type: .enumeration))
+    #expect(broken.problems(knownBackends: ["procedural"]) == [
+      "backend \"dalle\" is not configured; configured backends: procedural",
+      "parameter size: min 10.0 is above max 1.0",
+      "parameter size: the default breaks its own rule (parameters.size must be at least 10; got 5)",
+      "parameter mood: an enum needs `values`",
+      "prompt uses {clothes}, which is not a parameter",
+    ])
   }
 
   @Test func unknownTemplatesAndVersionsAreNotFound() {

@@ -33,12 +33,14 @@ struct TestServer {
 /// Starts a server, runs `body` against it, then shuts the server down gracefully.
 @discardableResult
 func withTestServer<T: Sendable>(
-  directory: URL? = nil, workers: Int = 2, proceduralDelay: Duration = .zero, backends: [String: any ModelBackend] = [:],
+  directory: URL? = nil, workers: Int = 2, proceduralDelay: Duration = .zero, templates: URL? = nil,
+  backends: [String: any ModelBackend] = [:],
   _ body: (TestServer) async throws -> T
 ) async throws -> T {
   let directory = try directory ?? TestServer.temporaryDirectory()
   let configuration = ServerConfiguration(
-    dataDirectory: directory, tcp: .init(host: "127.0.0.1", port: 0), workers: workers, proceduralDelay: proceduralDelay)
+    dataDirectory: directory, tcp: .init(host: "127.0.0.1", port: 0), workers: workers, proceduralDelay: proceduralDelay,
+    templatesDirectory: templates)
   let server = try await EaselServer(configuration: configuration, logger: TestServer.quietLogger, backends: backends)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.run() }

@@ -5,15 +5,22 @@ import Foundation
 struct Templates: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "List the templates, or show one with its parameters.",
-    discussion: "Examples: easel templates; easel templates txt2img")
+    discussion: "Examples: easel templates; easel templates txt2img --version 1; easel templates --reload")
 
   @OptionGroup var connection: ConnectionOptions
   @Argument(help: "Template code.") var code: String?
   @Option(help: "Only this version of CODE.") var version: String?
+  @Flag(help: "Make the server read its template files again (as SIGHUP does), then list them.")
+  var reload = false
 
   func run() async throws {
     let json = connection.json
-    if let code {
+    if reload {
+      let response = try await connection.withClients {
+        try await $0.templates.reloadTemplates(Easel_V1_ReloadTemplatesRequest(), metadata: $0.metadata)
+      }
+      print(json ? try response.jsonString() : TextOutput.templates(response.templates))
+    } else if let code {
       let request = Easel_V1_GetTemplateRequest.with {
         $0.code = code
         $0.version = version ?? ""

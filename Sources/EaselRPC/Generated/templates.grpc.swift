@@ -46,10 +46,24 @@ public enum Easel_V1_TemplateService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ReloadTemplates" metadata.
+        public enum ReloadTemplates: Sendable {
+            /// Request type for "ReloadTemplates".
+            public typealias Input = Easel_V1_ReloadTemplatesRequest
+            /// Response type for "ReloadTemplates".
+            public typealias Output = Easel_V1_ListTemplatesResponse
+            /// Descriptor for "ReloadTemplates".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "easel.v1.TemplateService"),
+                method: "ReloadTemplates",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "easel.v1.TemplateService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             ListTemplates.descriptor,
-            GetTemplate.descriptor
+            GetTemplate.descriptor,
+            ReloadTemplates.descriptor
         ]
     }
 }
@@ -107,6 +121,25 @@ extension Easel_V1_TemplateService {
             request: GRPCCore.StreamingServerRequest<Easel_V1_GetTemplateRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Template>
+
+        /// Handle the "ReloadTemplates" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads the template files again (as SIGHUP does). On any problem the current set stays and the
+        /// > call fails with FAILED_PRECONDITION naming each file and problem.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Easel_V1_ReloadTemplatesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Easel_V1_ListTemplatesResponse` messages.
+        func reloadTemplates(
+            request: GRPCCore.StreamingServerRequest<Easel_V1_ReloadTemplatesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_ListTemplatesResponse>
     }
 
     /// Service protocol for the "easel.v1.TemplateService" service.
@@ -148,6 +181,25 @@ extension Easel_V1_TemplateService {
             request: GRPCCore.ServerRequest<Easel_V1_GetTemplateRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Easel_V1_Template>
+
+        /// Handle the "ReloadTemplates" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads the template files again (as SIGHUP does). On any problem the current set stays and the
+        /// > call fails with FAILED_PRECONDITION naming each file and problem.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_ReloadTemplatesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Easel_V1_ListTemplatesResponse` message.
+        func reloadTemplates(
+            request: GRPCCore.ServerRequest<Easel_V1_ReloadTemplatesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Easel_V1_ListTemplatesResponse>
     }
 
     /// Simple service protocol for the "easel.v1.TemplateService" service.
@@ -187,6 +239,25 @@ extension Easel_V1_TemplateService {
             request: Easel_V1_GetTemplateRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Easel_V1_Template
+
+        /// Handle the "ReloadTemplates" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads the template files again (as SIGHUP does). On any problem the current set stays and the
+        /// > call fails with FAILED_PRECONDITION naming each file and problem.
+        ///
+        /// - Parameters:
+        ///   - request: A `Easel_V1_ReloadTemplatesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Easel_V1_ListTemplatesResponse` to respond with.
+        func reloadTemplates(
+            request: Easel_V1_ReloadTemplatesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Easel_V1_ListTemplatesResponse
     }
 }
 
@@ -211,6 +282,17 @@ extension Easel_V1_TemplateService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_Template>(),
             handler: { request, context in
                 try await self.getTemplate(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Easel_V1_TemplateService.Method.ReloadTemplates.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_ReloadTemplatesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_ListTemplatesResponse>(),
+            handler: { request, context in
+                try await self.reloadTemplates(
                     request: request,
                     context: context
                 )
@@ -243,6 +325,17 @@ extension Easel_V1_TemplateService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func reloadTemplates(
+        request: GRPCCore.StreamingServerRequest<Easel_V1_ReloadTemplatesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_ListTemplatesResponse> {
+        let response = try await self.reloadTemplates(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -267,6 +360,19 @@ extension Easel_V1_TemplateService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Easel_V1_Template> {
         return GRPCCore.ServerResponse<Easel_V1_Template>(
             message: try await self.getTemplate(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func reloadTemplates(
+        request: GRPCCore.ServerRequest<Easel_V1_ReloadTemplatesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Easel_V1_ListTemplatesResponse> {
+        return GRPCCore.ServerResponse<Easel_V1_ListTemplatesResponse>(
+            message: try await self.reloadTemplates(
                 request: request.message,
                 context: context
             ),
@@ -324,6 +430,30 @@ extension Easel_V1_TemplateService {
             deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Template>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Template>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReloadTemplates" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads the template files again (as SIGHUP does). On any problem the current set stays and the
+        /// > call fails with FAILED_PRECONDITION naming each file and problem.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_ReloadTemplatesRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_ReloadTemplatesRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_ListTemplatesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reloadTemplates<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_ReloadTemplatesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_ReloadTemplatesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_ListTemplatesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_ListTemplatesResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -406,6 +536,41 @@ extension Easel_V1_TemplateService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ReloadTemplates" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads the template files again (as SIGHUP does). On any problem the current set stays and the
+        /// > call fails with FAILED_PRECONDITION naming each file and problem.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_ReloadTemplatesRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_ReloadTemplatesRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_ListTemplatesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func reloadTemplates<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_ReloadTemplatesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_ReloadTemplatesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_ListTemplatesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_ListTemplatesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Easel_V1_TemplateService.Method.ReloadTemplates.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -457,6 +622,36 @@ extension Easel_V1_TemplateService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_GetTemplateRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_Template>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReloadTemplates" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reads the template files again (as SIGHUP does). On any problem the current set stays and the
+    /// > call fails with FAILED_PRECONDITION naming each file and problem.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Easel_V1_ReloadTemplatesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reloadTemplates<Result>(
+        request: GRPCCore.ClientRequest<Easel_V1_ReloadTemplatesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_ListTemplatesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.reloadTemplates(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_ReloadTemplatesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_ListTemplatesResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -518,6 +713,40 @@ extension Easel_V1_TemplateService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getTemplate(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReloadTemplates" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reads the template files again (as SIGHUP does). On any problem the current set stays and the
+    /// > call fails with FAILED_PRECONDITION naming each file and problem.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reloadTemplates<Result>(
+        _ message: Easel_V1_ReloadTemplatesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_ListTemplatesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Easel_V1_ReloadTemplatesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.reloadTemplates(
             request: request,
             options: options,
             onResponse: handleResponse

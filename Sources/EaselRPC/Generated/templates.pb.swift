@@ -146,6 +146,16 @@ public nonisolated struct Easel_V1_GetTemplateRequest: Sendable {
   public init() {}
 }
 
+public nonisolated struct Easel_V1_ReloadTemplatesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "easel.v1"
@@ -399,6 +409,25 @@ nonisolated extension Easel_V1_GetTemplateRequest: SwiftProtobuf.Message, SwiftP
   public static func ==(lhs: Easel_V1_GetTemplateRequest, rhs: Easel_V1_GetTemplateRequest) -> Bool {
     if lhs.code != rhs.code {return false}
     if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Easel_V1_ReloadTemplatesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReloadTemplatesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Easel_V1_ReloadTemplatesRequest, rhs: Easel_V1_ReloadTemplatesRequest) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

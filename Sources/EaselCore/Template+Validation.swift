@@ -1,0 +1,60 @@
+/// The rules a template definition must follow before a server offers it.
+extension Template {
+  /// Every problem with this definition, as sentences naming the part at fault; empty when valid.
+  public func problems(knownBackends: Set<String>) -> [String] {
+    var problems: [String] = []
+    if !Template.isIdentifier(code, allowing: "-") { problems.append("code \"\(code)\" must be letters, digits, _ or -") }
+    for (field, value) in [("name", name), ("version", version), ("category", category)] where value.isEmpty {
+      problems.append("\(field) must not be empty")
+    }
+    if !knownBackends.contains(backend) {
+      problems.append(
+        "backend \"\(backend)\" is not configured; configured backends: \(knownBackends.sorted().joined(separator: ", "))")
+    }
+    if let creditCost, creditCost < 0 { problems.append("credit_cost must be 0 or more") }
+    var seen = Set<String>()
+    for spec in parameters {
+      if !seen.insert(spec.name).inserted { problems.append("parameter \(spec.name) is declared twice") }
+      problems += spec.problems.map { "parameter \(spec.name): \($0)" }
+    }
+    for name in placeholders where !seen.contains(name) {
+      problems.append("prompt uses {\(name)}, which is not a parameter")
+    }
+    return problems
+  }
+
+  /// The parameter names the prompt template refers to.
+  var placeholders: [String] {
+    var names: [String] = []
+    var rest = Substring(promptTemplate ?? "{prompt}")
+    while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+      names.append(String(rest[rest.index(after: open)..<close]))
+      rest = rest[rest.index(after: close)...]
+    }
+    return names
+  }
+
+  static func isIdentifier(_ text: String, allowing extra: Character = "_") -> Bool {
+    !text.isEmpty && text.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "_" || $0 == extra }
+  }
+}
+
+extension ParameterSpec {
+  var problems: [String] {
+    var problems: [String] = []
+    if !Template.isIdentifier(name) { problems.append("the name must be letters, digits or _") }
+    if let minimum, let maximum, minimum > maximum { problems.append("min \(minimum) is above max \(maximum)") }
+    if type == .enumeration, allowedValues.isEmpty { problems.append("an enum needs `values`") }
+    if type != .enumeration, !allowedValues.isEmpty { problems.append("`values` only applies to enums") }
+    if let maxLength, maxLength <= 0 { problems.append("max_length must be positive") }
+    if let defaultValue {
+      do {
+        _ = try validate(defaultValue)
+      } catch {
+        problems.append("the default breaks its own rule (\(error.message))")
+      }
+      if required { problems.append("a parameter with a default can't be required") }
+    }
+    return problems
+  }
+}

@@ -1,0 +1,32 @@
+import EaselCore
+import Foundation
+import GRDB
+
+/// Every template version the server has offered, so tasks can always show what they ran.
+enum TemplateVersions {
+  static func register(_ db: Database, _ templates: [Template], now: Date) throws {
+    for template in templates {
+      let definition = try TaskRows.json(template)
+      let stored = try String.fetchOne(
+        db, sql: "SELECT definition FROM template_versions WHERE code = ? AND version = ?",
+        arguments: [template.code, template.version])
+      if let stored {
+        guard stored == definition else {
+          throw EaselError.failedPrecondition(
+            "template \(template.code) version \(template.version) was changed without a new version number; "
+              + "give the changed template a new `version`")
+        }
+        continue
+      }
+      try db.execute(
+        sql: "INSERT INTO template_versions (code, version, definition, created_at) VALUES (?, ?, ?, ?)",
+        arguments: [template.code, template.version, definition, now.timeIntervalSince1970])
+    }
+  }
+
+  static func fetch(_ db: Database, code: String, version: String) throws -> Template? {
+    let definition = try String.fetchOne(
+      db, sql: "SELECT definition FROM template_versions WHERE code = ? AND version = ?", arguments: [code, version])
+    return try definition.map { try JSONDecoder().decode(Template.self, from: Data($0.utf8)) }
+  }
+}
