@@ -114,6 +114,11 @@ import Testing
         environment: env.merging(["EASEL_USER": "nobody"]) { $1 })
       #expect(broke.status == 1 && broke.stderr.contains("insufficient credits: need 15, available 0"))
 
+      let reload = try await runTool("easel", ["templates", "--reload"], environment: env)
+      #expect(reload.status == 0 && reload.stdout.contains("txt2img"))
+      let template = try await runTool("easel", ["templates", "outfit_change"], environment: env)
+      #expect(template.stdout.contains("clothingDescription (string, required)"), "\(template.stdout)")
+
       let adjust = try await runTool(
         "easel", ["credits", "adjust", "--amount=-5", "--reason", "correction"], environment: env)
       #expect(adjust.status == 0 && adjust.stdout.contains("balance 15"), "\(adjust.stdout)\(adjust.stderr)")

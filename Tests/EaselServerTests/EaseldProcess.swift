@@ -30,10 +30,10 @@ final class EaseldProcess {
   let process = Process()
   let socketPath: String
 
-  init(data: URL, workers: Int, environment: [String: String] = [:]) throws {
+  init(data: URL, workers: Int, arguments: [String] = [], environment: [String: String] = [:]) throws {
     socketPath = data.appendingPathComponent("easel.sock").path
     process.executableURL = try Binaries.url("easeld")
-    process.arguments = ["serve", "--data", data.path, "--tcp", "none", "--workers", String(workers)]
+    process.arguments = ["serve", "--data", data.path, "--tcp", "none", "--workers", String(workers)] + arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice

@@ -74,6 +74,32 @@ import Testing
     }
   }
 
+  @Test func sighupReloadsTheTemplateFolder() async throws {
+    let folder = try TestServer.temporaryDirectory()
+    try write(Self.poster(version: "1"), to: folder)
+    let easeld = try EaseldProcess(
+      data: try TestServer.temporaryDirectory(), workers: 0, arguments: ["--templates", folder.path])
+    try await easeld.start()
+    defer { easeld.kill(SIGKILL) }
+    try write(Self.poster(version: "2", name: "Poster v2"), to: folder)
+    easeld.kill(SIGHUP)
+    let version = try await withUnixClient(easeld.socketPath) { client in
+      let templates = Easel_V1_TemplateService.Client(wrapping: client)
+      for _ in 0..<100 {
+        let current = try await templates.getTemplate(.with { $0.code = "poster" })
+        if current.version == "2" { return current.version }
+        try await Task.sleep(for: .milliseconds(20))
+      }
+      return "1"
+    }
+    #expect(version == "2")
+    let check = try await runTool("easeld", ["templates", "check", folder.path])
+    #expect(check.status == 0 && check.stdout.contains("poster v2"))
+    try write("code: broken", to: folder, as: "broken.yaml")
+    let failed = try await runTool("easeld", ["templates", "check", folder.path])
+    #expect(failed.status == 1 && failed.stderr.contains("broken.yaml: missing key"))
+  }
+
   @Test func invalidTemplateFilesStopTheServerFromStarting() async throws {
     let folder = try TestServer.temporaryDirectory()
     try write(Self.poster(version: "1").replacingOccurrences(of: "procedural", with: "dalle"), to: folder)
