@@ -69,6 +69,8 @@ public final class EaselServer: Sendable {
         templates: catalog, pricing: configuration.pricing, reload: { try await reloader.reload() }, logger: logger),
       CreditServiceHandler(manager: manager, logger: logger),
       HealthServiceHandler(state: serving),
+      ReflectionServiceHandler(),
+      ReflectionV1AlphaServiceHandler(),
     ]
     var addresses: [GRPCListener.Address] = [.unix(path: configuration.unixSocketPath)]
     if let tcp = configuration.tcp { addresses.append(.tcp(tcp)) }
