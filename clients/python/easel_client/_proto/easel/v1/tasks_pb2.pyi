@@ -1,0 +1,205 @@
+import datetime
+
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from easel.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class TaskStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TASK_STATUS_UNSPECIFIED: _ClassVar[TaskStatus]
+    TASK_STATUS_PENDING: _ClassVar[TaskStatus]
+    TASK_STATUS_PROCESSING: _ClassVar[TaskStatus]
+    TASK_STATUS_COMPLETED: _ClassVar[TaskStatus]
+    TASK_STATUS_FAILED: _ClassVar[TaskStatus]
+    TASK_STATUS_CANCELED: _ClassVar[TaskStatus]
+
+class ArtifactKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ARTIFACT_KIND_UNSPECIFIED: _ClassVar[ArtifactKind]
+    ARTIFACT_KIND_OUTPUT: _ClassVar[ArtifactKind]
+    ARTIFACT_KIND_THUMBNAIL: _ClassVar[ArtifactKind]
+    ARTIFACT_KIND_INPUT: _ClassVar[ArtifactKind]
+TASK_STATUS_UNSPECIFIED: TaskStatus
+TASK_STATUS_PENDING: TaskStatus
+TASK_STATUS_PROCESSING: TaskStatus
+TASK_STATUS_COMPLETED: TaskStatus
+TASK_STATUS_FAILED: TaskStatus
+TASK_STATUS_CANCELED: TaskStatus
+ARTIFACT_KIND_UNSPECIFIED: ArtifactKind
+ARTIFACT_KIND_OUTPUT: ArtifactKind
+ARTIFACT_KIND_THUMBNAIL: ArtifactKind
+ARTIFACT_KIND_INPUT: ArtifactKind
+
+class TemplateRef(_message.Message):
+    __slots__ = ("code", "name", "version", "category")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    name: str
+    version: str
+    category: str
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., category: _Optional[str] = ...) -> None: ...
+
+class Task(_message.Message):
+    __slots__ = ("id", "user_id", "platform", "type", "status", "prompt", "parameters", "template", "credit_cost", "progress", "input_image_url", "output_url", "thumbnail_url", "output_content_type", "processing_time_ms", "error_code", "error_message", "attempts", "created_at", "updated_at", "started_at", "finished_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_COST_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_IMAGE_URL_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_URL_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_URL_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user_id: str
+    platform: str
+    type: _common_pb2.GenerationType
+    status: TaskStatus
+    prompt: str
+    parameters: _struct_pb2.Struct
+    template: TemplateRef
+    credit_cost: int
+    progress: float
+    input_image_url: str
+    output_url: str
+    thumbnail_url: str
+    output_content_type: str
+    processing_time_ms: int
+    error_code: str
+    error_message: str
+    attempts: int
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    started_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., platform: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.GenerationType, str]] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., prompt: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., credit_cost: _Optional[int] = ..., progress: _Optional[float] = ..., input_image_url: _Optional[str] = ..., output_url: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., output_content_type: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateTaskRequest(_message.Message):
+    __slots__ = ("platform", "user_id", "template_code", "parameters", "input_image", "idempotency_key")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_CODE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_IMAGE_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    template_code: str
+    parameters: _struct_pb2.Struct
+    input_image: bytes
+    idempotency_key: str
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., template_code: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input_image: _Optional[bytes] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class GetTaskRequest(_message.Message):
+    __slots__ = ("platform", "user_id", "task_id")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    task_id: str
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ...) -> None: ...
+
+class ListTasksRequest(_message.Message):
+    __slots__ = ("platform", "user_id", "page", "limit", "status")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    page: int
+    limit: int
+    status: TaskStatus
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., page: _Optional[int] = ..., limit: _Optional[int] = ..., status: _Optional[_Union[TaskStatus, str]] = ...) -> None: ...
+
+class ListTasksResponse(_message.Message):
+    __slots__ = ("tasks", "total", "page", "limit", "total_pages")
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_PAGES_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[Task]
+    total: int
+    page: int
+    limit: int
+    total_pages: int
+    def __init__(self, tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., total: _Optional[int] = ..., page: _Optional[int] = ..., limit: _Optional[int] = ..., total_pages: _Optional[int] = ...) -> None: ...
+
+class StreamTaskUpdatesRequest(_message.Message):
+    __slots__ = ("platform", "user_id", "task_id", "after_sequence")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    task_id: str
+    after_sequence: int
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ..., after_sequence: _Optional[int] = ...) -> None: ...
+
+class TaskUpdate(_message.Message):
+    __slots__ = ("sequence", "task")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    task: Task
+    def __init__(self, sequence: _Optional[int] = ..., task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
+
+class CancelTaskRequest(_message.Message):
+    __slots__ = ("platform", "user_id", "task_id")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    task_id: str
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ...) -> None: ...
+
+class FetchArtifactRequest(_message.Message):
+    __slots__ = ("platform", "user_id", "task_id", "kind")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    task_id: str
+    kind: ArtifactKind
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ..., kind: _Optional[_Union[ArtifactKind, str]] = ...) -> None: ...
+
+class ArtifactChunk(_message.Message):
+    __slots__ = ("content_type", "total_size", "data")
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    content_type: str
+    total_size: int
+    data: bytes
+    def __init__(self, content_type: _Optional[str] = ..., total_size: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...

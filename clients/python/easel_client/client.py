@@ -1,0 +1,171 @@
+"""EaselClient: create tasks, follow them, download results, read credits."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Iterator, Mapping, Optional, Union
+
+import grpc
+from google.protobuf import struct_pb2
+
+# The generated stubs import each other as `easel.v1.…`; they live in _proto.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "_proto"))
+
+from easel.v1 import credits_pb2, credits_pb2_grpc  # noqa: E402
+from easel.v1 import tasks_pb2, tasks_pb2_grpc  # noqa: E402
+from easel.v1 import templates_pb2, templates_pb2_grpc  # noqa: E402
+
+Task = tasks_pb2.Task
+TaskUpdate = tasks_pb2.TaskUpdate
+TaskStatus = tasks_pb2.TaskStatus
+ParamValue = Union[str, int, float, bool]
+
+_TERMINAL = {tasks_pb2.TASK_STATUS_COMPLETED, tasks_pb2.TASK_STATUS_FAILED, tasks_pb2.TASK_STATUS_CANCELED}
+_ARTIFACT_KINDS = {
+    "output": tasks_pb2.ARTIFACT_KIND_OUTPUT,
+    "thumbnail": tasks_pb2.ARTIFACT_KIND_THUMBNAIL,
+    "input": tasks_pb2.ARTIFACT_KIND_INPUT,
+}
+
+
+class EaselError(Exception):
+    """A failed call: the gRPC status code name (e.g. "NOT_FOUND") and the server's message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{message} ({code})")
+        self.code = code
+        self.message = message
+
+
+def _calls(method):
+    """Turns grpc.RpcError into EaselError with the status name and the server's message."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except grpc.RpcError as error:
+            raise EaselError(error.code().name, error.details() or "") from None
+
+    wrapper.__doc__ = method.__doc__
+    wrapper.__name__ = method.__name__
+    return wrapper
+
+
+class EaselClient:
+    """One connection to easeld, acting for one (platform, user).
+
+    `target` is "unix:PATH" (relative or absolute) or "HOST:PORT"; `token` is an API key sent as
+    `authorization: Bearer …` (needed on TCP where keys are enforced).
+    """
+
+    def __init__(
+        self,
+        target: str = "unix:./easel-data/easel.sock",
+        user_id: str = "",
+        platform: str = "",
+        token: Optional[str] = None,
+    ):
+        if target.startswith("unix:") and not target.startswith("unix://"):
+            target = "unix:" + os.path.abspath(target[len("unix:"):])
+        self._channel = grpc.insecure_channel(target)
+        self._tasks = tasks_pb2_grpc.TaskServiceStub(self._channel)
+        self._templates = templates_pb2_grpc.TemplateServiceStub(self._channel)
+        self._credits = credits_pb2_grpc.CreditServiceStub(self._channel)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.user_id = user_id
+        self.platform = platform
+
+    def __enter__(self) -> "EaselClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def _owner(self) -> dict:
+        return {"platform": self.platform, "user_id": self.user_id}
+
+    @_calls
+    def create(
+        self,
+        template: str,
+        prompt: Optional[str] = None,
+        params: Optional[Mapping[str, ParamValue]] = None,
+        input_image: Union[bytes, str, Path, None] = None,
+        idempotency_key: str = "",
+    ) -> Task:
+        """Creates a task; its credits are held until it ends. `input_image` is bytes or a file path."""
+        parameters = struct_pb2.Struct()
+        parameters.update(dict(params or {}))
+        if prompt is not None:
+            parameters["prompt"] = prompt
+        if isinstance(input_image, (str, Path)):
+            input_image = Path(input_image).read_bytes()
+        request = tasks_pb2.CreateTaskRequest(
+            template_code=template,
+            parameters=parameters,
+            input_image=input_image or b"",
+            idempotency_key=idempotency_key,
+            **self._owner(),
+        )
+        return self._tasks.CreateTask(request, metadata=self._metadata)
+
+    @_calls
+    def get(self, task_id: str) -> Task:
+        return self._tasks.GetTask(tasks_pb2.GetTaskRequest(task_id=task_id, **self._owner()), metadata=self._metadata)
+
+    @_calls
+    def list(self, page: int = 1, limit: int = 10, status: int = tasks_pb2.TASK_STATUS_UNSPECIFIED):
+        """A page of the user's tasks, newest first (a ListTasksResponse)."""
+        request = tasks_pb2.ListTasksRequest(page=page, limit=limit, status=status, **self._owner())
+        return self._tasks.ListTasks(request, metadata=self._metadata)
+
+    def watch(self, task_id: str = "", after_sequence: int = 0) -> Iterator[TaskUpdate]:
+        """Live updates: of one task until it ends, or (no task_id) of all the user's tasks."""
+        request = tasks_pb2.StreamTaskUpdatesRequest(task_id=task_id, after_sequence=after_sequence, **self._owner())
+        try:
+            yield from self._tasks.StreamTaskUpdates(request, metadata=self._metadata)
+        except grpc.RpcError as error:
+            raise EaselError(error.code().name, error.details() or "") from None
+
+    def wait(self, task_id: str) -> Task:
+        """Follows a task to its end and returns its final state."""
+        last = None
+        for update in self.watch(task_id):
+            last = update.task
+        if last is None or last.status not in _TERMINAL:
+            raise EaselError("UNAVAILABLE", f"the update stream of task {task_id} ended early")
+        return last
+
+    @_calls
+    def cancel(self, task_id: str) -> Task:
+        return self._tasks.CancelTask(tasks_pb2.CancelTaskRequest(task_id=task_id, **self._owner()), metadata=self._metadata)
+
+    @_calls
+    def download(self, task_id: str, kind: str = "output") -> tuple[bytes, str]:
+        """The bytes and content type of a task's output, thumbnail or input."""
+        request = tasks_pb2.FetchArtifactRequest(task_id=task_id, kind=_ARTIFACT_KINDS[kind], **self._owner())
+        data, content_type = bytearray(), ""
+        for chunk in self._tasks.FetchArtifact(request, metadata=self._metadata):
+            data += chunk.data
+            content_type = chunk.content_type
+        return bytes(data), content_type
+
+    @_calls
+    def balance(self) -> credits_pb2.Balance:
+        return self._credits.GetBalance(credits_pb2.GetBalanceRequest(**self._owner()), metadata=self._metadata)
+
+    @_calls
+    def grant(self, amount: int, reason: str = "", idempotency_key: str = "") -> credits_pb2.Balance:
+        request = credits_pb2.GrantCreditsRequest(
+            amount=amount, reason=reason, idempotency_key=idempotency_key, **self._owner()
+        )
+        return self._credits.GrantCredits(request, metadata=self._metadata)
+
+    @_calls
+    def templates(self) -> list:
+        return list(self._templates.ListTemplates(templates_pb2.ListTemplatesRequest(), metadata=self._metadata).templates)

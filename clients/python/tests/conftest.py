@@ -1,0 +1,50 @@
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "clients" / "python"))
+
+
+def easeld_binary() -> str:
+    """EASELD names the binary; otherwise the package's debug build."""
+    path = os.environ.get("EASELD") or str(ROOT / ".build" / "debug" / "easeld")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"easeld is not built at {path}: run `swift build` (or set EASELD)")
+    return path
+
+
+class Server:
+    def __init__(self, data: Path):
+        self.data = data
+        self.process = subprocess.Popen(
+            [easeld_binary(), "serve", "--data", str(data), "--tcp", "127.0.0.1:0", "--workers", "2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        line = self.process.stdout.readline()
+        match = re.search(r"serving on unix:(\S+) and tcp (\S+):(\d+)", line)
+        if not match:
+            self.process.kill()
+            pytest.fail(f"easeld did not start: {line!r}")
+        self.unix = f"unix:{match.group(1)}"
+        self.tcp = f"{match.group(2)}:{match.group(3)}"
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture()
+def server():
+    with tempfile.TemporaryDirectory(prefix="easel-py-") as data:
+        running = Server(Path(data))
+        yield running
+        assert running.stop() == 0

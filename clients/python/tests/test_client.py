@@ -1,0 +1,64 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from google.protobuf.descriptor_pool import DescriptorPool
+
+from easel_client import EaselClient, EaselError, TaskStatus
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "example.py"
+
+
+def test_example_creates_follows_and_saves_an_image(server, tmp_path):
+    output = tmp_path / "boat.png"
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE), "--server", server.unix, "--user", "py", "--grant", "50", "-o", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "TASK_STATUS_COMPLETED" in result.stdout
+    data = output.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (640, 384)
+    assert "40 credits available" in result.stdout
+
+
+def test_client_over_tcp_with_errors_as_statuses(server):
+    with EaselClient(server.tcp, user_id="tcp-user", platform="web") as easel:
+        assert easel.grant(25).available == 25
+        task = easel.create("txt2img", prompt="a lantern", params={"width": 64, "height": 64, "seed": 3})
+        assert task.platform == "web" and task.credit_cost == 10
+        final = easel.wait(task.id)
+        assert final.status == TaskStatus.Value("TASK_STATUS_COMPLETED")
+        thumbnail, content_type = easel.download(task.id, "thumbnail")
+        assert content_type == "image/jpeg" and thumbnail.startswith(b"\xff\xd8")
+        assert easel.list(limit=5).total == 1
+        with pytest.raises(EaselError) as missing:
+            easel.get("no-such-task")
+        assert missing.value.code == "NOT_FOUND"
+        with pytest.raises(EaselError) as broke:
+            easel.create("txt2img", prompt="x", params={"quality": "high", "resolution": "4k"})
+        assert broke.value.code == "FAILED_PRECONDITION"
+        assert broke.value.message == "insufficient credits: need 23, available 15"
+        with pytest.raises(EaselError) as invalid:
+            easel.create("txt2img", prompt="x", params={"width": 9999})
+        assert invalid.value.code == "INVALID_ARGUMENT" and "parameters.width" in invalid.value.message
+
+
+def test_reflection_lists_services_and_resolves_method_types(server):
+    channel = grpc.insecure_channel(server.tcp)
+    database = ProtoReflectionDescriptorDatabase(channel)
+    services = set(database.get_services())
+    assert {"easel.v1.TaskService", "easel.v1.TemplateService", "easel.v1.CreditService", "grpc.health.v1.Health"} <= services
+    pool = DescriptorPool(database)
+    method = pool.FindMethodByName("easel.v1.TaskService.CreateTask")
+    assert method.input_type.full_name == "easel.v1.CreateTaskRequest"
+    assert "idempotency_key" in method.input_type.fields_by_name
+    assert pool.FindMessageTypeByName("easel.v1.Task").fields_by_name["credit_cost"].number == 9
+    channel.close()
