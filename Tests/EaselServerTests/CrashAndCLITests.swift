@@ -85,6 +85,30 @@ import Testing
     #expect(audit.stdout.contains("ledger consistent"))
   }
 
+  @Test func cliSettingsComeFromFlagsThenEnvironmentThenTheConfigFile() async throws {
+    try await withTestServer { server in
+      for user in ["from-file", "from-env", "from-flag"] { try await server.grant(user, 1) }
+      let config = server.directory.appendingPathComponent("config.toml")
+      try """
+        # easel CLI settings
+        server = "unix:\(server.endpoints.unixSocketPath)"
+        user = "from-file"
+        """.write(to: config, atomically: true, encoding: .utf8)
+      let file = ["EASEL_CONFIG": config.path]
+      let fromFile = try await runTool("easel", ["credits", "balance"], environment: file)
+      #expect(fromFile.status == 0 && fromFile.stdout.contains("default/from-file"), "\(fromFile.stderr)")
+      let fromEnv = try await runTool(
+        "easel", ["credits", "balance"], environment: file.merging(["EASEL_USER": "from-env"]) { $1 })
+      #expect(fromEnv.stdout.contains("default/from-env"))
+      let fromFlag = try await runTool(
+        "easel", ["credits", "balance", "--user", "from-flag"], environment: file.merging(["EASEL_USER": "from-env"]) { $1 })
+      #expect(fromFlag.stdout.contains("default/from-flag"))
+      try "colour = \"red\"".write(to: config, atomically: true, encoding: .utf8)
+      let bad = try await runTool("easel", ["credits", "balance", "--user", "x", "--server", "unix:/tmp/none.sock"], environment: file)
+      #expect(bad.stderr.contains("unknown key colour"))
+    }
+  }
+
   @Test func theCLIDrivesTheServer() async throws {
     try await withTestServer { server in
       let env = ["EASEL_SERVER": "unix:\(server.endpoints.unixSocketPath)", "EASEL_USER": "cli-user"]
@@ -123,6 +147,11 @@ import Testing
         "easel", ["credits", "adjust", "--amount=-5", "--reason", "correction"], environment: env)
       #expect(adjust.status == 0 && adjust.stdout.contains("balance 15"), "\(adjust.stdout)\(adjust.stderr)")
     }
+    for shell in ["bash", "zsh", "fish"] {
+      let script = try await runTool("easel", ["completion", shell])
+      #expect(script.status == 0 && script.stdout.contains("create") && script.stdout.contains("download"), "\(shell)")
+    }
+    #expect(try await runTool("easel", ["completion", "tcsh"]).status != 0)
     let unreachable = try await runTool(
       "easel", ["credits", "balance", "--user", "x", "--server", "unix:/tmp/no-such-easel.sock"])
     #expect(unreachable.status == 1 && unreachable.stderr.contains("cannot reach easeld"))

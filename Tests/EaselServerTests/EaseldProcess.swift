@@ -67,7 +67,8 @@ final class EaseldProcess {
   }
 }
 
-/// Runs a CLI executable to its end and returns its exit status, stdout and stderr.
+/// Runs a CLI executable to its end and returns its exit status, stdout and stderr. Nothing here
+/// blocks a Swift concurrency thread: the in-process server under test needs them.
 func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws
   -> (status: Int32, stdout: String, stderr: String)
 {
@@ -79,9 +80,17 @@ func runTool(_ name: String, _ arguments: [String], environment: [String: String
   let err = Pipe()
   process.standardOutput = out
   process.standardError = err
+  let exited = AsyncStream<Int32>.makeStream()
+  process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
   try process.run()
-  let stdout = out.fileHandleForReading.readDataToEndOfFile()
-  let stderr = err.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+  async let stdout = readToEnd(out.fileHandleForReading)
+  async let stderr = readToEnd(err.fileHandleForReading)
+  let status = await exited.stream.first { _ in true } ?? -1
+  return (status, String(decoding: await stdout, as: UTF8.self), String(decoding: await stderr, as: UTF8.self))
+}
+
+private func readToEnd(_ handle: FileHandle) async -> Data {
+  await withCheckedContinuation { continuation in
+    DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+  }
 }

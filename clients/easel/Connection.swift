@@ -18,7 +18,7 @@ struct EaselClients {
 }
 
 extension ConnectionOptions {
-  var serverAddress: String { server ?? environment("EASEL_SERVER") ?? "unix:./easel-data/easel.sock" }
+  var serverAddress: String { setting(server, env: "EASEL_SERVER", file: "server") ?? "unix:./easel-data/easel.sock" }
 
   /// Connects, runs `body`, and turns gRPC errors into a message on stderr and a non-zero exit.
   func withClients<T: Sendable>(_ body: (EaselClients) async throws -> T) async throws -> T {
@@ -33,7 +33,7 @@ extension ConnectionOptions {
       throw ValidationError("--server \(address) is neither unix:PATH nor HOST:PORT")
     }
     var metadata: Metadata = [:]
-    if let token = token ?? environment("EASEL_TOKEN") { metadata.addString("Bearer \(token)", forKey: "authorization") }
+    if let token = setting(token, env: "EASEL_TOKEN", file: "token") { metadata.addString("Bearer \(token)", forKey: "authorization") }
     do {
       return try await withGRPCClient(
         transport: try .http2NIOPosix(target: target, transportSecurity: .plaintext)

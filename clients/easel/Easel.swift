@@ -6,6 +6,9 @@ struct Easel: AsyncParsableCommand {
     commandName: "easel",
     abstract: "Command-line client for easeld: create generation tasks, follow them, download results.",
     discussion: """
+      Settings: flags, then environment variables, then ~/.config/easel/config.toml
+      (key = "value" lines for server, token, platform and user; EASEL_CONFIG names another file).
+
       Examples:
         easel credits grant --user alice 100
         easel create --template txt2img --user alice --prompt "a red fox in snow" --wait
@@ -13,15 +16,16 @@ struct Easel: AsyncParsableCommand {
       """,
     subcommands: [
       Create.self, Get.self, List.self, Watch.self, Cancel.self, Download.self, Templates.self, Credits.self,
+      Completion.self,
     ])
 }
 
 /// How to reach the server and how to print.
 struct ConnectionOptions: ParsableArguments {
-  @Option(help: "unix:PATH or HOST:PORT (env EASEL_SERVER, default unix:./easel-data/easel.sock).")
+  @Option(help: "unix:PATH or HOST:PORT (env EASEL_SERVER, config `server`, default unix:./easel-data/easel.sock).")
   var server: String?
 
-  @Option(help: "API key for TCP connections (env EASEL_TOKEN).")
+  @Option(help: "API key for TCP connections (env EASEL_TOKEN, config `token`).")
   var token: String?
 
   @Flag(help: "Print JSON for scripts instead of text for people.")
@@ -30,17 +34,37 @@ struct ConnectionOptions: ParsableArguments {
 
 /// Who the request acts for.
 struct AccountOptions: ParsableArguments {
-  @Option(help: "The user the task or credits belong to (env EASEL_USER).")
+  @Option(help: "The user the task or credits belong to (env EASEL_USER, config `user`).")
   var user: String?
 
-  @Option(help: "The caller's platform (env EASEL_PLATFORM, default \"default\").")
+  @Option(help: "The caller's platform (env EASEL_PLATFORM, config `platform`, default \"default\").")
   var platform: String?
 
   func validate() throws {
     guard resolvedUser != nil else { throw ValidationError("--user is required (or set EASEL_USER)") }
   }
 
-  var resolvedUser: String? { user ?? environment("EASEL_USER") }
+  var resolvedUser: String? { setting(user, env: "EASEL_USER", file: "user") }
   var userID: String { resolvedUser ?? "" }
-  var platformName: String { platform ?? environment("EASEL_PLATFORM") ?? "" }
+  var platformName: String { setting(platform, env: "EASEL_PLATFORM", file: "platform") ?? "" }
+}
+
+struct Completion: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print a shell completion script.",
+    discussion: """
+      Examples:
+        easel completion bash > /etc/bash_completion.d/easel
+        easel completion zsh > "${fpath[1]}/_easel"
+        easel completion fish > ~/.config/fish/completions/easel.fish
+      """)
+
+  @Argument(help: "bash, zsh or fish.") var shell: String
+
+  func run() throws {
+    guard let kind = CompletionShell(rawValue: shell) else {
+      throw ValidationError("unknown shell \(shell); choose bash, zsh or fish")
+    }
+    print(Easel.completionScript(for: kind))
+  }
 }
