@@ -9,6 +9,8 @@ let package = Package(
   products: [
     .executable(name: "easeld", targets: ["easeld"]),
     .executable(name: "easel", targets: ["easel"]),
+    // The generated gRPC clients (and message types), for Swift services that call Easel.
+    .library(name: "EaselRPC", targets: ["EaselRPC"]),
   ],
   dependencies: [
     .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
