@@ -22,6 +22,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    // Already built for grpc's TLS support; used here for SHA-256 of API keys.
+    .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
   ],
   targets: [
     // Domain: templates, pricing, credit rules, task state machine. No I/O dependencies.
@@ -74,7 +76,7 @@ let package = Package(
     .executableTarget(
       name: "easeld",
       dependencies: [
-        "EaselServer", "EaselSQLite", "EaselTemplates",
+        "EaselServer", "EaselSQLite", "EaselTemplates", "EaselRPC",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict

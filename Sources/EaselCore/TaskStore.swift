@@ -102,6 +102,13 @@ public protocol TaskStore: Sendable {
   func registerTemplates(_ templates: [Template], now: Date) async throws
   func storedTemplate(code: String, version: String) async throws -> Template?
 
+  /// API keys: stored by the SHA-256 of the secret.
+  func createAPIKey(_ record: APIKeyRecord, secretHash: String) async throws
+  func apiKey(secretHash: String) async throws -> APIKeyRecord?
+  func apiKeys() async throws -> [APIKeyRecord]
+  /// Returns false when no key has that id.
+  func revokeAPIKey(id: String, now: Date) async throws -> Bool
+
   /// Recomputes every account and hold from the ledger and the tasks; returns each disagreement found.
   func auditCredits() async throws -> [String]
 }

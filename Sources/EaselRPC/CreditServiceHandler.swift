@@ -14,7 +14,7 @@ public struct CreditServiceHandler: Easel_V1_CreditService.SimpleServiceProtocol
 
   public func getBalance(request: Easel_V1_GetBalanceRequest, context: ServerContext) async throws -> Easel_V1_Balance {
     try await mappingErrors("GetBalance", logger: logger) {
-      let account = try Account(platform: request.platform, userID: request.userID)
+      let account = try authorized(.readCredits, platform: request.platform, userID: request.userID)
       return Easel_V1_Balance(try await manager.store.balance(of: account), account: account)
     }
   }
@@ -23,7 +23,7 @@ public struct CreditServiceHandler: Easel_V1_CreditService.SimpleServiceProtocol
     -> Easel_V1_Balance
   {
     try await mappingErrors("GrantCredits", logger: logger) {
-      let account = try Account(platform: request.platform, userID: request.userID)
+      let account = try authorized(.changeCredits, platform: request.platform, userID: request.userID)
       let balance = try await manager.grantCredits(
         to: account, amount: request.amount, reason: request.reason, idempotencyKey: request.idempotencyKey)
       return Easel_V1_Balance(balance, account: account)
@@ -34,7 +34,7 @@ public struct CreditServiceHandler: Easel_V1_CreditService.SimpleServiceProtocol
     -> Easel_V1_Balance
   {
     try await mappingErrors("AdjustCredits", logger: logger) {
-      let account = try Account(platform: request.platform, userID: request.userID)
+      let account = try authorized(.changeCredits, platform: request.platform, userID: request.userID)
       let balance = try await manager.adjustCredits(
         of: account, by: request.amount, reason: request.reason, idempotencyKey: request.idempotencyKey)
       return Easel_V1_Balance(balance, account: account)
@@ -45,7 +45,7 @@ public struct CreditServiceHandler: Easel_V1_CreditService.SimpleServiceProtocol
     -> Easel_V1_ListLedgerResponse
   {
     try await mappingErrors("ListLedger", logger: logger) {
-      let account = try Account(platform: request.platform, userID: request.userID)
+      let account = try authorized(.readCredits, platform: request.platform, userID: request.userID)
       let pageRequest = try PageRequest(page: request.page, limit: request.limit)
       let page = try await manager.store.ledger(of: account, page: pageRequest)
       return .with {

@@ -17,7 +17,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
 
   public func createTask(request: Easel_V1_CreateTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
     try await mappingErrors("CreateTask", logger: logger) {
-      let account = try Account(platform: request.platform, userID: request.userID)
+      let account = try authorized(.createTasks, platform: request.platform, userID: request.userID)
       guard !request.templateCode.isEmpty else { throw EaselError.invalidArgument("template_code is required") }
       let task = try await manager.createTask(
         account: account, templateCode: request.templateCode, parameters: try Parameters(request.parameters),
@@ -29,7 +29,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
 
   public func getTask(request: Easel_V1_GetTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
     try await mappingErrors("GetTask", logger: logger) {
-      let account = try Account(platform: request.platform, userID: request.userID)
+      let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
       return Easel_V1_Task(try await manager.task(id: request.taskID, account: account))
     }
   }
@@ -38,7 +38,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     -> Easel_V1_ListTasksResponse
   {
     try await mappingErrors("ListTasks", logger: logger) {
-      let account = try Account(platform: request.platform, userID: request.userID)
+      let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
       let pageRequest = try PageRequest(page: request.page, limit: request.limit)
       let page = try await manager.tasks(of: account, status: TaskStatus(request.status), page: pageRequest)
       return .with {
@@ -53,7 +53,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
 
   public func cancelTask(request: Easel_V1_CancelTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
     try await mappingErrors("CancelTask", logger: logger) {
-      let account = try Account(platform: request.platform, userID: request.userID)
+      let account = try authorized(.cancelTasks, platform: request.platform, userID: request.userID)
       return Easel_V1_Task(try await manager.cancelTask(id: request.taskID, account: account))
     }
   }
@@ -62,7 +62,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     request: Easel_V1_StreamTaskUpdatesRequest, response: RPCWriter<Easel_V1_TaskUpdate>, context: ServerContext
   ) async throws {
     try await mappingErrors("StreamTaskUpdates", logger: logger) {
-      let account = try Account(platform: request.platform, userID: request.userID)
+      let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
       let stream = TaskUpdateStream(
         manager: manager, account: account, taskID: request.taskID.isEmpty ? nil : request.taskID,
         afterSequence: request.afterSequence)
@@ -79,7 +79,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     request: Easel_V1_FetchArtifactRequest, response: RPCWriter<Easel_V1_ArtifactChunk>, context: ServerContext
   ) async throws {
     try await mappingErrors("FetchArtifact", logger: logger) {
-      let account = try Account(platform: request.platform, userID: request.userID)
+      let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
       let kind = try ArtifactKind(request.kind)
       let artifact = try await manager.artifact(kind, taskID: request.taskID, account: account)
       var offset = 0

@@ -40,6 +40,7 @@ public struct TemplateServiceHandler: Easel_V1_TemplateService.SimpleServiceProt
     -> Easel_V1_ListTemplatesResponse
   {
     try await mappingErrors("ReloadTemplates", logger: logger) {
+      try Caller.current.require(.manageTemplates)
       let loaded = try await reload()
       return .with { $0.templates = loaded.map { Easel_V1_Template($0, pricing: pricing) } }
     }

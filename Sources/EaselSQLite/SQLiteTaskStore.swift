@@ -147,6 +147,22 @@ public struct SQLiteTaskStore: TaskStore {
     try await writer.read { db in try TemplateVersions.fetch(db, code: code, version: version) }
   }
 
+  public func createAPIKey(_ record: APIKeyRecord, secretHash: String) async throws {
+    try await writer.write { db in try APIKeys.insert(db, record, secretHash: secretHash) }
+  }
+
+  public func apiKey(secretHash: String) async throws -> APIKeyRecord? {
+    try await writer.read { db in try APIKeys.fetch(db, secretHash: secretHash) }
+  }
+
+  public func apiKeys() async throws -> [APIKeyRecord] {
+    try await writer.read { db in try APIKeys.all(db) }
+  }
+
+  public func revokeAPIKey(id: String, now: Date) async throws -> Bool {
+    try await writer.write { db in try APIKeys.revoke(db, id: id, now: now) }
+  }
+
   public func auditCredits() async throws -> [String] {
     try await writer.read { db in try CreditAudit.run(db) }
   }

@@ -110,6 +110,20 @@ enum Schema {
           ) WITHOUT ROWID;
           """)
     }
+    migrator.registerMigration("v3: api keys") { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            secret_hash TEXT NOT NULL UNIQUE,
+            platform TEXT NOT NULL,
+            scope TEXT NOT NULL CHECK (scope IN ('subscribe', 'tasks', 'admin')),
+            name TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            revoked_at REAL
+          );
+          """)
+    }
     return migrator
   }
 }

@@ -76,8 +76,18 @@ public final class EaselServer: Sendable {
     if let tcp = configuration.tcp { addresses.append(.tcp(tcp)) }
     let readiness = Readiness(expected: addresses.count, serving: serving)
     self.readiness = readiness
+    // TCP callers need an API key for Easel's services; health and reflection stay open, and the
+    // Unix socket is trusted through its file permissions.
+    let keyCheck = ConditionalInterceptor<any ServerInterceptor>.apply(
+      APIKeyAuthenticator(store: store),
+      to: .services([
+        Easel_V1_TaskService.descriptor, Easel_V1_TemplateService.descriptor, Easel_V1_CreditService.descriptor,
+      ]))
     let listeners = addresses.map { address in
-      GRPCListener(address: address, services: services, logger: logger, onListening: readiness.listening)
+      let interceptors = if case .tcp = address { [keyCheck] } else { [ConditionalInterceptor<any ServerInterceptor>]() }
+      return GRPCListener(
+        address: address, services: services, interceptors: interceptors, logger: logger,
+        onListening: readiness.listening)
     }
     group = ServiceGroup(
       configuration: .init(

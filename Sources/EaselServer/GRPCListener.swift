@@ -23,13 +23,14 @@ struct GRPCListener: Service {
 
   let address: Address
   let services: [any RegistrableRPCService]
+  let interceptors: [ConditionalInterceptor<any ServerInterceptor>]
   let logger: Logger
   /// Told the bound address (with the real port when 0 was asked for).
   let onListening: @Sendable (Address) -> Void
 
   func run() async throws {
     let transport = HTTP2ServerTransport.Posix(address: socketAddress, transportSecurity: .plaintext)
-    let server = GRPCServer(transport: transport, services: services)
+    let server = GRPCServer(transport: transport, services: services, interceptorPipeline: interceptors)
     defer { if case .unix(let path) = address { unlink(path) } }
     try await withGracefulShutdownHandler {
       try await withThrowingDiscardingTaskGroup { group in

@@ -45,14 +45,13 @@ import Testing
   @Test func tcpServesTheSameServices() async throws {
     try await withTestServer { server in
       try await server.grant("pat", 12)
-      let tcp = try #require(server.endpoints.tcp)
-      #expect(tcp.port > 0)
-      let balance = try await withGRPCClient(
-        transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: tcp.port), transportSecurity: .plaintext)
-      ) { client in
+      #expect(try #require(server.endpoints.tcp).port > 0)
+      let key = try await server.createKey(platform: "default", scope: .tasks)
+      let balance = try await server.withTCPClient { client in
         let health = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init())
         #expect(health.status == .serving)
-        return try await Easel_V1_CreditService.Client(wrapping: client).getBalance(.with { $0.userID = "pat" })
+        return try await Easel_V1_CreditService.Client(wrapping: client).getBalance(
+          .with { $0.userID = "pat" }, metadata: bearer(key.secret))
       }
       #expect(balance.available == 12)
     }

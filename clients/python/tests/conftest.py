@@ -23,6 +23,12 @@ def easeld_binary() -> str:
 class Server:
     def __init__(self, data: Path):
         self.data = data
+        # TCP callers need a key: an admin key for platform "web", made the way operators do.
+        created = subprocess.run(
+            [easeld_binary(), "keys", "create", "--data", str(data), "--platform", "web", "--scope", "admin"],
+            capture_output=True, text=True, check=True,
+        )
+        self.token = created.stdout.strip().splitlines()[-1]
         self.process = subprocess.Popen(
             [easeld_binary(), "serve", "--data", str(data), "--tcp", "127.0.0.1:0", "--workers", "2"],
             stdout=subprocess.PIPE,

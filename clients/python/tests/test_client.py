@@ -30,7 +30,11 @@ def test_example_creates_follows_and_saves_an_image(server, tmp_path):
 
 
 def test_client_over_tcp_with_errors_as_statuses(server):
-    with EaselClient(server.tcp, user_id="tcp-user", platform="web") as easel:
+    with EaselClient(server.tcp, user_id="anyone", token="ek_wrong") as wrong:
+        with pytest.raises(EaselError) as unauthenticated:
+            wrong.balance()
+        assert unauthenticated.value.code == "UNAUTHENTICATED"
+    with EaselClient(server.tcp, user_id="tcp-user", platform="web", token=server.token) as easel:
         assert easel.grant(25).available == 25
         task = easel.create("txt2img", prompt="a lantern", params={"width": 64, "height": 64, "seed": 3})
         assert task.platform == "web" and task.credit_cost == 10

@@ -1,0 +1,85 @@
+import Foundation
+
+/// Who is calling, and what they may do. TCP callers present an API key bound to one platform
+/// and one scope; a caller on the Unix socket is local and trusted as admin of every platform.
+public struct Caller: Hashable, Sendable {
+  public enum Scope: String, Hashable, Sendable, CaseIterable, Codable {
+    /// Read and stream tasks, artifacts and balances.
+    case subscribe
+    /// Also create and cancel tasks.
+    case tasks
+    /// Also grant and adjust credits and reload templates.
+    case admin
+  }
+
+  public enum Action: String, Hashable, Sendable {
+    case readTasks = "read tasks"
+    case createTasks = "create tasks"
+    case cancelTasks = "cancel tasks"
+    case readCredits = "read credits"
+    case changeCredits = "grant or adjust credits"
+    case readTemplates = "read templates"
+    case manageTemplates = "reload templates"
+  }
+
+  /// nil for the local (Unix socket) caller, who may act for any platform.
+  public let platform: String?
+  public let scope: Scope
+  public let keyID: String?
+
+  public init(platform: String?, scope: Scope, keyID: String?) {
+    self.platform = platform
+    self.scope = scope
+    self.keyID = keyID
+  }
+
+  public static let local = Caller(platform: nil, scope: .admin, keyID: nil)
+
+  @TaskLocal public static var current: Caller = .local
+
+  public func allows(_ action: Action) -> Bool {
+    switch action {
+    case .readTasks, .readCredits, .readTemplates: true
+    case .createTasks, .cancelTasks: scope != .subscribe
+    case .changeCredits, .manageTemplates: scope == .admin
+    }
+  }
+
+  /// Throws PERMISSION_DENIED unless the caller's scope allows `action`.
+  public func require(_ action: Action) throws(EaselError) {
+    guard allows(action) else {
+      throw EaselError(.permissionDenied, "an API key with scope \(scope.rawValue) can't \(action.rawValue)")
+    }
+  }
+
+  /// The account a request acts for: its platform defaults to the key's, and must be the key's.
+  public func account(platform requested: String, userID: String) throws(EaselError) -> Account {
+    guard let own = platform else { return try Account(platform: requested, userID: userID) }
+    let effective = requested.isEmpty ? own : requested
+    guard effective == own else {
+      throw EaselError(.permissionDenied, "this API key belongs to platform \(own); it can't act for platform \(effective)")
+    }
+    return try Account(platform: effective, userID: userID)
+  }
+}
+
+/// A stored API key; the secret itself is never stored, only its SHA-256.
+public struct APIKeyRecord: Hashable, Sendable {
+  public var id: String
+  public var platform: String
+  public var scope: Caller.Scope
+  public var name: String
+  public var createdAt: Date
+  public var revokedAt: Date?
+
+  public init(id: String, platform: String, scope: Caller.Scope, name: String, createdAt: Date, revokedAt: Date?) {
+    self.id = id
+    self.platform = platform
+    self.scope = scope
+    self.name = name
+    self.createdAt = createdAt
+    self.revokedAt = revokedAt
+  }
+
+  public var caller: Caller { Caller(platform: platform, scope: scope, keyID: id) }
+}

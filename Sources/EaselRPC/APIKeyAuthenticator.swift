@@ -1,0 +1,72 @@
+import Crypto
+import EaselCore
+import Foundation
+import GRPCCore
+
+/// API key secrets: shown once when created, stored only as their SHA-256.
+public enum APIKeySecret {
+  /// A new secret, `ek_` and 64 hex digits from the system's secure random source.
+  public static func generate() -> String {
+    var generator = SystemRandomNumberGenerator()
+    return "ek_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+  }
+
+  public static func hash(_ secret: String) -> String {
+    SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+  }
+}
+
+/// Checks `authorization: Bearer <key>` on TCP calls and runs the call as that key's `Caller`.
+/// Keys are looked up on every call, so a revoked key stops working at once.
+public struct APIKeyAuthenticator: ServerInterceptor {
+  let store: any TaskStore
+
+  public init(store: any TaskStore) {
+    self.store = store
+  }
+
+  public func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingServerRequest<Input>, context: ServerContext,
+    next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+  ) async throws -> StreamingServerResponse<Output> {
+    let caller = try await authenticate(request.metadata)
+    var response = try await Caller.$current.withValue(caller) { try await next(request, context) }
+    // A streaming handler runs later, inside the producer: carry the caller there too.
+    if case .success(var contents) = response.accepted {
+      let producer = contents.producer
+      contents.producer = { writer in try await Caller.$current.withValue(caller) { try await producer(writer) } }
+      response.accepted = .success(contents)
+    }
+    return response
+  }
+
+  private func authenticate(_ metadata: Metadata) async throws -> Caller {
+    guard let header = metadata[stringValues: "authorization"].first(where: { _ in true }) else {
+      throw RPCError(
+        code: .unauthenticated,
+        message: "missing API key: send `authorization: Bearer <key>` (create one with `easeld keys create`)")
+    }
+    guard header.hasPrefix("Bearer ") else {
+      throw RPCError(code: .unauthenticated, message: "the authorization header must be `Bearer <key>`")
+    }
+    let secret = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+    let record: APIKeyRecord?
+    do {
+      record = try await store.apiKey(secretHash: APIKeySecret.hash(secret))
+    } catch {
+      throw RPCError(code: .unavailable, message: "API keys can't be checked right now; try again")
+    }
+    guard let record else { throw RPCError(code: .unauthenticated, message: "unknown API key") }
+    guard record.revokedAt == nil else {
+      throw RPCError(code: .unauthenticated, message: "API key \(record.id) was revoked")
+    }
+    return record.caller
+  }
+}
+
+/// The account a handler acts for, after checking that the caller may do `action` there.
+func authorized(_ action: Caller.Action, platform: String, userID: String) throws(EaselError) -> Account {
+  let caller = Caller.current
+  try caller.require(action)
+  return try caller.account(platform: platform, userID: userID)
+}

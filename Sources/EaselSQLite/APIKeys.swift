@@ -1,0 +1,34 @@
+import EaselCore
+import Foundation
+import GRDB
+
+enum APIKeys {
+  static func insert(_ db: Database, _ key: APIKeyRecord, secretHash: String) throws {
+    try db.execute(
+      sql: "INSERT INTO api_keys (id, secret_hash, platform, scope, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      arguments: [key.id, secretHash, key.platform, key.scope.rawValue, key.name, key.createdAt.timeIntervalSince1970])
+  }
+
+  static func fetch(_ db: Database, secretHash: String) throws -> APIKeyRecord? {
+    try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [secretHash]).map(decode)
+  }
+
+  static func all(_ db: Database) throws -> [APIKeyRecord] {
+    try Row.fetchAll(db, sql: "SELECT * FROM api_keys ORDER BY created_at, id").map(decode)
+  }
+
+  static func revoke(_ db: Database, id: String, now: Date) throws -> Bool {
+    guard try Row.fetchOne(db, sql: "SELECT id FROM api_keys WHERE id = ?", arguments: [id]) != nil else { return false }
+    try db.execute(
+      sql: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", arguments: [now.timeIntervalSince1970, id])
+    return true
+  }
+
+  private static func decode(_ row: Row) -> APIKeyRecord {
+    let revoked: Double? = row["revoked_at"]
+    return APIKeyRecord(
+      id: row["id"], platform: row["platform"], scope: Caller.Scope(rawValue: row["scope"]) ?? .subscribe,
+      name: row["name"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+      revokedAt: revoked.map(Date.init(timeIntervalSince1970:)))
+  }
+}
