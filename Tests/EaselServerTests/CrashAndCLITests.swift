@@ -147,6 +147,14 @@ import Testing
         "easel", ["credits", "adjust", "--amount=-5", "--reason", "correction"], environment: env)
       #expect(adjust.status == 0 && adjust.stdout.contains("balance 15"), "\(adjust.stdout)\(adjust.stderr)")
     }
+    let commands = [
+      ["create"], ["get"], ["list"], ["watch"], ["cancel"], ["download"], ["templates"], ["completion"],
+      ["credits", "balance"], ["credits", "grant"], ["credits", "adjust"], ["credits", "ledger"],
+    ]
+    for command in commands {
+      let help = try await runTool("easel", command + ["--help"])
+      #expect(help.stdout.contains("Example"), "easel \(command.joined(separator: " ")) --help has examples")
+    }
     for shell in ["bash", "zsh", "fish"] {
       let script = try await runTool("easel", ["completion", shell])
       #expect(script.status == 0 && script.stdout.contains("create") && script.stdout.contains("download"), "\(shell)")

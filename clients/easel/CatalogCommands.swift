@@ -38,10 +38,13 @@ struct Templates: AsyncParsableCommand {
 
 struct Credits: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Credit balances, grants and the ledger.", subcommands: [Balance.self, Grant.self, Adjust.self, Ledger.self])
+    abstract: "Credit balances, grants and the ledger.",
+    discussion: "Examples: easel credits balance --user alice; easel credits grant --user alice 100",
+    subcommands: [Balance.self, Grant.self, Adjust.self, Ledger.self])
 
   struct Balance: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show balance, held and available credits.")
+    static let configuration = CommandConfiguration(
+      abstract: "Show balance, held and available credits.", discussion: "Example: easel credits balance --user alice")
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var account: AccountOptions
 
@@ -101,7 +104,8 @@ struct Credits: AsyncParsableCommand {
   }
 
   struct Ledger: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List ledger entries, newest first.")
+    static let configuration = CommandConfiguration(
+      abstract: "List ledger entries, newest first.", discussion: "Example: easel credits ledger --user alice --limit 50")
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var account: AccountOptions
     @Option(help: "Page, from 1.") var page: Int32 = 1

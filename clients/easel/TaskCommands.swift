@@ -103,7 +103,8 @@ func follow(
 }
 
 struct Get: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show one task.")
+  static let configuration = CommandConfiguration(
+    abstract: "Show one task.", discussion: "Example: easel get 3f2c9a1e-… --user alice --json")
 
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var account: AccountOptions
@@ -121,7 +122,9 @@ struct Get: AsyncParsableCommand {
 }
 
 struct List: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "List a user's tasks, newest first.")
+  static let configuration = CommandConfiguration(
+    abstract: "List a user's tasks, newest first.",
+    discussion: "Examples: easel list --user alice; easel list --user alice --status failed --page 2 --limit 20")
 
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var account: AccountOptions
@@ -152,7 +155,8 @@ struct List: AsyncParsableCommand {
 
 struct Watch: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Follow live updates of one task, or of every task of the user.")
+    abstract: "Follow live updates of one task, or of every task of the user.",
+    discussion: "Examples: easel watch TASK_ID --user alice; easel watch --user alice --json | jq .task.status")
 
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var account: AccountOptions
@@ -169,7 +173,8 @@ struct Watch: AsyncParsableCommand {
 }
 
 struct Cancel: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Cancel a pending task and release its credits.")
+  static let configuration = CommandConfiguration(
+    abstract: "Cancel a task and release its credits.", discussion: "Example: easel cancel TASK_ID --user alice")
 
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var account: AccountOptions
