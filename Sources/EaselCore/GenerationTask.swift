@@ -13,6 +13,8 @@ public struct GenerationTask: Hashable, Sendable {
   /// The template's backend settings when the task was created.
   public var backendOptions: Parameters
   public var creditCost: Int64
+  /// How long a generation may run before it fails with `deadline_exceeded`.
+  public var timeoutMs: Int64
   public var progress: Double
   public var inputImageKey: String?
   public var output: Artifact?
@@ -31,7 +33,7 @@ public struct GenerationTask: Hashable, Sendable {
   public init(
     id: String, account: Account, kind: GenerationKind, status: TaskStatus, prompt: String,
     parameters: Parameters, template: TemplateRef, backend: String, backendOptions: Parameters = [:], creditCost: Int64,
-    progress: Double = 0,
+    timeoutMs: Int64 = 120_000, progress: Double = 0,
     inputImageKey: String? = nil, output: Artifact? = nil, thumbnail: Artifact? = nil, processingTimeMs: Int64 = 0,
     errorCode: String = "", errorMessage: String = "", attempts: Int = 0, sequence: UInt64 = 1,
     createdAt: Date, updatedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil
@@ -46,6 +48,7 @@ public struct GenerationTask: Hashable, Sendable {
     self.backend = backend
     self.backendOptions = backendOptions
     self.creditCost = creditCost
+    self.timeoutMs = timeoutMs
     self.progress = progress
     self.inputImageKey = inputImageKey
     self.output = output

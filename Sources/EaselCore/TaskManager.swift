@@ -9,11 +9,13 @@ public struct TaskManager: Sendable {
   public let imaging: any ImageProcessor
   public let artifacts: any ArtifactStore
   public let updates: TaskUpdateHub
+  let running: RunningTasks
   private let wakeWorkers: @Sendable () -> Void
 
   public init(
     store: any TaskStore, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
-    artifacts: any ArtifactStore, updates: TaskUpdateHub, wakeWorkers: @escaping @Sendable () -> Void
+    artifacts: any ArtifactStore, updates: TaskUpdateHub, running: RunningTasks,
+    wakeWorkers: @escaping @Sendable () -> Void
   ) {
     self.store = store
     self.templates = templates
@@ -21,6 +23,7 @@ public struct TaskManager: Sendable {
     self.imaging = imaging
     self.artifacts = artifacts
     self.updates = updates
+    self.running = running
     self.wakeWorkers = wakeWorkers
   }
 
@@ -71,20 +74,34 @@ public struct TaskManager: Sendable {
     try await store.tasks(of: account, status: status, page: page)
   }
 
-  /// Cancels a PENDING task and releases its credits; a finished task is returned as it is.
-  public func cancelTask(id: String, account: Account) async throws -> GenerationTask {
+  /// Cancels a task and releases its credits: a PENDING one at once, a PROCESSING one by
+  /// interrupting its generation (waiting up to `interruptWait` for it to stop). A finished task
+  /// is returned as it is.
+  public func cancelTask(id: String, account: Account, interruptWait: Duration = .seconds(10)) async throws
+    -> GenerationTask
+  {
     let current = try await task(id: id, account: account)
-    switch current.status {
-    case .pending:
-      guard let canceled = try await store.cancelPendingTask(id: id, account: account, now: Date()) else {
-        return try await task(id: id, account: account)  // a worker claimed it meanwhile
-      }
+    if current.status == .pending, let canceled = try await store.cancelPendingTask(id: id, account: account, now: Date()) {
       updates.publish(canceled)
       return canceled
-    case .processing:
-      throw EaselError.failedPrecondition("task \(id) is already processing; only a PENDING task can be canceled")
-    case .completed, .failed, .canceled:
-      return current
+    }
+    guard !current.status.isTerminal else { return current }
+    // PROCESSING (or claimed a moment ago): interrupt the run and wait for it to end.
+    let changes = updates.subscribe(.init(account: account, taskID: id))
+    running.cancel(id)
+    return try await withThrowingTaskGroup(of: GenerationTask?.self) { group in
+      group.addTask {
+        for try await change in changes where change.status.isTerminal { return change }
+        return nil
+      }
+      group.addTask {
+        try await Task.sleep(for: interruptWait)
+        return nil
+      }
+      let ended = try await group.next() ?? nil
+      group.cancelAll()
+      if let ended { return ended }
+      return try await task(id: id, account: account)
     }
   }
 

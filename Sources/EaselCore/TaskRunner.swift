@@ -9,10 +9,11 @@ public struct TaskRunner: Sendable {
   let video: any VideoProcessor
   let artifacts: any ArtifactStore
   let updates: TaskUpdateHub
+  let running: RunningTasks
 
   public init(
     store: any TaskStore, backends: [String: any ModelBackend], imaging: any ImageProcessor,
-    video: any VideoProcessor, artifacts: any ArtifactStore, updates: TaskUpdateHub
+    video: any VideoProcessor, artifacts: any ArtifactStore, updates: TaskUpdateHub, running: RunningTasks
   ) {
     self.store = store
     self.backends = backends
@@ -20,18 +21,31 @@ public struct TaskRunner: Sendable {
     self.video = video
     self.artifacts = artifacts
     self.updates = updates
+    self.running = running
+  }
+
+  /// Why a run stopped before its backend answered.
+  enum Interruption: Error {
+    case canceled
+    case deadlineExceeded(Duration)
   }
 
   public func run(_ task: GenerationTask) async {
     updates.publish(task)
+    let canceled = running.start(task.id)
+    defer { running.finish(task.id) }
     let started = ContinuousClock.now
     let outcome: TaskOutcome
     do {
-      let (output, thumbnail) = try await produce(task)
+      let (output, thumbnail) = try await produce(task, canceled: canceled)
       let elapsed = ContinuousClock.now - started
       outcome = .completed(output: output, thumbnail: thumbnail, processingTimeMs: elapsed.milliseconds)
     } catch is CancellationError {
       return  // shutting down: the task stays PROCESSING and goes back to the queue at the next start
+    } catch Interruption.canceled {
+      outcome = .canceled
+    } catch Interruption.deadlineExceeded(let limit) {
+      outcome = .failed(code: "deadline_exceeded", message: "generation took longer than \(limit.milliseconds / 1000) s")
     } catch let failure as BackendFailure {
       outcome = .failed(code: failure.code, message: failure.message)
     } catch let error as EaselError {
@@ -42,7 +56,9 @@ public struct TaskRunner: Sendable {
     await finish(task, outcome)
   }
 
-  private func produce(_ task: GenerationTask) async throws -> (output: Artifact, thumbnail: Artifact) {
+  private func produce(_ task: GenerationTask, canceled: AsyncStream<Void>) async throws
+    -> (output: Artifact, thumbnail: Artifact)
+  {
     guard let backend = backends[task.backend] else {
       throw BackendFailure(code: "backend_unavailable", message: "model backend \(task.backend) is not configured")
     }
@@ -50,7 +66,7 @@ public struct TaskRunner: Sendable {
     let job = GenerationJob(
       taskID: task.id, kind: task.kind, prompt: task.prompt,
       parameters: task.backendOptions.merging(task.parameters) { _, chosen in chosen }, inputImage: input)
-    let media = try await backend.generate(job) { _ in }
+    let media = try await generate(job, with: backend, task: task, canceled: canceled)
     guard media.contentType.hasPrefix(task.kind == .video ? "video/" : "image/") else {
       throw BackendFailure(code: "invalid_output", message: "the backend returned \(media.contentType) for a \(task.kind) task")
     }
@@ -67,6 +83,33 @@ public struct TaskRunner: Sendable {
     return (output, thumbnail)
   }
 
+  /// The backend's answer, unless the task is canceled or its deadline passes first; either of
+  /// those cancels the backend call (its HTTP request, and its own cancel call where it has one).
+  private func generate(
+    _ job: GenerationJob, with backend: any ModelBackend, task: GenerationTask, canceled: AsyncStream<Void>
+  ) async throws -> GeneratedMedia {
+    let progress = ProgressReporter(taskID: task.id, store: store, updates: updates)
+    let deadline = Duration.milliseconds(task.timeoutMs)
+    return try await withThrowingTaskGroup(of: GeneratedMedia?.self) { group in
+      group.addTask { try await backend.generate(job, progress: progress.report) }
+      group.addTask {
+        for await _ in canceled { throw Interruption.canceled }
+        return nil
+      }
+      group.addTask {
+        try await Task.sleep(for: deadline)
+        throw Interruption.deadlineExceeded(deadline)
+      }
+      while let result = try await group.next() {
+        if let media = result {
+          group.cancelAll()
+          return media
+        }
+      }
+      throw CancellationError()
+    }
+  }
+
   private func finish(_ task: GenerationTask, _ outcome: TaskOutcome) async {
     // The store is the source of truth; if it is unreachable the task stays PROCESSING and is
     // handed back to the queue at the next start, so nothing is charged or lost.
@@ -77,7 +120,7 @@ public struct TaskRunner: Sendable {
 }
 
 extension Duration {
-  var milliseconds: Int64 {
+  public var milliseconds: Int64 {
     let (seconds, attoseconds) = components
     return seconds * 1000 + attoseconds / 1_000_000_000_000_000
   }

@@ -12,6 +12,7 @@ extension Template {
         "backend \"\(backend)\" is not configured; configured backends: \(knownBackends.sorted().joined(separator: ", "))")
     }
     if let creditCost, creditCost < 0 { problems.append("credit_cost must be 0 or more") }
+    if let timeoutSeconds, timeoutSeconds <= 0 { problems.append("timeout_seconds must be positive") }
     var seen = Set<String>()
     for spec in parameters {
       if !seen.insert(spec.name).inserted { problems.append("parameter \(spec.name) is declared twice") }

@@ -20,11 +20,14 @@ public struct Template: Hashable, Sendable, Codable {
   public var promptTemplate: String?
   /// Settings sent to the backend that callers don't choose (steps, sampler…); parameters win over them.
   public var backendOptions: Parameters
+  /// How long one generation may take before it fails with `deadline_exceeded`; nil means the kind's default.
+  public var timeoutSeconds: Int?
 
   public init(
     code: String, name: String, version: String, category: String, kind: GenerationKind,
     description: String, backend: String, creditCost: Int64? = nil, inputImage: InputImage = .none,
-    parameters: [ParameterSpec], promptTemplate: String? = nil, backendOptions: Parameters = [:]
+    parameters: [ParameterSpec], promptTemplate: String? = nil, backendOptions: Parameters = [:],
+    timeoutSeconds: Int? = nil
   ) {
     self.code = code
     self.name = name
@@ -38,6 +41,12 @@ public struct Template: Hashable, Sendable, Codable {
     self.parameters = parameters
     self.promptTemplate = promptTemplate
     self.backendOptions = backendOptions
+    self.timeoutSeconds = timeoutSeconds
+  }
+
+  /// The generation deadline: 2 minutes for images and 10 for videos unless the template sets one.
+  public var timeout: Duration {
+    .seconds(timeoutSeconds ?? (kind == .image ? 120 : 600))
   }
 
   public var ref: TemplateRef {

@@ -32,8 +32,8 @@ public struct SQLiteTaskStore: TaskStore {
       let task = GenerationTask(
         id: new.id, account: new.account, kind: new.template.kind, status: .pending, prompt: new.request.prompt,
         parameters: new.request.parameters, template: new.template.ref, backend: new.template.backend,
-        backendOptions: new.template.backendOptions,
-        creditCost: new.creditCost, inputImageKey: new.inputImageKey, createdAt: now, updatedAt: now)
+        backendOptions: new.template.backendOptions, creditCost: new.creditCost,
+        timeoutMs: new.template.timeout.milliseconds, inputImageKey: new.inputImageKey, createdAt: now, updatedAt: now)
       try TaskRows.insert(db, task)
       try Credits.hold(db, task: task, now: now)
       if let idempotency = new.idempotency {

@@ -124,6 +124,9 @@ enum Schema {
           );
           """)
     }
+    migrator.registerMigration("v4: deadlines") { db in
+      try db.execute(sql: "ALTER TABLE tasks ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 120000")
+    }
     return migrator
   }
 }

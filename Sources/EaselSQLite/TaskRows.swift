@@ -18,14 +18,14 @@ enum TaskRows {
     try db.execute(
       sql: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
-          template_version, template_category, backend, backend_options, credit_cost, input_key, sequence, created_at,
-          updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
+          created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
       arguments: [
         task.id, task.account.platform, task.account.userID, task.kind.rawValue, task.status.rawValue, task.prompt,
         try json(task.parameters), task.template.code, task.template.name,
-        task.template.version, task.template.category, task.backend, try json(task.backendOptions), task.creditCost, task.inputImageKey,
+        task.template.version, task.template.category, task.backend, try json(task.backendOptions), task.creditCost, task.timeoutMs, task.inputImageKey,
         task.sequence, task.createdAt.timeIntervalSince1970, task.updatedAt.timeIntervalSince1970,
       ])
     try appendEvent(db, task)
@@ -105,6 +105,7 @@ enum TaskRows {
       backend: row["backend"],
       backendOptions: backendOptions,
       creditCost: row["credit_cost"],
+      timeoutMs: row["timeout_ms"],
       progress: row["progress"],
       inputImageKey: row["input_key"],
       output: outputKey.map { Artifact(key: $0, contentType: row["output_content_type"] ?? "application/octet-stream") },

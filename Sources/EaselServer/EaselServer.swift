@@ -49,8 +49,10 @@ public final class EaselServer: Sendable {
     let updates = TaskUpdateHub()
     let backends = ["procedural": ProceduralBackend(imaging: imaging, delay: configuration.proceduralDelay)]
       .merging(extraBackends) { _, extra in extra }
+    let running = RunningTasks()
     let runner = TaskRunner(
-      store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, updates: updates)
+      store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, updates: updates,
+      running: running)
     let pool = WorkerPool(size: configuration.workers, store: store, runner: runner, logger: logger)
 
     let catalog = TemplateCatalog([], store: store)
@@ -60,7 +62,7 @@ public final class EaselServer: Sendable {
     _ = try await reloader.reload()
     let manager = TaskManager(
       store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
-      updates: updates, wakeWorkers: { pool.wake() })
+      updates: updates, running: running, wakeWorkers: { pool.wake() })
 
     let serving = ServingState()
     let services: [any RegistrableRPCService] = [

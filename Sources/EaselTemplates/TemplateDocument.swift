@@ -16,10 +16,11 @@ struct TemplateDocument: Decodable {
   var prompt: String?
   var backendOptions: Parameters
   var parameters: [ParameterSpec]
+  var timeoutSeconds: Int?
 
   static let keys: Set<String> = [
     "code", "name", "version", "category", "kind", "description", "backend", "credit_cost", "input_image", "prompt",
-    "backend_options", "parameters",
+    "backend_options", "parameters", "timeout_seconds",
   ]
 
   init(from decoder: any Decoder) throws {
@@ -38,13 +39,14 @@ struct TemplateDocument: Decodable {
     backendOptions = try container.decodeIfPresent(Parameters.self, forKey: "backend_options") ?? [:]
     let specs = try container.decodeIfPresent(OrderedSpecs.self, forKey: "parameters")
     parameters = specs?.specs ?? []
+    timeoutSeconds = try container.decodeIfPresent(Int.self, forKey: "timeout_seconds")
   }
 
   var template: Template {
     Template(
       code: code, name: name, version: version, category: category, kind: kind, description: description,
       backend: backend, creditCost: creditCost, inputImage: inputImage, parameters: parameters, promptTemplate: prompt,
-      backendOptions: backendOptions)
+      backendOptions: backendOptions, timeoutSeconds: timeoutSeconds)
   }
 }
 
