@@ -36,10 +36,13 @@ public struct GeneratedMedia: Sendable {
 public struct BackendFailure: Error, Hashable, Sendable {
   public var code: String
   public var message: String
+  /// Worth another attempt later (connection errors, timeouts, HTTP 429/502/503/504).
+  public var isTransient: Bool
 
-  public init(code: String, message: String) {
+  public init(code: String, message: String, isTransient: Bool = false) {
     self.code = code
     self.message = message
+    self.isTransient = isTransient
   }
 }
 

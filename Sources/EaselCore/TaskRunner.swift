@@ -10,10 +10,12 @@ public struct TaskRunner: Sendable {
   let artifacts: any ArtifactStore
   let updates: TaskUpdateHub
   let running: RunningTasks
+  let settings: WorkerSettings
 
   public init(
     store: any TaskStore, backends: [String: any ModelBackend], imaging: any ImageProcessor,
-    video: any VideoProcessor, artifacts: any ArtifactStore, updates: TaskUpdateHub, running: RunningTasks
+    video: any VideoProcessor, artifacts: any ArtifactStore, updates: TaskUpdateHub, running: RunningTasks,
+    settings: WorkerSettings
   ) {
     self.store = store
     self.backends = backends
@@ -22,12 +24,15 @@ public struct TaskRunner: Sendable {
     self.artifacts = artifacts
     self.updates = updates
     self.running = running
+    self.settings = settings
   }
 
   /// Why a run stopped before its backend answered.
   enum Interruption: Error {
     case canceled
     case deadlineExceeded(Duration)
+    /// Another worker took the task over (our lease expired): leave it alone.
+    case leaseLost
   }
 
   public func run(_ task: GenerationTask) async {
@@ -42,6 +47,11 @@ public struct TaskRunner: Sendable {
       outcome = .completed(output: output, thumbnail: thumbnail, processingTimeMs: elapsed.milliseconds)
     } catch is CancellationError {
       return  // shutting down: the task stays PROCESSING and goes back to the queue at the next start
+    } catch Interruption.leaseLost {
+      return
+    } catch let failure as BackendFailure where failure.isTransient {
+      await retry(task, failure)
+      return
     } catch Interruption.canceled {
       outcome = .canceled
     } catch Interruption.deadlineExceeded(let limit) {
@@ -100,6 +110,13 @@ public struct TaskRunner: Sendable {
         try await Task.sleep(for: deadline)
         throw Interruption.deadlineExceeded(deadline)
       }
+      group.addTask {
+        while true {
+          try await Task.sleep(for: settings.leaseDuration / 3)
+          let renewed = try await store.renewLease(taskID: task.id, lease: settings.lease(from: Date()))
+          if !renewed { throw Interruption.leaseLost }
+        }
+      }
       while let result = try await group.next() {
         if let media = result {
           group.cancelAll()
@@ -113,8 +130,19 @@ public struct TaskRunner: Sendable {
   private func finish(_ task: GenerationTask, _ outcome: TaskOutcome) async {
     // The store is the source of truth; if it is unreachable the task stays PROCESSING and is
     // handed back to the queue at the next start, so nothing is charged or lost.
-    if let finished = try? await store.finishTask(id: task.id, outcome: outcome, now: Date()) {
+    if let finished = try? await store.finishTask(id: task.id, owner: settings.owner, outcome: outcome, now: Date()) {
       updates.publish(finished)
+    }
+  }
+
+  /// Back to the queue after a pause, or FAILED once the attempts are used up.
+  private func retry(_ task: GenerationTask, _ failure: BackendFailure) async {
+    let retryAt = Date().addingTimeInterval(settings.retryDelay(afterAttempt: task.attempts).seconds)
+    if let changed = try? await store.retryTask(
+      id: task.id, owner: settings.owner, failure: failure, retryAt: retryAt, maxAttempts: settings.maxAttempts,
+      now: Date())
+    {
+      updates.publish(changed)
     }
   }
 }

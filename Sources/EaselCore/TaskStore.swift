@@ -1,5 +1,16 @@
 import Foundation
 
+/// A worker's claim on a task, renewed while it runs; an expired lease lets another take over.
+public struct Lease: Hashable, Sendable {
+  public var owner: String
+  public var expires: Date
+
+  public init(owner: String, expires: Date) {
+    self.owner = owner
+    self.expires = expires
+  }
+}
+
 /// A task as `CreateTask` asks for it, before it is stored.
 public struct NewTask: Sendable {
   public var id: String
@@ -84,13 +95,24 @@ public protocol TaskStore: Sendable {
   /// Ends a PENDING task as CANCELED and releases its hold; returns the task as it is afterwards.
   func cancelPendingTask(id: String, account: Account, now: Date) async throws -> GenerationTask?
 
-  /// The oldest PENDING task, now PROCESSING with one more attempt; nil when the queue is empty.
-  func claimNextTask(now: Date) async throws -> GenerationTask?
+  /// The oldest PENDING task that is due, now PROCESSING with one more attempt and leased to
+  /// `lease.owner` until `lease.expires`; nil when nothing is due.
+  func claimNextTask(lease: Lease, now: Date) async throws -> GenerationTask?
+  /// Extends the lease; false if the task is no longer this owner's (finished, or taken over).
+  func renewLease(taskID: String, lease: Lease) async throws -> Bool
   func updateProgress(taskID: String, progress: Double, now: Date) async throws -> GenerationTask?
-  /// Ends a PROCESSING task and settles its hold exactly once; nil if it had already ended.
-  func finishTask(id: String, outcome: TaskOutcome, now: Date) async throws -> GenerationTask?
-  /// Puts PROCESSING tasks back to PENDING, for a start after a crash. Returns how many.
-  func requeueInterruptedTasks(now: Date) async throws -> Int
+  /// Ends a PROCESSING task leased to `owner` and settles its hold exactly once; nil if it had
+  /// already ended or is no longer this owner's.
+  func finishTask(id: String, owner: String, outcome: TaskOutcome, now: Date) async throws -> GenerationTask?
+  /// After a transient failure: back to PENDING, due at `retryAt`, while attempts remain; otherwise
+  /// FAILED with the failure and the hold released.
+  func retryTask(
+    id: String, owner: String, failure: BackendFailure, retryAt: Date, maxAttempts: Int, now: Date
+  ) async throws -> GenerationTask?
+  /// PROCESSING tasks whose lease expired before `expiredBefore` (nil: every PROCESSING task, for
+  /// a start after a crash) go back to PENDING, or FAIL with `attempts_exhausted` (hold released)
+  /// once they have had `maxAttempts`. Returns the tasks changed.
+  func rescueAbandonedTasks(expiredBefore: Date?, maxAttempts: Int, now: Date) async throws -> [GenerationTask]
 
   func balance(of account: Account) async throws -> CreditBalance
   /// Adds a GRANT or ADJUST movement of `amount` (negative only for ADJUST).

@@ -62,15 +62,25 @@ public struct SQLiteTaskStore: TaskStore {
     }
   }
 
-  public func claimNextTask(now: Date) async throws -> GenerationTask? {
+  public func claimNextTask(lease: Lease, now: Date) async throws -> GenerationTask? {
     try await writer.write { db in
-      guard var task = try TaskRows.oldestPending(db) else { return nil }
+      guard var task = try TaskRows.oldestDue(db, now: now) else { return nil }
       task.status = .processing
       task.attempts += 1
       task.startedAt = now
       task.progress = 0
       try TaskRows.saveChange(db, &task, now: now)
+      try TaskRows.setLease(db, id: task.id, lease: lease)
       return task
+    }
+  }
+
+  public func renewLease(taskID: String, lease: Lease) async throws -> Bool {
+    try await writer.write { db in
+      try db.execute(
+        sql: "UPDATE tasks SET lease_expires_at = ? WHERE id = ? AND status = 'PROCESSING' AND lease_owner = ?",
+        arguments: [lease.expires.timeIntervalSince1970, taskID, lease.owner])
+      return db.changesCount == 1
     }
   }
 
@@ -83,41 +93,77 @@ public struct SQLiteTaskStore: TaskStore {
     }
   }
 
-  public func finishTask(id: String, outcome: TaskOutcome, now: Date) async throws -> GenerationTask? {
+  public func finishTask(id: String, owner: String, outcome: TaskOutcome, now: Date) async throws -> GenerationTask? {
     try await writer.write { db in
-      guard var task = try TaskRows.fetch(db, id: id), task.status.canTransition(to: outcome.status) else {
-        return nil
-      }
-      task.status = outcome.status
-      task.finishedAt = now
-      switch outcome {
-      case .completed(let output, let thumbnail, let processingTimeMs):
-        task.output = output
-        task.thumbnail = thumbnail
-        task.processingTimeMs = processingTimeMs
-        task.progress = 1
-      case .failed(let code, let message):
-        task.errorCode = code
-        task.errorMessage = message
-      case .canceled:
-        break
-      }
-      try TaskRows.saveChange(db, &task, now: now)
-      try Credits.settle(db, task: task, now: now)
+      guard var task = try TaskRows.fetch(db, id: id), task.status == .processing,
+        try TaskRows.isLeased(db, id: id, to: owner)
+      else { return nil }
+      try Self.end(db, &task, outcome, now: now)
       return task
     }
   }
 
-  public func requeueInterruptedTasks(now: Date) async throws -> Int {
+  public func retryTask(
+    id: String, owner: String, failure: BackendFailure, retryAt: Date, maxAttempts: Int, now: Date
+  ) async throws -> GenerationTask? {
     try await writer.write { db in
-      let interrupted = try TaskRows.processing(db)
-      for var task in interrupted {
-        task.status = .pending
-        task.progress = 0
-        try TaskRows.saveChange(db, &task, now: now)
+      guard var task = try TaskRows.fetch(db, id: id), task.status == .processing,
+        try TaskRows.isLeased(db, id: id, to: owner)
+      else { return nil }
+      guard task.attempts < maxAttempts else {
+        try Self.end(db, &task, .failed(code: failure.code, message: failure.message), now: now)
+        return task
       }
-      return interrupted.count
+      task.status = .pending
+      task.progress = 0
+      task.errorCode = failure.code
+      task.errorMessage = failure.message
+      try TaskRows.saveChange(db, &task, now: now)
+      try TaskRows.setLease(db, id: id, lease: nil, notBefore: retryAt)
+      return task
     }
+  }
+
+  public func rescueAbandonedTasks(expiredBefore: Date?, maxAttempts: Int, now: Date) async throws -> [GenerationTask] {
+    try await writer.write { db in
+      var rescued: [GenerationTask] = []
+      for var task in try TaskRows.processing(db, expiredBefore: expiredBefore) {
+        if task.attempts >= maxAttempts {
+          let message = "the task was interrupted \(task.attempts) times (worker crash or lost lease); giving up"
+          try Self.end(db, &task, .failed(code: "attempts_exhausted", message: message), now: now)
+        } else {
+          task.status = .pending
+          task.progress = 0
+          try TaskRows.saveChange(db, &task, now: now)
+          try TaskRows.setLease(db, id: task.id, lease: nil)
+        }
+        rescued.append(task)
+      }
+      return rescued
+    }
+  }
+
+  /// Moves a task to its terminal status and settles its hold, in the caller's transaction.
+  private static func end(_ db: Database, _ task: inout GenerationTask, _ outcome: TaskOutcome, now: Date) throws {
+    task.status = outcome.status
+    task.finishedAt = now
+    switch outcome {
+    case .completed(let output, let thumbnail, let processingTimeMs):
+      task.output = output
+      task.thumbnail = thumbnail
+      task.processingTimeMs = processingTimeMs
+      task.progress = 1
+      task.errorCode = ""
+      task.errorMessage = ""
+    case .failed(let code, let message):
+      task.errorCode = code
+      task.errorMessage = message
+    case .canceled:
+      break
+    }
+    try TaskRows.saveChange(db, &task, now: now)
+    try TaskRows.setLease(db, id: task.id, lease: nil)
+    try Credits.settle(db, task: task, now: now)
   }
 
   public func balance(of account: Account) async throws -> CreditBalance {

@@ -127,6 +127,14 @@ enum Schema {
     migrator.registerMigration("v4: deadlines") { db in
       try db.execute(sql: "ALTER TABLE tasks ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 120000")
     }
+    migrator.registerMigration("v5: leases") { db in
+      try db.execute(
+        sql: """
+          ALTER TABLE tasks ADD COLUMN lease_owner TEXT;
+          ALTER TABLE tasks ADD COLUMN lease_expires_at REAL;
+          ALTER TABLE tasks ADD COLUMN not_before REAL;
+          """)
+    }
     return migrator
   }
 }

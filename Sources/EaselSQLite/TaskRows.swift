@@ -64,13 +64,37 @@ enum TaskRows {
     return task
   }
 
-  static func oldestPending(_ db: Database) throws -> GenerationTask? {
-    try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE status = 'PENDING' ORDER BY created_at, rowid LIMIT 1")
-      .map(decode)
+  static func oldestDue(_ db: Database, now: Date) throws -> GenerationTask? {
+    try Row.fetchOne(
+      db,
+      sql: """
+        SELECT * FROM tasks WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= ?)
+        ORDER BY created_at, rowid LIMIT 1
+        """,
+      arguments: [now.timeIntervalSince1970]
+    ).map(decode)
   }
 
-  static func processing(_ db: Database) throws -> [GenerationTask] {
-    try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE status = 'PROCESSING'").map(decode)
+  /// PROCESSING tasks, or only those whose lease expired before `expiredBefore`.
+  static func processing(_ db: Database, expiredBefore: Date?) throws -> [GenerationTask] {
+    if let expiredBefore {
+      return try Row.fetchAll(
+        db, sql: "SELECT * FROM tasks WHERE status = 'PROCESSING' AND lease_expires_at < ?",
+        arguments: [expiredBefore.timeIntervalSince1970]
+      ).map(decode)
+    }
+    return try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE status = 'PROCESSING'").map(decode)
+  }
+
+  /// Whether `owner` holds the task's lease.
+  static func isLeased(_ db: Database, id: String, to owner: String) throws -> Bool {
+    try String.fetchOne(db, sql: "SELECT lease_owner FROM tasks WHERE id = ?", arguments: [id]) == owner
+  }
+
+  static func setLease(_ db: Database, id: String, lease: Lease?, notBefore: Date? = nil) throws {
+    try db.execute(
+      sql: "UPDATE tasks SET lease_owner = ?, lease_expires_at = ?, not_before = ? WHERE id = ?",
+      arguments: [lease?.owner, lease?.expires.timeIntervalSince1970, notBefore?.timeIntervalSince1970, id])
   }
 
   static func page(_ db: Database, account: Account, status: TaskStatus?, page: PageRequest) throws -> Page<GenerationTask> {

@@ -41,8 +41,10 @@ public final class EaselServer: Sendable {
     lock = try DataDirectoryLock(directory: configuration.dataDirectory)
 
     let store = try SQLiteTaskStore(path: configuration.databasePath)
-    let requeued = try await store.requeueInterruptedTasks(now: Date())
-    if requeued > 0 { logger.notice("requeued tasks interrupted by the last stop", metadata: ["count": "\(requeued)"]) }
+    // The data folder is locked, so every PROCESSING task was left by a process that is gone.
+    let settings = configuration.workerSettings
+    let rescued = try await store.rescueAbandonedTasks(expiredBefore: nil, maxAttempts: settings.maxAttempts, now: Date())
+    if !rescued.isEmpty { logger.notice("requeued tasks interrupted by the last stop", metadata: ["count": "\(rescued.count)"]) }
 
     let imaging = try VipsImageProcessor()
     let artifacts = try LocalArtifactStore(root: configuration.artifactsDirectory)
@@ -52,8 +54,9 @@ public final class EaselServer: Sendable {
     let running = RunningTasks()
     let runner = TaskRunner(
       store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, updates: updates,
-      running: running)
-    let pool = WorkerPool(size: configuration.workers, store: store, runner: runner, logger: logger)
+      running: running, settings: settings)
+    let pool = WorkerPool(
+      size: configuration.workers, store: store, runner: runner, settings: settings, updates: updates, logger: logger)
 
     let catalog = TemplateCatalog([], store: store)
     let reloader = TemplateReloader(

@@ -35,6 +35,8 @@ public struct ServerConfiguration: Sendable {
   public var pricing: Pricing
   /// Template files that add to or replace the built-in pack; nil serves the built-ins only.
   public var templatesDirectory: URL?
+  /// Leases, attempts and retry pacing of the workers.
+  public var workerSettings = WorkerSettings()
 
   public init(
     dataDirectory: URL, unixSocketPath: String? = nil, tcp: TCPAddress? = TCPAddress(host: "127.0.0.1", port: 50051),

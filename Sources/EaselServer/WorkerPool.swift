@@ -4,24 +4,32 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Claims PENDING tasks oldest first and runs up to `size` of them at once. It is woken when a task
-/// is created or finished, and polls once a second as a safety net. On graceful shutdown it stops
-/// claiming and lets the running tasks finish.
+/// Claims due PENDING tasks oldest first, leased to this process, and runs up to `size` at once.
+/// It is woken when a task is created or finished and polls once a second (for retries that come
+/// due); it also hands back tasks whose lease expired. On graceful shutdown it stops claiming and
+/// lets the running tasks finish.
 public final class WorkerPool: Service, Sendable {
   static let pollInterval: Duration = .seconds(1)
 
   let size: Int
   let store: any TaskStore
   let runner: TaskRunner
+  let settings: WorkerSettings
+  let updates: TaskUpdateHub
   let logger: Logger
   private let running = Mutex(0)
   private let wakes: AsyncStream<Void>
   private let wakeContinuation: AsyncStream<Void>.Continuation
 
-  public init(size: Int, store: any TaskStore, runner: TaskRunner, logger: Logger) {
+  public init(
+    size: Int, store: any TaskStore, runner: TaskRunner, settings: WorkerSettings, updates: TaskUpdateHub,
+    logger: Logger
+  ) {
     self.size = size
     self.store = store
     self.runner = runner
+    self.settings = settings
+    self.updates = updates
     self.logger = logger
     (wakes, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
   }
@@ -52,7 +60,8 @@ public final class WorkerPool: Service, Sendable {
 
   private func claim() async -> GenerationTask? {
     do {
-      guard let task = try await store.claimNextTask(now: Date()) else { return nil }
+      let now = Date()
+      guard let task = try await store.claimNextTask(lease: settings.lease(from: now), now: now) else { return nil }
       running.withLock { $0 += 1 }
       logger.debug("claimed task", metadata: ["task.id": "\(task.id)", "task.attempt": "\(task.attempts)"])
       return task
@@ -63,9 +72,26 @@ public final class WorkerPool: Service, Sendable {
   }
 
   private func pollUntilShutdown() async {
+    var lastRescue = ContinuousClock.now
     while !Task.isShuttingDownGracefully, !Task.isCancelled {
       try? await Task.sleep(for: Self.pollInterval)
+      if ContinuousClock.now - lastRescue >= settings.leaseDuration / 2 {
+        lastRescue = .now
+        await rescueExpiredLeases()
+      }
       wake()
+    }
+  }
+
+  /// Tasks whose worker stopped renewing (a crashed node, a hung process) go back to the queue.
+  private func rescueExpiredLeases() async {
+    do {
+      let rescued = try await store.rescueAbandonedTasks(
+        expiredBefore: Date(), maxAttempts: settings.maxAttempts, now: Date())
+      for task in rescued { updates.publish(task) }
+      if !rescued.isEmpty { logger.notice("rescued tasks with expired leases", metadata: ["count": "\(rescued.count)"]) }
+    } catch {
+      logger.error("can't rescue expired leases", metadata: ["error": "\(error)"])
     }
   }
 }

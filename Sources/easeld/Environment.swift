@@ -40,9 +40,12 @@ struct Environment {
     guard pricing.defaultImageCost >= 0, pricing.defaultVideoCost >= 0, pricing.highQualityMultiplier >= 1 else {
       throw ValidationError("credit costs must be 0 or more and HIGH_QUALITY_MULTIPLIER at least 1")
     }
-    return ServerConfiguration(
+    var configuration = ServerConfiguration(
       dataDirectory: data, unixSocketPath: unixSocket ?? self["EASEL_UNIX_SOCKET"], tcp: tcpAddress, workers: workers,
       proceduralDelay: .milliseconds(delay), pricing: pricing,
       templatesDirectory: (templates ?? self["EASEL_TEMPLATES_DIR"]).map { URL(fileURLWithPath: $0) })
+    configuration.workerSettings.maxAttempts = try number("EASEL_MAX_ATTEMPTS", default: 3)
+    guard configuration.workerSettings.maxAttempts >= 1 else { throw ValidationError("EASEL_MAX_ATTEMPTS must be 1 or more") }
+    return configuration
   }
 }

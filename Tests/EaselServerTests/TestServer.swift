@@ -34,13 +34,14 @@ struct TestServer {
 @discardableResult
 func withTestServer<T: Sendable>(
   directory: URL? = nil, workers: Int = 2, proceduralDelay: Duration = .zero, templates: URL? = nil,
-  backends: [String: any ModelBackend] = [:],
+  backends: [String: any ModelBackend] = [:], workerSettings: WorkerSettings = WorkerSettings(retryBase: .milliseconds(50)),
   _ body: (TestServer) async throws -> T
 ) async throws -> T {
   let directory = try directory ?? TestServer.temporaryDirectory()
-  let configuration = ServerConfiguration(
+  var configuration = ServerConfiguration(
     dataDirectory: directory, tcp: .init(host: "127.0.0.1", port: 0), workers: workers, proceduralDelay: proceduralDelay,
     templatesDirectory: templates)
+  configuration.workerSettings = workerSettings
   let server = try await EaselServer(configuration: configuration, logger: TestServer.quietLogger, backends: backends)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.run() }

@@ -1,9 +1,11 @@
 import EaselCore
 import EaselImaging
 import EaselRPC
+import EaselSQLite
 import Foundation
 import GRPCCore
 import SwiftProtobuf
+import Synchronization
 import Testing
 
 /// Reports progress in steps, then returns a tiny PNG.
@@ -73,5 +75,82 @@ struct SteppingBackend: ModelBackend {
       #expect(!midway.isEmpty && midway == midway.sorted(), "\(updates.map(\.task.progress))")
       #expect(updates.last?.task.progress == 1)
     }
+  }
+}
+
+/// Fails with a transient error `failures` times, then succeeds.
+final class FlakyBackend: ModelBackend {
+  private let remaining: Mutex<Int>
+  init(failures: Int) { remaining = Mutex(failures) }
+
+  func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws -> GeneratedMedia {
+    let fail = remaining.withLock { count in
+      defer { count -= 1 }
+      return count > 0
+    }
+    if fail { throw BackendFailure(code: "model_unavailable", message: "HTTP 503 from the model", isTransient: true) }
+    return GeneratedMedia(bytes: try VipsImageProcessor().png(rgb: [1, 2, 3], width: 1, height: 1), contentType: "image/png")
+  }
+}
+
+@Suite(.timeLimit(.minutes(2))) struct RetryAndLeaseTests {
+  @Test func aTransientFailureIsRetriedAndChargedOnce() async throws {
+    try await withTestServer(backends: ["procedural": FlakyBackend(failures: 1)]) { server in
+      try await server.grant("xia", 10)
+      let task = try await server.create("xia")
+      let updates = try await server.updates("xia", task.id)
+      let done = try #require(updates.last).task
+      #expect(done.status == .completed && done.attempts == 2 && done.errorCode.isEmpty)
+      #expect(try await server.ledger("xia").map(\.kind) == ["CAPTURE", "HOLD", "GRANT"])
+    }
+  }
+
+  @Test func persistentTransientFailuresUseUpTheAttemptsThenRefund() async throws {
+    try await withTestServer(backends: ["procedural": FlakyBackend(failures: 100)]) { server in
+      try await server.grant("yan", 10)
+      let task = try await server.create("yan")
+      let done = try await server.finished("yan", task.id)
+      #expect(done.status == .failed && done.attempts == 3)
+      #expect(done.errorCode == "model_unavailable" && done.errorMessage == "HTTP 503 from the model")
+      #expect(try await server.balance("yan").available == 10)
+    }
+  }
+
+  @Test func permanentFailuresAreNotRetried() async throws {
+    try await withTestServer(backends: ["procedural": FailingBackend()]) { server in
+      try await server.grant("zed", 10)
+      let done = try await server.finished("zed", try await server.create("zed").id)
+      #expect(done.status == .failed && done.attempts == 1)
+    }
+  }
+
+  @Test func expiredLeasesAreRescuedAndAFormerOwnerCannotFinish() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let ids = try await withTestServer(directory: directory, workers: 0) { server in
+      try await server.grant("ama", 100)
+      return [try await server.create("ama").id, try await server.create("ama").id]
+    }
+    let store = try SQLiteTaskStore(path: directory.appendingPathComponent("easel.sqlite").path)
+    let crashed = Lease(owner: "crashed-node", expires: Date().addingTimeInterval(-1))
+    let claimed = try #require(try await store.claimNextTask(lease: crashed, now: Date()))
+    #expect(claimed.id == ids[0])
+    // The lease has expired: another node's rescuer hands the task back.
+    let rescued = try await store.rescueAbandonedTasks(expiredBefore: Date(), maxAttempts: 3, now: Date())
+    #expect(rescued.map(\.id) == [ids[0]] && rescued.first?.status == .pending)
+    let healthy = Lease(owner: "healthy-node", expires: Date().addingTimeInterval(30))
+    let again = try #require(try await store.claimNextTask(lease: healthy, now: Date()))
+    #expect(again.id == ids[0] && again.attempts == 2)
+    // The crashed node wakes up and tries to finish: refused, nothing charged twice.
+    #expect(try await store.finishTask(id: ids[0], owner: "crashed-node", outcome: .canceled, now: Date()) == nil)
+    #expect(try await store.renewLease(taskID: ids[0], lease: crashed) == false)
+    #expect(try await store.renewLease(taskID: ids[0], lease: healthy))
+    // Past the attempt budget a rescued task fails and its credits come back.
+    _ = try await store.claimNextTask(lease: crashed, now: Date())
+    let exhausted = try await store.rescueAbandonedTasks(expiredBefore: Date(), maxAttempts: 1, now: Date())
+    #expect(exhausted.map(\.id) == [ids[1]])
+    #expect(exhausted.first?.status == .failed && exhausted.first?.errorCode == "attempts_exhausted")
+    let balance = try await store.balance(of: try Account(platform: "", userID: "ama"))
+    #expect(balance.held == 10 && balance.balance == 100)
+    #expect(try await store.auditCredits().isEmpty)
   }
 }
