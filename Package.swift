@@ -22,6 +22,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     // Already built for grpc's TLS support; used here for SHA-256 of API keys.
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
   ],
@@ -47,7 +49,16 @@ let package = Package(
       swiftSettings: strict
     ),
     .target(name: "EaselArtifacts", dependencies: ["EaselCore"], swiftSettings: strict),
-    .target(name: "EaselModels", dependencies: ["EaselCore", "EaselImaging"], swiftSettings: strict),
+    .target(
+      name: "EaselModels",
+      dependencies: [
+        "EaselCore", "EaselImaging",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
+      swiftSettings: strict
+    ),
     .target(
       name: "EaselRPC",
       dependencies: [
@@ -56,7 +67,7 @@ let package = Package(
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
-        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: strict
     ),
@@ -76,7 +87,7 @@ let package = Package(
     .executableTarget(
       name: "easeld",
       dependencies: [
-        "EaselServer", "EaselSQLite", "EaselTemplates", "EaselRPC",
+        "EaselServer", "EaselSQLite", "EaselTemplates", "EaselRPC", "EaselModels",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict
@@ -99,12 +110,12 @@ let package = Package(
     .testTarget(
       name: "EaselServerTests",
       dependencies: [
-        "EaselServer", "EaselRPC", "EaselSQLite", "EaselCore", "EaselImaging",
+        "EaselServer", "EaselRPC", "EaselSQLite", "EaselCore", "EaselImaging", "EaselModels",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
-        .product(name: "GRDB", package: "GRDB.swift"),
       ]
     ),
   ]

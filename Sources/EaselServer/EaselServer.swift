@@ -22,7 +22,19 @@ public final class EaselServer: Sendable {
   }
 
   /// The model backends every server has; templates may name these (or ones passed to `init`).
-  public static let builtinBackends: Set<String> = ["procedural"]
+  /// `default-image` and `default-video` are what the built-in templates use: the configured
+  /// model API for that kind, else `procedural`.
+  public static let builtinBackends: Set<String> = ["procedural", "default-image", "default-video"]
+
+  /// The backends a configuration makes available, by the names templates use.
+  static func backends(for configuration: ServerConfiguration, imaging: VipsImageProcessor) -> [String: any ModelBackend] {
+    let procedural = ProceduralBackend(imaging: imaging, delay: configuration.proceduralDelay)
+    var backends: [String: any ModelBackend] = ["procedural": procedural]
+    if let settings = configuration.automatic1111 { backends["automatic1111"] = Automatic1111Backend(settings: settings) }
+    backends["default-image"] = backends["automatic1111"] ?? procedural
+    backends["default-video"] = procedural
+    return backends
+  }
 
   public let configuration: ServerConfiguration
   private let group: ServiceGroup
@@ -49,8 +61,7 @@ public final class EaselServer: Sendable {
     let imaging = try VipsImageProcessor()
     let artifacts = try LocalArtifactStore(root: configuration.artifactsDirectory)
     let updates = TaskUpdateHub()
-    let backends = ["procedural": ProceduralBackend(imaging: imaging, delay: configuration.proceduralDelay)]
-      .merging(extraBackends) { _, extra in extra }
+    let backends = Self.backends(for: configuration, imaging: imaging).merging(extraBackends) { _, extra in extra }
     let running = RunningTasks()
     let runner = TaskRunner(
       store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, updates: updates,

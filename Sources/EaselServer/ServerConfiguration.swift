@@ -1,4 +1,5 @@
 import EaselCore
+import EaselModels
 import Foundation
 
 /// Everything `easeld serve` needs, resolved from flags and environment by the executable.
@@ -37,6 +38,8 @@ public struct ServerConfiguration: Sendable {
   public var templatesDirectory: URL?
   /// Leases, attempts and retry pacing of the workers.
   public var workerSettings = WorkerSettings()
+  /// A Stable Diffusion WebUI-compatible API; when set, the built-in image templates use it.
+  public var automatic1111: Automatic1111Backend.Settings?
 
   public init(
     dataDirectory: URL, unixSocketPath: String? = nil, tcp: TCPAddress? = TCPAddress(host: "127.0.0.1", port: 50051),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EaselCore
+import EaselModels
 import EaselServer
 import Foundation
 
@@ -45,6 +46,14 @@ struct Environment {
       proceduralDelay: .milliseconds(delay), pricing: pricing,
       templatesDirectory: (templates ?? self["EASEL_TEMPLATES_DIR"]).map { URL(fileURLWithPath: $0) })
     configuration.workerSettings.maxAttempts = try number("EASEL_MAX_ATTEMPTS", default: 3)
+    if let url = self["STABLE_DIFFUSION_API_URL"] {
+      guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+        throw ValidationError("STABLE_DIFFUSION_API_URL must be an http:// or https:// URL")
+      }
+      configuration.automatic1111 = .init(
+        url: url, apiKey: self["STABLE_DIFFUSION_API_KEY"],
+        timeout: .milliseconds(try number("STABLE_DIFFUSION_TIMEOUT_MS", default: 120_000)))
+    }
     guard configuration.workerSettings.maxAttempts >= 1 else { throw ValidationError("EASEL_MAX_ATTEMPTS must be 1 or more") }
     return configuration
   }

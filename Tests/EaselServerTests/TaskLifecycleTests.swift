@@ -81,7 +81,7 @@ import Testing
   }
 
   @Test func aFailingBackendFailsTheTaskAndRefunds() async throws {
-    try await withTestServer(backends: ["procedural": FailingBackend()]) { server in
+    try await withTestServer(backends: ["default-image": FailingBackend()]) { server in
       try await server.grant("dave", 30)
       let task = try await server.create("dave")
       let done = try await server.finished("dave", task.id)
@@ -180,7 +180,7 @@ import Testing
 
   @Test func aUserStreamFollowsEveryTaskOfTheUser() async throws {
     let gate = GatedBackend()
-    try await withTestServer(workers: 2, backends: ["procedural": gate]) { server in
+    try await withTestServer(workers: 2, backends: ["default-image": gate]) { server in
       try await server.grant("hana", 100)
       let first = try await server.create("hana")
       let request = Easel_V1_StreamTaskUpdatesRequest.with { $0.userID = "hana" }

@@ -1,4 +1,5 @@
 import EaselCore
+import EaselModels
 import EaselRPC
 import EaselSQLite
 import EaselServer
@@ -35,6 +36,7 @@ struct TestServer {
 func withTestServer<T: Sendable>(
   directory: URL? = nil, workers: Int = 2, proceduralDelay: Duration = .zero, templates: URL? = nil,
   backends: [String: any ModelBackend] = [:], workerSettings: WorkerSettings = WorkerSettings(retryBase: .milliseconds(50)),
+  automatic1111: Automatic1111Backend.Settings? = nil,
   _ body: (TestServer) async throws -> T
 ) async throws -> T {
   let directory = try directory ?? TestServer.temporaryDirectory()
@@ -42,6 +44,7 @@ func withTestServer<T: Sendable>(
     dataDirectory: directory, tcp: .init(host: "127.0.0.1", port: 0), workers: workers, proceduralDelay: proceduralDelay,
     templatesDirectory: templates)
   configuration.workerSettings = workerSettings
+  configuration.automatic1111 = automatic1111
   let server = try await EaselServer(configuration: configuration, logger: TestServer.quietLogger, backends: backends)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.run() }

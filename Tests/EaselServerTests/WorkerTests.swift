@@ -22,7 +22,7 @@ struct SteppingBackend: ModelBackend {
 @Suite(.timeLimit(.minutes(2))) struct WorkerTests {
   @Test func cancelingAProcessingTaskInterruptsOnlyThatTask() async throws {
     let gate = GatedBackend()
-    try await withTestServer(workers: 2, backends: ["procedural": gate]) { server in
+    try await withTestServer(workers: 2, backends: ["default-image": gate]) { server in
       try await server.grant("uma", 100)
       let first = try await server.create("uma", prompt: "first")
       let second = try await server.create("uma", prompt: "second")
@@ -67,7 +67,7 @@ struct SteppingBackend: ModelBackend {
   }
 
   @Test func progressReachesSubscribers() async throws {
-    try await withTestServer(backends: ["procedural": SteppingBackend()]) { server in
+    try await withTestServer(backends: ["default-image": SteppingBackend()]) { server in
       try await server.grant("wes", 10)
       let task = try await server.create("wes")
       let updates = try await server.updates("wes", task.id)
@@ -95,7 +95,7 @@ final class FlakyBackend: ModelBackend {
 
 @Suite(.timeLimit(.minutes(2))) struct RetryAndLeaseTests {
   @Test func aTransientFailureIsRetriedAndChargedOnce() async throws {
-    try await withTestServer(backends: ["procedural": FlakyBackend(failures: 1)]) { server in
+    try await withTestServer(backends: ["default-image": FlakyBackend(failures: 1)]) { server in
       try await server.grant("xia", 10)
       let task = try await server.create("xia")
       let updates = try await server.updates("xia", task.id)
@@ -106,7 +106,7 @@ final class FlakyBackend: ModelBackend {
   }
 
   @Test func persistentTransientFailuresUseUpTheAttemptsThenRefund() async throws {
-    try await withTestServer(backends: ["procedural": FlakyBackend(failures: 100)]) { server in
+    try await withTestServer(backends: ["default-image": FlakyBackend(failures: 100)]) { server in
       try await server.grant("yan", 10)
       let task = try await server.create("yan")
       let done = try await server.finished("yan", task.id)
@@ -117,7 +117,7 @@ final class FlakyBackend: ModelBackend {
   }
 
   @Test func permanentFailuresAreNotRetried() async throws {
-    try await withTestServer(backends: ["procedural": FailingBackend()]) { server in
+    try await withTestServer(backends: ["default-image": FailingBackend()]) { server in
       try await server.grant("zed", 10)
       let done = try await server.finished("zed", try await server.create("zed").id)
       #expect(done.status == .failed && done.attempts == 1)

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 @Suite struct TemplateLoaderTests {
-  let loader = TemplateLoader(knownBackends: ["procedural"])
+  let loader = TemplateLoader(knownBackends: ["procedural", "default-image", "default-video"])
 
   func folder(_ files: [String: String]) throws -> URL {
     let url = URL(fileURLWithPath: "/tmp").appendingPathComponent("easel-templates-\(UUID().uuidString.prefix(8))")

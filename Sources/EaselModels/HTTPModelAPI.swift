@@ -1,0 +1,74 @@
+import AsyncHTTPClient
+import EaselCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// JSON over HTTP to a model API, with the failures sorted into transient (worth a retry) and
+/// permanent ones. Shared by the HTTP backends.
+struct HTTPModelAPI: Sendable {
+  let name: String
+  let baseURL: String
+  let authorization: String?
+  let timeout: Duration
+  let client: HTTPClient
+
+  /// `key` is sent as `Authorization: Bearer KEY`, or as HTTP Basic when it reads `user:password`
+  /// (the AUTOMATIC1111 WebUI's `--api-auth`).
+  init(name: String, baseURL: String, key: String?, timeout: Duration, client: HTTPClient = .shared) {
+    self.name = name
+    self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+    if let key, !key.isEmpty {
+      authorization = key.contains(":") ? "Basic " + Data(key.utf8).base64EncodedString() : "Bearer " + key
+    } else {
+      authorization = nil
+    }
+    self.timeout = timeout
+    self.client = client
+  }
+
+  static let transientStatuses: Set<UInt> = [408, 429, 500, 502, 503, 504]
+
+  /// Sends the request and returns the body of a 2xx answer.
+  func send(_ method: HTTPMethod, _ path: String, json: (some Encodable)? = nil as String?) async throws -> Data {
+    var request = HTTPClientRequest(url: baseURL + path)
+    request.method = method
+    if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+    if let json {
+      request.headers.add(name: "Content-Type", value: "application/json")
+      request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(json)))
+    }
+    let response: HTTPClientResponse
+    let body: ByteBuffer
+    do {
+      response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.milliseconds) * 1_000_000))
+      body = try await response.body.collect(upTo: 256 << 20)
+    } catch where !Task.isCancelled {
+      throw BackendFailure(
+        code: "model_unreachable", message: "\(name) at \(baseURL) can't be reached: \(error)", isTransient: true)
+    }
+    let status = response.status.code
+    guard (200..<300).contains(status) else {
+      let text = String(buffer: body).prefix(300)
+      throw BackendFailure(
+        code: "model_http_\(status)", message: "\(name) answered HTTP \(status) to \(path): \(text)",
+        isTransient: Self.transientStatuses.contains(status))
+    }
+    return Data(body.readableBytesView)
+  }
+
+  /// Decodes an answer, or fails permanently: a model that answers garbage won't answer better soon.
+  func decode<T: Decodable>(_ type: T.Type, from data: Data, path: String) throws -> T {
+    do {
+      return try JSONDecoder().decode(type, from: data)
+    } catch {
+      throw BackendFailure(code: "invalid_response", message: "\(name) answered \(path) with something unexpected")
+    }
+  }
+
+  /// Fire-and-forget calls made while the task that asked is being canceled (so they must not
+  /// inherit its cancellation); failures are ignored, as the task ends either way.
+  func sendIgnoringCancellation(_ method: HTTPMethod, _ path: String) async {
+    await Task.detached { _ = try? await self.send(method, path) }.value
+  }
+}
