@@ -29,9 +29,11 @@ struct HTTPModelAPI: Sendable {
 
   static let transientStatuses: Set<UInt> = [408, 429, 500, 502, 503, 504]
 
-  /// Sends the request and returns the body of a 2xx answer.
+  /// Sends the request and returns the body of a 2xx answer. `path` is relative to the API's
+  /// base URL unless it is a whole `http(s)://` URL (a result to download, say).
   func send(_ method: HTTPMethod, _ path: String, json: (some Encodable)? = nil as String?) async throws -> Data {
-    var request = HTTPClientRequest(url: baseURL + path)
+    let url = path.hasPrefix("http://") || path.hasPrefix("https://") ? path : baseURL + path
+    var request = HTTPClientRequest(url: url)
     request.method = method
     if let authorization { request.headers.add(name: "Authorization", value: authorization) }
     if let json {

@@ -31,8 +31,9 @@ public final class EaselServer: Sendable {
     let procedural = ProceduralBackend(imaging: imaging, delay: configuration.proceduralDelay)
     var backends: [String: any ModelBackend] = ["procedural": procedural]
     if let settings = configuration.automatic1111 { backends["automatic1111"] = Automatic1111Backend(settings: settings) }
+    if let settings = configuration.asyncVideo { backends["async-video"] = AsyncVideoBackend(settings: settings) }
     backends["default-image"] = backends["automatic1111"] ?? procedural
-    backends["default-video"] = procedural
+    backends["default-video"] = backends["async-video"] ?? procedural
     return backends
   }
 

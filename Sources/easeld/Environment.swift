@@ -20,6 +20,15 @@ struct Environment {
     return value
   }
 
+  /// A model API's base URL from `name`, if set.
+  func httpURL(_ name: String) throws -> String? {
+    guard let url = self[name] else { return nil }
+    guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+      throw ValidationError("\(name) must be an http:// or https:// URL; got \(url)")
+    }
+    return url
+  }
+
   func serverConfiguration(dataDirectory: String?, unixSocket: String?, tcp: String?, workers: Int?, templates: String?)
     throws
     -> ServerConfiguration
@@ -46,13 +55,16 @@ struct Environment {
       proceduralDelay: .milliseconds(delay), pricing: pricing,
       templatesDirectory: (templates ?? self["EASEL_TEMPLATES_DIR"]).map { URL(fileURLWithPath: $0) })
     configuration.workerSettings.maxAttempts = try number("EASEL_MAX_ATTEMPTS", default: 3)
-    if let url = self["STABLE_DIFFUSION_API_URL"] {
-      guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-        throw ValidationError("STABLE_DIFFUSION_API_URL must be an http:// or https:// URL")
-      }
+    if let url = try httpURL("STABLE_DIFFUSION_API_URL") {
       configuration.automatic1111 = .init(
         url: url, apiKey: self["STABLE_DIFFUSION_API_KEY"],
         timeout: .milliseconds(try number("STABLE_DIFFUSION_TIMEOUT_MS", default: 120_000)))
+    }
+    if let url = try httpURL("VIDEO_GENERATION_API_URL") {
+      configuration.asyncVideo = .init(
+        url: url, apiKey: self["VIDEO_GENERATION_API_KEY"],
+        pollInterval: .milliseconds(try number("VIDEO_GENERATION_POLL_INTERVAL_MS", default: 10_000)),
+        timeout: .milliseconds(try number("VIDEO_GENERATION_TIMEOUT_MS", default: 600_000)))
     }
     guard configuration.workerSettings.maxAttempts >= 1 else { throw ValidationError("EASEL_MAX_ATTEMPTS must be 1 or more") }
     return configuration

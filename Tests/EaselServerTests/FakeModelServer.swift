@@ -9,6 +9,8 @@ final class FakeModelServer: Sendable {
     var status = 200
     var json: [String: JSONValue]?
     var body: String?
+    var body_base64: String?
+    var content_type: String?
     var delay: Double?
   }
 

@@ -9,6 +9,7 @@ Prints its port on the first line of stdout. Control endpoints:
 Unscripted paths answer 200 with {}.
 """
 
+import base64
 import json
 import os
 import sys
@@ -61,10 +62,12 @@ class Handler(BaseHTTPRequestHandler):
         time.sleep(response.get("delay", 0))
         if "json" in response:
             body = json.dumps(response["json"]).encode()
+        elif "body_base64" in response:
+            body = base64.b64decode(response["body_base64"])
         else:
             body = response.get("body", "").encode()
         try:
-            self._answer(response.get("status", 200), body)
+            self._answer(response.get("status", 200), body, response.get("content_type", "application/json"))
         except (BrokenPipeError, ConnectionResetError):
             pass
 
