@@ -95,9 +95,10 @@ public protocol TaskStore: Sendable {
   /// Ends a PENDING task as CANCELED and releases its hold; returns the task as it is afterwards.
   func cancelPendingTask(id: String, account: Account, now: Date) async throws -> GenerationTask?
 
-  /// The oldest PENDING task that is due, now PROCESSING with one more attempt and leased to
-  /// `lease.owner` until `lease.expires`; nil when nothing is due.
-  func claimNextTask(lease: Lease, now: Date) async throws -> GenerationTask?
+  /// The oldest PENDING task that is due and whose backend is not in `excludingBackends`, now
+  /// PROCESSING with one more attempt and leased to `lease.owner` until `lease.expires`; nil when
+  /// nothing is due.
+  func claimNextTask(lease: Lease, excludingBackends: Set<String>, now: Date) async throws -> GenerationTask?
   /// Extends the lease; false if the task is no longer this owner's (finished, or taken over).
   func renewLease(taskID: String, lease: Lease) async throws -> Bool
   func updateProgress(taskID: String, progress: Double, now: Date) async throws -> GenerationTask?

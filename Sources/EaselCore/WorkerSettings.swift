@@ -10,15 +10,18 @@ public struct WorkerSettings: Sendable {
   public var maxAttempts: Int
   /// The wait before retry number `attempt` (1-based): exponential, capped, with ±20 % jitter.
   public var retryBase: Duration
+  /// At most this many tasks of a backend run at once (by the backend name tasks record).
+  public var backendLimits: [String: Int]
 
   public init(
     owner: String = UUID().uuidString.lowercased(), leaseDuration: Duration = .seconds(30), maxAttempts: Int = 3,
-    retryBase: Duration = .seconds(2)
+    retryBase: Duration = .seconds(2), backendLimits: [String: Int] = ["default-video": 4, "async-video": 4]
   ) {
     self.owner = owner
     self.leaseDuration = leaseDuration
     self.maxAttempts = maxAttempts
     self.retryBase = retryBase
+    self.backendLimits = backendLimits
   }
 
   public func lease(from now: Date) -> Lease {

@@ -62,9 +62,9 @@ public struct SQLiteTaskStore: TaskStore {
     }
   }
 
-  public func claimNextTask(lease: Lease, now: Date) async throws -> GenerationTask? {
+  public func claimNextTask(lease: Lease, excludingBackends: Set<String>, now: Date) async throws -> GenerationTask? {
     try await writer.write { db in
-      guard var task = try TaskRows.oldestDue(db, now: now) else { return nil }
+      guard var task = try TaskRows.oldestDue(db, now: now, excludingBackends: excludingBackends) else { return nil }
       task.status = .processing
       task.attempts += 1
       task.startedAt = now

@@ -64,14 +64,19 @@ enum TaskRows {
     return task
   }
 
-  static func oldestDue(_ db: Database, now: Date) throws -> GenerationTask? {
-    try Row.fetchOne(
+  static func oldestDue(_ db: Database, now: Date, excludingBackends: Set<String>) throws -> GenerationTask? {
+    let excluded = excludingBackends.sorted()
+    let placeholders = excluded.map { _ in "?" }.joined(separator: ", ")
+    var arguments: StatementArguments = [now.timeIntervalSince1970]
+    arguments += StatementArguments(excluded)
+    return try Row.fetchOne(
       db,
       sql: """
         SELECT * FROM tasks WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= ?)
+        \(excluded.isEmpty ? "" : "AND backend NOT IN (\(placeholders))")
         ORDER BY created_at, rowid LIMIT 1
         """,
-      arguments: [now.timeIntervalSince1970]
+      arguments: arguments
     ).map(decode)
   }
 

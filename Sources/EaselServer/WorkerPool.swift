@@ -17,7 +17,7 @@ public final class WorkerPool: Service, Sendable {
   let settings: WorkerSettings
   let updates: TaskUpdateHub
   let logger: Logger
-  private let running = Mutex(0)
+  private let running = Mutex((total: 0, byBackend: [String: Int]()))
   private let wakes: AsyncStream<Void>
   private let wakeContinuation: AsyncStream<Void>.Continuation
 
@@ -48,7 +48,10 @@ public final class WorkerPool: Service, Sendable {
         while hasFreeWorker(), let task = await claim() {
           group.addTask {
             await self.runner.run(task)
-            self.running.withLock { $0 -= 1 }
+            self.running.withLock { running in
+              running.total -= 1
+              running.byBackend[task.backend, default: 1] -= 1
+            }
             self.wake()
           }
         }
@@ -56,13 +59,25 @@ public final class WorkerPool: Service, Sendable {
     }
   }
 
-  private func hasFreeWorker() -> Bool { running.withLock { $0 < size } }
+  private func hasFreeWorker() -> Bool { running.withLock { $0.total < size } }
+
+  /// Backends running as many tasks as they may; their tasks wait PENDING.
+  private func saturatedBackends() -> Set<String> {
+    running.withLock { running in
+      Set(settings.backendLimits.filter { running.byBackend[$0.key, default: 0] >= $0.value }.keys)
+    }
+  }
 
   private func claim() async -> GenerationTask? {
     do {
       let now = Date()
-      guard let task = try await store.claimNextTask(lease: settings.lease(from: now), now: now) else { return nil }
-      running.withLock { $0 += 1 }
+      let lease = settings.lease(from: now)
+      guard let task = try await store.claimNextTask(lease: lease, excludingBackends: saturatedBackends(), now: now)
+      else { return nil }
+      running.withLock { running in
+        running.total += 1
+        running.byBackend[task.backend, default: 0] += 1
+      }
       logger.debug("claimed task", metadata: ["task.id": "\(task.id)", "task.attempt": "\(task.attempts)"])
       return task
     } catch {

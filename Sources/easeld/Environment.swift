@@ -67,6 +67,15 @@ struct Environment {
         timeout: .milliseconds(try number("VIDEO_GENERATION_TIMEOUT_MS", default: 600_000)))
     }
     guard configuration.workerSettings.maxAttempts >= 1 else { throw ValidationError("EASEL_MAX_ATTEMPTS must be 1 or more") }
+    if let limits = self["EASEL_BACKEND_LIMITS"] {
+      for pair in limits.split(separator: ",") {
+        let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let limit = Int(parts[1]), limit >= 1 else {
+          throw ValidationError("EASEL_BACKEND_LIMITS: \(pair) is not BACKEND=N with N ≥ 1")
+        }
+        configuration.workerSettings.backendLimits[parts[0]] = limit
+      }
+    }
     return configuration
   }
 }

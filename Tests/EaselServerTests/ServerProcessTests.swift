@@ -31,7 +31,7 @@ import Testing
     // Simulate a crash mid-generation: claim the task straight in the database, as a worker would.
     do {
       let store = try SQLiteTaskStore(path: directory.appendingPathComponent("easel.sqlite").path)
-      let claimed = try await store.claimNextTask(lease: WorkerSettings().lease(from: Date()), now: Date())
+      let claimed = try await store.claimNextTask(lease: WorkerSettings().lease(from: Date()), excludingBackends: [], now: Date())
       #expect(claimed?.id == id && claimed?.status == .processing)
     }
     try await withTestServer(directory: directory, workers: 1) { server in

@@ -132,25 +132,50 @@ final class FlakyBackend: ModelBackend {
     }
     let store = try SQLiteTaskStore(path: directory.appendingPathComponent("easel.sqlite").path)
     let crashed = Lease(owner: "crashed-node", expires: Date().addingTimeInterval(-1))
-    let claimed = try #require(try await store.claimNextTask(lease: crashed, now: Date()))
+    let claimed = try #require(try await store.claimNextTask(lease: crashed, excludingBackends: [], now: Date()))
     #expect(claimed.id == ids[0])
     // The lease has expired: another node's rescuer hands the task back.
     let rescued = try await store.rescueAbandonedTasks(expiredBefore: Date(), maxAttempts: 3, now: Date())
     #expect(rescued.map(\.id) == [ids[0]] && rescued.first?.status == .pending)
     let healthy = Lease(owner: "healthy-node", expires: Date().addingTimeInterval(30))
-    let again = try #require(try await store.claimNextTask(lease: healthy, now: Date()))
+    let again = try #require(try await store.claimNextTask(lease: healthy, excludingBackends: [], now: Date()))
     #expect(again.id == ids[0] && again.attempts == 2)
     // The crashed node wakes up and tries to finish: refused, nothing charged twice.
     #expect(try await store.finishTask(id: ids[0], owner: "crashed-node", outcome: .canceled, now: Date()) == nil)
     #expect(try await store.renewLease(taskID: ids[0], lease: crashed) == false)
     #expect(try await store.renewLease(taskID: ids[0], lease: healthy))
     // Past the attempt budget a rescued task fails and its credits come back.
-    _ = try await store.claimNextTask(lease: crashed, now: Date())
+    _ = try await store.claimNextTask(lease: crashed, excludingBackends: [], now: Date())
     let exhausted = try await store.rescueAbandonedTasks(expiredBefore: Date(), maxAttempts: 1, now: Date())
     #expect(exhausted.map(\.id) == [ids[1]])
     #expect(exhausted.first?.status == .failed && exhausted.first?.errorCode == "attempts_exhausted")
     let balance = try await store.balance(of: try Account(platform: "", userID: "ama"))
     #expect(balance.held == 10 && balance.balance == 100)
     #expect(try await store.auditCredits().isEmpty)
+  }
+}
+
+@Suite(.timeLimit(.minutes(2))) struct BackendLimitTests {
+  @Test func aBackendLimitKeepsExtraTasksPendingOldestFirst() async throws {
+    let gate = GatedBackend()
+    var settings = WorkerSettings(retryBase: .milliseconds(50))
+    settings.backendLimits = ["default-image": 1]
+    try await withTestServer(workers: 3, backends: ["default-image": gate], workerSettings: settings) { server in
+      try await server.grant("ivo", 100)
+      var ids: [String] = []
+      for index in 0..<3 { ids.append(try await server.create("ivo", prompt: "picture \(index)").id) }
+      while try await server.get("ivo", ids[0]).status != .processing { try await Task.sleep(for: .milliseconds(10)) }
+      try await Task.sleep(for: .milliseconds(300))  // time for a wrongly started second task to show
+      #expect(try await server.get("ivo", ids[1]).status == .pending)
+      #expect(try await server.get("ivo", ids[2]).status == .pending)
+      gate.open()
+      var finishedAt: [Date] = []
+      for id in ids {
+        let done = try await server.finished("ivo", id)
+        #expect(done.status == .completed)
+        finishedAt.append(done.finishedAt.date)
+      }
+      #expect(finishedAt == finishedAt.sorted(), "oldest first")
+    }
   }
 }
