@@ -32,13 +32,17 @@ struct HTTPModelAPI: Sendable {
   /// Sends the request and returns the body of a 2xx answer. `path` is relative to the API's
   /// base URL unless it is a whole `http(s)://` URL (a result to download, say).
   func send(_ method: HTTPMethod, _ path: String, json: (some Encodable)? = nil as String?) async throws -> Data {
+    try await send(method, path, body: try json.map { (try JSONEncoder().encode($0), "application/json") })
+  }
+
+  func send(_ method: HTTPMethod, _ path: String, body: (data: Data, contentType: String)?) async throws -> Data {
     let url = path.hasPrefix("http://") || path.hasPrefix("https://") ? path : baseURL + path
     var request = HTTPClientRequest(url: url)
     request.method = method
     if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-    if let json {
-      request.headers.add(name: "Content-Type", value: "application/json")
-      request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(json)))
+    if let body {
+      request.headers.add(name: "Content-Type", value: body.contentType)
+      request.body = .bytes(ByteBuffer(bytes: body.data))
     }
     let response: HTTPClientResponse
     let body: ByteBuffer

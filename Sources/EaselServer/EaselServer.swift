@@ -32,7 +32,8 @@ public final class EaselServer: Sendable {
     var backends: [String: any ModelBackend] = ["procedural": procedural]
     if let settings = configuration.automatic1111 { backends["automatic1111"] = Automatic1111Backend(settings: settings) }
     if let settings = configuration.asyncVideo { backends["async-video"] = AsyncVideoBackend(settings: settings) }
-    backends["default-image"] = backends["automatic1111"] ?? procedural
+    if let settings = configuration.openAIImages { backends["openai-images"] = OpenAIImagesBackend(settings: settings) }
+    backends["default-image"] = backends["automatic1111"] ?? backends["openai-images"] ?? procedural
     backends["default-video"] = backends["async-video"] ?? procedural
     return backends
   }

@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable {
   public var automatic1111: Automatic1111Backend.Settings?
   /// The original design's asynchronous video API; when set, the built-in video templates use it.
   public var asyncVideo: AsyncVideoBackend.Settings?
+  /// An OpenAI-compatible images API.
+  public var openAIImages: OpenAIImagesBackend.Settings?
 
   public init(
     dataDirectory: URL, unixSocketPath: String? = nil, tcp: TCPAddress? = TCPAddress(host: "127.0.0.1", port: 50051),

@@ -60,6 +60,11 @@ struct Environment {
         url: url, apiKey: self["STABLE_DIFFUSION_API_KEY"],
         timeout: .milliseconds(try number("STABLE_DIFFUSION_TIMEOUT_MS", default: 120_000)))
     }
+    if let url = try httpURL("OPENAI_IMAGES_API_URL") {
+      configuration.openAIImages = .init(
+        url: url, apiKey: self["OPENAI_IMAGES_API_KEY"], model: self["OPENAI_IMAGES_MODEL"],
+        timeout: .milliseconds(try number("OPENAI_IMAGES_TIMEOUT_MS", default: 120_000)))
+    }
     if let url = try httpURL("VIDEO_GENERATION_API_URL") {
       configuration.asyncVideo = .init(
         url: url, apiKey: self["VIDEO_GENERATION_API_KEY"],

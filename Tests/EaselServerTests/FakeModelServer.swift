@@ -15,7 +15,7 @@ final class FakeModelServer: Sendable {
   }
 
   enum JSONValue: Encodable {
-    case string(String), number(Double), array([JSONValue])
+    case string(String), number(Double), array([JSONValue]), object([String: JSONValue])
 
     func encode(to encoder: any Encoder) throws {
       var container = encoder.singleValueContainer()
@@ -23,6 +23,7 @@ final class FakeModelServer: Sendable {
       case .string(let text): try container.encode(text)
       case .number(let number): try container.encode(number)
       case .array(let values): try container.encode(values)
+      case .object(let fields): try container.encode(fields)
       }
     }
   }
@@ -32,6 +33,7 @@ final class FakeModelServer: Sendable {
     var path: String
     var headers: [String: String]
     var json: [String: AnyJSON]?
+    var text: String
   }
 
   /// Just enough of a JSON value to read what Easel sent.

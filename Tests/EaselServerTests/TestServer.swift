@@ -37,6 +37,7 @@ func withTestServer<T: Sendable>(
   directory: URL? = nil, workers: Int = 2, proceduralDelay: Duration = .zero, templates: URL? = nil,
   backends: [String: any ModelBackend] = [:], workerSettings: WorkerSettings = WorkerSettings(retryBase: .milliseconds(50)),
   automatic1111: Automatic1111Backend.Settings? = nil, asyncVideo: AsyncVideoBackend.Settings? = nil,
+  openAIImages: OpenAIImagesBackend.Settings? = nil,
   _ body: (TestServer) async throws -> T
 ) async throws -> T {
   let directory = try directory ?? TestServer.temporaryDirectory()
@@ -46,6 +47,7 @@ func withTestServer<T: Sendable>(
   configuration.workerSettings = workerSettings
   configuration.automatic1111 = automatic1111
   configuration.asyncVideo = asyncVideo
+  configuration.openAIImages = openAIImages
   let server = try await EaselServer(configuration: configuration, logger: TestServer.quietLogger, backends: backends)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.run() }

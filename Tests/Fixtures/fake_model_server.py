@@ -55,7 +55,13 @@ class Handler(BaseHTTPRequestHandler):
             parsed = None
         with lock:
             requests.append(
-                {"method": self.command, "path": self.path, "headers": dict(self.headers.items()), "json": parsed}
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers.items()),
+                    "json": parsed,
+                    "text": raw[:4096].decode("latin-1"),
+                }
             )
             queue = scripts.get(self.path)
             response = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else {"status": 200, "json": {}}

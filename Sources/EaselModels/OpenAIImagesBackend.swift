@@ -1,0 +1,94 @@
+import EaselCore
+import Foundation
+
+/// An OpenAI-compatible images API, as many hosted and local servers expose it:
+/// `POST /v1/images/generations`, or `POST /v1/images/edits` (multipart) with the input image;
+/// results come back as `b64_json`.
+public struct OpenAIImagesBackend: ModelBackend {
+  public struct Settings: Sendable {
+    public var url: String
+    public var apiKey: String?
+    public var model: String?
+    public var timeout: Duration
+
+    public init(url: String, apiKey: String? = nil, model: String? = nil, timeout: Duration = .seconds(120)) {
+      self.url = url
+      self.apiKey = apiKey
+      self.model = model
+      self.timeout = timeout
+    }
+  }
+
+  let api: HTTPModelAPI
+  let model: String?
+
+  public init(settings: Settings) {
+    api = HTTPModelAPI(name: "openai-images", baseURL: settings.url, key: settings.apiKey, timeout: settings.timeout)
+    model = settings.model
+  }
+
+  struct Generation: Encodable {
+    var model: String?
+    var prompt: String
+    var n = 1
+    var size: String
+    var response_format = "b64_json"
+  }
+
+  struct Answer: Decodable {
+    struct Image: Decodable { var b64_json: String? }
+    var data: [Image]
+  }
+
+  public func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws
+    -> GeneratedMedia
+  {
+    guard job.kind == .image else { throw BackendFailure(code: "unsupported", message: "openai-images makes images only") }
+    let size = "\(job.parameters["width"]?.integerValue ?? 1024)x\(job.parameters["height"]?.integerValue ?? 1024)"
+    let path: String
+    let body: Data
+    if let input = job.inputImage {
+      path = "/v1/images/edits"
+      var form = MultipartForm()
+      form.add("prompt", job.prompt)
+      form.add("n", "1")
+      form.add("size", size)
+      form.add("response_format", "b64_json")
+      if let model { form.add("model", model) }
+      form.addFile("image", filename: "input.jpg", contentType: "image/jpeg", data: Data(input))
+      body = try await api.send(.POST, path, body: (form.encoded, form.contentType))
+    } else {
+      path = "/v1/images/generations"
+      body = try await api.send(.POST, path, json: Generation(model: model, prompt: job.prompt, size: size))
+    }
+    let answer = try api.decode(Answer.self, from: body, path: path)
+    guard let encoded = answer.data.first?.b64_json, let image = Data(base64Encoded: encoded) else {
+      throw BackendFailure(code: "invalid_response", message: "openai-images returned no b64_json image")
+    }
+    return GeneratedMedia(bytes: Array(image), contentType: "image/png")
+  }
+}
+
+/// A multipart/form-data body (RFC 7578), for the image edit endpoint.
+struct MultipartForm {
+  let boundary = "easel-" + UUID().uuidString
+  private var parts: [Data] = []
+
+  var contentType: String { "multipart/form-data; boundary=\(boundary)" }
+
+  var encoded: Data {
+    parts.reduce(into: Data()) { $0.append($1) } + Data("--\(boundary)--\r\n".utf8)
+  }
+
+  mutating func add(_ name: String, _ value: String) {
+    part("Content-Disposition: form-data; name=\"\(name)\"\r\n", Data(value.utf8))
+  }
+
+  mutating func addFile(_ name: String, filename: String, contentType: String, data: Data) {
+    part("Content-Disposition: form-data; name=\"\(name)\"; filename=\"\(filename)\"\r\nContent-Type: \(contentType)\r\n", data)
+  }
+
+  private mutating func part(_ headers: String, _ content: Data) {
+    parts.append(Data("--\(boundary)\r\n\(headers)\r\n".utf8) + content + Data("\r\n".utf8))
+  }
+}

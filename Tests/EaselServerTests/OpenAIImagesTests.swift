@@ -1,0 +1,45 @@
+import EaselCore
+import EaselImaging
+import EaselModels
+import EaselRPC
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+import Testing
+
+@Suite(.timeLimit(.minutes(2))) struct OpenAIImagesTests {
+  let imaging = try! VipsImageProcessor()
+
+  func answer() throws -> FakeModelServer.Response {
+    let png = Data(try imaging.png(rgb: [UInt8](repeating: 30, count: 4 * 4 * 3), width: 4, height: 4))
+    return .init(json: ["data": .array([.object(["b64_json": .string(png.base64EncodedString())])])])
+  }
+
+  func settings(_ fake: FakeModelServer) -> OpenAIImagesBackend.Settings {
+    .init(url: fake.url, apiKey: "sk-openai", model: "gpt-image-1", timeout: .seconds(20))
+  }
+
+  @Test func generationsAndEditsAreCalledAsTheAPIExpects() async throws {
+    let fake = try FakeModelServer()
+    try await fake.script("/v1/images/generations", [try answer()])
+    try await fake.script("/v1/images/edits", [try answer()])
+    try await withTestServer(openAIImages: settings(fake)) { server in
+      try await server.grant("jo", 100)
+      let text = try await server.create("jo", prompt: "a lighthouse", parameters: ["width": .init(numberValue: 768)])
+      #expect(try await server.finished("jo", text.id).status == .completed)
+      let generation = try #require(try await fake.requests("/v1/images/generations").first)
+      #expect(generation.headers["Authorization"] == "Bearer sk-openai")
+      #expect(generation.json?["prompt"] == .string("a lighthouse") && generation.json?["size"] == .string("768x512"))
+      #expect(generation.json?["response_format"] == .string("b64_json") && generation.json?["model"] == .string("gpt-image-1"))
+
+      let photo = try imaging.png(rgb: [UInt8](repeating: 70, count: 16 * 16 * 3), width: 16, height: 16)
+      let edit = try await server.create("jo", template: "img2img", prompt: "as a sketch", inputImage: photo)
+      #expect(try await server.finished("jo", edit.id).status == .completed)
+      let sent = try #require(try await fake.requests("/v1/images/edits").first)
+      #expect(sent.headers["Content-Type"]?.hasPrefix("multipart/form-data; boundary=") == true)
+      #expect(sent.text.contains("name=\"prompt\"\r\n\r\nas a sketch\r\n"))
+      #expect(sent.text.contains("name=\"image\"; filename=\"input.jpg\"\r\nContent-Type: image/jpeg"))
+      #expect(try await fake.requests("/v1/images/generations").count == 1)
+    }
+  }
+}
