@@ -52,6 +52,8 @@ public protocol ImageProcessor: Sendable {
   func normalizeInput(_ bytes: [UInt8]) throws(EaselError) -> [UInt8]
   /// A 200×200 cover-cropped JPEG q80.
   func thumbnail(of bytes: [UInt8]) throws(EaselError) -> [UInt8]
+  /// The image type the bytes are ("image/png", "image/jpeg", …), nil if none Easel accepts.
+  func contentType(of bytes: [UInt8]) -> String?
 }
 
 /// Video work: a still frame to make the thumbnail from.

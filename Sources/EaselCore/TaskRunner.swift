@@ -80,6 +80,10 @@ public struct TaskRunner: Sendable {
     guard media.contentType.hasPrefix(task.kind == .video ? "video/" : "image/") else {
       throw BackendFailure(code: "invalid_output", message: "the backend returned \(media.contentType) for a \(task.kind) task")
     }
+    if task.kind == .image, imaging.contentType(of: media.bytes) != media.contentType {
+      throw BackendFailure(
+        code: "invalid_output", message: "the backend's output is not the \(media.contentType) image it claims to be")
+    }
     let still = task.kind == .video ? try await video.firstFrame(of: media.bytes) : media.bytes
     let thumbnailBytes = try imaging.thumbnail(of: still)
     let output = Artifact(

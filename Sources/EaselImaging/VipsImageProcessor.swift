@@ -49,6 +49,10 @@ public struct VipsImageProcessor: ImageProcessor {
     }
   }
 
+  public func contentType(of bytes: [UInt8]) -> String? {
+    ImageFormat.sniff(bytes).map { "image/\($0.rawValue)" }
+  }
+
   /// Width and height from the header alone, without decoding pixels.
   public func header(_ bytes: [UInt8], field: String = "image") throws(EaselError) -> (width: Int, height: Int) {
     guard !bytes.isEmpty else { throw .invalidArgument("\(field) is empty") }

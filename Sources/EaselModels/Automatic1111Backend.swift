@@ -92,7 +92,7 @@ public struct Automatic1111Backend: ModelBackend {
       guard let first = response.images.first, let image = Data(base64Encoded: first) else {
         throw BackendFailure(code: "invalid_response", message: "automatic1111 returned no image")
       }
-      return GeneratedMedia(bytes: Array(image), contentType: "image/png")
+      return GeneratedMedia(bytes: Array(image), contentType: MediaType.of(Array(image)))
     } catch {
       if Task.isCancelled { await api.sendIgnoringCancellation(.POST, "/sdapi/v1/interrupt") }
       throw error

@@ -65,7 +65,7 @@ public struct OpenAIImagesBackend: ModelBackend {
     guard let encoded = answer.data.first?.b64_json, let image = Data(base64Encoded: encoded) else {
       throw BackendFailure(code: "invalid_response", message: "openai-images returned no b64_json image")
     }
-    return GeneratedMedia(bytes: Array(image), contentType: "image/png")
+    return GeneratedMedia(bytes: Array(image), contentType: MediaType.of(Array(image)))
   }
 }
 

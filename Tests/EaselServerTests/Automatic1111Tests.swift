@@ -92,6 +92,18 @@ import Testing
     }
   }
 
+  @Test func anOutputThatIsNotAnImageFailsTheTask() async throws {
+    let fake = try FakeModelServer()
+    let noise = Data((0..<512).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+    try await fake.script("/sdapi/v1/txt2img", [.init(json: ["images": .array([.string(noise)])])])
+    try await withTestServer(automatic1111: settings(fake)) { server in
+      try await server.grant("gus", 10)
+      let done = try await server.finished("gus", try await server.create("gus").id)
+      #expect(done.status == .failed && done.errorCode == "invalid_output" && done.attempts == 1)
+      #expect(try await server.balance("gus").available == 10)
+    }
+  }
+
   @Test func cancelingMidRequestInterruptsTheModel() async throws {
     let fake = try FakeModelServer()
     var slow = try success()
