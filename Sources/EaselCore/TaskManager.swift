@@ -10,13 +10,19 @@ public struct TaskManager: Sendable {
   public let artifacts: any ArtifactStore
   public let updates: TaskUpdateHub
   let running: RunningTasks
+  let limits: UsageLimits
+  private let userCreates: RateLimiter
+  private let keyCreates: RateLimiter
   private let wakeWorkers: @Sendable () -> Void
 
   public init(
     store: any TaskStore, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
-    artifacts: any ArtifactStore, updates: TaskUpdateHub, running: RunningTasks,
+    artifacts: any ArtifactStore, updates: TaskUpdateHub, running: RunningTasks, limits: UsageLimits = UsageLimits(),
     wakeWorkers: @escaping @Sendable () -> Void
   ) {
+    self.limits = limits
+    userCreates = RateLimiter(perMinute: limits.userCreatesPerMinute)
+    keyCreates = RateLimiter(perMinute: limits.keyCreatesPerMinute)
     self.store = store
     self.templates = templates
     self.pricing = pricing
@@ -30,6 +36,7 @@ public struct TaskManager: Sendable {
   public func createTask(
     account: Account, templateCode: String, parameters: Parameters, inputImage: [UInt8]?, idempotencyKey: String
   ) async throws -> GenerationTask {
+    try checkCreateRate(account)
     let template = try templates.current(code: templateCode)
     var request = try template.resolve(parameters, hasInputImage: inputImage != nil)
     let idempotency = try IdempotencyKey(
@@ -48,7 +55,7 @@ public struct TaskManager: Sendable {
     let new = NewTask(
       id: id, account: account, template: template, request: request,
       creditCost: pricing.cost(of: template, parameters: request.parameters), inputImageKey: inputKey,
-      idempotency: idempotency)
+      idempotency: idempotency, maxActiveTasks: limits.maxActiveTasksPerUser)
     let result: (task: GenerationTask, created: Bool)
     do {
       result = try await store.createTask(new, now: Date())
@@ -63,6 +70,19 @@ public struct TaskManager: Sendable {
       try? await artifacts.delete(key: inputKey)  // a retry: the first request's input is the one kept
     }
     return result.task
+  }
+
+  /// RESOURCE_EXHAUSTED when the user, or the API key, creates faster than allowed.
+  private func checkCreateRate(_ account: Account) throws(EaselError) {
+    guard userCreates.allow(account.description) else {
+      throw EaselError(
+        .resourceExhausted,
+        "user \(account.userID) creates more than \(limits.userCreatesPerMinute) tasks a minute; slow down and retry")
+    }
+    if let key = Caller.current.keyID, !keyCreates.allow(key) {
+      throw EaselError(
+        .resourceExhausted, "API key \(key) creates more than \(limits.keyCreatesPerMinute) tasks a minute; slow down and retry")
+    }
   }
 
   public func task(id: String, account: Account) async throws -> GenerationTask {

@@ -20,10 +20,12 @@ public struct NewTask: Sendable {
   public var creditCost: Int64
   public var inputImageKey: String?
   public var idempotency: IdempotencyKey?
+  /// The most PENDING + PROCESSING tasks the account may have, this one included.
+  public var maxActiveTasks: Int
 
   public init(
     id: String, account: Account, template: Template, request: ResolvedRequest, creditCost: Int64,
-    inputImageKey: String?, idempotency: IdempotencyKey?
+    inputImageKey: String?, idempotency: IdempotencyKey?, maxActiveTasks: Int = .max
   ) {
     self.id = id
     self.account = account
@@ -32,6 +34,7 @@ public struct NewTask: Sendable {
     self.creditCost = creditCost
     self.inputImageKey = inputImageKey
     self.idempotency = idempotency
+    self.maxActiveTasks = maxActiveTasks
   }
 }
 

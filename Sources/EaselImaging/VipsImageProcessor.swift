@@ -7,7 +7,7 @@ public struct VipsImageProcessor: ImageProcessor {
   public struct Limits: Sendable {
     public var maxInputBytes: Int
     public var maxInputPixels: Int
-    public init(maxInputBytes: Int = 20 << 20, maxInputPixels: Int = 40_000_000) {
+    public init(maxInputBytes: Int = 4 << 20, maxInputPixels: Int = 40_000_000) {
       self.maxInputBytes = maxInputBytes
       self.maxInputPixels = maxInputPixels
     }
@@ -27,7 +27,7 @@ public struct VipsImageProcessor: ImageProcessor {
 
   public func normalizeInput(_ bytes: [UInt8]) throws(EaselError) -> [UInt8] {
     guard bytes.count <= limits.maxInputBytes else {
-      throw .invalidArgument("input_image is \(bytes.count) bytes; the limit is \(limits.maxInputBytes)")
+      throw EaselError(.resourceExhausted, "input_image is \(bytes.count) bytes; the limit is \(limits.maxInputBytes) bytes")
     }
     guard ImageFormat.sniff(bytes) != nil else {
       throw .invalidArgument("input_image is not a JPEG, PNG, WebP or HEIF image")

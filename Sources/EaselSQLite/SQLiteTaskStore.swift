@@ -29,6 +29,13 @@ public struct SQLiteTaskStore: TaskStore {
         return (task, false)
       }
       try Credits.account(db, new.account).checkCanHold(new.creditCost)
+      let active = try TaskRows.activeCount(db, account: new.account)
+      guard active < new.maxActiveTasks else {
+        throw EaselError(
+          .resourceExhausted,
+          "user \(new.account.userID) already has \(active) tasks pending or processing (the limit is \(new.maxActiveTasks)); "
+            + "wait for one to finish")
+      }
       let task = GenerationTask(
         id: new.id, account: new.account, kind: new.template.kind, status: .pending, prompt: new.request.prompt,
         parameters: new.request.parameters, template: new.template.ref, backend: new.template.backend,

@@ -60,7 +60,7 @@ public final class EaselServer: Sendable {
     let rescued = try await store.rescueAbandonedTasks(expiredBefore: nil, maxAttempts: settings.maxAttempts, now: Date())
     if !rescued.isEmpty { logger.notice("requeued tasks interrupted by the last stop", metadata: ["count": "\(rescued.count)"]) }
 
-    let imaging = try VipsImageProcessor()
+    let imaging = try VipsImageProcessor(limits: .init(maxInputBytes: configuration.maxInputImageBytes))
     let artifacts = try LocalArtifactStore(root: configuration.artifactsDirectory)
     let updates = TaskUpdateHub()
     let backends = Self.backends(for: configuration, imaging: imaging).merging(extraBackends) { _, extra in extra }
@@ -78,7 +78,7 @@ public final class EaselServer: Sendable {
     _ = try await reloader.reload()
     let manager = TaskManager(
       store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
-      updates: updates, running: running, wakeWorkers: { pool.wake() })
+      updates: updates, running: running, limits: configuration.limits, wakeWorkers: { pool.wake() })
 
     let serving = ServingState()
     let services: [any RegistrableRPCService] = [

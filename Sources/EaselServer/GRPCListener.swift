@@ -28,8 +28,14 @@ struct GRPCListener: Service {
   /// Told the bound address (with the real port when 0 was asked for).
   let onListening: @Sendable (Address) -> Void
 
+  /// The transport only resets streams above its cap; Easel's own, lower limits answer with a
+  /// status that names the limit (see ServerConfiguration.maxInputImageBytes).
+  static let transportPayloadCap = 64 << 20
+
   func run() async throws {
-    let transport = HTTP2ServerTransport.Posix(address: socketAddress, transportSecurity: .plaintext)
+    let transport = HTTP2ServerTransport.Posix(
+      address: socketAddress, transportSecurity: .plaintext,
+      config: .defaults { $0.rpc.maxRequestPayloadSize = Self.transportPayloadCap })
     let server = GRPCServer(transport: transport, services: services, interceptorPipeline: interceptors)
     defer { if case .unix(let path) = address { unlink(path) } }
     try await withGracefulShutdownHandler {

@@ -72,6 +72,14 @@ struct Environment {
         timeout: .milliseconds(try number("VIDEO_GENERATION_TIMEOUT_MS", default: 600_000)))
     }
     guard configuration.workerSettings.maxAttempts >= 1 else { throw ValidationError("EASEL_MAX_ATTEMPTS must be 1 or more") }
+    configuration.maxInputImageBytes = try number("EASEL_MAX_INPUT_IMAGE_BYTES", default: 4 << 20)
+    configuration.limits = UsageLimits(
+      maxActiveTasksPerUser: try number("EASEL_MAX_ACTIVE_TASKS_PER_USER", default: 10),
+      userCreatesPerMinute: try number("EASEL_USER_CREATES_PER_MINUTE", default: 60),
+      keyCreatesPerMinute: try number("EASEL_KEY_CREATES_PER_MINUTE", default: 600))
+    guard configuration.limits.maxActiveTasksPerUser >= 1, configuration.limits.userCreatesPerMinute >= 1,
+      configuration.limits.keyCreatesPerMinute >= 1
+    else { throw ValidationError("task limits must be 1 or more") }
     if let limits = self["EASEL_BACKEND_LIMITS"] {
       for pair in limits.split(separator: ",") {
         let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }

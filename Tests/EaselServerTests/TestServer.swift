@@ -38,6 +38,7 @@ func withTestServer<T: Sendable>(
   backends: [String: any ModelBackend] = [:], workerSettings: WorkerSettings = WorkerSettings(retryBase: .milliseconds(50)),
   automatic1111: Automatic1111Backend.Settings? = nil, asyncVideo: AsyncVideoBackend.Settings? = nil,
   openAIImages: OpenAIImagesBackend.Settings? = nil,
+  limits: UsageLimits = UsageLimits(maxActiveTasksPerUser: 1000, userCreatesPerMinute: 10_000, keyCreatesPerMinute: 10_000),
   _ body: (TestServer) async throws -> T
 ) async throws -> T {
   let directory = try directory ?? TestServer.temporaryDirectory()
@@ -48,6 +49,7 @@ func withTestServer<T: Sendable>(
   configuration.automatic1111 = automatic1111
   configuration.asyncVideo = asyncVideo
   configuration.openAIImages = openAIImages
+  configuration.limits = limits
   let server = try await EaselServer(configuration: configuration, logger: TestServer.quietLogger, backends: backends)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.run() }

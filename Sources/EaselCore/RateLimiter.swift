@@ -1,0 +1,48 @@
+import Foundation
+import Synchronization
+
+/// Token buckets by key: up to `perMinute` calls at once, refilled at `perMinute` a minute.
+public final class RateLimiter: Sendable {
+  private struct Bucket {
+    var tokens: Double
+    var updated: ContinuousClock.Instant
+  }
+
+  public let perMinute: Int
+  private let buckets = Mutex<[String: Bucket]>([:])
+
+  public init(perMinute: Int) {
+    self.perMinute = perMinute
+  }
+
+  /// Takes a token for `key`; false when its bucket is empty.
+  public func allow(_ key: String, now: ContinuousClock.Instant = .now) -> Bool {
+    let capacity = Double(perMinute)
+    return buckets.withLock { buckets in
+      var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
+      let elapsed = Double((now - bucket.updated).components.seconds)
+        + Double((now - bucket.updated).components.attoseconds) / 1e18
+      bucket.tokens = min(capacity, bucket.tokens + elapsed * capacity / 60)
+      bucket.updated = now
+      let allowed = bucket.tokens >= 1
+      if allowed { bucket.tokens -= 1 }
+      buckets[key] = bucket
+      if buckets.count > 100_000 { buckets = buckets.filter { $0.value.tokens < capacity } }  // forget idle keys
+      return allowed
+    }
+  }
+}
+
+/// What one user, or one API key, may ask of the server.
+public struct UsageLimits: Sendable {
+  /// PENDING + PROCESSING tasks one user may have at once.
+  public var maxActiveTasksPerUser: Int
+  public var userCreatesPerMinute: Int
+  public var keyCreatesPerMinute: Int
+
+  public init(maxActiveTasksPerUser: Int = 10, userCreatesPerMinute: Int = 60, keyCreatesPerMinute: Int = 600) {
+    self.maxActiveTasksPerUser = maxActiveTasksPerUser
+    self.userCreatesPerMinute = userCreatesPerMinute
+    self.keyCreatesPerMinute = keyCreatesPerMinute
+  }
+}
