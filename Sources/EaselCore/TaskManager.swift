@@ -47,7 +47,7 @@ public struct TaskManager: Sendable {
     let id = UUID().uuidString.lowercased()
     var inputKey: String?
     if let inputImage {
-      let normalized = try imaging.normalizeInput(inputImage)
+      let normalized = try await BlockingWork.run { [imaging] in try imaging.normalizeInput(inputImage) }
       let key = ArtifactKeys.key(for: .input, taskID: id, account: account, contentType: "image/jpeg")
       try await artifacts.write(normalized, key: key)
       inputKey = key

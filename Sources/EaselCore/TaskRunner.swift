@@ -85,7 +85,7 @@ public struct TaskRunner: Sendable {
         code: "invalid_output", message: "the backend's output is not the \(media.contentType) image it claims to be")
     }
     let still = task.kind == .video ? try await video.firstFrame(of: media.bytes) : media.bytes
-    let thumbnailBytes = try imaging.thumbnail(of: still)
+    let thumbnailBytes = try await BlockingWork.run { [imaging] in try imaging.thumbnail(of: still) }
     let output = Artifact(
       key: ArtifactKeys.key(for: .output, taskID: task.id, account: task.account, contentType: media.contentType),
       contentType: media.contentType)

@@ -30,9 +30,11 @@ public struct ProceduralBackend: ModelBackend {
     let width = Int(job.parameters["width"]?.integerValue ?? 512)
     let height = Int(job.parameters["height"]?.integerValue ?? 512)
     let painting = ProceduralPainting(prompt: job.prompt, seed: seed)
-    let pixels = painting.render(width: width, height: height)
+    let png = try await BlockingWork.run { [imaging] in
+      try imaging.png(rgb: painting.render(width: width, height: height), width: width, height: height)
+    }
     await progress(1)
-    return GeneratedMedia(bytes: try imaging.png(rgb: pixels, width: width, height: height), contentType: "image/png")
+    return GeneratedMedia(bytes: png, contentType: "image/png")
   }
 }
 
