@@ -1,0 +1,46 @@
+import EaselCore
+import Foundation
+import Testing
+
+@Suite struct TaskUpdateHubTests {
+  func task(_ id: String, user: String = "u", sequence: UInt64) throws -> GenerationTask {
+    GenerationTask(
+      id: id, account: try Account(platform: "", userID: user), kind: .image, status: .processing, prompt: "p",
+      parameters: [:], template: Fixtures.image.ref, backend: "procedural", creditCost: 1, sequence: sequence,
+      createdAt: Date(), updatedAt: Date())
+  }
+
+  @Test func aSlowSubscriberIsEndedWithoutHoldingUpAFastOne() async throws {
+    let hub = TaskUpdateHub(bufferSize: 16)
+    let account = try Account(platform: "", userID: "u")
+    let slow = hub.subscribe(.init(account: account, taskID: nil))
+    let fast = hub.subscribe(.init(account: account, taskID: nil))
+    var fastSeen = 0
+    var fastIterator = fast.makeAsyncIterator()
+    for sequence in 1...40 {
+      hub.publish(try task("t", sequence: UInt64(sequence)))
+      if try await fastIterator.next() != nil { fastSeen += 1 }
+    }
+    #expect(fastSeen == 40)
+    var slowSeen = 0
+    do {
+      for try await _ in slow { slowSeen += 1 }
+      Issue.record("the slow subscriber was not ended")
+    } catch let error as EaselError {
+      #expect(error.code == .resourceExhausted)
+    }
+    #expect(slowSeen == 16, "what fitted in its buffer is still delivered, in order")
+  }
+
+  @Test func subscribersSeeOnlyTheirOwnTasks() async throws {
+    let hub = TaskUpdateHub()
+    let mine = hub.subscribe(.init(account: try Account(platform: "", userID: "me"), taskID: "t1"))
+    hub.publish(try task("t1", user: "other", sequence: 1))
+    hub.publish(try task("t2", user: "me", sequence: 1))
+    hub.publish(try task("t1", user: "me", sequence: 2))
+    hub.finishAll()
+    var seen: [UInt64] = []
+    for try await update in mine { seen.append(update.sequence) }
+    #expect(seen == [2])
+  }
+}
