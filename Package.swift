@@ -87,7 +87,7 @@ let package = Package(
     .executableTarget(
       name: "easeld",
       dependencies: [
-        "EaselServer", "EaselSQLite", "EaselTemplates", "EaselRPC", "EaselModels",
+        "EaselServer", "EaselSQLite", "EaselTemplates", "EaselRPC", "EaselModels", "EaselArtifacts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict

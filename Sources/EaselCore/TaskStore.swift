@@ -128,6 +128,10 @@ public protocol TaskStore: Sendable {
   func registerTemplates(_ templates: [Template], now: Date) async throws
   func storedTemplate(code: String, version: String) async throws -> Template?
 
+  /// Deletes finished tasks (COMPLETED, FAILED, CANCELED) that ended before `cutoff`, with their
+  /// events, holds and idempotency keys; ledger entries stay. Returns the artifact keys they had.
+  func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String])
+
   /// API keys: stored by the SHA-256 of the secret.
   func createAPIKey(_ record: APIKeyRecord, secretHash: String) async throws
   func apiKey(secretHash: String) async throws -> APIKeyRecord?

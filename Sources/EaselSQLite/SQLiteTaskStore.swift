@@ -200,6 +200,21 @@ public struct SQLiteTaskStore: TaskStore {
     try await writer.read { db in try TemplateVersions.fetch(db, code: code, version: version) }
   }
 
+  public func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String]) {
+    try await writer.write { db in
+      let filter = "status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < ?"
+      let arguments: StatementArguments = [cutoff.timeIntervalSince1970]
+      let rows = try Row.fetchAll(
+        db, sql: "SELECT id, input_key, output_key, thumbnail_key FROM tasks WHERE \(filter)", arguments: arguments)
+      let keys = rows.flatMap { row in ["input_key", "output_key", "thumbnail_key"].compactMap { row[$0] as String? } }
+      let owned = "SELECT id FROM tasks WHERE \(filter)"
+      try db.execute(sql: "DELETE FROM credit_holds WHERE task_id IN (\(owned))", arguments: arguments)
+      try db.execute(sql: "DELETE FROM idempotency_keys WHERE task_id IN (\(owned))", arguments: arguments)
+      try db.execute(sql: "DELETE FROM tasks WHERE \(filter)", arguments: arguments)  // events cascade
+      return (rows.count, keys)
+    }
+  }
+
   public func createAPIKey(_ record: APIKeyRecord, secretHash: String) async throws {
     try await writer.write { db in try APIKeys.insert(db, record, secretHash: secretHash) }
   }

@@ -1,5 +1,6 @@
 import EaselCore
 import EaselImaging
+import Foundation
 import Testing
 
 @Suite struct ImageProcessorTests {
@@ -126,5 +127,23 @@ extension [UInt8] {
   var containsExif: Bool {
     let marker = Array("Exif".utf8)
     return indices.dropLast(marker.count).contains { Array(self[$0..<$0 + marker.count]) == marker }
+  }
+}
+
+@Suite struct ImagingMemoryTests {
+  /// Resident memory in bytes, from /proc.
+  static func residentBytes() throws -> Int {
+    let fields = try String(contentsOfFile: "/proc/self/statm", encoding: .utf8).split(separator: " ")
+    return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+  }
+
+  @Test func thousandsOfThumbnailsLeaveMemoryFlat() throws {
+    let imaging = try VipsImageProcessor()
+    let source = try imaging.png(rgb: [UInt8](repeating: 77, count: 300 * 200 * 3), width: 300, height: 200)
+    for _ in 0..<200 { _ = try imaging.thumbnail(of: source) }  // warm up caches and allocators
+    let before = try Self.residentBytes()
+    for _ in 0..<2000 { _ = try imaging.thumbnail(of: source) }
+    let growth = try Self.residentBytes() - before
+    #expect(growth < 16 << 20, "resident memory grew by \(growth >> 20) MiB over 2,000 thumbnails")
   }
 }

@@ -119,3 +119,34 @@ import Testing
     }
   }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct PurgeTests {
+  @Test func purgeDeletesOldFinishedTasksAndTheirArtifactsButKeepsTheLedger() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let done = try await withTestServer(directory: directory) { server in
+      try await server.grant("pia", 100)
+      return try await server.finished("pia", try await server.create("pia").id)
+    }
+    let pending = try await withTestServer(directory: directory, workers: 0) { server in
+      try await server.create("pia", prompt: "still waiting")
+    }
+    let artifacts = directory.appendingPathComponent("artifacts")
+    let before = try FileManager.default.subpathsOfDirectory(atPath: artifacts.path).filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") }
+    #expect(before.count == 2, "\(before)")
+    let kept = try await runTool("easeld", ["purge", "--older-than", "1d", "--data", directory.path])
+    #expect(kept.status == 0 && kept.stdout.hasPrefix("purged 0 tasks"))
+    let purged = try await runTool("easeld", ["purge", "--older-than", "0m", "--data", directory.path])
+    #expect(purged.status == 0 && purged.stdout.hasPrefix("purged 1 tasks and 2 artifacts"), "\(purged.stdout)\(purged.stderr)")
+    let after = try FileManager.default.subpathsOfDirectory(atPath: artifacts.path).filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") }
+    #expect(after.isEmpty)
+    #expect(try await runTool("easeld", ["check-ledger", "--data", directory.path]).status == 0)
+    try await withTestServer(directory: directory, workers: 0) { server in
+      let gone = await rpcError { try await server.get("pia", done.id) }
+      #expect(gone?.code == .notFound)
+      let stays = try await server.get("pia", pending.id)
+      #expect(stays.status == .pending, "unfinished tasks stay")
+      let ledger = try await server.ledger("pia")
+      #expect(ledger.filter { $0.taskID == done.id }.map(\.kind) == ["CAPTURE", "HOLD"])
+    }
+  }
+}

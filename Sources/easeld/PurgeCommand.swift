@@ -1,0 +1,37 @@
+import ArgumentParser
+import EaselArtifacts
+import EaselSQLite
+import Foundation
+
+struct PurgeCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "purge",
+    abstract: "Delete finished tasks older than a retention period, with their artifacts; the ledger stays.",
+    discussion: "Example: easeld purge --older-than 30d --data /srv/easel (also fine while easeld runs).")
+
+  @Option(name: .customLong("data"), help: "Data folder (env EASEL_DATA_DIR, default ./easel-data).")
+  var dataDirectory: String?
+
+  @Option(help: "Retention: a number followed by d (days), h (hours) or m (minutes).")
+  var olderThan: String
+
+  func run() async throws {
+    let retention = try Self.seconds(olderThan)
+    let data = URL(
+      fileURLWithPath: dataDirectory ?? Environment(ProcessInfo.processInfo.environment)["EASEL_DATA_DIR"] ?? "./easel-data")
+    let database = data.appendingPathComponent("easel.sqlite").path
+    guard FileManager.default.fileExists(atPath: database) else { throw ValidationError("no database at \(database)") }
+    let purged = try await SQLiteTaskStore(path: database).purgeTasks(finishedBefore: Date().addingTimeInterval(-retention))
+    let artifacts = try LocalArtifactStore(root: data.appendingPathComponent("artifacts"))
+    for key in purged.artifactKeys { try? await artifacts.delete(key: key) }
+    print("purged \(purged.tasks) tasks and \(purged.artifactKeys.count) artifacts finished more than \(olderThan) ago")
+  }
+
+  static func seconds(_ text: String) throws -> TimeInterval {
+    let units: [Character: TimeInterval] = ["d": 86_400, "h": 3_600, "m": 60]
+    guard let unit = text.last.flatMap({ units[$0] }), let count = Double(text.dropLast()), count >= 0 else {
+      throw ValidationError("--older-than \(text) is not like 30d, 12h or 90m")
+    }
+    return count * unit
+  }
+}
