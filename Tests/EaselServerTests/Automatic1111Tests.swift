@@ -107,7 +107,7 @@ import Testing
   @Test func cancelingMidRequestInterruptsTheModel() async throws {
     let fake = try FakeModelServer()
     var slow = try success()
-    slow.delay = 5
+    slow.delay = 60  // far longer than the test: only the cancel can end this request
     try await fake.script("/sdapi/v1/txt2img", [slow])
     try await fake.script("/sdapi/v1/progress", [.init(json: ["progress": .number(0.4)])])
     try await withTestServer(automatic1111: settings(fake)) { server in
