@@ -112,6 +112,9 @@ import Testing
       #expect(Set(all.map(\.code)).isSuperset(of: ["txt2img", "img2img", "txt2video"]))
       let videos = try await server.templates.listTemplates(.with { $0.type = .video }).templates
       #expect(!videos.isEmpty && videos.allSatisfy { $0.type == .video && $0.creditCost == 50 })
+      let byCategory = try await server.templates.listTemplates(.with { $0.category = "视频生成" }).templates
+      #expect(Set(byCategory.map(\.code)) == Set(videos.map(\.code)))
+      #expect(try await server.templates.listTemplates(.with { $0.category = "none" }).templates.isEmpty)
       let img2img = try await server.templates.getTemplate(.with { $0.code = "img2img" })
       #expect(img2img.requiresInputImage && img2img.creditCost == 10)
       #expect(img2img.parameters.contains { $0.name == "width" && $0.defaultValue == "512" && $0.maximum == 2048 })
