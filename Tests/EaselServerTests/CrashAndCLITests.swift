@@ -124,6 +124,14 @@ import Testing
       #expect(update.task.status == .completed)
       #expect(update.task.parameters.fields["width"]?.numberValue == 128)
 
+      // `easel watch` draws a progress bar on a terminal and prints plain lines when piped.
+      let piped = try await runTool("easel", ["watch", update.task.id], environment: env)
+      #expect(piped.stdout.contains("COMPLETED 100%") && !piped.stdout.contains("█"))
+      let easel = try Binaries.url("easel").path
+      let terminal = try await runTool(
+        "script", ["-q", "-e", "-c", "\(easel) watch \(update.task.id)", "/dev/null"], environment: env)
+      #expect(terminal.stdout.contains("\u{1B}[K[████████████████████] 100% COMPLETED"), "\(terminal.stdout)")
+
       let file = server.directory.appendingPathComponent("kite.png").path
       let download = try await runTool("easel", ["download", update.task.id, "-o", file], environment: env)
       #expect(download.status == 0 && download.stdout.contains("image/png"))

@@ -73,8 +73,13 @@ func runTool(_ name: String, _ arguments: [String], environment: [String: String
   -> (status: Int32, stdout: String, stderr: String)
 {
   let process = Process()
-  process.executableURL = try Binaries.url(name)
-  process.arguments = arguments
+  if name.contains("easel") {
+    process.executableURL = try Binaries.url(name)
+    process.arguments = arguments
+  } else {
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [name] + arguments
+  }
   process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
   let out = Pipe()
   let err = Pipe()

@@ -91,12 +91,24 @@ func follow(
     $0.userID = userID
     $0.taskID = taskID
   }
+  let onTerminal = !json && isatty(STDOUT_FILENO) == 1
   return try await clients.tasks.streamTaskUpdates(request, metadata: clients.metadata) { response in
     var last = Easel_V1_Task()
+    var barOpen = false
     for try await update in response.messages {
+      if onTerminal {
+        // One progress bar per task, redrawn in place until the task changes or ends.
+        if barOpen, update.task.id != last.id { print() }
+        print("\r\u{1B}[K" + TextOutput.progressBar(update), terminator: "")
+        fflush(nil)
+        barOpen = !TextOutput.isTerminal(update.task.status)
+        if !barOpen { print() }
+      } else {
+        print(json ? try update.jsonString() : TextOutput.update(update))
+      }
       last = update.task
-      print(json ? try update.jsonString() : TextOutput.update(update))
     }
+    if barOpen { print() }
     if printFinal, !json { print(TextOutput.task(last)) }
     return last
   }

@@ -35,6 +35,22 @@ enum TextOutput {
     return line
   }
 
+  static func isTerminal(_ status: Easel_V1_TaskStatus) -> Bool {
+    [.completed, .failed, .canceled].contains(status)
+  }
+
+  /// `[██████░░░░░░░░░░░░░░]  30% PROCESSING 3f2c…` for terminals.
+  static func progressBar(_ update: Easel_V1_TaskUpdate) -> String {
+    let task = update.task
+    let width = 20
+    let filled = Int((Double(task.progress) * Double(width)).rounded())
+    let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+    let percent = String(Int((task.progress * 100).rounded())).leftPadded(3)
+    var line = "[\(bar)] \(percent)% \(status(task.status)) \(task.id)"
+    if !task.errorMessage.isEmpty { line += " — \(task.errorMessage)" }
+    return line
+  }
+
   static func list(_ response: Easel_V1_ListTasksResponse) -> String {
     var lines = ["page \(response.page) of \(max(response.totalPages, 1)) (\(response.total) tasks)"]
     for task in response.tasks {
@@ -90,5 +106,11 @@ enum TextOutput {
 
   private static func date(_ timestamp: Google_Protobuf_Timestamp) -> String {
     timestamp.date.formatted(.iso8601)
+  }
+}
+
+extension String {
+  fileprivate func leftPadded(_ length: Int) -> String {
+    String(repeating: " ", count: max(0, length - count)) + self
   }
 }
