@@ -107,12 +107,16 @@ public final class EaselServer: Sendable {
         address: address, services: services, interceptors: interceptors, logger: logger,
         onListening: readiness.listening)
     }
-    group = ServiceGroup(
-      configuration: .init(
-        services: [.init(service: pool), .init(service: reloader)] + listeners.map { .init(service: $0) }
-          + [.init(service: StreamDrainer(updates: updates, serving: serving))],
-        gracefulShutdownSignals: shutdownSignals,
-        logger: logger))
+    var groupConfiguration = ServiceGroupConfiguration(
+      services: [.init(service: pool), .init(service: reloader)] + listeners.map { .init(service: $0) }
+        + [.init(service: StreamDrainer(updates: updates, serving: serving))],
+      gracefulShutdownSignals: shutdownSignals,
+      logger: logger)
+    // A drain that takes too long (a 10-minute video, a stuck call) is cut short: running tasks
+    // are canceled, stay PROCESSING and are requeued at the next start, so nothing is lost.
+    groupConfiguration.maximumGracefulShutdownDuration = configuration.drainTimeout
+    groupConfiguration.maximumCancellationDuration = .seconds(5)
+    group = ServiceGroup(configuration: groupConfiguration)
   }
 
   /// Serves until a shutdown signal, `shutdown()`, or cancellation.

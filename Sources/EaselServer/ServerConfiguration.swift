@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable {
   public var automatic1111: Automatic1111Backend.Settings?
   /// The original design's asynchronous video API; when set, the built-in video templates use it.
   public var asyncVideo: AsyncVideoBackend.Settings?
+  /// How long a graceful shutdown may take before running work is canceled (and requeued later).
+  public var drainTimeout: Duration = .seconds(30)
   /// The largest `input_image` accepted (RESOURCE_EXHAUSTED above it).
   public var maxInputImageBytes = 4 << 20
   /// Per-user and per-key limits on task creation.

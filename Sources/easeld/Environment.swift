@@ -72,6 +72,7 @@ struct Environment {
         timeout: .milliseconds(try number("VIDEO_GENERATION_TIMEOUT_MS", default: 600_000)))
     }
     guard configuration.workerSettings.maxAttempts >= 1 else { throw ValidationError("EASEL_MAX_ATTEMPTS must be 1 or more") }
+    configuration.drainTimeout = .milliseconds(try number("EASEL_DRAIN_TIMEOUT_MS", default: 30_000))
     configuration.maxInputImageBytes = try number("EASEL_MAX_INPUT_IMAGE_BYTES", default: 4 << 20)
     configuration.limits = UsageLimits(
       maxActiveTasksPerUser: try number("EASEL_MAX_ACTIVE_TASKS_PER_USER", default: 10),

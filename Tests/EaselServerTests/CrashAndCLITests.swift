@@ -85,6 +85,49 @@ import Testing
     #expect(audit.stdout.contains("ledger consistent"))
   }
 
+  @Test func sigtermDuringALongGenerationDrainsThenHandsTheTaskBack() async throws {
+    let data = try TestServer.temporaryDirectory()
+    let slow = try EaseldProcess(
+      data: data, workers: 1, environment: ["EASEL_PROCEDURAL_DELAY_MS": "60000", "EASEL_DRAIN_TIMEOUT_MS": "1000"])
+    try await slow.start()
+    let id = try await withUnixClient(slow.socketPath) { client in
+      let tasks = Easel_V1_TaskService.Client(wrapping: client)
+      _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
+        $0.userID = "ria"
+        $0.amount = 10
+      })
+      let task = try await tasks.createTask(.with {
+        $0.userID = "ria"
+        $0.templateCode = "txt2img"
+        $0.parameters.fields["prompt"] = .init(stringValue: "slow")
+      })
+      while try await tasks.getTask(.with { $0.userID = "ria"; $0.taskID = task.id }).status != .processing {
+        try await Task.sleep(for: .milliseconds(20))
+      }
+      return task.id
+    }
+    let stopping = ContinuousClock.now
+    slow.kill(SIGTERM)
+    #expect(await slow.exitStatus() == 0)
+    #expect(ContinuousClock.now - stopping < .seconds(15), "the drain timeout cuts a 60 s generation short")
+
+    let next = try EaseldProcess(data: data, workers: 1)
+    try await next.start()
+    let done = try await withUnixClient(next.socketPath) { client in
+      try await Easel_V1_TaskService.Client(wrapping: client).streamTaskUpdates(.with {
+        $0.userID = "ria"
+        $0.taskID = id
+      }) { response in
+        var last = Easel_V1_Task()
+        for try await update in response.messages { last = update.task }
+        return last
+      }
+    }
+    next.kill(SIGTERM)
+    _ = await next.exitStatus()
+    #expect(done.status == .completed && done.attempts == 2)
+  }
+
   @Test func cliSettingsComeFromFlagsThenEnvironmentThenTheConfigFile() async throws {
     try await withTestServer { server in
       for user in ["from-file", "from-env", "from-flag"] { try await server.grant(user, 1) }
