@@ -11,7 +11,7 @@ struct Serve: AsyncParsableCommand {
       Each option falls back to its environment variable, then to its default.
       Pricing: DEFAULT_IMAGE_CREDIT_COST (10), DEFAULT_VIDEO_CREDIT_COST (50), HIGH_QUALITY_MULTIPLIER (1.5).
       EASEL_PROCEDURAL_DELAY_MS (0) slows the offline backend down, for tests and benchmarks.
-      EASEL_LOG_LEVEL: trace, debug, info (default), notice, warning, error.
+      EASEL_LOG_LEVEL: trace, debug, info (default), notice, warning, error. EASEL_LOG_FORMAT=json: one JSON object a line.
       SIGHUP reloads the template files; SIGINT and SIGTERM shut down gracefully.
       """)
 
@@ -32,9 +32,12 @@ struct Serve: AsyncParsableCommand {
 
   func run() async throws {
     let environment = Environment(ProcessInfo.processInfo.environment)
+    let level = Logger.Level(rawValue: environment["EASEL_LOG_LEVEL"] ?? "info") ?? .info
+    let json = environment["EASEL_LOG_FORMAT"] == "json"
     LoggingSystem.bootstrap { label in
+      if json { return JSONLogHandler(label: label, logLevel: level) }
       var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = Logger.Level(rawValue: environment["EASEL_LOG_LEVEL"] ?? "info") ?? .info
+      handler.logLevel = level
       return handler
     }
     let logger = Logger(label: "easeld")

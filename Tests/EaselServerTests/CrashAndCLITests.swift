@@ -128,6 +128,20 @@ import Testing
     #expect(done.status == .completed && done.attempts == 2)
   }
 
+  @Test func logsCanBeJSONLines() async throws {
+    let data = try TestServer.temporaryDirectory()
+    let easeld = try Binaries.url("easeld").path
+    let run = try await runTool(
+      "timeout", ["2", easeld, "serve", "--data", data.path, "--tcp", "none"], environment: ["EASEL_LOG_FORMAT": "json"])
+    let lines = run.stderr.split(separator: "\n")
+    #expect(!lines.isEmpty)
+    for line in lines {
+      let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+      #expect(object?["level"] != nil && object?["message"] != nil, "\(line)")
+    }
+    #expect(run.stderr.contains("\"message\":\"listening\""))
+  }
+
   @Test func cliSettingsComeFromFlagsThenEnvironmentThenTheConfigFile() async throws {
     try await withTestServer { server in
       for user in ["from-file", "from-env", "from-flag"] { try await server.grant(user, 1) }

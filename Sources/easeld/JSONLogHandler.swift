@@ -1,0 +1,31 @@
+import Foundation
+import Logging
+
+/// One JSON object per log line on stderr (`EASEL_LOG_FORMAT=json`), for log collectors.
+struct JSONLogHandler: LogHandler {
+  let label: String
+  var logLevel: Logger.Level = .info
+  var metadata: Logger.Metadata = [:]
+
+  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    get { metadata[key] }
+    set { metadata[key] = newValue }
+  }
+
+  func log(
+    level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String,
+    function: String, line: UInt
+  ) {
+    var fields = metadata.merging(explicit ?? [:]) { $1 }.mapValues { "\($0)" }
+    fields["timestamp"] = Date().formatted(.iso8601)
+    fields["level"] = level.rawValue
+    fields["label"] = label
+    fields["source"] = source
+    fields["message"] = message.description
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    guard var data = try? encoder.encode(fields) else { return }
+    data.append(0x0A)
+    FileHandle.standardError.write(data)
+  }
+}
