@@ -14,8 +14,15 @@ enum RequestFingerprint {
   }
 }
 
-struct FNV1a {
-  private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+/// FNV-1a, 64 bits: a fast, stable hash (not for security).
+public struct FNV1a {
+  public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+  public static func hash(_ text: String) -> UInt64 {
+    var hash = FNV1a()
+    hash.add(text)
+    return hash.value
+  }
 
   mutating func add(_ bytes: some Sequence<UInt8>) {
     for byte in bytes {

@@ -48,7 +48,7 @@ struct ProceduralPainting {
   let palette: [(Float, Float, Float)]
 
   init(prompt: String, seed: UInt64) {
-    var generator = SplitMix64(seed: seed ^ ProceduralPainting.hash(prompt))
+    var generator = SplitMix64(seed: seed ^ FNV1a.hash(prompt))
     waves = (0..<3).map { _ in
       let angle = Float(generator.unit()) * 2 * .pi
       return Wave(
@@ -79,10 +79,6 @@ struct ProceduralPainting {
       }
     }
     return pixels
-  }
-
-  static func hash(_ text: String) -> UInt64 {
-    text.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
   }
 }
 

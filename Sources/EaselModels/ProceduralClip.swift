@@ -19,7 +19,7 @@ struct ProceduralClip {
     (width, height) = Self.sizes[job.parameters["resolution"]?.stringValue ?? "720p"] ?? (1280, 720)
     fps = Int(job.parameters["fps"]?.integerValue ?? 24)
     duration = Int(job.parameters["duration"]?.integerValue ?? 5)
-    var generator = SplitMix64(seed: seed ^ ProceduralPainting.hash(job.prompt))
+    var generator = SplitMix64(seed: seed ^ FNV1a.hash(job.prompt))
     colours = (0..<3).map { _ in "0x" + String(generator.next() & 0xFF_FFFF, radix: 16).leftPadded(to: 6) }
     speed = 0.005 + generator.unit() * 0.03
     self.seed = seed

@@ -1,7 +1,6 @@
 import ArgumentParser
 import EaselCore
 import EaselRPC
-import EaselSQLite
 import Foundation
 
 /// API keys for TCP callers. They work on the database directly, so they also work while easeld runs.
@@ -10,24 +9,12 @@ struct KeysCommand: AsyncParsableCommand {
     commandName: "keys", abstract: "Create, list and revoke API keys for TCP callers.",
     subcommands: [Create.self, List.self, Revoke.self])
 
-  struct DataOption: ParsableArguments {
-    @Option(name: .customLong("data"), help: "Data folder (env EASEL_DATA_DIR, default ./easel-data).")
-    var dataDirectory: String?
-
-    func store() throws -> SQLiteTaskStore {
-      let data = dataDirectory ?? Environment(ProcessInfo.processInfo.environment)["EASEL_DATA_DIR"] ?? "./easel-data"
-      let folder = URL(fileURLWithPath: data)
-      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-      return try SQLiteTaskStore(path: folder.appendingPathComponent("easel.sqlite").path)
-    }
-  }
-
   struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Create a key. The key is printed once, alone on the last line; only its hash is stored.",
       discussion: "Example: KEY=$(easeld keys create --platform web --scope tasks --name web-backend | tail -n 1)")
 
-    @OptionGroup var data: DataOption
+    @OptionGroup var data: DataFolderOption
     @Option(help: "The platform the key acts for.") var platform: String
     @Option(help: "subscribe (read and stream), tasks (also create and cancel), admin (also credits and templates).")
     var scope: String
@@ -50,7 +37,7 @@ struct KeysCommand: AsyncParsableCommand {
 
   struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List keys (never their secrets).")
-    @OptionGroup var data: DataOption
+    @OptionGroup var data: DataFolderOption
 
     func run() async throws {
       for key in try await data.store().apiKeys() {
@@ -62,7 +49,7 @@ struct KeysCommand: AsyncParsableCommand {
 
   struct Revoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Revoke a key; it stops working at once.")
-    @OptionGroup var data: DataOption
+    @OptionGroup var data: DataFolderOption
     @Argument(help: "The key's id, as `keys list` shows it.") var id: String
 
     func run() async throws {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import EaselArtifacts
-import EaselSQLite
 import Foundation
 
 struct PurgeCommand: AsyncParsableCommand {
@@ -9,20 +8,15 @@ struct PurgeCommand: AsyncParsableCommand {
     abstract: "Delete finished tasks older than a retention period, with their artifacts; the ledger stays.",
     discussion: "Example: easeld purge --older-than 30d --data /srv/easel (also fine while easeld runs).")
 
-  @Option(name: .customLong("data"), help: "Data folder (env EASEL_DATA_DIR, default ./easel-data).")
-  var dataDirectory: String?
+  @OptionGroup var data: DataFolderOption
 
   @Option(help: "Retention: a number followed by d (days), h (hours) or m (minutes).")
   var olderThan: String
 
   func run() async throws {
     let retention = try Self.seconds(olderThan)
-    let data = URL(
-      fileURLWithPath: dataDirectory ?? Environment(ProcessInfo.processInfo.environment)["EASEL_DATA_DIR"] ?? "./easel-data")
-    let database = data.appendingPathComponent("easel.sqlite").path
-    guard FileManager.default.fileExists(atPath: database) else { throw ValidationError("no database at \(database)") }
-    let purged = try await SQLiteTaskStore(path: database).purgeTasks(finishedBefore: Date().addingTimeInterval(-retention))
-    let artifacts = try LocalArtifactStore(root: data.appendingPathComponent("artifacts"))
+    let purged = try await data.existingStore().purgeTasks(finishedBefore: Date().addingTimeInterval(-retention))
+    let artifacts = try LocalArtifactStore(root: data.folder.appendingPathComponent("artifacts"))
     for key in purged.artifactKeys { try? await artifacts.delete(key: key) }
     print("purged \(purged.tasks) tasks and \(purged.artifactKeys.count) artifacts finished more than \(olderThan) ago")
   }
