@@ -36,6 +36,12 @@ public struct LocalArtifactStore: ArtifactStore {
     }
   }
 
+  public func checkWritable() async throws {
+    let probe = root.appendingPathComponent(".health-\(UUID().uuidString)")
+    try Data().write(to: probe)
+    try FileManager.default.removeItem(at: probe)
+  }
+
   /// Keys come from `ArtifactKeys`, but check anyway that none escapes the root.
   private func url(for key: String) throws -> URL {
     let parts = key.split(separator: "/")

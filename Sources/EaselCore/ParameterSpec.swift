@@ -31,6 +31,9 @@ public struct ParameterSpec: Hashable, Sendable, Codable {
     self.description = description
   }
 
+  /// The longest string value a parameter takes when its spec sets no `max_length`.
+  public static let maxStringLength = 4000
+
   /// Checks a caller's value against this spec and returns it in its canonical form
   /// (whole numbers become integers for integer parameters).
   public func validate(_ value: ParameterValue) throws(EaselError) -> ParameterValue {
@@ -38,8 +41,9 @@ public struct ParameterSpec: Hashable, Sendable, Codable {
     switch type {
     case .string, .enumeration:
       guard let text = value.stringValue else { throw .invalidArgument("\(field) must be a string") }
-      if let maxLength, text.count > maxLength {
-        throw .invalidArgument("\(field) is longer than \(maxLength) characters")
+      let limit = maxLength ?? ParameterSpec.maxStringLength
+      if text.count > limit {
+        throw .invalidArgument("\(field) is longer than \(limit) characters")
       }
       if type == .enumeration, !allowedValues.contains(text) {
         throw .invalidArgument("\(field) must be one of \(allowedValues.joined(separator: ", ")); got \"\(text)\"")

@@ -67,4 +67,6 @@ public protocol ArtifactStore: Sendable {
   func write(_ bytes: [UInt8], key: String) async throws
   func read(key: String) async throws -> [UInt8]
   func delete(key: String) async throws
+  /// Throws unless an artifact could be written now (for health checks).
+  func checkWritable() async throws
 }

@@ -141,4 +141,17 @@ public protocol TaskStore: Sendable {
 
   /// Recomputes every account and hold from the ledger and the tasks; returns each disagreement found.
   func auditCredits() async throws -> [String]
+
+  /// Tasks by status and credits held: for metrics, and a cheap proof that the database answers.
+  func statistics() async throws -> StoreStatistics
+}
+
+public struct StoreStatistics: Sendable, Equatable {
+  public var tasksByStatus: [TaskStatus: Int]
+  public var creditsHeld: Int64
+
+  public init(tasksByStatus: [TaskStatus: Int], creditsHeld: Int64) {
+    self.tasksByStatus = tasksByStatus
+    self.creditsHeld = creditsHeld
+  }
 }

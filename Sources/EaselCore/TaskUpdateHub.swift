@@ -30,6 +30,8 @@ public final class TaskUpdateHub: Sendable {
     self.bufferSize = bufferSize
   }
 
+  public var subscriberCount: Int { subscribers.withLock { $0.count } }
+
   /// A stream of every change published from now on that matches `filter`.
   public func subscribe(_ filter: Filter) -> AsyncThrowingStream<GenerationTask, any Error> {
     let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue

@@ -8,6 +8,7 @@ public struct ResolvedRequest: Hashable, Sendable {
 
 extension Template {
   public static let maxPromptLength = 4000
+  public static let maxParameterCount = 64
 
   /// Validates the caller's parameters, fills in defaults and builds the prompt.
   /// Throws INVALID_ARGUMENT naming the parameter and the rule it breaks.
@@ -16,6 +17,9 @@ extension Template {
     case (.required, false): throw .invalidArgument("input_image is required by template \(code)")
     case (.none, true): throw .invalidArgument("input_image is not accepted by template \(code)")
     default: break
+    }
+    guard supplied.count <= Template.maxParameterCount else {
+      throw .invalidArgument("at most \(Template.maxParameterCount) parameters may be sent; got \(supplied.count)")
     }
     let known = Set(parameters.map(\.name))
     if let unknown = supplied.keys.sorted().first(where: { !known.contains($0) }) {

@@ -49,16 +49,24 @@ public final class ServingState: Sendable {
 }
 
 /// The standard `grpc.health.v1.Health` service. "" is the whole server; each Easel service
-/// can be asked for by its full name.
+/// can be asked for by its full name. SERVING means: not draining, and `probe` (database and
+/// artifact storage usable) passes at the time of asking.
 public struct HealthServiceHandler: Grpc_Health_V1_Health.SimpleServiceProtocol {
   public static let services: Set<String> = [
     "", "easel.v1.TaskService", "easel.v1.TemplateService", "easel.v1.CreditService",
   ]
 
   let state: ServingState
+  let probe: @Sendable () async -> Bool
 
-  public init(state: ServingState) {
+  public init(state: ServingState, probe: @escaping @Sendable () async -> Bool = { true }) {
     self.state = state
+    self.probe = probe
+  }
+
+  private func status(serving: Bool) async -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
+    guard serving else { return .notServing }
+    return await probe() ? .serving : .notServing
   }
 
   public func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws
@@ -67,7 +75,8 @@ public struct HealthServiceHandler: Grpc_Health_V1_Health.SimpleServiceProtocol 
     guard Self.services.contains(request.service) else {
       throw RPCError(code: .notFound, message: "unknown service \(request.service)")
     }
-    return .with { $0.status = state.isServing ? .serving : .notServing }
+    let status = await status(serving: state.isServing)
+    return .with { $0.status = status }
   }
 
   public func watch(
@@ -79,7 +88,8 @@ public struct HealthServiceHandler: Grpc_Health_V1_Health.SimpleServiceProtocol 
       return
     }
     for await serving in state.watch() {
-      try await response.write(.with { $0.status = serving ? .serving : .notServing })
+      let status = await status(serving: serving)
+      try await response.write(.with { $0.status = status })
     }
   }
 }

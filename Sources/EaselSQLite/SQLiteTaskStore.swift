@@ -235,6 +235,18 @@ public struct SQLiteTaskStore: TaskStore {
     try await writer.read { db in try CreditAudit.run(db) }
   }
 
+  public func statistics() async throws -> StoreStatistics {
+    try await writer.read { db in
+      let counts = try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM tasks GROUP BY status")
+      let held = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(held), 0) FROM credit_accounts") ?? 0
+      var byStatus: [TaskStatus: Int] = [:]
+      for row in counts {
+        if let status = TaskStatus(rawValue: row["status"]) { byStatus[status] = row["n"] }
+      }
+      return StoreStatistics(tasksByStatus: byStatus, creditsHeld: held)
+    }
+  }
+
   public func ledger(of account: Account, page: PageRequest) async throws -> Page<LedgerEntry> {
     try await writer.read { db in try Credits.ledger(db, account: account, page: page) }
   }

@@ -19,6 +19,8 @@ public final class EaselServer: Sendable {
   public struct Endpoints: Sendable {
     public var unixSocketPath: String
     public var tcp: ServerConfiguration.TCPAddress?
+    /// The Prometheus endpoint (`http://HOST:PORT/metrics`), when turned on.
+    public var metrics: ServerConfiguration.TCPAddress?
   }
 
   /// The model backends every server has; templates may name these (or ones passed to `init`).
@@ -63,7 +65,11 @@ public final class EaselServer: Sendable {
     let imaging = try VipsImageProcessor(limits: .init(maxInputBytes: configuration.maxInputImageBytes))
     let artifacts = try LocalArtifactStore(root: configuration.artifactsDirectory)
     let updates = TaskUpdateHub()
+    let metrics = EaselMetrics()
     let backends = Self.backends(for: configuration, imaging: imaging).merging(extraBackends) { _, extra in extra }
+      .reduce(into: [String: any ModelBackend]()) { metered, entry in
+        metered[entry.key] = MeteredBackend(name: entry.key, backend: entry.value, metrics: metrics)
+      }
     let running = RunningTasks()
     let runner = TaskRunner(
       store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, updates: updates,
@@ -86,13 +92,22 @@ public final class EaselServer: Sendable {
       TemplateServiceHandler(
         templates: catalog, pricing: configuration.pricing, reload: { try await reloader.reload() }, logger: logger),
       CreditServiceHandler(manager: manager, logger: logger),
-      HealthServiceHandler(state: serving),
+      HealthServiceHandler(state: serving) {
+        do {
+          _ = try await store.statistics()
+          try await artifacts.checkWritable()
+          return true
+        } catch {
+          logger.warning("health check failed", metadata: ["error": "\(error)"])
+          return false
+        }
+      },
       ReflectionServiceHandler(),
       ReflectionV1AlphaServiceHandler(),
     ]
     var addresses: [GRPCListener.Address] = [.unix(path: configuration.unixSocketPath)]
     if let tcp = configuration.tcp { addresses.append(.tcp(tcp)) }
-    let readiness = Readiness(expected: addresses.count, serving: serving)
+    let readiness = Readiness(expected: addresses.count + (configuration.metrics == nil ? 0 : 1), serving: serving)
     self.readiness = readiness
     // TCP callers need an API key for Easel's services; health and reflection stay open, and the
     // Unix socket is trusted through its file permissions.
@@ -101,14 +116,25 @@ public final class EaselServer: Sendable {
       to: .services([
         Easel_V1_TaskService.descriptor, Easel_V1_TemplateService.descriptor, Easel_V1_CreditService.descriptor,
       ]))
+    let measure = ConditionalInterceptor<any ServerInterceptor>.apply(MetricsInterceptor(metrics: metrics), to: .all)
     let listeners = addresses.map { address in
-      let interceptors = if case .tcp = address { [keyCheck] } else { [ConditionalInterceptor<any ServerInterceptor>]() }
+      let interceptors = if case .tcp = address { [measure, keyCheck] } else { [measure] }
       return GRPCListener(
-        address: address, services: services, interceptors: interceptors, logger: logger,
-        onListening: readiness.listening)
+        address: address, tls: configuration.tls, socketGroup: configuration.unixSocketGroup,
+        maxStreamsPerConnection: configuration.maxStreamsPerConnection, services: services,
+        interceptors: interceptors, logger: logger, onListening: readiness.listening)
+    }
+    var lifecycle: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pool), .init(service: reloader)]
+    if let address = configuration.metrics {
+      lifecycle.append(.init(service: MetricsEndpoint(address: address, logger: logger, onListening: readiness.metricsListening) {
+        metrics.refresh(
+          statistics: try? await store.statistics(), busyWorkers: pool.busyWorkers, workers: configuration.workers,
+          subscribers: updates.subscriberCount)
+        return metrics.registry.emitToBuffer()
+      }))
     }
     var groupConfiguration = ServiceGroupConfiguration(
-      services: [.init(service: pool), .init(service: reloader)] + listeners.map { .init(service: $0) }
+      services: lifecycle + listeners.map { .init(service: $0) }
         + [.init(service: StreamDrainer(updates: updates, serving: serving))],
       gracefulShutdownSignals: shutdownSignals,
       logger: logger)
@@ -141,6 +167,7 @@ private final class Readiness: Sendable {
   private struct State {
     var unix: String?
     var tcp: ServerConfiguration.TCPAddress?
+    var metrics: ServerConfiguration.TCPAddress?
     var bound = 0
     var result: EaselServer.Endpoints?
   }
@@ -156,14 +183,24 @@ private final class Readiness: Sendable {
   }
 
   func listening(_ address: GRPCListener.Address) {
-    let endpoints = state.withLock { state -> EaselServer.Endpoints? in
+    bound { state in
       switch address {
       case .unix(let path): state.unix = path
       case .tcp(let tcp): state.tcp = tcp
       }
+    }
+  }
+
+  func metricsListening(_ address: ServerConfiguration.TCPAddress) {
+    bound { $0.metrics = address }
+  }
+
+  private func bound(_ record: (inout State) -> Void) {
+    let endpoints = state.withLock { state -> EaselServer.Endpoints? in
+      record(&state)
       state.bound += 1
       guard state.bound == expected, let unix = state.unix else { return nil }
-      state.result = EaselServer.Endpoints(unixSocketPath: unix, tcp: state.tcp)
+      state.result = EaselServer.Endpoints(unixSocketPath: unix, tcp: state.tcp, metrics: state.metrics)
       return state.result
     }
     if let endpoints {

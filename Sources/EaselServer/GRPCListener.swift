@@ -22,6 +22,11 @@ struct GRPCListener: Service {
   }
 
   let address: Address
+  /// TLS, for a TCP listener (the Unix socket is always plaintext).
+  var tls: ServerConfiguration.TLSFiles?
+  /// Owner of a 0660 Unix socket; nil keeps it 0600.
+  var socketGroup: String?
+  var maxStreamsPerConnection: Int
   let services: [any RegistrableRPCService]
   let interceptors: [ConditionalInterceptor<any ServerInterceptor>]
   let logger: Logger
@@ -34,8 +39,11 @@ struct GRPCListener: Service {
 
   func run() async throws {
     let transport = HTTP2ServerTransport.Posix(
-      address: socketAddress, transportSecurity: .plaintext,
-      config: .defaults { $0.rpc.maxRequestPayloadSize = Self.transportPayloadCap })
+      address: socketAddress, transportSecurity: transportSecurity,
+      config: .defaults {
+        $0.rpc.maxRequestPayloadSize = Self.transportPayloadCap
+        $0.http2.maxConcurrentStreams = maxStreamsPerConnection
+      })
     let server = GRPCServer(transport: transport, services: services, interceptorPipeline: interceptors)
     defer { if case .unix(let path) = address { unlink(path) } }
     try await withGracefulShutdownHandler {
@@ -48,6 +56,13 @@ struct GRPCListener: Service {
     } onGracefulShutdown: {
       server.beginGracefulShutdown()
     }
+  }
+
+  private var transportSecurity: HTTP2ServerTransport.Posix.TransportSecurity {
+    guard case .tcp = address, let tls else { return .plaintext }
+    return .tls(
+      certificateChain: [.file(path: tls.certificateChain, format: .pem)],
+      privateKey: .file(path: tls.privateKey, format: .pem))
   }
 
   private var socketAddress: GRPCNIOTransportCore.SocketAddress {
@@ -67,12 +82,25 @@ struct GRPCListener: Service {
     }
     switch address {
     case .unix(let path):
-      // Only the owner may connect: the socket acts with admin rights.
-      guard chmod(path, 0o600) == 0 else { throw EaselError(.unavailable, "can't chmod \(path)") }
+      try restrictAccess(to: path, group: socketGroup)
       return address
     case .tcp(let tcp):
       return .tcp(.init(host: tcp.host, port: bound.ipv4?.port ?? bound.ipv6?.port ?? tcp.port))
     }
+  }
+}
+
+/// Only the owner (and the configured group) may connect: the socket acts with admin rights.
+private func restrictAccess(to path: String, group: String?) throws {
+  guard let group else {
+    guard chmod(path, 0o600) == 0 else { throw EaselError(.unavailable, "can't chmod \(path)") }
+    return
+  }
+  guard let gid = gid_t(group) ?? getgrnam(group)?.pointee.gr_gid else {
+    throw EaselError(.invalidArgument, "EASEL_UNIX_SOCKET_GROUP: no group \(group)")
+  }
+  guard chown(path, getuid(), gid) == 0, chmod(path, 0o660) == 0 else {
+    throw EaselError(.unavailable, "can't give \(path) to group \(group): \(String(cString: strerror(errno)))")
   }
 }
 

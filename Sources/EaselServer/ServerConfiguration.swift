@@ -28,6 +28,17 @@ public struct ServerConfiguration: Sendable {
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
   }
 
+  /// PEM files for TLS on the TCP listener.
+  public struct TLSFiles: Sendable {
+    public var certificateChain: String
+    public var privateKey: String
+
+    public init(certificateChain: String, privateKey: String) {
+      self.certificateChain = certificateChain
+      self.privateKey = privateKey
+    }
+  }
+
   public var dataDirectory: URL
   public var unixSocketPath: String
   public var tcp: TCPAddress?
@@ -48,6 +59,14 @@ public struct ServerConfiguration: Sendable {
   public var maxInputImageBytes = 4 << 20
   /// Per-user and per-key limits on task creation.
   public var limits = UsageLimits()
+  /// When set, the Unix socket is 0660 and owned by this group (name or number) instead of 0600.
+  public var unixSocketGroup: String?
+  /// TLS on the TCP listener; nil serves plaintext.
+  public var tls: TLSFiles?
+  /// Concurrent HTTP/2 streams (calls) one connection may have open.
+  public var maxStreamsPerConnection = 100
+  /// Where Prometheus metrics are served over HTTP (`/metrics`); nil turns them off.
+  public var metrics: TCPAddress?
   /// An OpenAI-compatible images API.
   public var openAIImages: OpenAIImagesBackend.Settings?
 

@@ -36,6 +36,9 @@ public final class WorkerPool: Service, Sendable {
 
   public func wake() { wakeContinuation.yield() }
 
+  /// Workers running a task now.
+  public var busyWorkers: Int { running.withLock { $0.total } }
+
   public func run() async throws {
     guard size > 0 else {
       try? await gracefulShutdown()

@@ -4,19 +4,52 @@ import EaselModels
 import EaselServer
 import Foundation
 
-/// Environment variables, read once; flags given on the command line win over them.
+/// Settings by their environment variable names, from the command line's flags, the environment
+/// and a config file, in that order of precedence.
 struct Environment {
-  private let values: [String: String]
-
-  init(_ values: [String: String]) {
-    self.values = values.filter { !$0.value.isEmpty }
+  enum Source: Equatable {
+    case flag(String)
+    case environment
+    case file(String)
   }
 
-  subscript(name: String) -> String? { values[name] }
+  private let values: [String: (value: String, source: Source)]
+
+  /// `flags` maps setting names to the flag that set them and its value.
+  init(_ environment: [String: String], file: (path: String, values: [String: String])? = nil,
+       flags: [String: (flag: String, value: String)] = [:]) {
+    var values: [String: (value: String, source: Source)] = [:]
+    for (name, value) in file?.values ?? [:] { values[name] = (value, .file(file!.path)) }
+    for (name, value) in environment where !value.isEmpty { values[name] = (value, .environment) }
+    for (name, flag) in flags { values[name] = (flag.value, .flag(flag.flag)) }
+    self.values = values
+  }
+
+  /// The process environment, under the config file it names with `config` (a flag) or EASEL_CONFIG.
+  static func load(config: String?, flags: [String: (flag: String, value: String)]) throws -> Environment {
+    let environment = ProcessInfo.processInfo.environment
+    guard let path = config ?? environment["EASEL_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+      return Environment(environment, flags: flags)
+    }
+    return Environment(environment, file: (path, try ConfigFile.load(path: path)), flags: flags)
+  }
+
+  subscript(name: String) -> String? { values[name]?.value }
+
+  func source(of name: String) -> Source? { values[name]?.source }
+
+  /// Where a setting came from, for error messages: `--workers`, `EASEL_WORKERS`, or the file.
+  func describe(_ name: String) -> String {
+    switch values[name]?.source {
+    case .flag(let flag): flag
+    case .file(let path): "\(name) (from \(path))"
+    case .environment, nil: name
+    }
+  }
 
   func number<T: LosslessStringConvertible>(_ name: String, default fallback: T) throws -> T {
-    guard let text = values[name] else { return fallback }
-    guard let value = T(text) else { throw ValidationError("\(name)=\(text) is not a valid number") }
+    guard let text = self[name] else { return fallback }
+    guard let value = T(text) else { throw ValidationError("\(describe(name)): \(text) is not a valid number") }
     return value
   }
 
@@ -24,24 +57,15 @@ struct Environment {
   func httpURL(_ name: String) throws -> String? {
     guard let url = self[name] else { return nil }
     guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-      throw ValidationError("\(name) must be an http:// or https:// URL; got \(url)")
+      throw ValidationError("\(describe(name)) must be an http:// or https:// URL; got \(url)")
     }
     return url
   }
 
-  func serverConfiguration(dataDirectory: String?, unixSocket: String?, tcp: String?, workers: Int?, templates: String?)
-    throws
-    -> ServerConfiguration
-  {
-    let data = URL(fileURLWithPath: dataDirectory ?? self["EASEL_DATA_DIR"] ?? "./easel-data").standardizedFileURL
-    let tcpAddress: ServerConfiguration.TCPAddress?
-    do {
-      tcpAddress = try ServerConfiguration.TCPAddress.parse(tcp ?? self["EASEL_TCP"] ?? "127.0.0.1:50051")
-    } catch {
-      throw ValidationError("--tcp: \(error.message)")
-    }
-    let workers = try workers ?? number("EASEL_WORKERS", default: 4)
-    guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
+  func serverConfiguration() throws -> ServerConfiguration {
+    let data = URL(fileURLWithPath: self["EASEL_DATA_DIR"] ?? "./easel-data").standardizedFileURL
+    let workers = try number("EASEL_WORKERS", default: 4)
+    guard workers >= 0 else { throw ValidationError("\(describe("EASEL_WORKERS")) must be 0 or more") }
     let delay: Int = try number("EASEL_PROCEDURAL_DELAY_MS", default: 0)
     let pricing = Pricing(
       defaultImageCost: try number("DEFAULT_IMAGE_CREDIT_COST", default: 10),
@@ -51,9 +75,16 @@ struct Environment {
       throw ValidationError("credit costs must be 0 or more and HIGH_QUALITY_MULTIPLIER at least 1")
     }
     var configuration = ServerConfiguration(
-      dataDirectory: data, unixSocketPath: unixSocket ?? self["EASEL_UNIX_SOCKET"], tcp: tcpAddress, workers: workers,
-      proceduralDelay: .milliseconds(delay), pricing: pricing,
-      templatesDirectory: (templates ?? self["EASEL_TEMPLATES_DIR"]).map { URL(fileURLWithPath: $0) })
+      dataDirectory: data, unixSocketPath: self["EASEL_UNIX_SOCKET"], tcp: try address("EASEL_TCP", default: "127.0.0.1:50051"),
+      workers: workers, proceduralDelay: .milliseconds(delay), pricing: pricing,
+      templatesDirectory: self["EASEL_TEMPLATES_DIR"].map { URL(fileURLWithPath: $0) })
+    configuration.unixSocketGroup = self["EASEL_UNIX_SOCKET_GROUP"]
+    configuration.tls = try tls()
+    configuration.metrics = try address("EASEL_METRICS", default: "none")
+    configuration.maxStreamsPerConnection = try number("EASEL_MAX_STREAMS_PER_CONNECTION", default: 100)
+    guard configuration.maxStreamsPerConnection >= 1 else {
+      throw ValidationError("\(describe("EASEL_MAX_STREAMS_PER_CONNECTION")) must be 1 or more")
+    }
     configuration.workerSettings.maxAttempts = try number("EASEL_MAX_ATTEMPTS", default: 3)
     if let url = try httpURL("STABLE_DIFFUSION_API_URL") {
       configuration.automatic1111 = .init(
@@ -71,7 +102,7 @@ struct Environment {
         pollInterval: .milliseconds(try number("VIDEO_GENERATION_POLL_INTERVAL_MS", default: 10_000)),
         timeout: .milliseconds(try number("VIDEO_GENERATION_TIMEOUT_MS", default: 600_000)))
     }
-    guard configuration.workerSettings.maxAttempts >= 1 else { throw ValidationError("EASEL_MAX_ATTEMPTS must be 1 or more") }
+    guard configuration.workerSettings.maxAttempts >= 1 else { throw ValidationError("\(describe("EASEL_MAX_ATTEMPTS")) must be 1 or more") }
     configuration.drainTimeout = .milliseconds(try number("EASEL_DRAIN_TIMEOUT_MS", default: 30_000))
     configuration.maxInputImageBytes = try number("EASEL_MAX_INPUT_IMAGE_BYTES", default: 4 << 20)
     configuration.limits = UsageLimits(
@@ -85,11 +116,34 @@ struct Environment {
       for pair in limits.split(separator: ",") {
         let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == 2, let limit = Int(parts[1]), limit >= 1 else {
-          throw ValidationError("EASEL_BACKEND_LIMITS: \(pair) is not BACKEND=N with N ≥ 1")
+          throw ValidationError("\(describe("EASEL_BACKEND_LIMITS")): \(pair) is not BACKEND=N with N ≥ 1")
         }
         configuration.workerSettings.backendLimits[parts[0]] = limit
       }
     }
     return configuration
+  }
+
+  /// A `HOST:PORT` setting; "none" turns its listener off.
+  private func address(_ name: String, default fallback: String) throws -> ServerConfiguration.TCPAddress? {
+    do {
+      return try ServerConfiguration.TCPAddress.parse(self[name] ?? fallback)
+    } catch {
+      throw ValidationError("\(describe(name)): \(error.message)")
+    }
+  }
+
+  /// TLS for the TCP listener: both files or neither, and both readable now rather than at the first call.
+  private func tls() throws -> ServerConfiguration.TLSFiles? {
+    switch (self["EASEL_TLS_CERT"], self["EASEL_TLS_KEY"]) {
+    case (nil, nil): return nil
+    case (let cert?, let key?):
+      for (name, path) in [("EASEL_TLS_CERT", cert), ("EASEL_TLS_KEY", key)]
+      where !FileManager.default.isReadableFile(atPath: path) {
+        throw ValidationError("\(describe(name)): can't read \(path)")
+      }
+      return .init(certificateChain: cert, privateKey: key)
+    default: throw ValidationError("EASEL_TLS_CERT and EASEL_TLS_KEY must be set together")
+    }
   }
 }

@@ -52,6 +52,10 @@ import Testing
     #expect(message { try resolve("txt2img", ["prompt": .string(String(repeating: "a", count: 4001))]) }
       == "parameters.prompt is longer than 4000 characters")
     #expect(message { try resolve("txt2img", ["prompt": .string("   ")]) }?.contains("prompt is empty") == true)
+    let many = Dictionary(uniqueKeysWithValues: (0..<65).map { ("p\($0)", ParameterValue.integer(1)) })
+    #expect(message { try resolve("txt2img", many) } == "at most 64 parameters may be sent; got 65")
+    #expect(message { try resolve("txt2img", ["prompt": .string("x"), "negative_prompt": .string(String(repeating: "b", count: 4001))]) }
+      == "parameters.negative_prompt is longer than 4000 characters")
   }
 
   @Test func inputImageRules() {

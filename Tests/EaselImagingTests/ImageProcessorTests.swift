@@ -55,6 +55,36 @@ import Testing
     }
   }
 
+  /// A deterministic fuzz: mutated PNGs and JPEGs either normalise to a JPEG or are refused with
+  /// INVALID_ARGUMENT (or RESOURCE_EXHAUSTED); nothing crashes or hangs.
+  @Test func mutatedImagesAreNormalisedOrRefusedNeverCrash() throws {
+    let png = try gradient(width: 300, height: 200)
+    let jpeg = try imaging.normalizeInput(png)
+    var seed: UInt64 = 20_261_129  // fixed, so a failure replays
+    let start = seed
+    func next() -> Int {
+      seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int(truncatingIfNeeded: seed >> 33)
+    }
+    var refused = 0
+    for round in 0..<400 {
+      var bytes = round.isMultiple(of: 2) ? png : jpeg
+      switch round % 3 {
+      case 0: for _ in 0...(next() % 8) { bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+      case 1: bytes = Array(bytes.prefix(next() % bytes.count))
+      default: bytes.replaceSubrange(20..<(20 + next() % 64), with: (0..<(next() % 64)).map { _ in UInt8(truncatingIfNeeded: next()) })
+      }
+      do {
+        let output = try imaging.normalizeInput(bytes)
+        #expect(ImageFormat.sniff(output) == .jpeg, "seed \(start), round \(round)")
+      } catch {
+        #expect([.invalidArgument, .resourceExhausted].contains(error.code), "seed \(start), round \(round): \(error)")
+        refused += 1
+      }
+    }
+    #expect(refused > 0)
+  }
+
   @Test func aDecompressionBombIsRefusedFromItsHeader() throws {
     let bomb = PNGBomb.claiming(width: 14000, height: 14000, from: try gradient(width: 8, height: 8))
     #expect(try imaging.header(bomb).width == 14000)

@@ -39,6 +39,7 @@ func withTestServer<T: Sendable>(
   automatic1111: Automatic1111Backend.Settings? = nil, asyncVideo: AsyncVideoBackend.Settings? = nil,
   openAIImages: OpenAIImagesBackend.Settings? = nil,
   limits: UsageLimits = UsageLimits(maxActiveTasksPerUser: 1000, userCreatesPerMinute: 10_000, keyCreatesPerMinute: 10_000),
+  configure: (inout ServerConfiguration) -> Void = { _ in },
   _ body: (TestServer) async throws -> T
 ) async throws -> T {
   let directory = try directory ?? TestServer.temporaryDirectory()
@@ -50,6 +51,7 @@ func withTestServer<T: Sendable>(
   configuration.asyncVideo = asyncVideo
   configuration.openAIImages = openAIImages
   configuration.limits = limits
+  configure(&configuration)
   let server = try await EaselServer(configuration: configuration, logger: TestServer.quietLogger, backends: backends)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.run() }

@@ -1,0 +1,23 @@
+import EaselCore
+
+/// Times a model backend and counts its failures, by the name templates use for it.
+struct MeteredBackend: ModelBackend {
+  let name: String
+  let backend: any ModelBackend
+  let metrics: EaselMetrics
+
+  func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws
+    -> GeneratedMedia
+  {
+    let start = ContinuousClock.now
+    do {
+      let media = try await backend.generate(job, progress: progress)
+      metrics.backendFinished(backend: name, duration: .now - start, errorCode: nil)
+      return media
+    } catch {
+      let code = (error as? BackendFailure)?.code ?? (error is CancellationError ? "canceled" : "error")
+      metrics.backendFinished(backend: name, duration: .now - start, errorCode: code)
+      throw error
+    }
+  }
+}
