@@ -49,7 +49,17 @@ let package = Package(
       resources: [.copy("Builtin")],
       swiftSettings: strict
     ),
-    .target(name: "EaselArtifacts", dependencies: ["EaselCore"], swiftSettings: strict),
+    .target(
+      name: "EaselArtifacts",
+      dependencies: [
+        "EaselCore",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strict
+    ),
     .target(
       name: "EaselModels",
       dependencies: [

@@ -1,8 +1,9 @@
 import EaselCore
 import Foundation
 
-/// Artifacts as files under a folder. Writes go to a temporary file that is renamed into place,
-/// so a reader or a crash never sees half a file.
+/// Artifacts as files under a folder. Writes go to a temporary file that is linked into place,
+/// so a reader or a crash never sees half a file, and an existing file is never replaced (keys
+/// carry a content hash: the same key holds the same bytes).
 public struct LocalArtifactStore: ArtifactStore {
   let root: URL
 
@@ -18,10 +19,9 @@ public struct LocalArtifactStore: ArtifactStore {
     let temporary = destination.deletingLastPathComponent()
       .appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
     try Data(bytes).write(to: temporary)
-    if rename(temporary.path, destination.path) != 0 {
-      let code = errno
-      try? FileManager.default.removeItem(at: temporary)
-      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination.path, "errno": code])
+    defer { unlink(temporary.path) }
+    if link(temporary.path, destination.path) != 0, errno != EEXIST {
+      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination.path, "errno": errno])
     }
   }
 

@@ -1,13 +1,21 @@
-/// Storage keys, laid out as in the original design: `inputs/{user}/…`, `outputs/{user}/…`, `thumbnails/{user}/…`.
+/// Storage keys, laid out as in the original design: `inputs/{user}/…`, `outputs/{user}/…`,
+/// `thumbnails/{user}/…`, then the platform, the task and a hash of the content
+/// (`outputs/USER/PLATFORM/TASK-HASH.png`), so a key always names the same bytes.
 public enum ArtifactKeys {
-  public static func key(for kind: ArtifactKind, taskID: String, account: Account, contentType: String) -> String {
+  public static func key(for kind: ArtifactKind, taskID: String, account: Account, contentType: String, bytes: [UInt8])
+    -> String
+  {
     let folder =
       switch kind {
       case .input: "inputs"
       case .output: "outputs"
       case .thumbnail: "thumbnails"
       }
-    return "\(folder)/\(safe(account.platform))/\(safe(account.userID))/\(taskID).\(fileExtension(contentType))"
+    var hash = FNV1a()
+    hash.add(bytes)
+    let digest = String(hash.value, radix: 16)
+    let name = "\(taskID)-\(String(repeating: "0", count: 16 - digest.count))\(digest).\(fileExtension(contentType))"
+    return "\(folder)/\(safe(account.userID))/\(safe(account.platform))/\(name)"
   }
 
   static func fileExtension(_ contentType: String) -> String {

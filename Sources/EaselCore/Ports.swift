@@ -69,4 +69,11 @@ public protocol ArtifactStore: Sendable {
   func delete(key: String) async throws
   /// Throws unless an artifact could be written now (for health checks).
   func checkWritable() async throws
+  /// A URL callers may download the artifact from directly (a presigned S3 URL); nil when the
+  /// bytes are only served by FetchArtifact.
+  func downloadURL(key: String) -> String?
+}
+
+extension ArtifactStore {
+  public func downloadURL(key: String) -> String? { nil }
 }

@@ -48,7 +48,8 @@ public struct TaskManager: Sendable {
     var inputKey: String?
     if let inputImage {
       let normalized = try await BlockingWork.run { [imaging] in try imaging.normalizeInput(inputImage) }
-      let key = ArtifactKeys.key(for: .input, taskID: id, account: account, contentType: "image/jpeg")
+      let key = ArtifactKeys.key(
+        for: .input, taskID: id, account: account, contentType: "image/jpeg", bytes: normalized)
       try await artifacts.write(normalized, key: key)
       inputKey = key
     }
@@ -139,6 +140,9 @@ public struct TaskManager: Sendable {
     }
     return (try await artifacts.read(key: artifact.key), artifact.contentType)
   }
+
+  /// A direct download URL for an artifact, when the artifact store has them.
+  public func downloadURL(key: String) -> String? { artifacts.downloadURL(key: key) }
 
   public func grantCredits(to account: Account, amount: Int64, reason: String, idempotencyKey: String) async throws
     -> CreditBalance

@@ -87,10 +87,12 @@ public struct TaskRunner: Sendable {
     let still = task.kind == .video ? try await video.firstFrame(of: media.bytes) : media.bytes
     let thumbnailBytes = try await BlockingWork.run { [imaging] in try imaging.thumbnail(of: still) }
     let output = Artifact(
-      key: ArtifactKeys.key(for: .output, taskID: task.id, account: task.account, contentType: media.contentType),
+      key: ArtifactKeys.key(
+        for: .output, taskID: task.id, account: task.account, contentType: media.contentType, bytes: media.bytes),
       contentType: media.contentType)
     let thumbnail = Artifact(
-      key: ArtifactKeys.key(for: .thumbnail, taskID: task.id, account: task.account, contentType: "image/jpeg"),
+      key: ArtifactKeys.key(
+        for: .thumbnail, taskID: task.id, account: task.account, contentType: "image/jpeg", bytes: thumbnailBytes),
       contentType: "image/jpeg")
     try await artifacts.write(media.bytes, key: output.key)
     try await artifacts.write(thumbnailBytes, key: thumbnail.key)

@@ -86,7 +86,9 @@ extension ArtifactKind {
 }
 
 extension Easel_V1_Task {
-  init(_ task: GenerationTask) {
+  /// `links` gives an artifact key's direct URL, if the store has one (presigned S3); otherwise the
+  /// URL is an `easel-artifact://` reference for FetchArtifact.
+  init(_ task: GenerationTask, links: (_ key: String) -> String?) {
     self.init()
     id = task.id
     userID = task.account.userID
@@ -103,12 +105,12 @@ extension Easel_V1_Task {
     }
     creditCost = task.creditCost
     progress = Float(task.progress)
-    if task.inputImageKey != nil { inputImageURL = ArtifactKind.input.url(taskID: task.id) }
+    if let key = task.inputImageKey { inputImageURL = links(key) ?? ArtifactKind.input.url(taskID: task.id) }
     if let output = task.output {
-      outputURL = ArtifactKind.output.url(taskID: task.id)
+      outputURL = links(output.key) ?? ArtifactKind.output.url(taskID: task.id)
       outputContentType = output.contentType
     }
-    if task.thumbnail != nil { thumbnailURL = ArtifactKind.thumbnail.url(taskID: task.id) }
+    if let thumbnail = task.thumbnail { thumbnailURL = links(thumbnail.key) ?? ArtifactKind.thumbnail.url(taskID: task.id) }
     processingTimeMs = task.processingTimeMs
     errorCode = task.errorCode
     errorMessage = task.errorMessage

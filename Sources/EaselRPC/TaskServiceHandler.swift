@@ -15,6 +15,11 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     self.logger = logger
   }
 
+  /// The wire form of a task, with direct download URLs when the artifact store has them.
+  private func message(_ task: GenerationTask) -> Easel_V1_Task {
+    Easel_V1_Task(task, links: manager.downloadURL(key:))
+  }
+
   public func createTask(request: Easel_V1_CreateTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
     try await mappingErrors("CreateTask", logger: logger) {
       let account = try authorized(.createTasks, platform: request.platform, userID: request.userID)
@@ -23,14 +28,14 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
         account: account, templateCode: request.templateCode, parameters: try Parameters(request.parameters),
         inputImage: request.inputImage.isEmpty ? nil : Array(request.inputImage),
         idempotencyKey: request.idempotencyKey)
-      return Easel_V1_Task(task)
+      return message(task)
     }
   }
 
   public func getTask(request: Easel_V1_GetTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
     try await mappingErrors("GetTask", logger: logger) {
       let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
-      return Easel_V1_Task(try await manager.task(id: request.taskID, account: account))
+      return message(try await manager.task(id: request.taskID, account: account))
     }
   }
 
@@ -42,7 +47,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
       let pageRequest = try PageRequest(page: request.page, limit: request.limit)
       let page = try await manager.tasks(of: account, status: TaskStatus(request.status), page: pageRequest)
       return .with {
-        $0.tasks = page.items.map(Easel_V1_Task.init)
+        $0.tasks = page.items.map(message)
         $0.total = page.total
         $0.page = pageRequest.page
         $0.limit = pageRequest.limit
@@ -54,7 +59,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
   public func cancelTask(request: Easel_V1_CancelTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
     try await mappingErrors("CancelTask", logger: logger) {
       let account = try authorized(.cancelTasks, platform: request.platform, userID: request.userID)
-      return Easel_V1_Task(try await manager.cancelTask(id: request.taskID, account: account))
+      return message(try await manager.cancelTask(id: request.taskID, account: account))
     }
   }
 
@@ -69,7 +74,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
       try await stream.run { task in
         try await response.write(.with {
           $0.sequence = task.sequence
-          $0.task = Easel_V1_Task(task)
+          $0.task = message(task)
         })
       }
     }

@@ -63,7 +63,7 @@ public final class EaselServer: Sendable {
     if !rescued.isEmpty { logger.notice("requeued tasks interrupted by the last stop", metadata: ["count": "\(rescued.count)"]) }
 
     let imaging = try VipsImageProcessor(limits: .init(maxInputBytes: configuration.maxInputImageBytes))
-    let artifacts = try LocalArtifactStore(root: configuration.artifactsDirectory)
+    let artifacts = try configuration.artifactStore()
     let updates = TaskUpdateHub()
     let metrics = EaselMetrics()
     let backends = Self.backends(for: configuration, imaging: imaging).merging(extraBackends) { _, extra in extra }

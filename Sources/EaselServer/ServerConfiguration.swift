@@ -1,3 +1,4 @@
+import EaselArtifacts
 import EaselCore
 import EaselModels
 import Foundation
@@ -67,6 +68,8 @@ public struct ServerConfiguration: Sendable {
   public var maxStreamsPerConnection = 100
   /// Where Prometheus metrics are served over HTTP (`/metrics`); nil turns them off.
   public var metrics: TCPAddress?
+  /// Artifacts in an S3-compatible bucket instead of the data folder.
+  public var s3: S3ArtifactStore.Settings?
   /// An OpenAI-compatible images API.
   public var openAIImages: OpenAIImagesBackend.Settings?
 
@@ -85,4 +88,10 @@ public struct ServerConfiguration: Sendable {
 
   public var databasePath: String { dataDirectory.appendingPathComponent("easel.sqlite").path }
   public var artifactsDirectory: URL { dataDirectory.appendingPathComponent("artifacts", isDirectory: true) }
+
+  /// The configured artifact store: the S3 bucket if set, else files in the data folder.
+  public func artifactStore() throws -> any ArtifactStore {
+    if let s3 { return S3ArtifactStore(settings: s3) }
+    return try LocalArtifactStore(root: artifactsDirectory)
+  }
 }

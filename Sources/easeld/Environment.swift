@@ -1,4 +1,5 @@
 import ArgumentParser
+import EaselArtifacts
 import EaselCore
 import EaselModels
 import EaselServer
@@ -79,6 +80,7 @@ struct Environment {
       workers: workers, proceduralDelay: .milliseconds(delay), pricing: pricing,
       templatesDirectory: self["EASEL_TEMPLATES_DIR"].map { URL(fileURLWithPath: $0) })
     configuration.unixSocketGroup = self["EASEL_UNIX_SOCKET_GROUP"]
+    configuration.s3 = try s3Settings()
     configuration.tls = try tls()
     configuration.metrics = try address("EASEL_METRICS", default: "none")
     configuration.maxStreamsPerConnection = try number("EASEL_MAX_STREAMS_PER_CONNECTION", default: 100)
@@ -122,6 +124,23 @@ struct Environment {
       }
     }
     return configuration
+  }
+
+  /// S3-compatible artifact storage, when AWS_S3_BUCKET is set.
+  func s3Settings() throws -> S3ArtifactStore.Settings? {
+    guard let bucket = self["AWS_S3_BUCKET"] else { return nil }
+    guard let accessKey = self["AWS_ACCESS_KEY_ID"], let secret = self["AWS_SECRET_ACCESS_KEY"] else {
+      throw ValidationError("AWS_S3_BUCKET needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    }
+    var settings = S3ArtifactStore.Settings(
+      bucket: bucket, region: self["AWS_REGION"] ?? "us-east-1", endpoint: try httpURL("AWS_ENDPOINT_URL"),
+      accessKeyID: accessKey, secretAccessKey: secret, sessionToken: self["AWS_SESSION_TOKEN"])
+    let expiry: Int = try number("EASEL_S3_URL_EXPIRY_SECONDS", default: 3600)
+    guard (1...604_800).contains(expiry) else {
+      throw ValidationError("\(describe("EASEL_S3_URL_EXPIRY_SECONDS")) must be between 1 and 604800 (7 days, the SigV4 limit)")
+    }
+    settings.urlExpiry = .seconds(expiry)
+    return settings
   }
 
   /// A `HOST:PORT` setting; "none" turns its listener off.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EaselArtifacts
+import EaselCore
 import Foundation
 
 struct PurgeCommand: AsyncParsableCommand {
@@ -16,7 +17,9 @@ struct PurgeCommand: AsyncParsableCommand {
   func run() async throws {
     let retention = try Self.seconds(olderThan)
     let purged = try await data.existingStore().purgeTasks(finishedBefore: Date().addingTimeInterval(-retention))
-    let artifacts = try LocalArtifactStore(root: data.folder.appendingPathComponent("artifacts"))
+    let s3 = try Environment(ProcessInfo.processInfo.environment).s3Settings()
+    let artifacts: any ArtifactStore =
+      if let s3 { S3ArtifactStore(settings: s3) } else { try LocalArtifactStore(root: data.folder.appendingPathComponent("artifacts")) }
     for key in purged.artifactKeys { try? await artifacts.delete(key: key) }
     print("purged \(purged.tasks) tasks and \(purged.artifactKeys.count) artifacts finished more than \(olderThan) ago")
   }

@@ -52,8 +52,10 @@ import Testing
 
   @Test func artifactKeysStayInsideTheirFolder() throws {
     let account = try Account(platform: "web", userID: "../etc")
-    let key = ArtifactKeys.key(for: .output, taskID: "t1", account: account, contentType: "image/png")
-    #expect(key == "outputs/web/%2e.%2fetc/t1.png")
+    let key = ArtifactKeys.key(for: .output, taskID: "t1", account: account, contentType: "image/png", bytes: [1, 2, 3])
+    #expect(key.hasPrefix("outputs/%2e.%2fetc/web/t1-") && key.hasSuffix(".png"))
     #expect(!key.split(separator: "/").contains(".."))
+    let other = ArtifactKeys.key(for: .output, taskID: "t1", account: account, contentType: "image/png", bytes: [1, 2, 4])
+    #expect(other != key && other.count == key.count, "named by content")
   }
 }
