@@ -1,6 +1,7 @@
-import Foundation
 import CEaselVips
 import EaselCore
+import Foundation
+import Synchronization
 
 /// The one place that starts libvips and turns its C results into Swift values.
 enum Vips {
@@ -8,14 +9,17 @@ enum Vips {
     let description: String
   }
 
-  /// libvips' start-up is process-wide; a static `let` runs it exactly once, thread-safely.
-  static let started: Result<Void, Failure> = {
-    if easel_vips_init("easel", 0, 100) == 0 { return .success(()) }
-    return .failure(takeError())
-  }()
+  private static let started = Mutex<Result<Void, Failure>?>(nil)
 
-  static func start() throws(Failure) {
-    try started.get()
+  /// Starts libvips, once per process: the first caller's settings win. `concurrency` 0 means
+  /// one thread per core; `cacheMaxOperations` bounds libvips' operation cache.
+  static func start(concurrency: Int = 0, cacheMaxOperations: Int = 100) throws(Failure) {
+    try started.withLock { started in
+      if started == nil {
+        started = easel_vips_init("easel", Int32(concurrency), Int32(cacheMaxOperations)) == 0 ? .success(()) : .failure(takeError())
+      }
+      return started!
+    }.get()
   }
 
   static func takeError() -> Failure {

@@ -6,10 +6,20 @@ import EaselCore
 public struct VipsImageProcessor: ImageProcessor {
   public struct Limits: Sendable {
     public var maxInputBytes: Int
+    /// Checked from the header, before any pixel is decoded.
     public var maxInputPixels: Int
-    public init(maxInputBytes: Int = 4 << 20, maxInputPixels: Int = 40_000_000) {
+    /// libvips worker threads per operation; 0 means one per core.
+    public var concurrency: Int
+    /// Operations libvips keeps in its cache.
+    public var cacheMaxOperations: Int
+
+    public init(
+      maxInputBytes: Int = 4 << 20, maxInputPixels: Int = 40_000_000, concurrency: Int = 0, cacheMaxOperations: Int = 100
+    ) {
       self.maxInputBytes = maxInputBytes
       self.maxInputPixels = maxInputPixels
+      self.concurrency = concurrency
+      self.cacheMaxOperations = cacheMaxOperations
     }
   }
 
@@ -21,7 +31,7 @@ public struct VipsImageProcessor: ImageProcessor {
   let limits: Limits
 
   public init(limits: Limits = Limits()) throws {
-    try Vips.start()
+    try Vips.start(concurrency: limits.concurrency, cacheMaxOperations: limits.cacheMaxOperations)
     self.limits = limits
   }
 

@@ -62,7 +62,7 @@ public final class EaselServer: Sendable {
     let rescued = try await store.rescueAbandonedTasks(expiredBefore: nil, maxAttempts: settings.maxAttempts, now: Date())
     if !rescued.isEmpty { logger.notice("requeued tasks interrupted by the last stop", metadata: ["count": "\(rescued.count)"]) }
 
-    let imaging = try VipsImageProcessor(limits: .init(maxInputBytes: configuration.maxInputImageBytes))
+    let imaging = try VipsImageProcessor(limits: configuration.imaging)
     let artifacts = try configuration.artifactStore()
     let updates = TaskUpdateHub()
     let metrics = EaselMetrics()

@@ -34,7 +34,7 @@ struct GRPCListener: Service {
   let onListening: @Sendable (Address) -> Void
 
   /// The transport only resets streams above its cap; Easel's own, lower limits answer with a
-  /// status that names the limit (see ServerConfiguration.maxInputImageBytes).
+  /// status that names the limit (see ServerConfiguration.imaging).
   static let transportPayloadCap = 64 << 20
 
   func run() async throws {

@@ -1,5 +1,6 @@
 import EaselArtifacts
 import EaselCore
+import EaselImaging
 import EaselModels
 import Foundation
 
@@ -56,8 +57,9 @@ public struct ServerConfiguration: Sendable {
   public var asyncVideo: AsyncVideoBackend.Settings?
   /// How long a graceful shutdown may take before running work is canceled (and requeued later).
   public var drainTimeout: Duration = .seconds(30)
-  /// The largest `input_image` accepted (RESOURCE_EXHAUSTED above it).
-  public var maxInputImageBytes = 4 << 20
+  /// Input image limits (the largest `input_image` is RESOURCE_EXHAUSTED above `maxInputBytes`)
+  /// and libvips' threads and cache.
+  public var imaging = VipsImageProcessor.Limits()
   /// Per-user and per-key limits on task creation.
   public var limits = UsageLimits()
   /// When set, the Unix socket is 0660 and owned by this group (name or number) instead of 0600.

@@ -106,7 +106,11 @@ struct Environment {
     }
     guard configuration.workerSettings.maxAttempts >= 1 else { throw ValidationError("\(describe("EASEL_MAX_ATTEMPTS")) must be 1 or more") }
     configuration.drainTimeout = .milliseconds(try number("EASEL_DRAIN_TIMEOUT_MS", default: 30_000))
-    configuration.maxInputImageBytes = try number("EASEL_MAX_INPUT_IMAGE_BYTES", default: 4 << 20)
+    configuration.imaging = .init(
+      maxInputBytes: try number("EASEL_MAX_INPUT_IMAGE_BYTES", default: 4 << 20),
+      maxInputPixels: try number("EASEL_MAX_INPUT_PIXELS", default: 40_000_000),
+      concurrency: try number("EASEL_VIPS_CONCURRENCY", default: 0),
+      cacheMaxOperations: try number("EASEL_VIPS_CACHE_MAX_OPERATIONS", default: 100))
     configuration.limits = UsageLimits(
       maxActiveTasksPerUser: try number("EASEL_MAX_ACTIVE_TASKS_PER_USER", default: 10),
       userCreatesPerMinute: try number("EASEL_USER_CREATES_PER_MINUTE", default: 60),

@@ -85,6 +85,26 @@ import Testing
     #expect(refused > 0)
   }
 
+  /// WebP, and HEIC and AVIF through libheif (as Debian's libvips has it), made by the `vips` command.
+  @Test(arguments: ["webp", "heic", "avif"]) func otherFormatsAreAccepted(_ format: String) throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("easel-formats-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let png = folder.appendingPathComponent("in.png")
+    try Data(try gradient(width: 1600, height: 1200)).write(to: png)
+    let converted = folder.appendingPathComponent("in.\(format)")
+    let vips = Process()
+    vips.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    vips.arguments = ["vips", "copy", png.path, converted.path]
+    try vips.run()
+    vips.waitUntilExit()
+    try #require(vips.terminationStatus == 0)
+    let normalized = try imaging.normalizeInput(Array(try Data(contentsOf: converted)))
+    #expect(ImageFormat.sniff(normalized) == .jpeg)
+    let size = try imaging.header(normalized)
+    #expect(size.width == 1024 && size.height == 768)
+  }
+
   @Test func aDecompressionBombIsRefusedFromItsHeader() throws {
     let bomb = PNGBomb.claiming(width: 14000, height: 14000, from: try gradient(width: 8, height: 8))
     #expect(try imaging.header(bomb).width == 14000)
@@ -168,7 +188,7 @@ extension [UInt8] {
   }
 
   /// Other tests run in the same process at the same time, so the bound is loose; a leak of the
-  /// decoded image (720 KB a thumbnail) would still show as well over a gigabyte.
+  /// decoded image (720 KB a thumbnail) would still show as about 1.4 GB.
   @Test func thousandsOfThumbnailsLeaveMemoryFlat() throws {
     let imaging = try VipsImageProcessor()
     let source = try imaging.png(rgb: [UInt8](repeating: 77, count: 600 * 400 * 3), width: 600, height: 400)
@@ -176,6 +196,6 @@ extension [UInt8] {
     let before = try Self.residentBytes()
     for _ in 0..<2000 { _ = try imaging.thumbnail(of: source) }
     let growth = try Self.residentBytes() - before
-    #expect(growth < 160 << 20, "resident memory grew by \(growth >> 20) MiB over 2,000 thumbnails")
+    #expect(growth < 512 << 20, "resident memory grew by \(growth >> 20) MiB over 2,000 thumbnails")
   }
 }
