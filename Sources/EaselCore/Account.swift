@@ -1,5 +1,5 @@
 /// Who a request acts for. Credits, tasks and artifacts belong to exactly one account.
-public struct Account: Hashable, Sendable, CustomStringConvertible {
+public struct Account: Hashable, Sendable, Codable, CustomStringConvertible {
   public static let defaultPlatform = "default"
   public static let maxIdentifierLength = 128
 

@@ -61,6 +61,13 @@ public struct Caller: Hashable, Sendable {
     }
     return try Account(platform: effective, userID: userID)
   }
+
+  /// Whose tasks a stream may follow: one user's, or with an empty `userID` the whole platform's.
+  /// Every key may read any user of its platform, so a platform stream grants nothing more.
+  public func updateScope(platform requested: String, userID: String) throws(EaselError) -> UpdateScope {
+    guard userID.isEmpty else { return .account(try account(platform: requested, userID: userID)) }
+    return .platform(try account(platform: requested, userID: "-").platform)
+  }
 }
 
 /// A stored API key; the secret itself is never stored, only its SHA-256.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A generation task as Easel stores it.
-public struct GenerationTask: Hashable, Sendable {
+public struct GenerationTask: Hashable, Sendable, Codable {
   public var id: String
   public var account: Account
   public var kind: GenerationKind
@@ -29,6 +29,9 @@ public struct GenerationTask: Hashable, Sendable {
   public var updatedAt: Date
   public var startedAt: Date?
   public var finishedAt: Date?
+  /// Where this state stands in the store's update log, which orders every change of every task;
+  /// user and platform streams resume from it. 0 until stored.
+  public var updateID: Int64 = 0
 
   public init(
     id: String, account: Account, kind: GenerationKind, status: TaskStatus, prompt: String,
@@ -36,7 +39,7 @@ public struct GenerationTask: Hashable, Sendable {
     timeoutMs: Int64 = 120_000, progress: Double = 0,
     inputImageKey: String? = nil, output: Artifact? = nil, thumbnail: Artifact? = nil, processingTimeMs: Int64 = 0,
     errorCode: String = "", errorMessage: String = "", attempts: Int = 0, sequence: UInt64 = 1,
-    createdAt: Date, updatedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil
+    createdAt: Date, updatedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, updateID: Int64 = 0
   ) {
     self.id = id
     self.account = account
@@ -62,11 +65,12 @@ public struct GenerationTask: Hashable, Sendable {
     self.updatedAt = updatedAt
     self.startedAt = startedAt
     self.finishedAt = finishedAt
+    self.updateID = updateID
   }
 }
 
 /// A stored file of a task: its storage key and what it is.
-public struct Artifact: Hashable, Sendable {
+public struct Artifact: Hashable, Sendable, Codable {
   public var key: String
   public var contentType: String
 

@@ -65,7 +65,6 @@ public struct TaskManager: Sendable {
       throw error
     }
     if result.created {
-      updates.publish(result.task)
       wakeWorkers()
     } else if let inputKey {
       try? await artifacts.delete(key: inputKey)  // a retry: the first request's input is the one kept
@@ -103,12 +102,11 @@ public struct TaskManager: Sendable {
   {
     let current = try await task(id: id, account: account)
     if current.status == .pending, let canceled = try await store.cancelPendingTask(id: id, account: account, now: Date()) {
-      updates.publish(canceled)
       return canceled
     }
     guard !current.status.isTerminal else { return current }
     // PROCESSING (or claimed a moment ago): interrupt the run and wait for it to end.
-    let changes = updates.subscribe(.init(account: account, taskID: id))
+    let changes = updates.subscribe(.init(scope: .account(account), taskID: id))
     running.cancel(id)
     return try await withThrowingTaskGroup(of: GenerationTask?.self) { group in
       group.addTask {

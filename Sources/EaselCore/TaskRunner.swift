@@ -8,13 +8,12 @@ public struct TaskRunner: Sendable {
   let imaging: any ImageProcessor
   let video: any VideoProcessor
   let artifacts: any ArtifactStore
-  let updates: TaskUpdateHub
   let running: RunningTasks
   let settings: WorkerSettings
 
   public init(
     store: any TaskStore, backends: [String: any ModelBackend], imaging: any ImageProcessor,
-    video: any VideoProcessor, artifacts: any ArtifactStore, updates: TaskUpdateHub, running: RunningTasks,
+    video: any VideoProcessor, artifacts: any ArtifactStore, running: RunningTasks,
     settings: WorkerSettings
   ) {
     self.store = store
@@ -22,7 +21,6 @@ public struct TaskRunner: Sendable {
     self.imaging = imaging
     self.video = video
     self.artifacts = artifacts
-    self.updates = updates
     self.running = running
     self.settings = settings
   }
@@ -36,7 +34,6 @@ public struct TaskRunner: Sendable {
   }
 
   public func run(_ task: GenerationTask) async {
-    updates.publish(task)
     let canceled = running.start(task.id)
     defer { running.finish(task.id) }
     let started = ContinuousClock.now
@@ -104,7 +101,7 @@ public struct TaskRunner: Sendable {
   private func generate(
     _ job: GenerationJob, with backend: any ModelBackend, task: GenerationTask, canceled: AsyncStream<Void>
   ) async throws -> GeneratedMedia {
-    let progress = ProgressReporter(taskID: task.id, store: store, updates: updates)
+    let progress = ProgressReporter(taskID: task.id, store: store)
     let deadline = Duration.milliseconds(task.timeoutMs)
     return try await withThrowingTaskGroup(of: GeneratedMedia?.self) { group in
       group.addTask { try await backend.generate(job, progress: progress.report) }
@@ -136,20 +133,15 @@ public struct TaskRunner: Sendable {
   private func finish(_ task: GenerationTask, _ outcome: TaskOutcome) async {
     // The store is the source of truth; if it is unreachable the task stays PROCESSING and is
     // handed back to the queue at the next start, so nothing is charged or lost.
-    if let finished = try? await store.finishTask(id: task.id, owner: settings.owner, outcome: outcome, now: Date()) {
-      updates.publish(finished)
-    }
+    _ = try? await store.finishTask(id: task.id, owner: settings.owner, outcome: outcome, now: Date())
   }
 
   /// Back to the queue after a pause, or FAILED once the attempts are used up.
   private func retry(_ task: GenerationTask, _ failure: BackendFailure) async {
     let retryAt = Date().addingTimeInterval(settings.retryDelay(afterAttempt: task.attempts).seconds)
-    if let changed = try? await store.retryTask(
+    _ = try? await store.retryTask(
       id: task.id, owner: settings.owner, failure: failure, retryAt: retryAt, maxAttempts: settings.maxAttempts,
       now: Date())
-    {
-      updates.publish(changed)
-    }
   }
 }
 

@@ -142,8 +142,28 @@ public protocol TaskStore: Sendable {
   /// Recomputes every account and hold from the ledger and the tasks; returns each disagreement found.
   func auditCredits() async throws -> [String]
 
+  /// Logged task states after `updateID` in log order, at most `limit`.
+  func updates(after updateID: Int64, scope: UpdateScope, limit: Int) async throws -> [GenerationTask]
+  /// Logged states of one task after `afterSequence`; nil if the account has no such task.
+  func updates(ofTask id: String, account: Account, afterSequence: UInt64) async throws -> [GenerationTask]?
+  /// Unfinished tasks, oldest first, and the update log's last id as of the same moment.
+  func activeTasks(in scope: UpdateScope) async throws -> (tasks: [GenerationTask], watermark: Int64)
+
   /// Tasks by status and credits held: for metrics, and a cheap proof that the database answers.
   func statistics() async throws -> StoreStatistics
+}
+
+/// Whose tasks a stream follows.
+public enum UpdateScope: Hashable, Sendable {
+  case account(Account)
+  case platform(String)
+
+  public func contains(_ task: GenerationTask) -> Bool {
+    switch self {
+    case .account(let account): task.account == account
+    case .platform(let platform): task.account.platform == platform
+    }
+  }
 }
 
 public struct StoreStatistics: Sendable, Equatable {

@@ -4,16 +4,16 @@ import Synchronization
 /// falls behind is ended with RESOURCE_EXHAUSTED instead of slowing anyone else down.
 public final class TaskUpdateHub: Sendable {
   public struct Filter: Sendable {
-    public var account: Account
+    public var scope: UpdateScope
     public var taskID: String?
 
-    public init(account: Account, taskID: String?) {
-      self.account = account
+    public init(scope: UpdateScope, taskID: String?) {
+      self.scope = scope
       self.taskID = taskID
     }
 
     func matches(_ task: GenerationTask) -> Bool {
-      task.account == account && (taskID == nil || taskID == task.id)
+      scope.contains(task) && (taskID == nil || taskID == task.id)
     }
   }
 
@@ -61,7 +61,7 @@ public final class TaskUpdateHub: Sendable {
     }
     for continuation in overflowed {
       continuation.finish(
-        throwing: EaselError(.resourceExhausted, "this subscriber fell too far behind; resume with after_sequence"))
+        throwing: EaselError(.resourceExhausted, "this subscriber fell too far behind; resume with after_sequence or resume_token"))
     }
   }
 }

@@ -67,14 +67,27 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     request: Easel_V1_StreamTaskUpdatesRequest, response: RPCWriter<Easel_V1_TaskUpdate>, context: ServerContext
   ) async throws {
     try await mappingErrors("StreamTaskUpdates", logger: logger) {
-      let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
+      try Caller.current.require(.readTasks)
+      let taskID = request.taskID.isEmpty ? nil : request.taskID
+      let scope = try Caller.current.updateScope(platform: request.platform, userID: request.userID)
+      if taskID != nil, case .platform = scope { throw EaselError.invalidArgument("user_id is required with task_id") }
+      var token: TaskUpdateStream.ResumeToken?
+      if !request.resumeToken.isEmpty {
+        guard taskID == nil else {
+          throw EaselError.invalidArgument("resume_token is for user and platform streams; use after_sequence with task_id")
+        }
+        guard let parsed = TaskUpdateStream.ResumeToken(request.resumeToken) else {
+          throw EaselError.invalidArgument("resume_token \(request.resumeToken) is not a token this server gave out")
+        }
+        token = parsed
+      }
       let stream = TaskUpdateStream(
-        manager: manager, account: account, taskID: request.taskID.isEmpty ? nil : request.taskID,
-        afterSequence: request.afterSequence)
-      try await stream.run { task in
+        manager: manager, scope: scope, taskID: taskID, afterSequence: request.afterSequence, resumeToken: token)
+      try await stream.run { task, resumeToken in
         try await response.write(.with {
           $0.sequence = task.sequence
           $0.task = message(task)
+          $0.resumeToken = resumeToken
         })
       }
     }

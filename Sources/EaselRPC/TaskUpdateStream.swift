@@ -1,43 +1,95 @@
 import EaselCore
 
-/// One StreamTaskUpdates call: the current state first, then live changes, each task's updates in
-/// sequence order and none twice. Subscribing before reading the current state leaves no gap.
+/// One StreamTaskUpdates call. It subscribes to live changes first, then reads what is stored, so
+/// nothing committed in between is missed; live changes already covered by the stored read are
+/// skipped, so nothing is sent twice. Changes reach the hub in update-log order.
 struct TaskUpdateStream {
+  /// Where a user or platform stream resumes: the update log id of the last update received.
+  struct ResumeToken {
+    var updateID: Int64
+
+    init(updateID: Int64) { self.updateID = updateID }
+
+    init?(_ text: String) {
+      guard text.hasPrefix("u"), let id = Int64(text.dropFirst()), id >= 0 else { return nil }
+      updateID = id
+    }
+
+    var text: String { "u\(updateID)" }
+  }
+
+  static let replayPage = 500
+
   let manager: TaskManager
-  let account: Account
+  let scope: UpdateScope
   let taskID: String?
   let afterSequence: UInt64
+  let resumeToken: ResumeToken?
 
-  func run(send: (GenerationTask) async throws -> Void) async throws {
-    let live = manager.updates.subscribe(.init(account: account, taskID: taskID))
-    var lastSent: [String: UInt64] = [:]
-
-    func deliver(_ task: GenerationTask) async throws {
-      let floor = lastSent[task.id] ?? (taskID == nil ? 0 : afterSequence)
-      guard task.sequence > floor else { return }
-      lastSent[task.id] = task.sequence
-      try await send(task)
-    }
-
-    let current = try await currentState()
-    for task in current {
-      try await deliver(task)
-    }
-    if taskID != nil, current.first?.status.isTerminal == true { return }
-    for try await task in live {
-      try await deliver(task)
-      if taskID != nil, task.status.isTerminal { return }
+  /// `send` gets each task state and, for user and platform streams, its resume token ("" for
+  /// current-state messages but the last).
+  func run(send: (GenerationTask, String) async throws -> Void) async throws {
+    let live = manager.updates.subscribe(.init(scope: scope, taskID: taskID))
+    if let taskID, case .account(let account) = scope {
+      try await followTask(taskID, of: account, live: live, send: send)
+    } else {
+      try await followMany(live: live, send: send)
     }
   }
 
-  /// The followed task, or every unfinished task of the account (oldest first).
-  private func currentState() async throws -> [GenerationTask] {
-    if let taskID { return [try await manager.task(id: taskID, account: account)] }
-    let firstPage = try PageRequest(page: 1, limit: PageRequest.maxLimit)
-    var active: [GenerationTask] = []
-    for status in [TaskStatus.processing, .pending] {
-      active += try await manager.tasks(of: account, status: status, page: firstPage).items
+  private func followTask(
+    _ id: String, of account: Account, live: AsyncThrowingStream<GenerationTask, any Error>,
+    send: (GenerationTask, String) async throws -> Void
+  ) async throws {
+    var last = afterSequence
+    var ended = false
+    func deliver(_ task: GenerationTask) async throws {
+      guard task.sequence > last else { return }
+      last = task.sequence
+      ended = task.status.isTerminal
+      try await send(task, "")
     }
-    return active.sorted { $0.createdAt < $1.createdAt }
+    if afterSequence > 0 {
+      guard let stored = try await manager.store.updates(ofTask: id, account: account, afterSequence: afterSequence) else {
+        throw EaselError.taskNotFound(id)
+      }
+      for task in stored { try await deliver(task) }
+      let current = try await manager.task(id: id, account: account)
+      if current.status.isTerminal, current.sequence <= last { return }
+    } else {
+      try await deliver(try await manager.task(id: id, account: account))
+    }
+    if ended { return }
+    for try await task in live {
+      try await deliver(task)
+      if ended { return }
+    }
+  }
+
+  private func followMany(
+    live: AsyncThrowingStream<GenerationTask, any Error>, send: (GenerationTask, String) async throws -> Void
+  ) async throws {
+    var last: Int64
+    if let resumeToken {
+      last = resumeToken.updateID
+      while true {
+        let page = try await manager.store.updates(after: last, scope: scope, limit: Self.replayPage)
+        for task in page {
+          try await send(task, ResumeToken(updateID: task.updateID).text)
+          last = task.updateID
+        }
+        if page.count < Self.replayPage { break }
+      }
+    } else {
+      let (active, watermark) = try await manager.store.activeTasks(in: scope)
+      for (index, task) in active.enumerated() {
+        try await send(task, index == active.count - 1 ? ResumeToken(updateID: watermark).text : "")
+      }
+      last = watermark
+    }
+    for try await task in live where task.updateID > last {
+      last = task.updateID
+      try await send(task, ResumeToken(updateID: last).text)
+    }
   }
 }

@@ -6,9 +6,12 @@ import GRDB
 /// GRDB serialises writes, so credit checks and holds can't interleave.
 public struct SQLiteTaskStore: TaskStore {
   let writer: any DatabaseWriter
+  let feed: ChangeFeed
 
-  /// Opens (creating if needed) the database at `path` and runs pending migrations.
-  public init(path: String) throws {
+  /// Opens (creating if needed) the database at `path` and runs pending migrations. `onChange`
+  /// hears every stored task change after its commit, in commit (update log) order.
+  public init(path: String, onChange: (@Sendable (GenerationTask) -> Void)? = nil) throws {
+    feed = ChangeFeed(onChange)
     var configuration = Configuration()
     configuration.prepareDatabase { db in
       // FULL: a committed hold or capture survives power loss too, not only a process crash.
@@ -41,7 +44,7 @@ public struct SQLiteTaskStore: TaskStore {
         parameters: new.request.parameters, template: new.template.ref, backend: new.template.backend,
         backendOptions: new.template.backendOptions, creditCost: new.creditCost,
         timeoutMs: new.template.timeout.milliseconds, inputImageKey: new.inputImageKey, createdAt: now, updatedAt: now)
-      try TaskRows.insert(db, task)
+      try TaskRows.insert(db, task, feed: feed)
       try Credits.hold(db, task: task, now: now)
       if let idempotency = new.idempotency {
         try Idempotency.record(db, account: new.account, scope: .createTask, key: idempotency, taskID: task.id, now: now)
@@ -63,7 +66,7 @@ public struct SQLiteTaskStore: TaskStore {
       guard var task = try TaskRows.fetch(db, id: id, account: account), task.status == .pending else { return nil }
       task.status = .canceled
       task.finishedAt = now
-      try TaskRows.saveChange(db, &task, now: now)
+      try TaskRows.saveChange(db, &task, now: now, feed: feed)
       try Credits.settle(db, task: task, now: now)
       return task
     }
@@ -76,7 +79,7 @@ public struct SQLiteTaskStore: TaskStore {
       task.attempts += 1
       task.startedAt = now
       task.progress = 0
-      try TaskRows.saveChange(db, &task, now: now)
+      try TaskRows.saveChange(db, &task, now: now, feed: feed)
       try TaskRows.setLease(db, id: task.id, lease: lease)
       return task
     }
@@ -95,7 +98,7 @@ public struct SQLiteTaskStore: TaskStore {
     try await writer.write { db in
       guard var task = try TaskRows.fetch(db, id: taskID), task.status == .processing else { return nil }
       task.progress = min(max(progress, 0), 1)
-      try TaskRows.saveChange(db, &task, now: now)
+      try TaskRows.saveChange(db, &task, now: now, feed: feed)
       return task
     }
   }
@@ -105,7 +108,7 @@ public struct SQLiteTaskStore: TaskStore {
       guard var task = try TaskRows.fetch(db, id: id), task.status == .processing,
         try TaskRows.isLeased(db, id: id, to: owner)
       else { return nil }
-      try Self.end(db, &task, outcome, now: now)
+      try end(db, &task, outcome, now: now)
       return task
     }
   }
@@ -118,14 +121,14 @@ public struct SQLiteTaskStore: TaskStore {
         try TaskRows.isLeased(db, id: id, to: owner)
       else { return nil }
       guard task.attempts < maxAttempts else {
-        try Self.end(db, &task, .failed(code: failure.code, message: failure.message), now: now)
+        try end(db, &task, .failed(code: failure.code, message: failure.message), now: now)
         return task
       }
       task.status = .pending
       task.progress = 0
       task.errorCode = failure.code
       task.errorMessage = failure.message
-      try TaskRows.saveChange(db, &task, now: now)
+      try TaskRows.saveChange(db, &task, now: now, feed: feed)
       try TaskRows.setLease(db, id: id, lease: nil, notBefore: retryAt)
       return task
     }
@@ -137,11 +140,11 @@ public struct SQLiteTaskStore: TaskStore {
       for var task in try TaskRows.processing(db, expiredBefore: expiredBefore) {
         if task.attempts >= maxAttempts {
           let message = "the task was interrupted \(task.attempts) times (worker crash or lost lease); giving up"
-          try Self.end(db, &task, .failed(code: "attempts_exhausted", message: message), now: now)
+          try end(db, &task, .failed(code: "attempts_exhausted", message: message), now: now)
         } else {
           task.status = .pending
           task.progress = 0
-          try TaskRows.saveChange(db, &task, now: now)
+          try TaskRows.saveChange(db, &task, now: now, feed: feed)
           try TaskRows.setLease(db, id: task.id, lease: nil)
         }
         rescued.append(task)
@@ -151,7 +154,7 @@ public struct SQLiteTaskStore: TaskStore {
   }
 
   /// Moves a task to its terminal status and settles its hold, in the caller's transaction.
-  private static func end(_ db: Database, _ task: inout GenerationTask, _ outcome: TaskOutcome, now: Date) throws {
+  private func end(_ db: Database, _ task: inout GenerationTask, _ outcome: TaskOutcome, now: Date) throws {
     task.status = outcome.status
     task.finishedAt = now
     switch outcome {
@@ -168,7 +171,7 @@ public struct SQLiteTaskStore: TaskStore {
     case .canceled:
       break
     }
-    try TaskRows.saveChange(db, &task, now: now)
+    try TaskRows.saveChange(db, &task, now: now, feed: feed)
     try TaskRows.setLease(db, id: task.id, lease: nil)
     try Credits.settle(db, task: task, now: now)
   }
@@ -210,7 +213,8 @@ public struct SQLiteTaskStore: TaskStore {
       let owned = "SELECT id FROM tasks WHERE \(filter)"
       try db.execute(sql: "DELETE FROM credit_holds WHERE task_id IN (\(owned))", arguments: arguments)
       try db.execute(sql: "DELETE FROM idempotency_keys WHERE task_id IN (\(owned))", arguments: arguments)
-      try db.execute(sql: "DELETE FROM tasks WHERE \(filter)", arguments: arguments)  // events cascade
+      try db.execute(sql: "DELETE FROM task_updates WHERE task_id IN (\(owned))", arguments: arguments)
+      try db.execute(sql: "DELETE FROM tasks WHERE \(filter)", arguments: arguments)
       return (rows.count, keys)
     }
   }
@@ -233,6 +237,24 @@ public struct SQLiteTaskStore: TaskStore {
 
   public func auditCredits() async throws -> [String] {
     try await writer.read { db in try CreditAudit.run(db) }
+  }
+
+  public func updates(after updateID: Int64, scope: UpdateScope, limit: Int) async throws -> [GenerationTask] {
+    try await writer.read { db in try TaskRows.updates(db, after: updateID, scope: scope, limit: limit) }
+  }
+
+  public func updates(ofTask id: String, account: Account, afterSequence: UInt64) async throws -> [GenerationTask]? {
+    try await writer.read { db in
+      guard try TaskRows.fetch(db, id: id, account: account) != nil else { return nil }
+      return try TaskRows.updates(db, taskID: id, afterSequence: afterSequence)
+    }
+  }
+
+  public func activeTasks(in scope: UpdateScope) async throws -> (tasks: [GenerationTask], watermark: Int64) {
+    try await writer.read { db in
+      let watermark = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM task_updates") ?? 0
+      return (try TaskRows.active(db, scope: scope), watermark)
+    }
   }
 
   public func statistics() async throws -> StoreStatistics {

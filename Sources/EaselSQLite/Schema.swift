@@ -135,6 +135,25 @@ enum Schema {
           ALTER TABLE tasks ADD COLUMN not_before REAL;
           """)
     }
+    migrator.registerMigration("v6: update log") { db in
+      // Every state of every task, in commit order: streams replay from it after a disconnect.
+      try db.execute(
+        sql: """
+          CREATE TABLE task_updates (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            snapshot TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            UNIQUE (task_id, sequence)
+          );
+          CREATE INDEX task_updates_by_account ON task_updates (platform, user_id, id);
+          DROP TABLE task_events;
+          ALTER TABLE tasks ADD COLUMN update_id INTEGER NOT NULL DEFAULT 0;
+          """)
+    }
     return migrator
   }
 }

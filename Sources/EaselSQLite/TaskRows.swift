@@ -14,7 +14,7 @@ enum TaskRows {
     String(decoding: try encoder.encode(value), as: UTF8.self)
   }
 
-  static func insert(_ db: Database, _ task: GenerationTask) throws {
+  static func insert(_ db: Database, _ task: GenerationTask, feed: ChangeFeed) throws {
     try db.execute(
       sql: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
@@ -28,11 +28,12 @@ enum TaskRows {
         task.template.version, task.template.category, task.backend, try json(task.backendOptions), task.creditCost, task.timeoutMs, task.inputImageKey,
         task.sequence, task.createdAt.timeIntervalSince1970, task.updatedAt.timeIntervalSince1970,
       ])
-    try appendEvent(db, task)
+    var logged = task
+    try appendUpdate(db, &logged, feed: feed)
   }
 
   /// Stores the task's mutable fields under the next sequence number and logs the change.
-  static func saveChange(_ db: Database, _ task: inout GenerationTask, now: Date) throws {
+  static func saveChange(_ db: Database, _ task: inout GenerationTask, now: Date, feed: ChangeFeed) throws {
     task.sequence += 1
     task.updatedAt = now
     try db.execute(
@@ -47,13 +48,53 @@ enum TaskRows {
         task.processingTimeMs, task.errorCode, task.errorMessage, task.attempts, task.sequence,
         now.timeIntervalSince1970, task.startedAt?.timeIntervalSince1970, task.finishedAt?.timeIntervalSince1970, task.id,
       ])
-    try appendEvent(db, task)
+    try appendUpdate(db, &task, feed: feed)
   }
 
-  private static func appendEvent(_ db: Database, _ task: GenerationTask) throws {
+  /// Logs the task's new state in the update log (which subscribers replay from) and tells the
+  /// feed once the transaction commits. Writes are serialised, so log order is commit order.
+  private static func appendUpdate(_ db: Database, _ task: inout GenerationTask, feed: ChangeFeed) throws {
     try db.execute(
-      sql: "INSERT INTO task_events (task_id, sequence, status, progress, created_at) VALUES (?, ?, ?, ?, ?)",
-      arguments: [task.id, task.sequence, task.status.rawValue, task.progress, task.updatedAt.timeIntervalSince1970])
+      sql: """
+        INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at) VALUES (?, ?, ?, ?, ?, ?)
+        """,
+      arguments: [
+        task.id, task.account.platform, task.account.userID, task.sequence, try json(task),
+        task.updatedAt.timeIntervalSince1970,
+      ])
+    task.updateID = db.lastInsertedRowID
+    try db.execute(sql: "UPDATE tasks SET update_id = ? WHERE id = ?", arguments: [task.updateID, task.id])
+    if let send = feed.send {
+      let committed = task
+      db.afterNextTransaction(onCommit: { _ in send(committed) })
+    }
+  }
+
+  /// Logged states after `updateID`, oldest first: of one account, or of a whole platform.
+  static func updates(_ db: Database, after updateID: Int64, scope: UpdateScope, limit: Int) throws -> [GenerationTask] {
+    let (filter, arguments): (String, StatementArguments) =
+      switch scope {
+      case .account(let account): ("platform = ? AND user_id = ?", [account.platform, account.userID])
+      case .platform(let platform): ("platform = ?", [platform])
+      }
+    return try Row.fetchAll(
+      db, sql: "SELECT id, snapshot FROM task_updates WHERE \(filter) AND id > ? ORDER BY id LIMIT ?",
+      arguments: arguments + [updateID, limit]
+    ).map(snapshot)
+  }
+
+  /// Logged states of one task after `sequence`, in order.
+  static func updates(_ db: Database, taskID: String, afterSequence sequence: UInt64) throws -> [GenerationTask] {
+    try Row.fetchAll(
+      db, sql: "SELECT id, snapshot FROM task_updates WHERE task_id = ? AND sequence > ? ORDER BY sequence",
+      arguments: [taskID, sequence]
+    ).map(snapshot)
+  }
+
+  private static func snapshot(_ row: Row) throws -> GenerationTask {
+    var task = try JSONDecoder().decode(GenerationTask.self, from: Data((row["snapshot"] as String).utf8))
+    task.updateID = row["id"]
+    return task
   }
 
   /// The task, if it exists and (when `account` is given) belongs to that account.
@@ -89,6 +130,19 @@ enum TaskRows {
       ).map(decode)
     }
     return try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE status = 'PROCESSING'").map(decode)
+  }
+
+  /// PENDING and PROCESSING tasks of an account or platform, oldest first.
+  static func active(_ db: Database, scope: UpdateScope) throws -> [GenerationTask] {
+    let (filter, arguments): (String, StatementArguments) =
+      switch scope {
+      case .account(let account): ("platform = ? AND user_id = ?", [account.platform, account.userID])
+      case .platform(let platform): ("platform = ?", [platform])
+      }
+    return try Row.fetchAll(
+      db, sql: "SELECT * FROM tasks WHERE \(filter) AND status IN ('PENDING', 'PROCESSING') ORDER BY created_at, rowid",
+      arguments: arguments
+    ).map(decode)
   }
 
   static func activeCount(_ db: Database, account: Account) throws -> Int {
@@ -154,7 +208,8 @@ enum TaskRows {
       createdAt: date(row["created_at"])!,
       updatedAt: date(row["updated_at"])!,
       startedAt: date(row["started_at"]),
-      finishedAt: date(row["finished_at"]))
+      finishedAt: date(row["finished_at"]),
+      updateID: row["update_id"])
   }
 
   private static func date(_ seconds: Double?) -> Date? {

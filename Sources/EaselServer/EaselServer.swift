@@ -56,7 +56,8 @@ public final class EaselServer: Sendable {
       at: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     lock = try DataDirectoryLock(directory: configuration.dataDirectory)
 
-    let store = try SQLiteTaskStore(path: configuration.databasePath)
+    let updates = TaskUpdateHub()
+    let store = try SQLiteTaskStore(path: configuration.databasePath, onChange: updates.publish)
     // The data folder is locked, so every PROCESSING task was left by a process that is gone.
     let settings = configuration.workerSettings
     let rescued = try await store.rescueAbandonedTasks(expiredBefore: nil, maxAttempts: settings.maxAttempts, now: Date())
@@ -64,7 +65,6 @@ public final class EaselServer: Sendable {
 
     let imaging = try VipsImageProcessor(limits: configuration.imaging)
     let artifacts = try configuration.artifactStore()
-    let updates = TaskUpdateHub()
     let metrics = EaselMetrics()
     let backends = Self.backends(for: configuration, imaging: imaging).merging(extraBackends) { _, extra in extra }
       .reduce(into: [String: any ModelBackend]()) { metered, entry in
@@ -72,10 +72,10 @@ public final class EaselServer: Sendable {
       }
     let running = RunningTasks()
     let runner = TaskRunner(
-      store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, updates: updates,
-      running: running, settings: settings)
+      store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, running: running,
+      settings: settings)
     let pool = WorkerPool(
-      size: configuration.workers, store: store, runner: runner, settings: settings, updates: updates, logger: logger)
+      size: configuration.workers, store: store, runner: runner, settings: settings, logger: logger)
 
     let catalog = TemplateCatalog([], store: store)
     let reloader = TemplateReloader(

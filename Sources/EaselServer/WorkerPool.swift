@@ -15,21 +15,18 @@ public final class WorkerPool: Service, Sendable {
   let store: any TaskStore
   let runner: TaskRunner
   let settings: WorkerSettings
-  let updates: TaskUpdateHub
   let logger: Logger
   private let running = Mutex((total: 0, byBackend: [String: Int]()))
   private let wakes: AsyncStream<Void>
   private let wakeContinuation: AsyncStream<Void>.Continuation
 
   public init(
-    size: Int, store: any TaskStore, runner: TaskRunner, settings: WorkerSettings, updates: TaskUpdateHub,
-    logger: Logger
+    size: Int, store: any TaskStore, runner: TaskRunner, settings: WorkerSettings, logger: Logger
   ) {
     self.size = size
     self.store = store
     self.runner = runner
     self.settings = settings
-    self.updates = updates
     self.logger = logger
     (wakes, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
   }
@@ -106,7 +103,6 @@ public final class WorkerPool: Service, Sendable {
     do {
       let rescued = try await store.rescueAbandonedTasks(
         expiredBefore: Date(), maxAttempts: settings.maxAttempts, now: Date())
-      for task in rescued { updates.publish(task) }
       if !rescued.isEmpty { logger.notice("rescued tasks with expired leases", metadata: ["count": "\(rescued.count)"]) }
     } catch {
       logger.error("can't rescue expired leases", metadata: ["error": "\(error)"])

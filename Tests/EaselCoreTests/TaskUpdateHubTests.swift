@@ -13,8 +13,8 @@ import Testing
   @Test func aSlowSubscriberIsEndedWithoutHoldingUpAFastOne() async throws {
     let hub = TaskUpdateHub(bufferSize: 16)
     let account = try Account(platform: "", userID: "u")
-    let slow = hub.subscribe(.init(account: account, taskID: nil))
-    let fast = hub.subscribe(.init(account: account, taskID: nil))
+    let slow = hub.subscribe(.init(scope: .account(account), taskID: nil))
+    let fast = hub.subscribe(.init(scope: .account(account), taskID: nil))
     var fastSeen = 0
     var fastIterator = fast.makeAsyncIterator()
     for sequence in 1...40 {
@@ -34,7 +34,7 @@ import Testing
 
   @Test func subscribersSeeOnlyTheirOwnTasks() async throws {
     let hub = TaskUpdateHub()
-    let mine = hub.subscribe(.init(account: try Account(platform: "", userID: "me"), taskID: "t1"))
+    let mine = hub.subscribe(.init(scope: .account(try Account(platform: "", userID: "me")), taskID: "t1"))
     hub.publish(try task("t1", user: "other", sequence: 1))
     hub.publish(try task("t2", user: "me", sequence: 1))
     hub.publish(try task("t1", user: "me", sequence: 2))

@@ -190,7 +190,10 @@ extension Easel_V1_TaskService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The first message is the current state; then one message per change.
+        /// > One task (task_id set): its current state (or, with after_sequence, every stored update
+        /// > after it), then each change, ending after the terminal one. One user (user_id set) or a whole
+        /// > platform (user_id empty): the unfinished tasks' current states (or, with resume_token, every
+        /// > stored update after it), then each change of any of their tasks, until the caller leaves.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Easel_V1_StreamTaskUpdatesRequest` messages.
@@ -303,7 +306,10 @@ extension Easel_V1_TaskService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The first message is the current state; then one message per change.
+        /// > One task (task_id set): its current state (or, with after_sequence, every stored update
+        /// > after it), then each change, ending after the terminal one. One user (user_id set) or a whole
+        /// > platform (user_id empty): the unfinished tasks' current states (or, with resume_token, every
+        /// > stored update after it), then each change of any of their tasks, until the caller leaves.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Easel_V1_StreamTaskUpdatesRequest` message.
@@ -414,7 +420,10 @@ extension Easel_V1_TaskService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The first message is the current state; then one message per change.
+        /// > One task (task_id set): its current state (or, with after_sequence, every stored update
+        /// > after it), then each change, ending after the terminal one. One user (user_id set) or a whole
+        /// > platform (user_id empty): the unfinished tasks' current states (or, with resume_token, every
+        /// > stored update after it), then each change of any of their tasks, until the caller leaves.
         ///
         /// - Parameters:
         ///   - request: A `Easel_V1_StreamTaskUpdatesRequest` message.
@@ -779,7 +788,10 @@ extension Easel_V1_TaskService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The first message is the current state; then one message per change.
+        /// > One task (task_id set): its current state (or, with after_sequence, every stored update
+        /// > after it), then each change, ending after the terminal one. One user (user_id set) or a whole
+        /// > platform (user_id empty): the unfinished tasks' current states (or, with resume_token, every
+        /// > stored update after it), then each change of any of their tasks, until the caller leaves.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Easel_V1_StreamTaskUpdatesRequest` message.
@@ -963,7 +975,10 @@ extension Easel_V1_TaskService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The first message is the current state; then one message per change.
+        /// > One task (task_id set): its current state (or, with after_sequence, every stored update
+        /// > after it), then each change, ending after the terminal one. One user (user_id set) or a whole
+        /// > platform (user_id empty): the unfinished tasks' current states (or, with resume_token, every
+        /// > stored update after it), then each change of any of their tasks, until the caller leaves.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Easel_V1_StreamTaskUpdatesRequest` message.
@@ -1145,7 +1160,10 @@ extension Easel_V1_TaskService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The first message is the current state; then one message per change.
+    /// > One task (task_id set): its current state (or, with after_sequence, every stored update
+    /// > after it), then each change, ending after the terminal one. One user (user_id set) or a whole
+    /// > platform (user_id empty): the unfinished tasks' current states (or, with resume_token, every
+    /// > stored update after it), then each change of any of their tasks, until the caller leaves.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Easel_V1_StreamTaskUpdatesRequest` message.
@@ -1323,7 +1341,10 @@ extension Easel_V1_TaskService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The first message is the current state; then one message per change.
+    /// > One task (task_id set): its current state (or, with after_sequence, every stored update
+    /// > after it), then each change, ending after the terminal one. One user (user_id set) or a whole
+    /// > platform (user_id empty): the unfinished tasks' current states (or, with resume_token, every
+    /// > stored update after it), then each change of any of their tasks, until the caller leaves.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -201,7 +201,8 @@ public nonisolated struct Easel_V1_Task: @unchecked Sendable {
     set {_uniqueStorage()._progress = newValue}
   }
 
-  /// `easel-artifact://TASK_ID/KIND` references; fetch the bytes with FetchArtifact.
+  /// `easel-artifact://TASK_ID/KIND` references (fetch the bytes with FetchArtifact), or presigned
+  /// HTTPS URLs when artifacts are in S3-compatible storage.
   public var inputImageURL: String {
     get {_storage._inputImageURL}
     set {_uniqueStorage()._inputImageURL = newValue}
@@ -278,6 +279,12 @@ public nonisolated struct Easel_V1_Task: @unchecked Sendable {
   /// Clears the value of `finishedAt`. Subsequent reads from it will return its default value.
   public mutating func clearFinishedAt() {_uniqueStorage()._finishedAt = nil}
 
+  /// Where terminal states are POSTed (empty: no webhook).
+  public var webhookURL: String {
+    get {_storage._webhookURL}
+    set {_uniqueStorage()._webhookURL = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -312,6 +319,13 @@ public nonisolated struct Easel_V1_CreateTaskRequest: Sendable {
 
   /// Retrying with the same key returns the first task and charges once.
   public var idempotencyKey: String = String()
+
+  /// Receives a signed POST of the task (JSON) when it completes, fails or is canceled; http(s)
+  /// to a host the operator allows (see the README's Webhooks section).
+  public var webhookURL: String = String()
+
+  /// Also POST when processing starts.
+  public var webhookOnStart: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -388,11 +402,16 @@ public nonisolated struct Easel_V1_StreamTaskUpdatesRequest: Sendable {
 
   public var userID: String = String()
 
-  /// Set: follow one task, ending after its terminal update. Empty: every task of the user.
+  /// Set: follow one task, ending after its terminal update. Empty: every task of the user, or of
+  /// the platform when user_id is empty too.
   public var taskID: String = String()
 
-  /// Skip updates with a sequence at or below this one.
+  /// One task: replay its stored updates after this sequence, then continue live.
   public var afterSequence: UInt64 = 0
+
+  /// User and platform streams: the resume_token of the last update received; the stream replays
+  /// every stored update after it, then continues live, with no gap and no duplicate.
+  public var resumeToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -415,6 +434,10 @@ public nonisolated struct Easel_V1_TaskUpdate: Sendable {
   public var hasTask: Bool {self._task != nil}
   /// Clears the value of `task`. Subsequent reads from it will return its default value.
   public mutating func clearTask() {self._task = nil}
+
+  /// Where a user or platform stream can resume after this update. Empty on the current-state
+  /// messages that open a fresh stream, except the last of them.
+  public var resumeToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -533,7 +556,7 @@ nonisolated extension Easel_V1_TemplateRef: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -558,6 +581,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _startedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _webhookURL: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -590,6 +614,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _updatedAt = source._updatedAt
       _startedAt = source._startedAt
       _finishedAt = source._finishedAt
+      _webhookURL = source._webhookURL
     }
   }
 
@@ -630,6 +655,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 20: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
         case 21: try { try decoder.decodeSingularMessageField(value: &_storage._startedAt) }()
         case 22: try { try decoder.decodeSingularMessageField(value: &_storage._finishedAt) }()
+        case 23: try { try decoder.decodeSingularStringField(value: &_storage._webhookURL) }()
         default: break
         }
       }
@@ -708,6 +734,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       try { if let v = _storage._finishedAt {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
       } }()
+      if !_storage._webhookURL.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._webhookURL, fieldNumber: 23)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -739,6 +768,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._updatedAt != rhs_storage._updatedAt {return false}
         if _storage._startedAt != rhs_storage._startedAt {return false}
         if _storage._finishedAt != rhs_storage._finishedAt {return false}
+        if _storage._webhookURL != rhs_storage._webhookURL {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -750,7 +780,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateTaskRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0\u{3}webhook_url\0\u{3}webhook_on_start\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -764,6 +794,8 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
       case 4: try { try decoder.decodeSingularMessageField(value: &self._parameters) }()
       case 5: try { try decoder.decodeSingularBytesField(value: &self.inputImage) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.webhookURL) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.webhookOnStart) }()
       default: break
       }
     }
@@ -792,6 +824,12 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if !self.idempotencyKey.isEmpty {
       try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 6)
     }
+    if !self.webhookURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.webhookURL, fieldNumber: 7)
+    }
+    if self.webhookOnStart != false {
+      try visitor.visitSingularBoolField(value: self.webhookOnStart, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -802,6 +840,8 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if lhs._parameters != rhs._parameters {return false}
     if lhs.inputImage != rhs.inputImage {return false}
     if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.webhookURL != rhs.webhookURL {return false}
+    if lhs.webhookOnStart != rhs.webhookOnStart {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -949,7 +989,7 @@ nonisolated extension Easel_V1_ListTasksResponse: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Easel_V1_StreamTaskUpdatesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamTaskUpdatesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}task_id\0\u{3}after_sequence\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}task_id\0\u{3}after_sequence\0\u{3}resume_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -961,6 +1001,7 @@ nonisolated extension Easel_V1_StreamTaskUpdatesRequest: SwiftProtobuf.Message, 
       case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.afterSequence) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.resumeToken) }()
       default: break
       }
     }
@@ -979,6 +1020,9 @@ nonisolated extension Easel_V1_StreamTaskUpdatesRequest: SwiftProtobuf.Message, 
     if self.afterSequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.afterSequence, fieldNumber: 4)
     }
+    if !self.resumeToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.resumeToken, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -987,6 +1031,7 @@ nonisolated extension Easel_V1_StreamTaskUpdatesRequest: SwiftProtobuf.Message, 
     if lhs.userID != rhs.userID {return false}
     if lhs.taskID != rhs.taskID {return false}
     if lhs.afterSequence != rhs.afterSequence {return false}
+    if lhs.resumeToken != rhs.resumeToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -994,7 +1039,7 @@ nonisolated extension Easel_V1_StreamTaskUpdatesRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Easel_V1_TaskUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}task\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}task\0\u{3}resume_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1004,6 +1049,7 @@ nonisolated extension Easel_V1_TaskUpdate: SwiftProtobuf.Message, SwiftProtobuf.
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._task) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.resumeToken) }()
       default: break
       }
     }
@@ -1020,12 +1066,16 @@ nonisolated extension Easel_V1_TaskUpdate: SwiftProtobuf.Message, SwiftProtobuf.
     try { if let v = self._task {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
+    if !self.resumeToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.resumeToken, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Easel_V1_TaskUpdate, rhs: Easel_V1_TaskUpdate) -> Bool {
     if lhs.sequence != rhs.sequence {return false}
     if lhs._task != rhs._task {return false}
+    if lhs.resumeToken != rhs.resumeToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

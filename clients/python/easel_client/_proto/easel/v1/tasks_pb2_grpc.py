@@ -92,7 +92,10 @@ class TaskServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamTaskUpdates(self, request, context):
-        """The first message is the current state; then one message per change.
+        """One task (task_id set): its current state (or, with after_sequence, every stored update
+        after it), then each change, ending after the terminal one. One user (user_id set) or a whole
+        platform (user_id empty): the unfinished tasks' current states (or, with resume_token, every
+        stored update after it), then each change of any of their tasks, until the caller leaves.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
