@@ -32,6 +32,8 @@ public struct GenerationTask: Hashable, Sendable, Codable {
   /// Where this state stands in the store's update log, which orders every change of every task;
   /// user and platform streams resume from it. 0 until stored.
   public var updateID: Int64 = 0
+  /// Where the caller wants news of this task POSTed.
+  public var webhook: WebhookRequest?
 
   public init(
     id: String, account: Account, kind: GenerationKind, status: TaskStatus, prompt: String,
@@ -39,7 +41,8 @@ public struct GenerationTask: Hashable, Sendable, Codable {
     timeoutMs: Int64 = 120_000, progress: Double = 0,
     inputImageKey: String? = nil, output: Artifact? = nil, thumbnail: Artifact? = nil, processingTimeMs: Int64 = 0,
     errorCode: String = "", errorMessage: String = "", attempts: Int = 0, sequence: UInt64 = 1,
-    createdAt: Date, updatedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, updateID: Int64 = 0
+    createdAt: Date, updatedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, updateID: Int64 = 0,
+    webhook: WebhookRequest? = nil
   ) {
     self.id = id
     self.account = account
@@ -66,6 +69,7 @@ public struct GenerationTask: Hashable, Sendable, Codable {
     self.startedAt = startedAt
     self.finishedAt = finishedAt
     self.updateID = updateID
+    self.webhook = webhook
   }
 }
 

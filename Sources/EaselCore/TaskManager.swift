@@ -14,12 +14,15 @@ public struct TaskManager: Sendable {
   private let userCreates: RateLimiter
   private let keyCreates: RateLimiter
   private let wakeWorkers: @Sendable () -> Void
+  /// Checks webhook URLs; nil refuses tasks that ask for one.
+  let webhookGuard: (any WebhookGuard)?
 
   public init(
     store: any TaskStore, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
     artifacts: any ArtifactStore, updates: TaskUpdateHub, running: RunningTasks, limits: UsageLimits = UsageLimits(),
-    wakeWorkers: @escaping @Sendable () -> Void
+    webhookGuard: (any WebhookGuard)? = nil, wakeWorkers: @escaping @Sendable () -> Void
   ) {
+    self.webhookGuard = webhookGuard
     self.limits = limits
     userCreates = RateLimiter(perMinute: limits.userCreatesPerMinute)
     keyCreates = RateLimiter(perMinute: limits.keyCreatesPerMinute)
@@ -34,9 +37,14 @@ public struct TaskManager: Sendable {
   }
 
   public func createTask(
-    account: Account, templateCode: String, parameters: Parameters, inputImage: [UInt8]?, idempotencyKey: String
+    account: Account, templateCode: String, parameters: Parameters, inputImage: [UInt8]?, idempotencyKey: String,
+    webhook: WebhookRequest? = nil
   ) async throws -> GenerationTask {
     try checkCreateRate(account)
+    if let webhook {
+      guard let webhookGuard else { throw EaselError(.failedPrecondition, "webhooks are not enabled on this server") }
+      try await webhookGuard.check(webhook.url)
+    }
     let template = try templates.current(code: templateCode)
     var request = try template.resolve(parameters, hasInputImage: inputImage != nil)
     let idempotency = try IdempotencyKey(
@@ -56,7 +64,7 @@ public struct TaskManager: Sendable {
     let new = NewTask(
       id: id, account: account, template: template, request: request,
       creditCost: pricing.cost(of: template, parameters: request.parameters), inputImageKey: inputKey,
-      idempotency: idempotency, maxActiveTasks: limits.maxActiveTasksPerUser)
+      idempotency: idempotency, maxActiveTasks: limits.maxActiveTasksPerUser, webhook: webhook)
     let result: (task: GenerationTask, created: Bool)
     do {
       result = try await store.createTask(new, now: Date())

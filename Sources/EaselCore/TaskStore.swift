@@ -22,11 +22,13 @@ public struct NewTask: Sendable {
   public var idempotency: IdempotencyKey?
   /// The most PENDING + PROCESSING tasks the account may have, this one included.
   public var maxActiveTasks: Int
+  public var webhook: WebhookRequest?
 
   public init(
     id: String, account: Account, template: Template, request: ResolvedRequest, creditCost: Int64,
-    inputImageKey: String?, idempotency: IdempotencyKey?, maxActiveTasks: Int = .max
+    inputImageKey: String?, idempotency: IdempotencyKey?, maxActiveTasks: Int = .max, webhook: WebhookRequest? = nil
   ) {
+    self.webhook = webhook
     self.id = id
     self.account = account
     self.template = template

@@ -111,6 +111,7 @@ extension Easel_V1_Task {
       outputContentType = output.contentType
     }
     if let thumbnail = task.thumbnail { thumbnailURL = links(thumbnail.key) ?? ArtifactKind.thumbnail.url(taskID: task.id) }
+    webhookURL = task.webhook?.url ?? ""
     processingTimeMs = task.processingTimeMs
     errorCode = task.errorCode
     errorMessage = task.errorMessage

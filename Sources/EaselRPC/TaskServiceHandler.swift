@@ -27,7 +27,8 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
       let task = try await manager.createTask(
         account: account, templateCode: request.templateCode, parameters: try Parameters(request.parameters),
         inputImage: request.inputImage.isEmpty ? nil : Array(request.inputImage),
-        idempotencyKey: request.idempotencyKey)
+        idempotencyKey: request.idempotencyKey,
+        webhook: request.webhookURL.isEmpty ? nil : WebhookRequest(url: request.webhookURL, onStart: request.webhookOnStart))
       return message(task)
     }
   }

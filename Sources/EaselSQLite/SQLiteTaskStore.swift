@@ -43,7 +43,8 @@ public struct SQLiteTaskStore: TaskStore {
         id: new.id, account: new.account, kind: new.template.kind, status: .pending, prompt: new.request.prompt,
         parameters: new.request.parameters, template: new.template.ref, backend: new.template.backend,
         backendOptions: new.template.backendOptions, creditCost: new.creditCost,
-        timeoutMs: new.template.timeout.milliseconds, inputImageKey: new.inputImageKey, createdAt: now, updatedAt: now)
+        timeoutMs: new.template.timeout.milliseconds, inputImageKey: new.inputImageKey, createdAt: now, updatedAt: now,
+        webhook: new.webhook)
       try TaskRows.insert(db, task, feed: feed)
       try Credits.hold(db, task: task, now: now)
       if let idempotency = new.idempotency {
@@ -214,6 +215,10 @@ public struct SQLiteTaskStore: TaskStore {
       try db.execute(sql: "DELETE FROM credit_holds WHERE task_id IN (\(owned))", arguments: arguments)
       try db.execute(sql: "DELETE FROM idempotency_keys WHERE task_id IN (\(owned))", arguments: arguments)
       try db.execute(sql: "DELETE FROM task_updates WHERE task_id IN (\(owned))", arguments: arguments)
+      try db.execute(
+        sql: "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE task_id IN (\(owned)))",
+        arguments: arguments)
+      try db.execute(sql: "DELETE FROM webhook_deliveries WHERE task_id IN (\(owned))", arguments: arguments)
       try db.execute(sql: "DELETE FROM tasks WHERE \(filter)", arguments: arguments)
       return (rows.count, keys)
     }

@@ -154,6 +154,44 @@ enum Schema {
           ALTER TABLE tasks ADD COLUMN update_id INTEGER NOT NULL DEFAULT 0;
           """)
     }
+    migrator.registerMigration("v7: webhooks") { db in
+      try db.execute(
+        sql: """
+          ALTER TABLE tasks ADD COLUMN webhook TEXT;
+
+          CREATE TABLE webhook_secrets (
+            platform TEXT PRIMARY KEY,
+            secret TEXT NOT NULL,
+            created_at REAL NOT NULL
+          );
+
+          -- Written in the transaction of the task change that causes them: a crash loses none.
+          CREATE TABLE webhook_deliveries (
+            id TEXT PRIMARY KEY,
+            task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+            event TEXT NOT NULL,
+            url TEXT NOT NULL,
+            snapshot TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('PENDING', 'DELIVERED', 'FAILED')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            locked_until REAL,
+            created_at REAL NOT NULL,
+            finished_at REAL
+          );
+          CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+
+          CREATE TABLE webhook_attempts (
+            delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+            attempt INTEGER NOT NULL,
+            at REAL NOT NULL,
+            status_code INTEGER,
+            error TEXT,
+            duration_ms INTEGER NOT NULL,
+            PRIMARY KEY (delivery_id, attempt)
+          ) WITHOUT ROWID;
+          """)
+    }
     return migrator
   }
 }

@@ -19,14 +19,15 @@ enum TaskRows {
       sql: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
           template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-          created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          created_at, updated_at, webhook)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
       arguments: [
         task.id, task.account.platform, task.account.userID, task.kind.rawValue, task.status.rawValue, task.prompt,
         try json(task.parameters), task.template.code, task.template.name,
         task.template.version, task.template.category, task.backend, try json(task.backendOptions), task.creditCost, task.timeoutMs, task.inputImageKey,
         task.sequence, task.createdAt.timeIntervalSince1970, task.updatedAt.timeIntervalSince1970,
+        try task.webhook.map(json),
       ])
     var logged = task
     try appendUpdate(db, &logged, feed: feed)
@@ -64,6 +65,7 @@ enum TaskRows {
       ])
     task.updateID = db.lastInsertedRowID
     try db.execute(sql: "UPDATE tasks SET update_id = ? WHERE id = ?", arguments: [task.updateID, task.id])
+    try WebhookRows.enqueue(db, for: task)
     if let send = feed.send {
       let committed = task
       db.afterNextTransaction(onCommit: { _ in send(committed) })
@@ -209,7 +211,8 @@ enum TaskRows {
       updatedAt: date(row["updated_at"])!,
       startedAt: date(row["started_at"]),
       finishedAt: date(row["finished_at"]),
-      updateID: row["update_id"])
+      updateID: row["update_id"],
+      webhook: try (row["webhook"] as String?).map { try JSONDecoder().decode(WebhookRequest.self, from: Data($0.utf8)) })
   }
 
   private static func date(_ seconds: Double?) -> Date? {

@@ -57,7 +57,12 @@ public final class EaselServer: Sendable {
     lock = try DataDirectoryLock(directory: configuration.dataDirectory)
 
     let updates = TaskUpdateHub()
-    let store = try SQLiteTaskStore(path: configuration.databasePath, onChange: updates.publish)
+    let (webhookWakes, wakeWebhooks) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    let store = try SQLiteTaskStore(path: configuration.databasePath) { task in
+      updates.publish(task)
+      if WebhookEvent.caused(by: task) != nil { wakeWebhooks.yield() }
+    }
+    let webhookPolicy = try WebhookTargetPolicy(allowed: configuration.webhooks.allowedHosts)
     // The data folder is locked, so every PROCESSING task was left by a process that is gone.
     let settings = configuration.workerSettings
     let rescued = try await store.rescueAbandonedTasks(expiredBefore: nil, maxAttempts: settings.maxAttempts, now: Date())
@@ -84,7 +89,11 @@ public final class EaselServer: Sendable {
     _ = try await reloader.reload()
     let manager = TaskManager(
       store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
-      updates: updates, running: running, limits: configuration.limits, wakeWorkers: { pool.wake() })
+      updates: updates, running: running, limits: configuration.limits, webhookGuard: webhookPolicy,
+      wakeWorkers: { pool.wake() })
+    let webhooks = WebhookDispatcher(
+      store: store, policy: webhookPolicy, settings: configuration.webhooks, wakes: webhookWakes,
+      links: { artifacts.downloadURL(key: $0) }, logger: logger)
 
     let serving = ServingState()
     let services: [any RegistrableRPCService] = [
@@ -124,7 +133,9 @@ public final class EaselServer: Sendable {
         maxStreamsPerConnection: configuration.maxStreamsPerConnection, services: services,
         interceptors: interceptors, logger: logger, onListening: readiness.listening)
     }
-    var lifecycle: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pool), .init(service: reloader)]
+    var lifecycle: [ServiceGroupConfiguration.ServiceConfiguration] = [
+      .init(service: webhooks), .init(service: pool), .init(service: reloader),
+    ]
     if let address = configuration.metrics {
       lifecycle.append(.init(service: MetricsEndpoint(address: address, logger: logger, onListening: readiness.metricsListening) {
         metrics.refresh(

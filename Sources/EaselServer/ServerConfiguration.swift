@@ -72,6 +72,8 @@ public struct ServerConfiguration: Sendable {
   public var metrics: TCPAddress?
   /// Artifacts in an S3-compatible bucket instead of the data folder.
   public var s3: S3ArtifactStore.Settings?
+  /// Webhook delivery: allowed private hosts, timeouts, retries.
+  public var webhooks = WebhookSettings()
   /// An OpenAI-compatible images API.
   public var openAIImages: OpenAIImagesBackend.Settings?
 

@@ -5,6 +5,6 @@ struct Easeld: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "easeld",
     abstract: "The Easel server: AI image and video generation as paid, tracked tasks, over gRPC.",
-    subcommands: [Serve.self, KeysCommand.self, CheckLedger.self, TemplatesCommand.self, PurgeCommand.self, ConfigCommand.self],
+    subcommands: [Serve.self, KeysCommand.self, CheckLedger.self, TemplatesCommand.self, PurgeCommand.self, ConfigCommand.self, WebhooksCommand.self],
     defaultSubcommand: Serve.self)
 }

@@ -81,6 +81,10 @@ struct Environment {
       templatesDirectory: self["EASEL_TEMPLATES_DIR"].map { URL(fileURLWithPath: $0) })
     configuration.unixSocketGroup = self["EASEL_UNIX_SOCKET_GROUP"]
     configuration.s3 = try s3Settings()
+    configuration.webhooks.allowedHosts = (self["EASEL_WEBHOOK_ALLOWED_HOSTS"] ?? "").split(separator: ",").map(String.init)
+    configuration.webhooks.timeout = .milliseconds(try number("EASEL_WEBHOOK_TIMEOUT_MS", default: 10_000))
+    configuration.webhooks.retryBase = .milliseconds(try number("EASEL_WEBHOOK_RETRY_BASE_MS", default: 5_000))
+    configuration.webhooks.retryPeriod = .seconds(try number("EASEL_WEBHOOK_RETRY_PERIOD_SECONDS", default: 86_400))
     configuration.tls = try tls()
     configuration.metrics = try address("EASEL_METRICS", default: "none")
     configuration.maxStreamsPerConnection = try number("EASEL_MAX_STREAMS_PER_CONNECTION", default: 100)

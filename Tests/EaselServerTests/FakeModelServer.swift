@@ -12,6 +12,7 @@ final class FakeModelServer: Sendable {
     var body_base64: String?
     var content_type: String?
     var delay: Double?
+    var headers: [String: String]?
   }
 
   enum JSONValue: Encodable {
@@ -37,7 +38,7 @@ final class FakeModelServer: Sendable {
   }
 
   /// Just enough of a JSON value to read what Easel sent.
-  enum AnyJSON: Decodable, Equatable {
+  enum AnyJSON: Decodable, Hashable {
     case string(String), number(Double), bool(Bool), array([AnyJSON]), other
 
     init(from decoder: any Decoder) throws {

@@ -3,7 +3,7 @@
 
 Prints its port on the first line of stdout. Control endpoints:
   POST /__script   {"path": "/sdapi/v1/txt2img", "responses": [{"status": 500, "body": "busy"},
-                    {"status": 200, "json": {...}, "delay": 0.2}]}  queues answers for a path
+                    {"status": 200, "json": {...}, "delay": 0.2, "headers": {...}}]}  queues answers for a path
                    (a queued answer is used once; the last one repeats)
   GET  /__requests the requests seen so far: [{"method", "path", "headers", "json"}]
 Unscripted paths answer 200 with {}.
@@ -32,9 +32,11 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _answer(self, status, body, content_type="application/json"):
+    def _answer(self, status, body, content_type="application/json", headers=None):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -73,7 +75,9 @@ class Handler(BaseHTTPRequestHandler):
         else:
             body = response.get("body", "").encode()
         try:
-            self._answer(response.get("status", 200), body, response.get("content_type", "application/json"))
+            self._answer(
+                response.get("status", 200), body, response.get("content_type", "application/json"), response.get("headers")
+            )
         except (BrokenPipeError, ConnectionResetError):
             pass
 

@@ -1,0 +1,114 @@
+import EaselCore
+import Foundation
+import GRDB
+
+/// Webhook secrets, deliveries and attempts. Called only inside a store transaction.
+enum WebhookRows {
+  /// Queues the delivery a task change causes, if any, in the change's own transaction.
+  static func enqueue(_ db: Database, for task: GenerationTask) throws {
+    guard let event = WebhookEvent.caused(by: task), let webhook = task.webhook else { return }
+    try db.execute(
+      sql: """
+        INSERT INTO webhook_deliveries (id, task_id, event, url, snapshot, state, next_attempt_at, created_at)
+        VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?)
+        """,
+      arguments: [
+        "msg_" + UUID().uuidString.lowercased(), task.id, event.rawValue, webhook.url, try TaskRows.json(task),
+        task.updatedAt.timeIntervalSince1970, task.updatedAt.timeIntervalSince1970,
+      ])
+  }
+
+  static func secret(_ db: Database, platform: String, rotate: Bool, now: Date) throws -> String {
+    if !rotate, let secret = try String.fetchOne(db, sql: "SELECT secret FROM webhook_secrets WHERE platform = ?", arguments: [platform]) {
+      return secret
+    }
+    let secret = WebhookSecret.generate()
+    try db.execute(
+      sql: "INSERT OR REPLACE INTO webhook_secrets (platform, secret, created_at) VALUES (?, ?, ?)",
+      arguments: [platform, secret, now.timeIntervalSince1970])
+    return secret
+  }
+
+  static func claimDue(_ db: Database, limit: Int, lock: Duration, now: Date) throws -> [WebhookDelivery] {
+    let rows = try Row.fetchAll(
+      db,
+      sql: """
+        SELECT * FROM webhook_deliveries
+        WHERE state = 'PENDING' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
+        ORDER BY next_attempt_at LIMIT ?
+        """,
+      arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, limit])
+    let lockedUntil = now.addingTimeInterval(Double(lock.components.seconds))
+    for row in rows {
+      try db.execute(
+        sql: "UPDATE webhook_deliveries SET locked_until = ? WHERE id = ?",
+        arguments: [lockedUntil.timeIntervalSince1970, row["id"] as String])
+    }
+    return try rows.map(delivery)
+  }
+
+  static func record(_ db: Database, deliveryID: String, attempt: WebhookAttempt, retryAt: Date?) throws {
+    let attempts = (try Int.fetchOne(db, sql: "SELECT attempts FROM webhook_deliveries WHERE id = ?", arguments: [deliveryID]) ?? 0) + 1
+    try db.execute(
+      sql: """
+        INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)
+        """,
+      arguments: [
+        deliveryID, attempts, attempt.at.timeIntervalSince1970, attempt.statusCode, attempt.error, attempt.duration.milliseconds,
+      ])
+    let state: WebhookDeliveryState = attempt.succeeded ? .delivered : retryAt == nil ? .failed : .pending
+    try db.execute(
+      sql: """
+        UPDATE webhook_deliveries SET attempts = ?, state = ?, next_attempt_at = COALESCE(?, next_attempt_at),
+          locked_until = NULL, finished_at = ?
+        WHERE id = ?
+        """,
+      arguments: [
+        attempts, state.rawValue, retryAt?.timeIntervalSince1970,
+        state == .pending ? nil : attempt.at.timeIntervalSince1970, deliveryID,
+      ])
+  }
+
+  static func history(_ db: Database, taskID: String) throws
+    -> [(delivery: WebhookDelivery, state: WebhookDeliveryState, attempts: [WebhookAttempt])]
+  {
+    try Row.fetchAll(db, sql: "SELECT * FROM webhook_deliveries WHERE task_id = ? ORDER BY created_at, rowid", arguments: [taskID])
+      .map { row in
+        let attempts = try Row.fetchAll(
+          db, sql: "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt", arguments: [row["id"] as String]
+        ).map { attempt in
+          WebhookAttempt(
+            statusCode: attempt["status_code"], error: attempt["error"],
+            duration: .milliseconds(attempt["duration_ms"] as Int64), at: Date(timeIntervalSince1970: attempt["at"]))
+        }
+        return (try delivery(row), WebhookDeliveryState(rawValue: row["state"]) ?? .pending, attempts)
+      }
+  }
+
+  private static func delivery(_ row: Row) throws -> WebhookDelivery {
+    WebhookDelivery(
+      id: row["id"], event: WebhookEvent(rawValue: row["event"]) ?? .completed, url: row["url"],
+      task: try JSONDecoder().decode(GenerationTask.self, from: Data((row["snapshot"] as String).utf8)),
+      attempts: row["attempts"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
+  }
+}
+
+extension SQLiteTaskStore: WebhookStore {
+  public func webhookSecret(platform: String, rotate: Bool, now: Date) async throws -> String {
+    try await writer.write { db in try WebhookRows.secret(db, platform: platform, rotate: rotate, now: now) }
+  }
+
+  public func claimDueWebhookDeliveries(limit: Int, lock: Duration, now: Date) async throws -> [WebhookDelivery] {
+    try await writer.write { db in try WebhookRows.claimDue(db, limit: limit, lock: lock, now: now) }
+  }
+
+  public func recordWebhookAttempt(deliveryID: String, attempt: WebhookAttempt, retryAt: Date?) async throws {
+    try await writer.write { db in try WebhookRows.record(db, deliveryID: deliveryID, attempt: attempt, retryAt: retryAt) }
+  }
+
+  public func webhookDeliveries(taskID: String) async throws
+    -> [(delivery: WebhookDelivery, state: WebhookDeliveryState, attempts: [WebhookAttempt])]
+  {
+    try await writer.read { db in try WebhookRows.history(db, taskID: taskID) }
+  }
+}

@@ -1,0 +1,189 @@
+import Crypto
+import EaselCore
+import EaselRPC
+import EaselSQLite
+import EaselServer
+import Foundation
+import GRPCCore
+import Testing
+
+extension FakeModelServer.SeenRequest {
+  func header(_ name: String) -> String? {
+    headers.first { $0.key.lowercased() == name }?.value
+  }
+
+  /// The body exactly as sent (the fake server reports it as Latin-1).
+  var bodyBytes: [UInt8] { text.unicodeScalars.map { UInt8($0.value) } }
+}
+
+/// Checks a Standard Webhooks signature the way a receiver's library does.
+func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) throws -> Bool {
+  let key = SymmetricKey(data: try #require(Data(base64Encoded: String(secret.dropFirst("whsec_".count)))))
+  let id = try #require(request.header("webhook-id"))
+  let timestamp = try #require(request.header("webhook-timestamp"))
+  var signed = Data("\(id).\(timestamp).".utf8)
+  signed.append(contentsOf: request.bodyBytes)
+  let expected = "v1," + Data(HMAC<SHA256>.authenticationCode(for: signed, using: key)).base64EncodedString()
+  return request.header("webhook-signature")?.split(separator: " ").contains { $0 == expected } == true
+}
+
+@Suite(.timeLimit(.minutes(2))) struct WebhookTests {
+  static func allowingLoopback(_ configuration: inout ServerConfiguration) {
+    configuration.webhooks.allowedHosts = ["127.0.0.1"]
+    configuration.webhooks.retryBase = .milliseconds(200)
+  }
+
+  @Test func aFinishedTaskIsPostedSignedAndRetriedAfterA500() async throws {
+    let receiver = try FakeModelServer()
+    try await receiver.script("/hooks/easel", [.init(status: 500, body: "down"), .init(status: 204)])
+    try await withTestServer(workers: 1, configure: Self.allowingLoopback) { server in
+      try await server.grant("wes", 20)
+      let task = try await server.tasks.createTask(.with {
+        $0.userID = "wes"
+        $0.templateCode = "txt2img"
+        $0.parameters.fields["prompt"] = .init(stringValue: "a lighthouse")
+        $0.webhookURL = receiver.url + "/hooks/easel"
+      })
+      #expect(task.webhookURL == receiver.url + "/hooks/easel")
+      _ = try await server.finished("wes", task.id)
+      try await waitUntil { try await receiver.requests("/hooks/easel").count == 2 }
+
+      let secret = try await runTool("easeld", ["webhooks", "secret", "--platform", "default", "--data", server.directory.path])
+      let whsec = try #require(secret.stdout.split(separator: "\n").last.map(String.init))
+      #expect(whsec.hasPrefix("whsec_"))
+
+      let posts = try await receiver.requests("/hooks/easel")
+      #expect(posts.allSatisfy { $0.method == "POST" && $0.header("content-type") == "application/json" })
+      #expect(try posts.allSatisfy { try hasValidSignature($0, secret: whsec) })
+      #expect(posts.map { $0.json?["type"] } == [.string("task.completed"), .string("task.completed")])
+      #expect(posts[0].header("webhook-id") == posts[1].header("webhook-id"), "a retry keeps its id")
+      let timestamp = try #require(posts[1].header("webhook-timestamp"))
+      let sent = try #require(Int(timestamp))
+      #expect(abs(Int(Date().timeIntervalSince1970) - sent) < 60)
+      let body = try JSONSerialization.jsonObject(with: Data(posts[1].bodyBytes)) as? [String: Any]
+      let data = try #require(body?["data"] as? [String: Any])
+      #expect(data["id"] as? String == task.id && data["status"] as? String == "TASK_STATUS_COMPLETED")
+
+      // Every attempt is recorded.
+      let store = try SQLiteTaskStore(path: server.directory.appendingPathComponent("easel.sqlite").path)
+      let history = try await store.webhookDeliveries(taskID: task.id)
+      #expect(history.map(\.state) == [.delivered])
+      #expect(history.map { $0.attempts.map(\.statusCode) } == [[500, 204]])
+      // A tampered body fails verification.
+      var forged = posts[1]
+      forged.text = forged.text.replacingOccurrences(of: "COMPLETED", with: "FAILED")
+      #expect(try !hasValidSignature(forged, secret: whsec))
+
+      // With webhook_on_start, processing is announced too.
+      let both = try await server.tasks.createTask(.with {
+        $0.userID = "wes"
+        $0.templateCode = "txt2img"
+        $0.parameters.fields["prompt"] = .init(stringValue: "a harbour")
+        $0.webhookURL = receiver.url + "/hooks/both"
+        $0.webhookOnStart = true
+      })
+      _ = try await server.finished("wes", both.id)
+      try await waitUntil { try await receiver.requests("/hooks/both").count == 2 }
+      let announced = try await receiver.requests("/hooks/both").compactMap { $0.json?["type"] }
+      #expect(Set(announced) == [.string("task.started"), .string("task.completed")])
+    }
+  }
+
+  @Test func redirectsAreNotFollowed() async throws {
+    let receiver = try FakeModelServer()
+    try await receiver.script("/moved", [.init(status: 302, headers: ["Location": receiver.url + "/elsewhere"]), .init(status: 200)])
+    try await withTestServer(workers: 1, configure: Self.allowingLoopback) { server in
+      try await server.grant("ren", 20)
+      let task = try await server.tasks.createTask(.with {
+        $0.userID = "ren"
+        $0.templateCode = "txt2img"
+        $0.parameters.fields["prompt"] = .init(stringValue: "a gate")
+        $0.webhookURL = receiver.url + "/moved"
+      })
+      _ = try await server.finished("ren", task.id)
+      let store = try SQLiteTaskStore(path: server.directory.appendingPathComponent("easel.sqlite").path)
+      try await waitUntil { try await store.webhookDeliveries(taskID: task.id).first?.state == .delivered }
+      #expect(try await store.webhookDeliveries(taskID: task.id).first?.attempts.map(\.statusCode) == [302, 200])
+      #expect(try await receiver.requests("/elsewhere").isEmpty)
+    }
+  }
+
+  @Test func privateAndMalformedTargetsAreRefusedUnlessAllowed() async throws {
+    try await withTestServer(workers: 0) { server in
+      try await server.grant("pia", 100)
+      func create(_ url: String) async -> RPCError? {
+        await rpcError {
+          try await server.tasks.createTask(.with {
+            $0.userID = "pia"
+            $0.templateCode = "txt2img"
+            $0.parameters.fields["prompt"] = .init(stringValue: "x")
+            $0.webhookURL = url
+          })
+        }
+      }
+      let refused: [(String, String)] = [
+        ("http://127.0.0.1:9/hook", "loopback"), ("http://localhost/hook", "loopback"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"), ("http://10.1.2.3/", "private"),
+        ("http://192.168.0.10/", "private"), ("http://[::1]/", "loopback"), ("http://[fd00::5]/", "unique local"),
+        ("http://[::ffff:127.0.0.1]/", "loopback"), ("http://100.64.0.1/", "shared address space"),
+      ]
+      for (url, reason) in refused {
+        let error = await create(url)
+        #expect(error?.code == .invalidArgument, "\(url)")
+        #expect(error?.message.contains(reason) == true && error?.message.contains("EASEL_WEBHOOK_ALLOWED_HOSTS") == true, "\(url): \(error?.message ?? "")")
+      }
+      for url in ["ftp://example.com/x", "not a url", "http://user:pw@example.com/"] {
+        #expect(await create(url)?.code == .invalidArgument, "\(url)")
+      }
+      #expect(try await server.balance("pia").held == 0, "nothing was created or held")
+    }
+    // The operator's allow list opens exactly what it names.
+    try await withTestServer(workers: 0, configure: { $0.webhooks.allowedHosts = ["10.0.0.0/8", "localhost"] }) { server in
+      try await server.grant("pia", 100)
+      for url in ["http://10.1.2.3/hook", "http://localhost:8080/hook"] {
+        _ = try await server.tasks.createTask(.with {
+          $0.userID = "pia"
+          $0.templateCode = "txt2img"
+          $0.parameters.fields["prompt"] = .init(stringValue: "x")
+          $0.webhookURL = url
+        })
+      }
+      let stillRefused = await rpcError {
+        try await server.tasks.createTask(.with {
+          $0.userID = "pia"
+          $0.templateCode = "txt2img"
+          $0.parameters.fields["prompt"] = .init(stringValue: "x")
+          $0.webhookURL = "http://192.168.1.1/"
+        })
+      }
+      #expect(stillRefused?.code == .invalidArgument)
+    }
+  }
+
+  @Test func aPendingDeliverySurvivesARestart() async throws {
+    let receiver = try FakeModelServer()
+    try await receiver.script("/later", [.init(status: 503), .init(status: 200)])
+    let directory = try TestServer.temporaryDirectory()
+    let id = try await withTestServer(directory: directory, workers: 1, configure: {
+      Self.allowingLoopback(&$0)
+      $0.webhooks.retryBase = .seconds(2)  // the retry comes due after this server has stopped
+    }) { server in
+      try await server.grant("ria", 20)
+      let task = try await server.tasks.createTask(.with {
+        $0.userID = "ria"
+        $0.templateCode = "txt2img"
+        $0.parameters.fields["prompt"] = .init(stringValue: "a kite")
+        $0.webhookURL = receiver.url + "/later"
+      })
+      _ = try await server.finished("ria", task.id)
+      try await waitUntil { try await receiver.requests("/later").count == 1 }
+      return task.id
+    }
+    try await withTestServer(directory: directory, workers: 0, configure: Self.allowingLoopback) { server in
+      try await waitUntil { try await receiver.requests("/later").count == 2 }
+      let store = try SQLiteTaskStore(path: directory.appendingPathComponent("easel.sqlite").path)
+      try await waitUntil { try await store.webhookDeliveries(taskID: id).first?.state == .delivered }
+      #expect(try await store.webhookDeliveries(taskID: id).first?.attempts.map(\.statusCode) == [503, 200])
+    }
+  }
+}
