@@ -121,6 +121,21 @@ let package = Package(
       swiftSettings: strict
     ),
 
+    // Benchmarks/run builds this in release mode; see the README's Performance section.
+    .executableTarget(
+      name: "easel-bench",
+      dependencies: [
+        "EaselRPC", "EaselCore", "EaselSQLite", "EaselImaging",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Benchmarks/EaselBench",
+      swiftSettings: strict
+    ),
+
     .testTarget(name: "EaselCoreTests", dependencies: ["EaselCore"]),
     .testTarget(name: "EaselTemplatesTests", dependencies: ["EaselTemplates", "EaselCore"]),
     .testTarget(name: "EaselImagingTests", dependencies: ["EaselImaging", "EaselCore"]),

@@ -1,0 +1,144 @@
+import ArgumentParser
+import EaselRPC
+import Foundation
+import GRPCCore
+
+/// Runs every benchmark against release `easeld` processes and prints one markdown table. Each
+/// figure comes with a reference measured in the same run, on the same machine, and their ratio.
+@main
+struct EaselBench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "easel-bench",
+    abstract: "Easel's benchmarks: RPC overhead, durable creation, pipeline, fan-out, imaging, footprint.",
+    discussion: "Run through Benchmarks/run, which builds release binaries first.")
+
+  @Flag(help: "Smaller runs (under 2 minutes), for a quick look.") var quick = false
+  @Option(help: "The easeld binary (default: next to this one).") var easeld: String?
+  @Option(help: "Where the table (latest.md) and chart (chart.png) go.") var out = "Benchmarks/results"
+  @Option(help: "Fan-out subscribers (default 10000, 2000 with --quick).") var subscribers: Int?
+
+  func run() async throws {
+    let started = ContinuousClock.now
+    let easeld = URL(fileURLWithPath: easeld ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("easeld").path)
+    let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("easel-bench-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: work) }
+    let output = URL(fileURLWithPath: out)
+    try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    var report = Report()
+    var peakRSS = 0
+
+    // 1 and 2: an API-only server (no workers), so the RPC figures measure the RPC path alone.
+    log("RPC overhead and durable creation…")
+    let api = try ServerProcess(easeld: easeld, data: work.appendingPathComponent("api"), workers: 0)
+    try await api.start()
+    let startup = api.startup
+    try await Task.sleep(for: .milliseconds(300))
+    let idleRSS = api.rss
+    let h2load = H2Load(folder: work)
+    let rpc = try await RPCBench(server: api, h2load: h2load, requests: quick ? 4_000 : 30_000).run()
+    peakRSS = max(peakRSS, api.rss)
+    for transport in ["TCP", "Unix socket"] {
+      let results = rpc.byTransport.filter { $0.transport == transport }
+      guard let health = results.first(where: { $0.method == "Health/Check" })?.result else { continue }
+      for (_, method, result) in results where method != "Health/Check" {
+        report.add(
+          "\(method) over \(transport), 256 in flight",
+          "\(format(result.requestsPerSecond, digits: 0))/s, p50 \(format(result.latency.p50)) ms, p99 \(format(result.latency.p99)) ms",
+          reference: "Health/Check \(format(health.requestsPerSecond, digits: 0))/s, p99 \(format(health.latency.p99)) ms",
+          ratio: result.requestsPerSecond / health.requestsPerSecond, target: method == "GetTask" ? "≥ 70 %" : "")
+      }
+    }
+    await api.stop()
+
+    let creates = quick ? 2_000 : 12_000
+    let createServer = try ServerProcess(easeld: easeld, data: work.appendingPathComponent("create"), workers: 0)
+    try await createServer.start()
+    let createKey = try await createServer.adminKey()
+    try await createServer.withUnix { client in
+      _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
+        $0.userID = "bench"
+        $0.amount = 1 << 50
+        $0.reason = "benchmark"
+      })
+    }
+    let createBody = try h2load.frame("create-run", RPCBench.create)
+    let created = try h2load.run(
+      "easel.v1.TaskService/CreateTask", body: createBody, target: .tcp(port: createServer.port), requests: creates,
+      clients: 16, streams: 16, key: createKey)
+    peakRSS = max(peakRSS, createServer.rss)
+    await createServer.stop()
+    let sqlite = try await SQLiteBaseline.tasksPerSecond(count: creates / 2, folder: work)
+    report.add(
+      "CreateTask, 256 in flight (durable: WAL, synchronous=FULL)",
+      "\(format(created.requestsPerSecond, digits: 0))/s, p99 \(format(created.latency.p99)) ms\(created.failed > 0 ? ", \(created.failed) failed" : "")",
+      reference: "raw SQLite, same rows, 1 txn each: \(format(sqlite, digits: 0))/s", ratio: created.requestsPerSecond / sqlite,
+      target: "≥ 50 %")
+
+    // 3 and 4: a server with workers, the procedural backend at zero latency.
+    log("pipeline and fan-out…")
+    let metricsPort = try freePort()
+    let full = try ServerProcess(
+      easeld: easeld, data: work.appendingPathComponent("full"), workers: 4,
+      environment: ["EASEL_METRICS": "127.0.0.1:\(metricsPort)"])
+    try await full.start()
+    let pipeline = try await PipelineBench(server: full, tasks: quick ? 300 : 2_000).run()
+    peakRSS = max(peakRSS, full.rss)
+    let sequentialHealth = try await healthRate(full)
+    report.add(
+      "Pipeline: tasks created → COMPLETED seen by a subscriber (64×64 PNG, 4 workers)",
+      "\(format(pipeline.tasksPerSecond, digits: 0)) tasks/s, p50 \(format(pipeline.latency.p50)) ms, p99 \(format(pipeline.latency.p99)) ms",
+      reference: "sequential Health/Check: \(format(sequentialHealth, digits: 0))/s",
+      ratio: pipeline.tasksPerSecond / sequentialHealth)
+
+    let fanout = try await FanOutBench(server: full, metricsPort: metricsPort, subscribers: subscribers ?? (quick ? 2_000 : 10_000)).run()
+    peakRSS = max(peakRSS, fanout.rssWithSubscribers)
+    report.add(
+      "Fan-out: \(fanout.subscribers) StreamTaskUpdates subscribers",
+      "\(format(Double(fanout.bytesPerSubscriber) / 1024)) KiB each (RSS \(mebibytes(fanout.rssWithSubscribers))); delivery p50 \(format(fanout.delivery.p50)) ms, p99 \(format(fanout.delivery.p99)) ms",
+      reference: "Health/Check round trip p50 \(format(fanout.healthRoundTrip.p50, digits: 2)) ms",
+      ratio: fanout.healthRoundTrip.p50 / fanout.delivery.p50)
+    await full.stop()
+
+    // 5: imaging, in this process, against the vipsthumbnail command.
+    log("imaging…")
+    let imaging = try await ImagingBench(folder: work, files: quick ? 4 : 8, rounds: quick ? 2 : 5).run()
+    report.add(
+      "Input normalisation (3000×2000 JPEG → fit 1024, q85, full decode)", "\(format(imaging.normalizePerSecond))/s",
+      reference: "vipsthumbnail -s 1024x1024>: \(format(imaging.vipsNormalizePerSecond))/s",
+      ratio: imaging.normalizePerSecond / imaging.vipsNormalizePerSecond)
+    report.add(
+      "Thumbnail (3000×2000 JPEG → 200×200 cover, q80)", "\(format(imaging.thumbnailPerSecond))/s",
+      reference: "vipsthumbnail -s 200x200 --smartcrop centre: \(format(imaging.vipsThumbnailPerSecond))/s",
+      ratio: imaging.thumbnailPerSecond / imaging.vipsThumbnailPerSecond)
+
+    // 6: footprint.
+    report.add("Start-up to SERVING (migrations, template load, both listeners)", "\(format(startup.milliseconds, digits: 0)) ms")
+    report.add("Resident memory: idle / peak under the loads above", "\(mebibytes(idleRSS)) / \(mebibytes(peakRSS))")
+
+    let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(mebibytes(Int(ProcessInfo.processInfo.physicalMemory))) RAM"
+    report.notes.append(
+      "Measured \(ISO8601DateFormatter().string(from: Date())) on \(machine), release build, `Benchmarks/run\(quick ? " --quick" : "")` in \(format((ContinuousClock.now - started).seconds, digits: 0)) s. h2load, the load clients and easeld share the machine.")
+    let table = report.markdown
+    try table.write(to: output.appendingPathComponent(quick ? "quick.md" : "latest.md"), atomically: true, encoding: .utf8)
+    let svg = output.appendingPathComponent("chart.svg")
+    try Report.chart(rpc.curve).write(to: svg, atomically: true, encoding: .utf8)
+    try shell("vips", ["copy", "\(svg.path)[dpi=110]", output.appendingPathComponent("chart.png").path])
+    try? FileManager.default.removeItem(at: svg)
+    print(table)
+  }
+
+  /// Unary Health/Check calls one after another: the cost of one round trip through the stack.
+  private func healthRate(_ server: ServerProcess) async throws -> Double {
+    try await server.withUnix { client in
+      let health = Grpc_Health_V1_Health.Client(wrapping: client)
+      let start = ContinuousClock.now
+      for _ in 0..<500 { _ = try await health.check(.init()) }
+      return 500 / (ContinuousClock.now - start).seconds
+    }
+  }
+
+  private func log(_ text: String) {
+    FileHandle.standardError.write(Data("easel-bench: \(text)\n".utf8))
+  }
+}

@@ -1,0 +1,110 @@
+import EaselRPC
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Synchronization
+
+/// Figure 4: many concurrent StreamTaskUpdates subscribers on one server: resident memory per
+/// subscriber, and the time from a stored change (the task's updated_at) to its delivery.
+struct FanOutBench: Sendable {
+  struct Figures: Sendable {
+    var subscribers: Int
+    var bytesPerSubscriber: Int
+    var rssWithSubscribers: Int
+    var delivery: Latencies
+    /// One Health/Check round trip on the same server at the same moment, for scale.
+    var healthRoundTrip: Latencies
+  }
+
+  let server: ServerProcess
+  let metricsPort: Int
+  let subscribers: Int
+  let users = 100
+  let streamsPerConnection = 500
+
+  func run() async throws -> Figures {
+    let before = server.rss
+    let deliveries = Locked(Latencies())
+    let received = Locked(0)
+    let connections = (subscribers + streamsPerConnection - 1) / streamsPerConnection
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+      for connection in 0..<connections {
+        group.addTask {
+          try await withGRPCClient(
+            transport: try .http2NIOPosix(target: .unixDomainSocket(path: server.socket), transportSecurity: .plaintext)
+          ) { client in
+            let service = Easel_V1_TaskService.Client(wrapping: client)
+            try await withThrowingDiscardingTaskGroup { streams in
+              for stream in 0..<streamsPerConnection where connection * streamsPerConnection + stream < subscribers {
+                let user = "fan\((connection * streamsPerConnection + stream) % users)"
+                streams.addTask {
+                  try await service.streamTaskUpdates(.with { $0.userID = user }) { response in
+                    for try await update in response.messages {
+                      let sentAt = update.task.updatedAt.date
+                      deliveries.withLock { $0.add(Date().timeIntervalSince(sentAt) * 1000) }
+                      received.withLock { $0 += 1 }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+      try await waitForSubscribers(subscribers)
+      let rss = server.rss
+      let health = try await healthRoundTrips()
+      // One task per user: every subscriber sees its user's task go PENDING → PROCESSING → COMPLETED.
+      try await server.withUnix { client in
+        let tasks = Easel_V1_TaskService.Client(wrapping: client)
+        let credits = Easel_V1_CreditService.Client(wrapping: client)
+        for user in 0..<users {
+          _ = try await credits.grantCredits(.with {
+            $0.userID = "fan\(user)"
+            $0.amount = 1000
+            $0.reason = "benchmark"
+          })
+          var request = RPCBench.create
+          request.userID = "fan\(user)"
+          _ = try await tasks.createTask(request)
+        }
+      }
+      let expected = subscribers * 3
+      for _ in 0..<1200 where received.withLock({ $0 }) < expected {
+        try await Task.sleep(for: .milliseconds(50))
+      }
+      group.cancelAll()
+      return Figures(
+        subscribers: subscribers, bytesPerSubscriber: (rss - before) / subscribers, rssWithSubscribers: rss,
+        delivery: deliveries.withLock { $0 }, healthRoundTrip: health)
+    }
+  }
+
+  /// Waits until the server's own gauge counts every stream as open.
+  private func waitForSubscribers(_ count: Int) async throws {
+    for _ in 0..<1200 {
+      let url = URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!
+      let text = (try? await URLSession.shared.data(from: url)).map { String(decoding: $0.0, as: UTF8.self) } ?? ""
+      let line = text.split(separator: "\n").first { $0.hasPrefix("easel_subscribers ") }
+      if let value = line?.split(separator: " ").last.flatMap({ Double($0) }), Int(value) >= count { return }
+      try await Task.sleep(for: .milliseconds(100))
+    }
+    throw BenchError("not every subscriber connected")
+  }
+
+  private func healthRoundTrips() async throws -> Latencies {
+    try await server.withUnix { client in
+      let health = Grpc_Health_V1_Health.Client(wrapping: client)
+      var latency = Latencies()
+      for _ in 0..<200 {
+        let start = ContinuousClock.now
+        _ = try await health.check(.init())
+        latency.add(.now - start)
+      }
+      return latency
+    }
+  }
+}

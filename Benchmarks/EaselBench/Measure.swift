@@ -1,0 +1,50 @@
+import Foundation
+import Synchronization
+
+/// Latency samples and the summaries the report prints.
+struct Latencies: Sendable {
+  private(set) var samples: [Double] = []  // milliseconds
+
+  mutating func add(_ milliseconds: Double) { samples.append(milliseconds) }
+  mutating func add(_ duration: Duration) { samples.append(duration.milliseconds) }
+
+  func percentile(_ p: Double) -> Double {
+    guard !samples.isEmpty else { return .nan }
+    let sorted = samples.sorted()
+    let rank = Int((Double(sorted.count) * p / 100).rounded(.up)) - 1  // nearest-rank
+    return sorted[min(max(rank, 0), sorted.count - 1)]
+  }
+
+  var p50: Double { percentile(50) }
+  var p99: Double { percentile(99) }
+}
+
+extension Duration {
+  var milliseconds: Double {
+    Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+  }
+  var seconds: Double { milliseconds / 1000 }
+}
+
+/// Resident memory of a process, from /proc.
+func residentBytes(pid: Int32) -> Int {
+  guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+    let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+  else { return 0 }
+  return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+}
+
+func format(_ value: Double, digits: Int = 1) -> String {
+  value.isNaN ? "–" : String(format: "%.\(digits)f", value)
+}
+
+func mebibytes(_ bytes: Int) -> String { format(Double(bytes) / 1_048_576) + " MiB" }
+
+/// Shared mutable state for the load tasks (a `Mutex` can't be captured by sending closures).
+final class Locked<Value: Sendable>: Sendable {
+  private let mutex: Mutex<Value>
+
+  init(_ value: Value) { mutex = Mutex(value) }
+
+  func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
+}
