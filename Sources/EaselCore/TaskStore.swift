@@ -151,7 +151,10 @@ public protocol TaskStore: Sendable {
   /// Unfinished tasks, oldest first, and the update log's last id as of the same moment.
   func activeTasks(in scope: UpdateScope) async throws -> (tasks: [GenerationTask], watermark: Int64)
 
-  /// Tasks by status and credits held: for metrics, and a cheap proof that the database answers.
+  /// Throws unless the database answers a query (for health checks).
+  func ping() async throws
+
+  /// Tasks by status and credits held, for metrics.
   func statistics() async throws -> StoreStatistics
 }
 

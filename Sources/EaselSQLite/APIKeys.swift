@@ -4,22 +4,22 @@ import GRDB
 
 enum APIKeys {
   static func insert(_ db: Database, _ key: APIKeyRecord, secretHash: String) throws {
-    try db.execute(
+    try db.run(
       sql: "INSERT INTO api_keys (id, secret_hash, platform, scope, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
       arguments: [key.id, secretHash, key.platform, key.scope.rawValue, key.name, key.createdAt.timeIntervalSince1970])
   }
 
   static func fetch(_ db: Database, secretHash: String) throws -> APIKeyRecord? {
-    try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [secretHash]).map(decode)
+    try Row.fetchOne(db, cached: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [secretHash]).map(decode)
   }
 
   static func all(_ db: Database) throws -> [APIKeyRecord] {
-    try Row.fetchAll(db, sql: "SELECT * FROM api_keys ORDER BY created_at, id").map(decode)
+    try Row.fetchAll(db, cached: "SELECT * FROM api_keys ORDER BY created_at, id").map(decode)
   }
 
   static func revoke(_ db: Database, id: String, now: Date) throws -> Bool {
-    guard try Row.fetchOne(db, sql: "SELECT id FROM api_keys WHERE id = ?", arguments: [id]) != nil else { return false }
-    try db.execute(
+    guard try Row.fetchOne(db, cached: "SELECT id FROM api_keys WHERE id = ?", arguments: [id]) != nil else { return false }
+    try db.run(
       sql: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", arguments: [now.timeIntervalSince1970, id])
     return true
   }

@@ -6,7 +6,7 @@ import GRDB
 enum Credits {
   static func account(_ db: Database, _ account: Account) throws -> CreditBalance {
     let row = try Row.fetchOne(
-      db, sql: "SELECT balance, held FROM credit_accounts WHERE platform = ? AND user_id = ?",
+      db, cached: "SELECT balance, held FROM credit_accounts WHERE platform = ? AND user_id = ?",
       arguments: [account.platform, account.userID])
     guard let row else { return .zero }
     return CreditBalance(balance: row["balance"], held: row["held"])
@@ -27,7 +27,7 @@ enum Credits {
     var balance = try account(db, task.account)
     balance.held += task.creditCost
     try save(db, task.account, balance)
-    try db.execute(
+    try db.run(
       sql: """
         INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at) VALUES (?, ?, ?, ?, 'OPEN', ?)
         """,
@@ -42,7 +42,7 @@ enum Credits {
   static func settle(_ db: Database, task: GenerationTask, now: Date) throws {
     guard let settlement = task.status.holdSettlement else { return }
     let row = try Row.fetchOne(
-      db, sql: "UPDATE credit_holds SET state = ?, settled_at = ? WHERE task_id = ? AND state = 'OPEN' RETURNING amount",
+      db, cached: "UPDATE credit_holds SET state = ?, settled_at = ? WHERE task_id = ? AND state = 'OPEN' RETURNING amount",
       arguments: [settlement.ledgerKind == .capture ? "CAPTURED" : "RELEASED", now.timeIntervalSince1970, task.id])
     guard let amount: Int64 = row?["amount"] else { return }
     let balance = settlement.apply(amount: amount, to: try account(db, task.account))
@@ -55,11 +55,11 @@ enum Credits {
   static func ledger(_ db: Database, account: Account, page: PageRequest) throws -> Page<LedgerEntry> {
     let owner: StatementArguments = [account.platform, account.userID]
     let total =
-      try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_entries WHERE platform = ? AND user_id = ?", arguments: owner)
+      try Int64.fetchOne(db, cached: "SELECT COUNT(*) FROM ledger_entries WHERE platform = ? AND user_id = ?", arguments: owner)
       ?? 0
     let rows = try Row.fetchAll(
       db,
-      sql: """
+      cached: """
         SELECT id, kind, amount, reason, task_id, balance_after, created_at FROM ledger_entries
         WHERE platform = ? AND user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?
         """,
@@ -74,7 +74,7 @@ enum Credits {
   }
 
   private static func save(_ db: Database, _ account: Account, _ balance: CreditBalance) throws {
-    try db.execute(
+    try db.run(
       sql: """
         INSERT INTO credit_accounts (platform, user_id, balance, held) VALUES (?, ?, ?, ?)
         ON CONFLICT (platform, user_id) DO UPDATE SET balance = excluded.balance, held = excluded.held
@@ -86,7 +86,7 @@ enum Credits {
     _ db: Database, account: Account, kind: LedgerKind, amount: Int64, reason: String, taskID: String?,
     balance: CreditBalance, now: Date
   ) throws {
-    try db.execute(
+    try db.run(
       sql: """
         INSERT INTO ledger_entries (platform, user_id, kind, amount, reason, task_id, balance_after, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)

@@ -14,7 +14,7 @@ enum Idempotency {
     guard
       let row = try Row.fetchOne(
         db,
-        sql: """
+        cached: """
           SELECT request_hash, task_id FROM idempotency_keys
           WHERE platform = ? AND user_id = ? AND scope = ? AND key = ?
           """,
@@ -28,7 +28,7 @@ enum Idempotency {
   }
 
   static func record(_ db: Database, account: Account, scope: Scope, key: IdempotencyKey, taskID: String?, now: Date) throws {
-    try db.execute(
+    try db.run(
       sql: """
         INSERT INTO idempotency_keys (platform, user_id, scope, key, request_hash, task_id, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -262,6 +262,10 @@ public struct SQLiteTaskStore: TaskStore {
     }
   }
 
+  public func ping() async throws {
+    _ = try await writer.read { db in try Int.fetchOne(db, cached: "SELECT 1") }
+  }
+
   public func statistics() async throws -> StoreStatistics {
     try await writer.read { db in
       let counts = try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM tasks GROUP BY status")

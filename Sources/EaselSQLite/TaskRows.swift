@@ -15,7 +15,7 @@ enum TaskRows {
   }
 
   static func insert(_ db: Database, _ task: GenerationTask, feed: ChangeFeed) throws {
-    try db.execute(
+    try db.run(
       sql: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
           template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
@@ -37,7 +37,7 @@ enum TaskRows {
   static func saveChange(_ db: Database, _ task: inout GenerationTask, now: Date, feed: ChangeFeed) throws {
     task.sequence += 1
     task.updatedAt = now
-    try db.execute(
+    try db.run(
       sql: """
         UPDATE tasks SET status = ?, progress = ?, output_key = ?, output_content_type = ?, thumbnail_key = ?,
           processing_time_ms = ?, error_code = ?, error_message = ?, attempts = ?, sequence = ?, updated_at = ?,
@@ -55,7 +55,7 @@ enum TaskRows {
   /// Logs the task's new state in the update log (which subscribers replay from) and tells the
   /// feed once the transaction commits. Writes are serialised, so log order is commit order.
   private static func appendUpdate(_ db: Database, _ task: inout GenerationTask, feed: ChangeFeed) throws {
-    try db.execute(
+    try db.run(
       sql: """
         INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at) VALUES (?, ?, ?, ?, ?, ?)
         """,
@@ -64,7 +64,7 @@ enum TaskRows {
         task.updatedAt.timeIntervalSince1970,
       ])
     task.updateID = db.lastInsertedRowID
-    try db.execute(sql: "UPDATE tasks SET update_id = ? WHERE id = ?", arguments: [task.updateID, task.id])
+    try db.run(sql: "UPDATE tasks SET update_id = ? WHERE id = ?", arguments: [task.updateID, task.id])
     try WebhookRows.enqueue(db, for: task)
     if let send = feed.send {
       let committed = task
@@ -80,7 +80,7 @@ enum TaskRows {
       case .platform(let platform): ("platform = ?", [platform])
       }
     return try Row.fetchAll(
-      db, sql: "SELECT id, snapshot FROM task_updates WHERE \(filter) AND id > ? ORDER BY id LIMIT ?",
+      db, cached: "SELECT id, snapshot FROM task_updates WHERE \(filter) AND id > ? ORDER BY id LIMIT ?",
       arguments: arguments + [updateID, limit]
     ).map(snapshot)
   }
@@ -88,7 +88,7 @@ enum TaskRows {
   /// Logged states of one task after `sequence`, in order.
   static func updates(_ db: Database, taskID: String, afterSequence sequence: UInt64) throws -> [GenerationTask] {
     try Row.fetchAll(
-      db, sql: "SELECT id, snapshot FROM task_updates WHERE task_id = ? AND sequence > ? ORDER BY sequence",
+      db, cached: "SELECT id, snapshot FROM task_updates WHERE task_id = ? AND sequence > ? ORDER BY sequence",
       arguments: [taskID, sequence]
     ).map(snapshot)
   }
@@ -101,7 +101,7 @@ enum TaskRows {
 
   /// The task, if it exists and (when `account` is given) belongs to that account.
   static func fetch(_ db: Database, id: String, account: Account? = nil) throws -> GenerationTask? {
-    guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE id = ?", arguments: [id]) else { return nil }
+    guard let row = try Row.fetchOne(db, cached: "SELECT * FROM tasks WHERE id = ?", arguments: [id]) else { return nil }
     let task = try decode(row)
     if let account, task.account != account { return nil }
     return task
@@ -114,7 +114,7 @@ enum TaskRows {
     arguments += StatementArguments(excluded)
     return try Row.fetchOne(
       db,
-      sql: """
+      cached: """
         SELECT * FROM tasks WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= ?)
         \(excluded.isEmpty ? "" : "AND backend NOT IN (\(placeholders))")
         ORDER BY created_at, rowid LIMIT 1
@@ -127,11 +127,11 @@ enum TaskRows {
   static func processing(_ db: Database, expiredBefore: Date?) throws -> [GenerationTask] {
     if let expiredBefore {
       return try Row.fetchAll(
-        db, sql: "SELECT * FROM tasks WHERE status = 'PROCESSING' AND lease_expires_at < ?",
+        db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING' AND lease_expires_at < ?",
         arguments: [expiredBefore.timeIntervalSince1970]
       ).map(decode)
     }
-    return try Row.fetchAll(db, sql: "SELECT * FROM tasks WHERE status = 'PROCESSING'").map(decode)
+    return try Row.fetchAll(db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING'").map(decode)
   }
 
   /// PENDING and PROCESSING tasks of an account or platform, oldest first.
@@ -142,7 +142,7 @@ enum TaskRows {
       case .platform(let platform): ("platform = ?", [platform])
       }
     return try Row.fetchAll(
-      db, sql: "SELECT * FROM tasks WHERE \(filter) AND status IN ('PENDING', 'PROCESSING') ORDER BY created_at, rowid",
+      db, cached: "SELECT * FROM tasks WHERE \(filter) AND status IN ('PENDING', 'PROCESSING') ORDER BY created_at, rowid",
       arguments: arguments
     ).map(decode)
   }
@@ -150,17 +150,17 @@ enum TaskRows {
   static func activeCount(_ db: Database, account: Account) throws -> Int {
     try Int.fetchOne(
       db,
-      sql: "SELECT COUNT(*) FROM tasks WHERE platform = ? AND user_id = ? AND status IN ('PENDING', 'PROCESSING')",
+      cached: "SELECT COUNT(*) FROM tasks WHERE platform = ? AND user_id = ? AND status IN ('PENDING', 'PROCESSING')",
       arguments: [account.platform, account.userID]) ?? 0
   }
 
   /// Whether `owner` holds the task's lease.
   static func isLeased(_ db: Database, id: String, to owner: String) throws -> Bool {
-    try String.fetchOne(db, sql: "SELECT lease_owner FROM tasks WHERE id = ?", arguments: [id]) == owner
+    try String.fetchOne(db, cached: "SELECT lease_owner FROM tasks WHERE id = ?", arguments: [id]) == owner
   }
 
   static func setLease(_ db: Database, id: String, lease: Lease?, notBefore: Date? = nil) throws {
-    try db.execute(
+    try db.run(
       sql: "UPDATE tasks SET lease_owner = ?, lease_expires_at = ?, not_before = ? WHERE id = ?",
       arguments: [lease?.owner, lease?.expires.timeIntervalSince1970, notBefore?.timeIntervalSince1970, id])
   }
@@ -172,9 +172,9 @@ enum TaskRows {
       filter += " AND status = ?"
       arguments += [status.rawValue]
     }
-    let total = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM tasks WHERE \(filter)", arguments: arguments) ?? 0
+    let total = try Int64.fetchOne(db, cached: "SELECT COUNT(*) FROM tasks WHERE \(filter)", arguments: arguments) ?? 0
     let rows = try Row.fetchAll(
-      db, sql: "SELECT * FROM tasks WHERE \(filter) ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+      db, cached: "SELECT * FROM tasks WHERE \(filter) ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
       arguments: arguments + [page.limit, page.offset])
     return Page(items: try rows.map(decode), total: total, request: page)
   }

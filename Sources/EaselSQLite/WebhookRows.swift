@@ -7,7 +7,7 @@ enum WebhookRows {
   /// Queues the delivery a task change causes, if any, in the change's own transaction.
   static func enqueue(_ db: Database, for task: GenerationTask) throws {
     guard let event = WebhookEvent.caused(by: task), let webhook = task.webhook else { return }
-    try db.execute(
+    try db.run(
       sql: """
         INSERT INTO webhook_deliveries (id, task_id, event, url, snapshot, state, next_attempt_at, created_at)
         VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?)
@@ -19,11 +19,11 @@ enum WebhookRows {
   }
 
   static func secret(_ db: Database, platform: String, rotate: Bool, now: Date) throws -> String {
-    if !rotate, let secret = try String.fetchOne(db, sql: "SELECT secret FROM webhook_secrets WHERE platform = ?", arguments: [platform]) {
+    if !rotate, let secret = try String.fetchOne(db, cached: "SELECT secret FROM webhook_secrets WHERE platform = ?", arguments: [platform]) {
       return secret
     }
     let secret = WebhookSecret.generate()
-    try db.execute(
+    try db.run(
       sql: "INSERT OR REPLACE INTO webhook_secrets (platform, secret, created_at) VALUES (?, ?, ?)",
       arguments: [platform, secret, now.timeIntervalSince1970])
     return secret
@@ -32,7 +32,7 @@ enum WebhookRows {
   static func claimDue(_ db: Database, limit: Int, lock: Duration, now: Date) throws -> [WebhookDelivery] {
     let rows = try Row.fetchAll(
       db,
-      sql: """
+      cached: """
         SELECT * FROM webhook_deliveries
         WHERE state = 'PENDING' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
         ORDER BY next_attempt_at LIMIT ?
@@ -40,7 +40,7 @@ enum WebhookRows {
       arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, limit])
     let lockedUntil = now.addingTimeInterval(Double(lock.components.seconds))
     for row in rows {
-      try db.execute(
+      try db.run(
         sql: "UPDATE webhook_deliveries SET locked_until = ? WHERE id = ?",
         arguments: [lockedUntil.timeIntervalSince1970, row["id"] as String])
     }
@@ -48,8 +48,8 @@ enum WebhookRows {
   }
 
   static func record(_ db: Database, deliveryID: String, attempt: WebhookAttempt, retryAt: Date?) throws {
-    let attempts = (try Int.fetchOne(db, sql: "SELECT attempts FROM webhook_deliveries WHERE id = ?", arguments: [deliveryID]) ?? 0) + 1
-    try db.execute(
+    let attempts = (try Int.fetchOne(db, cached: "SELECT attempts FROM webhook_deliveries WHERE id = ?", arguments: [deliveryID]) ?? 0) + 1
+    try db.run(
       sql: """
         INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)
         """,
@@ -57,7 +57,7 @@ enum WebhookRows {
         deliveryID, attempts, attempt.at.timeIntervalSince1970, attempt.statusCode, attempt.error, attempt.duration.milliseconds,
       ])
     let state: WebhookDeliveryState = attempt.succeeded ? .delivered : retryAt == nil ? .failed : .pending
-    try db.execute(
+    try db.run(
       sql: """
         UPDATE webhook_deliveries SET attempts = ?, state = ?, next_attempt_at = COALESCE(?, next_attempt_at),
           locked_until = NULL, finished_at = ?
@@ -72,10 +72,10 @@ enum WebhookRows {
   static func history(_ db: Database, taskID: String) throws
     -> [(delivery: WebhookDelivery, state: WebhookDeliveryState, attempts: [WebhookAttempt])]
   {
-    try Row.fetchAll(db, sql: "SELECT * FROM webhook_deliveries WHERE task_id = ? ORDER BY created_at, rowid", arguments: [taskID])
+    try Row.fetchAll(db, cached: "SELECT * FROM webhook_deliveries WHERE task_id = ? ORDER BY created_at, rowid", arguments: [taskID])
       .map { row in
         let attempts = try Row.fetchAll(
-          db, sql: "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt", arguments: [row["id"] as String]
+          db, cached: "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt", arguments: [row["id"] as String]
         ).map { attempt in
           WebhookAttempt(
             statusCode: attempt["status_code"], error: attempt["error"],

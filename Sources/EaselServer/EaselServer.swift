@@ -101,16 +101,16 @@ public final class EaselServer: Sendable {
       TemplateServiceHandler(
         templates: catalog, pricing: configuration.pricing, reload: { try await reloader.reload() }, logger: logger),
       CreditServiceHandler(manager: manager, logger: logger),
-      HealthServiceHandler(state: serving) {
+      HealthServiceHandler(state: serving, probe: StorageProbe(interval: .seconds(1)) {
         do {
-          _ = try await store.statistics()
+          try await store.ping()
           try await artifacts.checkWritable()
           return true
         } catch {
           logger.warning("health check failed", metadata: ["error": "\(error)"])
           return false
         }
-      },
+      }.check),
       ReflectionServiceHandler(),
       ReflectionV1AlphaServiceHandler(),
     ]

@@ -105,10 +105,11 @@ import Testing
       let aside = server.directory.appendingPathComponent("artifacts-aside")
       try FileManager.default.moveItem(at: artifacts, to: aside)
       try Data("not a folder".utf8).write(to: artifacts)
-      #expect(try await server.health.check(.init()).status == .notServing)
+      // The probe runs at most once a second.
+      try await waitUntil { try await server.health.check(.init()).status == .notServing }
       try FileManager.default.removeItem(at: artifacts)
       try FileManager.default.moveItem(at: aside, to: artifacts)
-      #expect(try await server.health.check(.init()).status == .serving)
+      try await waitUntil { try await server.health.check(.init()).status == .serving }
     }
   }
 

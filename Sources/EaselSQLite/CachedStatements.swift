@@ -1,0 +1,25 @@
+import GRDB
+
+extension Database {
+  /// Executes one statement, compiled once per connection and kept: the store's statements are
+  /// few and run on every call, and compiling them (with GRDB's authorizer) cost more than running them.
+  func run(sql: String, arguments: StatementArguments = []) throws {
+    try cachedStatement(sql: sql).execute(arguments: arguments)
+  }
+}
+
+extension Row {
+  static func fetchOne(_ db: Database, cached sql: String, arguments: StatementArguments = []) throws -> Row? {
+    try fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+  }
+
+  static func fetchAll(_ db: Database, cached sql: String, arguments: StatementArguments = []) throws -> [Row] {
+    try fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+  }
+}
+
+extension DatabaseValueConvertible where Self: StatementColumnConvertible {
+  static func fetchOne(_ db: Database, cached sql: String, arguments: StatementArguments = []) throws -> Self? {
+    try fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+  }
+}
