@@ -5,7 +5,22 @@ import GRDB
 /// one hold of its cost, ended once, the way its status says.
 enum CreditAudit {
   static func run(_ db: Database) throws -> [String] {
-    try accounts(db) + tasks(db)
+    try accounts(db) + tasks(db) + activeCounts(db)
+  }
+
+  private static func activeCounts(_ db: Database) throws -> [String] {
+    try Row.fetchAll(
+      db,
+      sql: """
+        SELECT a.platform, a.user_id, a.active_tasks,
+          (SELECT COUNT(*) FROM credit_holds h
+           WHERE h.platform = a.platform AND h.user_id = a.user_id AND h.state = 'OPEN') AS open_holds
+        FROM credit_accounts a WHERE a.active_tasks != open_holds
+        """
+    ).map { row in
+      "account \(row["platform"] as String)/\(row["user_id"] as String): active_tasks \(row["active_tasks"] as Int) "
+        + "but \(row["open_holds"] as Int) open holds"
+    }
   }
 
   private static func accounts(_ db: Database) throws -> [String] {

@@ -32,6 +32,7 @@ enum Credits {
         INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at) VALUES (?, ?, ?, ?, 'OPEN', ?)
         """,
       arguments: [task.id, task.account.platform, task.account.userID, task.creditCost, now.timeIntervalSince1970])
+    try countActive(db, task.account, by: 1)
     try appendLedger(
       db, account: task.account, kind: .hold, amount: task.creditCost, reason: LedgerReason.generation, taskID: task.id,
       balance: balance, now: now)
@@ -47,6 +48,7 @@ enum Credits {
     guard let amount: Int64 = row?["amount"] else { return }
     let balance = settlement.apply(amount: amount, to: try account(db, task.account))
     try save(db, task.account, balance)
+    try countActive(db, task.account, by: -1)
     try appendLedger(
       db, account: task.account, kind: settlement.ledgerKind, amount: amount, reason: settlement.reason, taskID: task.id,
       balance: balance, now: now)
@@ -71,6 +73,19 @@ enum Credits {
         createdAt: Date(timeIntervalSince1970: row["created_at"]))
     }
     return Page(items: entries, total: total, request: page)
+  }
+
+  /// Unfinished (PENDING or PROCESSING) tasks of the account: the ones with an open hold.
+  static func activeTasks(_ db: Database, _ account: Account) throws -> Int {
+    try Int.fetchOne(
+      db, cached: "SELECT active_tasks FROM credit_accounts WHERE platform = ? AND user_id = ?",
+      arguments: [account.platform, account.userID]) ?? 0
+  }
+
+  private static func countActive(_ db: Database, _ account: Account, by change: Int) throws {
+    try db.run(
+      sql: "UPDATE credit_accounts SET active_tasks = active_tasks + ? WHERE platform = ? AND user_id = ?",
+      arguments: [change, account.platform, account.userID])
   }
 
   private static func save(_ db: Database, _ account: Account, _ balance: CreditBalance) throws {

@@ -192,6 +192,17 @@ enum Schema {
           ) WITHOUT ROWID;
           """)
     }
+    migrator.registerMigration("v8: active task count") { db in
+      // Kept with the account so the per-user limit is one row read, not a count over the user's
+      // tasks: +1 when a hold opens (task created), -1 when it settles (task finished).
+      try db.execute(
+        sql: """
+          ALTER TABLE credit_accounts ADD COLUMN active_tasks INTEGER NOT NULL DEFAULT 0 CHECK (active_tasks >= 0);
+          UPDATE credit_accounts SET active_tasks = (
+            SELECT COUNT(*) FROM credit_holds h
+            WHERE h.platform = credit_accounts.platform AND h.user_id = credit_accounts.user_id AND h.state = 'OPEN');
+          """)
+    }
     return migrator
   }
 }

@@ -147,13 +147,6 @@ enum TaskRows {
     ).map(decode)
   }
 
-  static func activeCount(_ db: Database, account: Account) throws -> Int {
-    try Int.fetchOne(
-      db,
-      cached: "SELECT COUNT(*) FROM tasks WHERE platform = ? AND user_id = ? AND status IN ('PENDING', 'PROCESSING')",
-      arguments: [account.platform, account.userID]) ?? 0
-  }
-
   /// Whether `owner` holds the task's lease.
   static func isLeased(_ db: Database, id: String, to owner: String) throws -> Bool {
     try String.fetchOne(db, cached: "SELECT lease_owner FROM tasks WHERE id = ?", arguments: [id]) == owner

@@ -93,12 +93,7 @@ import Testing
     let png = folder.appendingPathComponent("in.png")
     try Data(try gradient(width: 1600, height: 1200)).write(to: png)
     let converted = folder.appendingPathComponent("in.\(format)")
-    let vips = Process()
-    vips.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    vips.arguments = ["vips", "copy", png.path, converted.path]
-    try vips.run()
-    vips.waitUntilExit()
-    try #require(vips.terminationStatus == 0)
+    try vips(["copy", png.path, converted.path])
     let normalized = try imaging.normalizeInput(Array(try Data(contentsOf: converted)))
     #expect(ImageFormat.sniff(normalized) == .jpeg)
     let size = try imaging.header(normalized)
@@ -118,14 +113,35 @@ import Testing
   }
 
   @Test func exifOrientationIsAppliedAndStripped() throws {
-    let plain = try imaging.normalizeInput(try gradient(width: 300, height: 200))
-    let rotated = EXIF.withOrientation(6, jpeg: plain)
+    // A 3000×2000 camera JPEG whose EXIF says "rotate 90° clockwise to view" (orientation 6).
+    let camera = try jpeg(try gradient(width: 3000, height: 2000))
+    let rotated = EXIF.withOrientation(6, jpeg: camera)
     let normalized = try imaging.normalizeInput(rotated)
     let size = try imaging.header(normalized)
-    #expect(size.width == 200 && size.height == 300, "orientation 6 turns the picture upright")
+    #expect(size.height == 1024 && size.width == 683, "upright and fitted inside 1024: \(size)")
     #expect(!normalized.containsExif, "metadata is stripped")
     #expect(rotated.containsExif)
   }
+
+  /// The `vips` command's JPEG (q90) of a PNG, at full size.
+  func jpeg(_ png: [UInt8]) throws -> [UInt8] {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("easel-jpeg-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try Data(png).write(to: folder.appendingPathComponent("in.png"))
+    try vips(["copy", folder.appendingPathComponent("in.png").path, folder.appendingPathComponent("out.jpg").path + "[Q=90]"])
+    return Array(try Data(contentsOf: folder.appendingPathComponent("out.jpg")))
+  }
+
+  func vips(_ arguments: [String]) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["vips"] + arguments
+    try process.run()
+    process.waitUntilExit()
+    try #require(process.terminationStatus == 0, "vips \(arguments)")
+  }
+
 
   @Test func proceduralPNGsDecodeToTheirSize() throws {
     let png = try gradient(width: 320, height: 240)
