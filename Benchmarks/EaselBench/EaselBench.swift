@@ -68,7 +68,7 @@ struct EaselBench: AsyncParsableCommand {
       clients: 16, streams: 16, key: createKey)
     peakRSS = max(peakRSS, createServer.rss)
     await createServer.stop()
-    let sqlite = try await SQLiteBaseline.tasksPerSecond(count: creates / 2, folder: work)
+    let sqlite = try SQLiteBaseline.tasksPerSecond(count: creates / 2, folder: work)
     report.add(
       "CreateTask, 256 in flight (durable: WAL, synchronous=FULL)",
       "\(format(created.requestsPerSecond, digits: 0))/s, p99 \(format(created.latency.p99)) ms\(created.failed > 0 ? ", \(created.failed) failed" : "")",

@@ -13,6 +13,14 @@ extension Row {
     try fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
   }
 
+  /// The first row, read straight from the statement (no copy): only valid inside `body`.
+  static func withFirst<T>(
+    _ db: Database, cached sql: String, arguments: StatementArguments = [], _ body: (Row) throws -> T
+  ) throws -> T? {
+    let cursor = try fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+    return try cursor.next().map(body)
+  }
+
   static func fetchAll(_ db: Database, cached sql: String, arguments: StatementArguments = []) throws -> [Row] {
     try fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
   }

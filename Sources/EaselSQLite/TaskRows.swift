@@ -101,8 +101,9 @@ enum TaskRows {
 
   /// The task, if it exists and (when `account` is given) belongs to that account.
   static func fetch(_ db: Database, id: String, account: Account? = nil) throws -> GenerationTask? {
-    guard let row = try Row.fetchOne(db, cached: "SELECT * FROM tasks WHERE id = ?", arguments: [id]) else { return nil }
-    let task = try decode(row)
+    guard let task = try Row.withFirst(db, cached: "SELECT * FROM tasks WHERE id = ?", arguments: [id], decode) else {
+      return nil
+    }
     if let account, task.account != account { return nil }
     return task
   }
@@ -173,8 +174,8 @@ enum TaskRows {
   }
 
   private static func decode(_ row: Row) throws -> GenerationTask {
-    let parameters = try JSONDecoder().decode(Parameters.self, from: Data((row["parameters"] as String).utf8))
-    let backendOptions = try JSONDecoder().decode(Parameters.self, from: Data((row["backend_options"] as String).utf8))
+    let parameters = try DecodedParameters.shared.decode(row["parameters"])
+    let backendOptions = try DecodedParameters.shared.decode(row["backend_options"])
     let outputKey: String? = row["output_key"]
     let thumbnailKey: String? = row["thumbnail_key"]
     return GenerationTask(
