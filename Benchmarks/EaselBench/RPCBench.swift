@@ -1,6 +1,7 @@
 import EaselRPC
 import Foundation
 import GRPCCore
+import GRPCNIOTransportHTTP2Posix
 import SwiftProtobuf
 
 /// Figure 1 and the chart: unary RPC throughput and latency under h2load, against Health/Check on
@@ -37,6 +38,17 @@ struct RPCBench {
       $0.limit = 10
     })
     let create = try h2load.frame("create", Self.create)
+
+    // h2load counts any HTTP 200 as a success, even with a gRPC error in the trailers: check each
+    // request once with a real client over TCP first, with the same key.
+    try await withGRPCClient(
+      transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: server.port), transportSecurity: .plaintext)
+    ) { client in
+      let metadata: Metadata = ["authorization": "Bearer \(key)"]
+      let tasks = Easel_V1_TaskService.Client(wrapping: client)
+      _ = try await tasks.getTask(.with { $0.userID = "bench"; $0.taskID = taskID }, metadata: metadata)
+      _ = try await tasks.listTasks(.with { $0.userID = "bench"; $0.limit = 10 }, metadata: metadata)
+    }
 
     var figures = Figures()
     let methods = [

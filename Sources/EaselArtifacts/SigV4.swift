@@ -1,4 +1,5 @@
 import Crypto
+import EaselCore
 import Foundation
 
 /// AWS Signature Version 4 for S3: signed request headers, and presigned URLs.
@@ -101,7 +102,5 @@ struct SigV4: Sendable {
     return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
   }
 
-  static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-    digest.map { String(format: "%02x", $0) }.joined()
-  }
+  static func hex<D: Sequence<UInt8>>(_ digest: D) -> String { digest.hexadecimal }
 }

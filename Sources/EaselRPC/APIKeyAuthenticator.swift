@@ -8,11 +8,11 @@ public enum APIKeySecret {
   /// A new secret, `ek_` and 64 hex digits from the system's secure random source.
   public static func generate() -> String {
     var generator = SystemRandomNumberGenerator()
-    return "ek_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    return "ek_" + (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }.hexadecimal
   }
 
   public static func hash(_ secret: String) -> String {
-    SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    SHA256.hash(data: Data(secret.utf8)).hexadecimal
   }
 }
 

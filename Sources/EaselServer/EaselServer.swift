@@ -158,7 +158,10 @@ public final class EaselServer: Sendable {
 
   /// Serves until a shutdown signal, `shutdown()`, or cancellation.
   public func run() async throws {
-    defer { readiness.finish() }
+    defer {
+      readiness.finish()
+      lock.release()
+    }
     try await group.run()
   }
 
