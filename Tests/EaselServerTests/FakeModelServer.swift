@@ -51,32 +51,12 @@ final class FakeModelServer: Sendable {
     }
   }
 
-  let process: Process
+  private let fixture: PythonFixture
   let url: String
-  /// The server's stdin: it exits when this closes, also if the test process dies.
-  private let lifeline = Pipe()
 
   init() throws {
-    process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .appendingPathComponent("../Fixtures/fake_model_server.py").standardizedFileURL.path
-    process.arguments = ["python3", script]
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    process.standardInput = lifeline
-    try process.run()
-    var line = Data()
-    while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-      line.append(byte)
-    }
-    url = "http://127.0.0.1:\(String(decoding: line, as: UTF8.self))"
-  }
-
-  deinit {
-    try? lifeline.fileHandleForWriting.close()
-    process.terminate()
+    fixture = try PythonFixture("fake_model_server.py")
+    url = "http://127.0.0.1:\(fixture.readyLine)"
   }
 
   func script(_ path: String, _ responses: [Response]) async throws {

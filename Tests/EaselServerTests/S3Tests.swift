@@ -18,8 +18,7 @@ final class S3Server: Sendable {
   }
 
   let info: Info
-  private let process = Process()
-  private let lifeline = Pipe()
+  private let fixture: PythonFixture
 
   /// The Python with moto: `EASEL_TEST_PYTHON` (set by scripts/test), else the test virtualenv.
   static var python: String {
@@ -29,25 +28,8 @@ final class S3Server: Sendable {
   }
 
   init() throws {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .appendingPathComponent("../Fixtures/s3_server.py").standardizedFileURL.path
-    process.executableURL = URL(fileURLWithPath: Self.python)
-    process.arguments = [script]
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    process.standardInput = lifeline
-    try process.run()
-    var line = Data()
-    while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-      line.append(byte)
-    }
-    info = try JSONDecoder().decode(Info.self, from: line)
-  }
-
-  deinit {
-    try? lifeline.fileHandleForWriting.close()
-    process.terminate()
+    fixture = try PythonFixture("s3_server.py", python: Self.python)
+    info = try JSONDecoder().decode(Info.self, from: Data(fixture.readyLine.utf8))
   }
 
   func settings(secret: String? = nil) -> S3ArtifactStore.Settings {

@@ -38,12 +38,7 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
     try await receiver.script("/hooks/easel", [.init(status: 500, body: "down"), .init(status: 204)])
     try await withTestServer(workers: 1, configure: Self.allowingLoopback) { server in
       try await server.grant("wes", 20)
-      let task = try await server.tasks.createTask(.with {
-        $0.userID = "wes"
-        $0.templateCode = "txt2img"
-        $0.parameters.fields["prompt"] = .init(stringValue: "a lighthouse")
-        $0.webhookURL = receiver.url + "/hooks/easel"
-      })
+      let task = try await server.create("wes", prompt: "a lighthouse", webhookURL: receiver.url + "/hooks/easel")
       #expect(task.webhookURL == receiver.url + "/hooks/easel")
       _ = try await server.finished("wes", task.id)
       try await waitUntil { try await receiver.requests("/hooks/easel").count == 2 }
@@ -75,13 +70,7 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
       #expect(try !hasValidSignature(forged, secret: whsec))
 
       // With webhook_on_start, processing is announced too.
-      let both = try await server.tasks.createTask(.with {
-        $0.userID = "wes"
-        $0.templateCode = "txt2img"
-        $0.parameters.fields["prompt"] = .init(stringValue: "a harbour")
-        $0.webhookURL = receiver.url + "/hooks/both"
-        $0.webhookOnStart = true
-      })
+      let both = try await server.create("wes", prompt: "a harbour", webhookURL: receiver.url + "/hooks/both", webhookOnStart: true)
       _ = try await server.finished("wes", both.id)
       try await waitUntil { try await receiver.requests("/hooks/both").count == 2 }
       let announced = try await receiver.requests("/hooks/both").compactMap { $0.json?["type"] }
@@ -94,12 +83,7 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
     try await receiver.script("/moved", [.init(status: 302, headers: ["Location": receiver.url + "/elsewhere"]), .init(status: 200)])
     try await withTestServer(workers: 1, configure: Self.allowingLoopback) { server in
       try await server.grant("ren", 20)
-      let task = try await server.tasks.createTask(.with {
-        $0.userID = "ren"
-        $0.templateCode = "txt2img"
-        $0.parameters.fields["prompt"] = .init(stringValue: "a gate")
-        $0.webhookURL = receiver.url + "/moved"
-      })
+      let task = try await server.create("ren", prompt: "a gate", webhookURL: receiver.url + "/moved")
       _ = try await server.finished("ren", task.id)
       let store = try SQLiteTaskStore(path: server.directory.appendingPathComponent("easel.sqlite").path)
       try await waitUntil { try await store.webhookDeliveries(taskID: task.id).first?.state == .delivered }
@@ -113,12 +97,7 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
       try await server.grant("pia", 100)
       func create(_ url: String) async -> RPCError? {
         await rpcError {
-          try await server.tasks.createTask(.with {
-            $0.userID = "pia"
-            $0.templateCode = "txt2img"
-            $0.parameters.fields["prompt"] = .init(stringValue: "x")
-            $0.webhookURL = url
-          })
+          try await server.create("pia", prompt: "x", webhookURL: url)
         }
       }
       let refused: [(String, String)] = [
@@ -141,20 +120,10 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
     try await withTestServer(workers: 0, configure: { $0.webhooks.allowedHosts = ["10.0.0.0/8", "localhost"] }) { server in
       try await server.grant("pia", 100)
       for url in ["http://10.1.2.3/hook", "http://localhost:8080/hook"] {
-        _ = try await server.tasks.createTask(.with {
-          $0.userID = "pia"
-          $0.templateCode = "txt2img"
-          $0.parameters.fields["prompt"] = .init(stringValue: "x")
-          $0.webhookURL = url
-        })
+        _ = try await server.create("pia", prompt: "x", webhookURL: url)
       }
       let stillRefused = await rpcError {
-        try await server.tasks.createTask(.with {
-          $0.userID = "pia"
-          $0.templateCode = "txt2img"
-          $0.parameters.fields["prompt"] = .init(stringValue: "x")
-          $0.webhookURL = "http://192.168.1.1/"
-        })
+        try await server.create("pia", prompt: "x", webhookURL: "http://192.168.1.1/")
       }
       #expect(stillRefused?.code == .invalidArgument)
     }
@@ -169,12 +138,7 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
       $0.webhooks.retryBase = .seconds(2)  // the retry comes due after this server has stopped
     }) { server in
       try await server.grant("ria", 20)
-      let task = try await server.tasks.createTask(.with {
-        $0.userID = "ria"
-        $0.templateCode = "txt2img"
-        $0.parameters.fields["prompt"] = .init(stringValue: "a kite")
-        $0.webhookURL = receiver.url + "/later"
-      })
+      let task = try await server.create("ria", prompt: "a kite", webhookURL: receiver.url + "/later")
       _ = try await server.finished("ria", task.id)
       try await waitUntil { try await receiver.requests("/later").count == 1 }
       return task.id

@@ -1,0 +1,31 @@
+import Foundation
+
+/// A script from `Tests/Fixtures` run by Python as a child process. It prints one line when it is
+/// ready (its port, or JSON) and exits when its stdin closes, also if the test process dies.
+final class PythonFixture: Sendable {
+  let readyLine: String
+  private let process = Process()
+  private let lifeline = Pipe()
+
+  init(_ script: String, python: String = "python3") throws {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("../Fixtures/\(script)").standardizedFileURL.path
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [python, path]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    process.standardInput = lifeline
+    try process.run()
+    var line = Data()
+    while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+      line.append(byte)
+    }
+    readyLine = String(decoding: line, as: UTF8.self)
+  }
+
+  deinit {
+    try? lifeline.fileHandleForWriting.close()
+    process.terminate()
+  }
+}
