@@ -97,8 +97,11 @@ class EaselClient:
         params: Optional[Mapping[str, ParamValue]] = None,
         input_image: Union[bytes, str, Path, None] = None,
         idempotency_key: str = "",
+        webhook_url: str = "",
+        webhook_on_start: bool = False,
     ) -> Task:
-        """Creates a task; its credits are held until it ends. `input_image` is bytes or a file path."""
+        """Creates a task; its credits are held until it ends. `input_image` is bytes or a file path.
+        `webhook_url` receives a signed POST when the task ends (and when it starts, if asked)."""
         parameters = struct_pb2.Struct()
         parameters.update(dict(params or {}))
         if prompt is not None:
@@ -110,6 +113,8 @@ class EaselClient:
             parameters=parameters,
             input_image=input_image or b"",
             idempotency_key=idempotency_key,
+            webhook_url=webhook_url,
+            webhook_on_start=webhook_on_start,
             **self._owner(),
         )
         return self._tasks.CreateTask(request, metadata=self._metadata)
@@ -124,9 +129,13 @@ class EaselClient:
         request = tasks_pb2.ListTasksRequest(page=page, limit=limit, status=status, **self._owner())
         return self._tasks.ListTasks(request, metadata=self._metadata)
 
-    def watch(self, task_id: str = "", after_sequence: int = 0) -> Iterator[TaskUpdate]:
-        """Live updates: of one task until it ends, or (no task_id) of all the user's tasks."""
-        request = tasks_pb2.StreamTaskUpdatesRequest(task_id=task_id, after_sequence=after_sequence, **self._owner())
+    def watch(self, task_id: str = "", after_sequence: int = 0, resume_token: str = "") -> Iterator[TaskUpdate]:
+        """Live updates: of one task until it ends, or (no task_id) of all the user's tasks.
+        To resume after a disconnect, pass the last update's `sequence` as `after_sequence` (one
+        task) or its `resume_token` (all tasks): what was missed is replayed first."""
+        request = tasks_pb2.StreamTaskUpdatesRequest(
+            task_id=task_id, after_sequence=after_sequence, resume_token=resume_token, **self._owner()
+        )
         try:
             yield from self._tasks.StreamTaskUpdates(request, metadata=self._metadata)
         except grpc.RpcError as error:

@@ -66,3 +66,25 @@ def test_reflection_lists_services_and_resolves_method_types(server):
     assert "idempotency_key" in method.input_type.fields_by_name
     assert pool.FindMessageTypeByName("easel.v1.Task").fields_by_name["credit_cost"].number == 9
     channel.close()
+
+
+def test_a_user_stream_resumes_from_its_token(server):
+    with EaselClient(server.unix, user_id="resumer") as easel:
+        easel.grant(20)
+        task = easel.create("txt2img", prompt="a comet", params={"width": 64, "height": 64})
+        easel.wait(task.id)
+        # From the start of the log: every update of the task, each with a token.
+        everything = []
+        for update in easel.watch(resume_token="u0"):
+            everything.append(update)
+            if update.task.status == TaskStatus.Value("TASK_STATUS_COMPLETED"):
+                break
+        assert [u.sequence for u in everything] == [1, 2, 3]
+        assert all(u.resume_token for u in everything)
+        # Resuming after the first update replays exactly the ones after it.
+        rest = []
+        for update in easel.watch(resume_token=everything[0].resume_token):
+            rest.append(update)
+            if update.task.status == TaskStatus.Value("TASK_STATUS_COMPLETED"):
+                break
+        assert [u.sequence for u in rest] == [2, 3]
