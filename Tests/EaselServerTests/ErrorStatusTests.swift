@@ -1,3 +1,4 @@
+import EaselImaging
 import EaselRPC
 import Foundation
 import GRPCCore
@@ -83,6 +84,24 @@ import Testing
       #expect(garbage?.message.hasPrefix("input_image") == true)
       let unexpected = await rpcError { try await server.create("fox", inputImage: [0xFF, 0xD8, 0xFF]) }
       #expect(unexpected?.message == "input_image is not accepted by template txt2img")
+
+      // Hostile files: a PNG whose header claims 14000×14000 (190 KB on the wire), a truncated
+      // JPEG, random bytes, and text (as a file named .png would be).
+      let folder = try TestServer.temporaryDirectory()
+      let bombPath = folder.appendingPathComponent("bomb.png").path
+      #expect(try await runTool("vips", ["black", bombPath, "14000", "14000"]).status == 0)
+      let bomb = Array(try Data(contentsOf: URL(fileURLWithPath: bombPath)))
+      let jpeg = try VipsImageProcessor().normalizeInput(
+        try VipsImageProcessor().png(rgb: [UInt8](repeating: 120, count: 300 * 200 * 3), width: 300, height: 200))
+      let hostile: [(String, [UInt8], String)] = [
+        ("bomb", bomb, "14000×14000 pixels"), ("truncated", Array(jpeg.prefix(jpeg.count / 2)), "input_image"),
+        ("random", (0..<5000).map { _ in UInt8.random(in: 0...255) }, "input_image"),
+        ("text", Array("<html>definitely not a picture</html>".utf8), "input_image"),
+      ]
+      for (name, bytes, says) in hostile {
+        let error = await rpcError { try await server.create("fox", template: "img2img", inputImage: bytes) }
+        #expect(error?.code == .invalidArgument && error?.message.contains(says) == true, "\(name): \(String(describing: error))")
+      }
       #expect(try await server.balance("fox").available == 100)
       // The server is still healthy.
       #expect(try await server.health.check(.init()).status == .serving)
