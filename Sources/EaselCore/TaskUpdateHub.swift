@@ -22,7 +22,14 @@ public final class TaskUpdateHub: Sendable {
     var continuation: AsyncThrowingStream<GenerationTask, any Error>.Continuation
   }
 
-  private let subscribers = Mutex<[Int: Subscriber]>([:])
+  /// Subscribers by the scope they follow, so a change is offered only to those of its account
+  /// and its platform, not to every open stream (publishing runs on the store's writer).
+  private struct Routes {
+    var byScope: [UpdateScope: [Int: Subscriber]] = [:]
+    var count = 0
+  }
+
+  private let routes = Mutex(Routes())
   private let nextID = Atomic<Int>(0)
   private let bufferSize: Int
 
@@ -30,7 +37,7 @@ public final class TaskUpdateHub: Sendable {
     self.bufferSize = bufferSize
   }
 
-  public var subscriberCount: Int { subscribers.withLock { $0.count } }
+  public var subscriberCount: Int { routes.withLock { $0.count } }
 
   /// A stream of every change published from now on that matches `filter`.
   public func subscribe(_ filter: Filter) -> AsyncThrowingStream<GenerationTask, any Error> {
@@ -38,25 +45,33 @@ public final class TaskUpdateHub: Sendable {
     let (stream, continuation) = AsyncThrowingStream.makeStream(
       of: GenerationTask.self, bufferingPolicy: .bufferingOldest(bufferSize))
     continuation.onTermination = { [weak self] _ in
-      _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+      self?.routes.withLock { routes in
+        if routes.byScope[filter.scope]?.removeValue(forKey: id) != nil { routes.count -= 1 }
+        if routes.byScope[filter.scope]?.isEmpty == true { routes.byScope[filter.scope] = nil }
+      }
     }
-    subscribers.withLock { $0[id] = Subscriber(filter: filter, continuation: continuation) }
+    routes.withLock { routes in
+      routes.byScope[filter.scope, default: [:]][id] = Subscriber(filter: filter, continuation: continuation)
+      routes.count += 1
+    }
     return stream
   }
 
   /// Ends every subscription (at shutdown), so open streams complete and the server can stop.
   public func finishAll() {
-    let all = subscribers.withLock { subscribers in
-      defer { subscribers.removeAll() }
-      return subscribers.values.map(\.continuation)
+    let all = routes.withLock { routes in
+      defer { routes = Routes() }
+      return routes.byScope.values.flatMap { $0.values.map(\.continuation) }
     }
     for continuation in all { continuation.finish() }
   }
 
   public func publish(_ task: GenerationTask) {
-    let overflowed = subscribers.withLock { subscribers in
-      subscribers.values.filter { $0.filter.matches(task) }.compactMap { subscriber in
-        if case .dropped = subscriber.continuation.yield(task) { subscriber.continuation } else { nil }
+    let overflowed = routes.withLock { routes in
+      [UpdateScope.account(task.account), .platform(task.account.platform)].flatMap { scope in
+        (routes.byScope[scope] ?? [:]).values.filter { $0.filter.matches(task) }.compactMap { subscriber in
+          if case .dropped = subscriber.continuation.yield(task) { subscriber.continuation } else { nil }
+        }
       }
     }
     for continuation in overflowed {
