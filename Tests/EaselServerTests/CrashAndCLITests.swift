@@ -128,6 +128,38 @@ import Testing
     #expect(done.status == .completed && done.attempts == 2)
   }
 
+  @Test func easelWatchResumesAcrossAServerRestart() async throws {
+    let data = try TestServer.temporaryDirectory()
+    let first = try EaseldProcess(data: data, workers: 0)
+    try await first.start()
+    let id = try await withUnixClient(first.socketPath) { client in
+      _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
+        $0.userID = "wen"
+        $0.amount = 10
+      })
+      return try await Easel_V1_TaskService.Client(wrapping: client).createTask(.with {
+        $0.userID = "wen"
+        $0.templateCode = "txt2img"
+        $0.parameters.fields["prompt"] = .init(stringValue: "patience")
+      }).id
+    }
+    // `easel watch` follows the PENDING task; the server stops and a new one (with workers) starts.
+    let server = "unix:\(first.socketPath)"
+    async let watched = runTool("easel", ["watch", id, "--user", "wen", "--server", server])
+    try await Task.sleep(for: .milliseconds(500))
+    first.kill(SIGTERM)
+    #expect(await first.exitStatus() == 0)
+    let second = try EaseldProcess(data: data, workers: 1)
+    try await second.start()
+    let result = try await watched
+    second.kill(SIGTERM)
+    _ = await second.exitStatus()
+    #expect(result.status == 0, "\(result.stderr)")
+    let lines = result.stdout.split(separator: "\n")
+    #expect(lines.first?.contains("PENDING") == true && lines.last?.contains("COMPLETED") == true, "\(result.stdout)")
+    #expect(lines.filter { $0.contains("PENDING") }.count == 1, "no update twice: \(result.stdout)")
+  }
+
   @Test func logsCanBeJSONLines() async throws {
     let data = try TestServer.temporaryDirectory()
     let easeld = try Binaries.url("easeld").path

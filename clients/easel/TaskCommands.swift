@@ -83,35 +83,77 @@ func parseParameters(_ pairs: [String], prompt: String?) throws -> Google_Protob
 }
 
 /// Streams a task's updates until it ends, printing each; returns the final state.
+/// Where a stream got to, so a dropped one resumes with no gap and no duplicate.
+private struct StreamPosition: Sendable {
+  var last = Easel_V1_Task()
+  var afterSequence: UInt64 = 0
+  var resumeToken = ""
+  var barOpen = false
+  var finished = false
+}
+
+/// Prints a task's (or a user's) updates as they come. A stream the server ends or drops (a
+/// restart, a slow terminal) is opened again from where it stopped, for up to a minute.
 func follow(
   _ clients: EaselClients, platform: String, userID: String, taskID: String, json: Bool, printFinal: Bool
 ) async throws -> Easel_V1_Task {
-  let request = Easel_V1_StreamTaskUpdatesRequest.with {
-    $0.platform = platform
-    $0.userID = userID
-    $0.taskID = taskID
-  }
   let onTerminal = !json && isatty(STDOUT_FILENO) == 1
-  return try await clients.tasks.streamTaskUpdates(request, metadata: clients.metadata) { response in
-    var last = Easel_V1_Task()
-    var barOpen = false
-    for try await update in response.messages {
-      if onTerminal {
-        // One progress bar per task, redrawn in place until the task changes or ends.
-        if barOpen, update.task.id != last.id { print() }
-        print("\r\u{1B}[K" + TextOutput.progressBar(update), terminator: "")
-        fflush(nil)
-        barOpen = !TextOutput.isTerminal(update.task.status)
-        if !barOpen { print() }
-      } else {
-        print(json ? try update.jsonString() : TextOutput.update(update))
-      }
-      last = update.task
+  var position = StreamPosition()
+  var retries = 0
+  while true {
+    let request = Easel_V1_StreamTaskUpdatesRequest.with {
+      $0.platform = platform
+      $0.userID = userID
+      $0.taskID = taskID
+      $0.afterSequence = position.afterSequence
+      $0.resumeToken = taskID.isEmpty ? position.resumeToken : ""
     }
-    if barOpen { print() }
-    if printFinal, !json { print(TextOutput.task(last)) }
-    return last
+    var failure: (any Error)?
+    do {
+      (position, failure) = try await clients.tasks.streamTaskUpdates(request, metadata: clients.metadata) {
+        [position] response in
+        var position = position
+        do {
+          for try await update in response.messages {
+            show(update, after: &position, onTerminal: onTerminal, json: json)
+            position.finished = !taskID.isEmpty && TextOutput.isTerminal(update.task.status)
+          }
+          return (position, nil)
+        } catch {
+          return (position, error)
+        }
+      }
+    } catch {
+      failure = error
+    }
+    if position.finished { break }
+    // Ended without an end (the server stopped) or dropped: resume, unless the error is final.
+    if let failure {
+      guard let status = failure as? RPCError, [.unavailable, .resourceExhausted].contains(status.code) else { throw failure }
+    }
+    retries = position.afterSequence == request.afterSequence ? retries + 1 : 0
+    guard retries <= 60 else { throw failure ?? RPCError(code: .unavailable, message: "the update stream keeps ending") }
+    try await Task.sleep(for: .seconds(1))
   }
+  if position.barOpen { print() }
+  if printFinal, !json { print(TextOutput.task(position.last)) }
+  return position.last
+}
+
+private func show(_ update: Easel_V1_TaskUpdate, after position: inout StreamPosition, onTerminal: Bool, json: Bool) {
+  if onTerminal {
+    // One progress bar per task, redrawn in place until the task changes or ends.
+    if position.barOpen, update.task.id != position.last.id { print() }
+    print("\r\u{1B}[K" + TextOutput.progressBar(update), terminator: "")
+    fflush(nil)
+    position.barOpen = !TextOutput.isTerminal(update.task.status)
+    if !position.barOpen { print() }
+  } else {
+    print(json ? (try? update.jsonString()) ?? "{}" : TextOutput.update(update))
+  }
+  position.last = update.task
+  position.afterSequence = update.sequence
+  if !update.resumeToken.isEmpty { position.resumeToken = update.resumeToken }
 }
 
 struct Get: AsyncParsableCommand {
