@@ -59,6 +59,7 @@ public final class EaselServer: Sendable {
     let updates = TaskUpdateHub()
     let (webhookWakes, wakeWebhooks) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     let store = try SQLiteTaskStore(path: configuration.databasePath) { task in
+      TaskLog.record(task, logger: logger)
       updates.publish(task)
       if WebhookEvent.caused(by: task) != nil { wakeWebhooks.yield() }
     }
@@ -125,7 +126,7 @@ public final class EaselServer: Sendable {
       to: .services([
         Easel_V1_TaskService.descriptor, Easel_V1_TemplateService.descriptor, Easel_V1_CreditService.descriptor,
       ]))
-    let measure = ConditionalInterceptor<any ServerInterceptor>.apply(MetricsInterceptor(metrics: metrics), to: .all)
+    let measure = ConditionalInterceptor<any ServerInterceptor>.apply(CallObserver(metrics: metrics, logger: logger), to: .all)
     let listeners = addresses.map { address in
       let interceptors = if case .tcp = address { [measure, keyCheck] } else { [measure] }
       return GRPCListener(

@@ -160,19 +160,30 @@ import Testing
     #expect(lines.filter { $0.contains("PENDING") }.count == 1, "no update twice: \(result.stdout)")
   }
 
-  @Test func logsCanBeJSONLines() async throws {
+  @Test func logsAreJSONLinesWithTheTaskAndTheCallButNoSecrets() async throws {
     let data = try TestServer.temporaryDirectory()
     let easeld = try Binaries.url("easeld").path
-    let run = try await runTool(
-      "timeout", ["2", easeld, "serve", "--data", data.path, "--tcp", "none"], environment: ["EASEL_LOG_FORMAT": "json"])
-    let lines = run.stderr.split(separator: "\n")
-    #expect(!lines.isEmpty)
-    for line in lines {
-      let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-      #expect(object?["level"] != nil && object?["message"] != nil, "\(line)")
+    let socket = data.appendingPathComponent("easel.sock").path
+    async let served = runTool(
+      "timeout", ["6", easeld, "serve", "--data", data.path, "--tcp", "none", "--workers", "1"],
+      environment: ["EASEL_LOG_FORMAT": "json", "EASEL_LOG_LEVEL": "debug", "STABLE_DIFFUSION_API_KEY": "sk-never-logged"])
+    try await waitUntil { FileManager.default.fileExists(atPath: socket) }
+    let server = ["--server", "unix:\(socket)", "--user", "lin"]
+    #expect(try await runTool("easel", ["credits", "grant", "10"] + server).status == 0)
+    let created = try await runTool("easel", ["create", "--template", "txt2img", "--prompt", "a secret garden", "--wait"] + server)
+    #expect(created.status == 0, "\(created.stderr)")
+    let run = try await served
+    let objects = try run.stderr.split(separator: "\n").map { line in
+      try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "\(line)")
     }
-    #expect(run.stderr.contains("\"message\":\"listening\""))
+    #expect(objects.allSatisfy { $0["level"] != nil && $0["message"] != nil && $0["timestamp"] != nil })
+    #expect(objects.contains { $0["message"] == "listening" })
+    let completed = objects.first { $0["message"] == "task changed" && $0["task.status"] == "COMPLETED" }
+    #expect(completed?["user"] == "lin" && completed?["platform"] == "default" && completed?["task.id"] != nil)
+    #expect(objects.contains { $0["message"] == "rpc" && $0["rpc.method"] == "easel.v1.TaskService/CreateTask" && $0["rpc.code"] == "ok" })
+    #expect(!run.stderr.contains("sk-never-logged") && !run.stderr.contains("a secret garden"), "no secrets or prompts")
   }
+
 
   @Test func cliSettingsComeFromFlagsThenEnvironmentThenTheConfigFile() async throws {
     try await withTestServer { server in

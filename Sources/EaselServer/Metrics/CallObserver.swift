@@ -1,8 +1,11 @@
 import GRPCCore
+import Logging
 
-/// Counts every call by method and final status code and times it (a stream until it ends).
-struct MetricsInterceptor: ServerInterceptor {
+/// Counts every call by method and final status code, times it (a stream until it ends) and logs
+/// it at debug level. Messages are never logged: they may carry images and prompts.
+struct CallObserver: ServerInterceptor {
   let metrics: EaselMetrics
+  let logger: Logger
 
   func intercept<Input: Sendable, Output: Sendable>(
     request: StreamingServerRequest<Input>, context: ServerContext,
@@ -11,7 +14,10 @@ struct MetricsInterceptor: ServerInterceptor {
     let method = "\(context.descriptor.service)/\(context.descriptor.method)"
     let start = ContinuousClock.now
     let record = { @Sendable (code: String) in
-      metrics.rpcFinished(method: method, code: code, duration: .now - start)
+      let duration = ContinuousClock.now - start
+      metrics.rpcFinished(method: method, code: code, duration: duration)
+      logger.debug(
+        "rpc", metadata: ["rpc.method": "\(method)", "rpc.code": "\(code)", "rpc.duration_ms": "\(duration.milliseconds)"])
     }
     var response: StreamingServerResponse<Output>
     do {
