@@ -118,7 +118,7 @@ extension TestServer {
   func create(
     _ user: String, template: String = "txt2img", prompt: String? = "a red fox in snow",
     parameters: [String: Google_Protobuf_Value] = [:], inputImage: [UInt8]? = nil, idempotencyKey: String = "",
-    platform: String = "", webhookURL: String = "", webhookOnStart: Bool = false
+    platform: String = "", webhookURL: String = ""
   ) async throws -> Easel_V1_Task {
     try await tasks.createTask(.with {
       $0.platform = platform
@@ -129,7 +129,6 @@ extension TestServer {
       if let inputImage { $0.inputImage = Data(inputImage) }
       $0.idempotencyKey = idempotencyKey
       $0.webhookURL = webhookURL
-      $0.webhookOnStart = webhookOnStart
     })
   }
 

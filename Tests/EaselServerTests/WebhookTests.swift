@@ -69,9 +69,15 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
       forged.text = forged.text.replacingOccurrences(of: "COMPLETED", with: "FAILED")
       #expect(try !hasValidSignature(forged, secret: whsec))
 
-      // With webhook_on_start, processing is announced too.
-      let both = try await server.create("wes", prompt: "a harbour", webhookURL: receiver.url + "/hooks/both", webhookOnStart: true)
-      _ = try await server.finished("wes", both.id)
+      // With webhook_on_start, processing is announced too (here set with the CLI's flags).
+      let cli = try await runTool(
+        "easel",
+        [
+          "create", "--template", "txt2img", "--prompt", "a harbour", "--user", "wes", "--wait",
+          "--webhook-url", receiver.url + "/hooks/both", "--webhook-on-start",
+          "--server", "unix:\(server.endpoints.unixSocketPath)",
+        ])
+      #expect(cli.status == 0, "\(cli.stderr)")
       try await waitUntil { try await receiver.requests("/hooks/both").count == 2 }
       let announced = try await receiver.requests("/hooks/both").compactMap { $0.json?["type"] }
       #expect(Set(announced) == [.string("task.started"), .string("task.completed")])

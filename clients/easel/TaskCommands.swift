@@ -32,6 +32,12 @@ struct Create: AsyncParsableCommand {
   @Option(help: "Retrying with the same key returns the same task and charges once.")
   var idempotencyKey: String?
 
+  @Option(help: "Receives a signed POST (Standard Webhooks) when the task ends.")
+  var webhookURL: String?
+
+  @Flag(help: "With --webhook-url: also POST when processing starts.")
+  var webhookOnStart = false
+
   @Flag(help: "Follow the task until it ends; exit non-zero unless it COMPLETED.")
   var wait = false
 
@@ -43,6 +49,8 @@ struct Create: AsyncParsableCommand {
     request.parameters = try parseParameters(parameters, prompt: prompt)
     if let input { request.inputImage = try Data(contentsOf: URL(fileURLWithPath: input)) }
     request.idempotencyKey = idempotencyKey ?? ""
+    request.webhookURL = webhookURL ?? ""
+    request.webhookOnStart = webhookOnStart
     let json = connection.json
     let finalTask = try await connection.withClients { clients in
       let task = try await clients.tasks.createTask(request, metadata: clients.metadata)
