@@ -27,6 +27,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     // Already built for grpc's TLS support; used here for SHA-256 of API keys.
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
   ],
   targets: [
     // Domain: templates, pricing, credit rules, task state machine. No I/O dependencies.
@@ -40,6 +41,16 @@ let package = Package(
     .target(
       name: "EaselSQLite",
       dependencies: ["EaselCore", .product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: strict
+    ),
+    // The shared store for several nodes: the same tables in PostgreSQL, LISTEN/NOTIFY as the change feed.
+    .target(
+      name: "EaselPostgres",
+      dependencies: [
+        "EaselCore",
+        .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: strict
     ),
     // Template files (YAML) and the built-in pack.
@@ -86,7 +97,7 @@ let package = Package(
     .target(
       name: "EaselServer",
       dependencies: [
-        "EaselCore", "EaselRPC", "EaselSQLite", "EaselModels", "EaselImaging", "EaselArtifacts", "EaselTemplates",
+        "EaselCore", "EaselRPC", "EaselSQLite", "EaselPostgres", "EaselModels", "EaselImaging", "EaselArtifacts", "EaselTemplates",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,7 +114,7 @@ let package = Package(
     .executableTarget(
       name: "easeld",
       dependencies: [
-        "EaselServer", "EaselSQLite", "EaselTemplates", "EaselRPC", "EaselModels", "EaselArtifacts",
+        "EaselServer", "EaselPostgres", "EaselTemplates", "EaselRPC", "EaselModels", "EaselArtifacts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ],
@@ -142,7 +153,7 @@ let package = Package(
     .testTarget(
       name: "EaselServerTests",
       dependencies: [
-        "EaselServer", "EaselRPC", "EaselSQLite", "EaselCore", "EaselImaging", "EaselModels",
+        "EaselServer", "EaselRPC", "EaselSQLite", "EaselPostgres", "EaselCore", "EaselImaging", "EaselModels",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),

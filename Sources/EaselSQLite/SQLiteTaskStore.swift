@@ -32,19 +32,8 @@ public struct SQLiteTaskStore: TaskStore {
         return (task, false)
       }
       try Credits.account(db, new.account).checkCanHold(new.creditCost)
-      let active = try Credits.activeTasks(db, new.account)
-      guard active < new.maxActiveTasks else {
-        throw EaselError(
-          .resourceExhausted,
-          "user \(new.account.userID) already has \(active) tasks pending or processing (the limit is \(new.maxActiveTasks)); "
-            + "wait for one to finish")
-      }
-      let task = GenerationTask(
-        id: new.id, account: new.account, kind: new.template.kind, status: .pending, prompt: new.request.prompt,
-        parameters: new.request.parameters, template: new.template.ref, backend: new.template.backend,
-        backendOptions: new.template.backendOptions, creditCost: new.creditCost,
-        timeoutMs: new.template.timeout.milliseconds, inputImageKey: new.inputImageKey, createdAt: now, updatedAt: now,
-        webhook: new.webhook)
+      try new.checkActiveLimit(active: Credits.activeTasks(db, new.account))
+      let task = GenerationTask(new: new, now: now)
       try TaskRows.insert(db, task, feed: feed)
       try Credits.hold(db, task: task, now: now)
       if let idempotency = new.idempotency {
@@ -89,10 +78,7 @@ public struct SQLiteTaskStore: TaskStore {
   public func claimNextTask(lease: Lease, excludingBackends: Set<String>, now: Date) async throws -> GenerationTask? {
     try await writer.write { db in
       guard var task = try TaskRows.oldestDue(db, now: now, excludingBackends: excludingBackends) else { return nil }
-      task.status = .processing
-      task.attempts += 1
-      task.startedAt = now
-      task.progress = 0
+      task.claim(now: now)
       try TaskRows.saveChange(db, &task, now: now, feed: feed)
       try TaskRows.setLease(db, id: task.id, lease: lease)
       return task
@@ -138,10 +124,7 @@ public struct SQLiteTaskStore: TaskStore {
         try end(db, &task, .failed(code: failure.code, message: failure.message), now: now)
         return task
       }
-      task.status = .pending
-      task.progress = 0
-      task.errorCode = failure.code
-      task.errorMessage = failure.message
+      task.requeue(after: failure)
       try TaskRows.saveChange(db, &task, now: now, feed: feed)
       try TaskRows.setLease(db, id: id, lease: nil, notBefore: retryAt)
       return task
@@ -152,15 +135,10 @@ public struct SQLiteTaskStore: TaskStore {
     try await writer.write { db in
       var rescued: [GenerationTask] = []
       for var task in try TaskRows.processing(db, expiredBefore: expiredBefore) {
-        if task.attempts >= maxAttempts {
-          let message = "the task was interrupted \(task.attempts) times (worker crash or lost lease); giving up"
-          try end(db, &task, .failed(code: "attempts_exhausted", message: message), now: now)
-        } else {
-          task.status = .pending
-          task.progress = 0
-          try TaskRows.saveChange(db, &task, now: now, feed: feed)
-          try TaskRows.setLease(db, id: task.id, lease: nil)
-        }
+        task.rescue(maxAttempts: maxAttempts, now: now)
+        try TaskRows.saveChange(db, &task, now: now, feed: feed)
+        try TaskRows.setLease(db, id: task.id, lease: nil)
+        if task.status.isTerminal { try Credits.settle(db, task: task, now: now) }
         rescued.append(task)
       }
       return rescued
@@ -169,22 +147,7 @@ public struct SQLiteTaskStore: TaskStore {
 
   /// Moves a task to its terminal status and settles its hold, in the caller's transaction.
   private func end(_ db: Database, _ task: inout GenerationTask, _ outcome: TaskOutcome, now: Date) throws {
-    task.status = outcome.status
-    task.finishedAt = now
-    switch outcome {
-    case .completed(let output, let thumbnail, let processingTimeMs):
-      task.output = output
-      task.thumbnail = thumbnail
-      task.processingTimeMs = processingTimeMs
-      task.progress = 1
-      task.errorCode = ""
-      task.errorMessage = ""
-    case .failed(let code, let message):
-      task.errorCode = code
-      task.errorMessage = message
-    case .canceled:
-      break
-    }
+    task.end(outcome, now: now)
     try TaskRows.saveChange(db, &task, now: now, feed: feed)
     try TaskRows.setLease(db, id: task.id, lease: nil)
     try Credits.settle(db, task: task, now: now)

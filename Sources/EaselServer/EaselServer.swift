@@ -44,9 +44,10 @@ public final class EaselServer: Sendable {
   private let group: ServiceGroup
   private let lock: DataDirectoryLock
   private let readiness: Readiness
+  private let store: OpenStore
 
-  /// Opens the data folder (locking it against a second server), migrates the database and hands
-  /// tasks interrupted by a crash back to the queue. `backends` add to or replace the built-in ones.
+  /// Opens the data folder (locking it against a second server), opens and migrates the database
+  /// and hands tasks interrupted by a crash back to the queue. `backends` add to or replace the built-in ones.
   public init(
     configuration: ServerConfiguration, logger: Logger, backends extraBackends: [String: any ModelBackend] = [:],
     shutdownSignals: [UnixSignal] = []
@@ -56,17 +57,53 @@ public final class EaselServer: Sendable {
       at: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     lock = try DataDirectoryLock(directory: configuration.dataDirectory)
 
+    let serving = ServingState()
+    let readiness = Readiness(
+      expected: Self.addresses(configuration).count + (configuration.metrics == nil ? 0 : 1), serving: serving)
+    self.readiness = readiness
     let updates = TaskUpdateHub()
-    let (webhookWakes, wakeWebhooks) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    let store = try SQLiteTaskStore(path: configuration.databasePath) { task in
-      TaskLog.record(task, logger: logger)
-      updates.publish(task)
-      if WebhookEvent.caused(by: task) != nil { wakeWebhooks.yield() }
+    let webhookSignal = WakeSignal()
+    let workerSignal = WakeSignal()
+    let opened: OpenStore
+    do {
+      opened = try await configuration.storeLocation.open(
+        logger: logger,
+        onChange: { task in
+          updates.publish(task)
+          if WebhookEvent.caused(by: task) != nil { webhookSignal.wake() }
+          if task.status == .pending { workerSignal.wake() }  // created or requeued, maybe on another node
+        },
+        onCommit: { task in TaskLog.record(task, logger: logger) })
+    } catch {
+      lock.release()
+      throw error
     }
+    store = opened
+    do {
+      group = try await Self.services(
+        configuration: configuration, store: opened, updates: updates, workerSignal: workerSignal,
+        webhookSignal: webhookSignal, logger: logger, backends: extraBackends, shutdownSignals: shutdownSignals,
+        readiness: readiness, serving: serving)
+    } catch {
+      opened.close()
+      lock.release()
+      throw error
+    }
+  }
+
+  /// Everything the server runs, as one ServiceGroup.
+  private static func services(
+    configuration: ServerConfiguration, store opened: OpenStore, updates: TaskUpdateHub, workerSignal: WakeSignal,
+    webhookSignal: WakeSignal, logger: Logger, backends extraBackends: [String: any ModelBackend],
+    shutdownSignals: [UnixSignal], readiness: Readiness, serving: ServingState
+  ) async throws -> ServiceGroup {
+    let store = opened.store
     let webhookPolicy = try WebhookTargetPolicy(allowed: configuration.webhooks.allowedHosts)
-    // The data folder is locked, so every PROCESSING task was left by a process that is gone.
     let settings = configuration.workerSettings
-    let rescued = try await store.rescueAbandonedTasks(expiredBefore: nil, maxAttempts: settings.maxAttempts, now: Date())
+    // A private data folder is locked, so every PROCESSING task was left by a process that is gone.
+    // A shared database's PROCESSING tasks may be running on other nodes: the lease decides.
+    let rescued = try await store.rescueAbandonedTasks(
+      expiredBefore: opened.isShared ? Date() : nil, maxAttempts: settings.maxAttempts, now: Date())
     if !rescued.isEmpty { logger.notice("requeued tasks interrupted by the last stop", metadata: ["count": "\(rescued.count)"]) }
 
     let imaging = try VipsImageProcessor(limits: configuration.imaging)
@@ -81,7 +118,7 @@ public final class EaselServer: Sendable {
       store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, running: running,
       settings: settings)
     let pool = WorkerPool(
-      size: configuration.workers, store: store, runner: runner, settings: settings, logger: logger)
+      size: configuration.workers, store: store, runner: runner, settings: settings, logger: logger, signal: workerSignal)
 
     let catalog = TemplateCatalog([], store: store)
     let reloader = TemplateReloader(
@@ -93,15 +130,16 @@ public final class EaselServer: Sendable {
       updates: updates, running: running, limits: configuration.limits, webhookGuard: webhookPolicy,
       wakeWorkers: { pool.wake() })
     let webhooks = WebhookDispatcher(
-      store: store, policy: webhookPolicy, settings: configuration.webhooks, wakes: webhookWakes,
+      store: store, policy: webhookPolicy, settings: configuration.webhooks, wakes: webhookSignal.wakes,
       links: { artifacts.downloadURL(key: $0) }, logger: logger)
 
-    let serving = ServingState()
-    let services: [any RegistrableRPCService] = [
+    let api: [any RegistrableRPCService] = [
       TaskServiceHandler(manager: manager, logger: logger),
       TemplateServiceHandler(
         templates: catalog, pricing: configuration.pricing, reload: { try await reloader.reload() }, logger: logger),
       CreditServiceHandler(manager: manager, logger: logger),
+    ]
+    let services: [any RegistrableRPCService] = (configuration.servesAPI ? api : []) + [
       HealthServiceHandler(state: serving, probe: StorageProbe(interval: .seconds(1)) {
         do {
           try await store.ping()
@@ -115,10 +153,7 @@ public final class EaselServer: Sendable {
       ReflectionServiceHandler(),
       ReflectionV1AlphaServiceHandler(),
     ]
-    var addresses: [GRPCListener.Address] = [.unix(path: configuration.unixSocketPath)]
-    if let tcp = configuration.tcp { addresses.append(.tcp(tcp)) }
-    let readiness = Readiness(expected: addresses.count + (configuration.metrics == nil ? 0 : 1), serving: serving)
-    self.readiness = readiness
+    let addresses = Self.addresses(configuration)
     // TCP callers need an API key for Easel's services; health and reflection stay open, and the
     // Unix socket is trusted through its file permissions.
     let keyCheck = ConditionalInterceptor<any ServerInterceptor>.apply(
@@ -154,13 +189,22 @@ public final class EaselServer: Sendable {
     // are canceled, stay PROCESSING and are requeued at the next start, so nothing is lost.
     groupConfiguration.maximumGracefulShutdownDuration = configuration.drainTimeout
     groupConfiguration.maximumCancellationDuration = .seconds(5)
-    group = ServiceGroup(configuration: groupConfiguration)
+    return ServiceGroup(configuration: groupConfiguration)
+  }
+
+  /// Where the server listens: always its Unix socket (which a workers-only node keeps for the
+  /// health service), and TCP when configured and serving the API.
+  private static func addresses(_ configuration: ServerConfiguration) -> [GRPCListener.Address] {
+    var addresses: [GRPCListener.Address] = [.unix(path: configuration.unixSocketPath)]
+    if let tcp = configuration.tcp, configuration.servesAPI { addresses.append(.tcp(tcp)) }
+    return addresses
   }
 
   /// Serves until a shutdown signal, `shutdown()`, or cancellation.
   public func run() async throws {
     defer {
       readiness.finish()
+      store.close()
       lock.release()
     }
     try await group.run()

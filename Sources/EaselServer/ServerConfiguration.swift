@@ -2,6 +2,7 @@ import EaselArtifacts
 import EaselCore
 import EaselImaging
 import EaselModels
+import EaselPostgres
 import Foundation
 
 /// Everything `easeld serve` needs, resolved from flags and environment by the executable.
@@ -42,6 +43,12 @@ public struct ServerConfiguration: Sendable {
   }
 
   public var dataDirectory: URL
+  /// A shared PostgreSQL database instead of the SQLite file in the data folder.
+  public var databaseURL: DatabaseURL?
+  /// Most connections to PostgreSQL this process opens.
+  public var databasePoolSize = 10
+  /// Whether to serve Easel's API; a workers-only node serves just the health service, on its Unix socket.
+  public var servesAPI = true
   public var unixSocketPath: String
   public var tcp: TCPAddress?
   public var workers: Int
@@ -91,6 +98,11 @@ public struct ServerConfiguration: Sendable {
   }
 
   public var databasePath: String { dataDirectory.appendingPathComponent("easel.sqlite").path }
+
+  public var storeLocation: StoreLocation {
+    if let databaseURL { return .postgres(databaseURL, poolSize: databasePoolSize) }
+    return .sqlite(path: databasePath)
+  }
   public var artifactsDirectory: URL { dataDirectory.appendingPathComponent("artifacts", isDirectory: true) }
 
   /// The configured artifact store: the S3 bucket if set, else files in the data folder.

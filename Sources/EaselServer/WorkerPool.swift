@@ -17,21 +17,22 @@ public final class WorkerPool: Service, Sendable {
   let settings: WorkerSettings
   let logger: Logger
   private let running = Mutex((total: 0, byBackend: [String: Int]()))
-  private let wakes: AsyncStream<Void>
-  private let wakeContinuation: AsyncStream<Void>.Continuation
+  private let signal: WakeSignal
 
+  /// `signal` wakes the pool when a task may be waiting (one was created, here or on another node).
   public init(
-    size: Int, store: any TaskStore, runner: TaskRunner, settings: WorkerSettings, logger: Logger
+    size: Int, store: any TaskStore, runner: TaskRunner, settings: WorkerSettings, logger: Logger,
+    signal: WakeSignal = WakeSignal()
   ) {
     self.size = size
     self.store = store
     self.runner = runner
     self.settings = settings
     self.logger = logger
-    (wakes, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    self.signal = signal
   }
 
-  public func wake() { wakeContinuation.yield() }
+  public func wake() { signal.wake() }
 
   /// Workers running a task now.
   public var busyWorkers: Int { running.withLock { $0.total } }
@@ -44,7 +45,7 @@ public final class WorkerPool: Service, Sendable {
     await withDiscardingTaskGroup { group in
       group.addTask { await self.pollUntilShutdown() }
       wake()
-      for await _ in wakes.cancelOnGracefulShutdown() {
+      for await _ in signal.wakes.cancelOnGracefulShutdown() {
         while hasFreeWorker(), let task = await claim() {
           group.addTask {
             await self.runner.run(task)

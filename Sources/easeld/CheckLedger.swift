@@ -10,7 +10,7 @@ struct CheckLedger: AsyncParsableCommand {
   @OptionGroup var data: DataFolderOption
 
   func run() async throws {
-    let problems = try await data.existingStore().auditCredits()
+    let problems = try await data.withExistingStore { try await $0.auditCredits() }
     for problem in problems { print(problem) }
     print(problems.isEmpty ? "ledger consistent" : "\(problems.count) problems")
     if !problems.isEmpty { throw ExitCode(1) }

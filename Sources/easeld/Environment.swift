@@ -2,6 +2,7 @@ import ArgumentParser
 import EaselArtifacts
 import EaselCore
 import EaselModels
+import EaselPostgres
 import EaselServer
 import Foundation
 
@@ -80,6 +81,10 @@ struct Environment {
       workers: workers, proceduralDelay: .milliseconds(delay), pricing: pricing,
       templatesDirectory: self["EASEL_TEMPLATES_DIR"].map { URL(fileURLWithPath: $0) })
     configuration.unixSocketGroup = self["EASEL_UNIX_SOCKET_GROUP"]
+    configuration.databaseURL = try databaseURL()
+    configuration.databasePoolSize = try number("EASEL_DATABASE_POOL_SIZE", default: 10)
+    guard configuration.databasePoolSize >= 1 else { throw ValidationError("\(describe("EASEL_DATABASE_POOL_SIZE")) must be 1 or more") }
+    configuration.servesAPI = try boolean("EASEL_API", default: true)
     configuration.s3 = try s3Settings()
     configuration.webhooks.allowedHosts = (self["EASEL_WEBHOOK_ALLOWED_HOSTS"] ?? "").split(separator: ",").map(String.init)
     configuration.webhooks.timeout = .milliseconds(try number("EASEL_WEBHOOK_TIMEOUT_MS", default: 10_000))
@@ -132,6 +137,31 @@ struct Environment {
       }
     }
     return configuration
+  }
+
+  /// The shared PostgreSQL database, when EASEL_DATABASE_URL is set.
+  func databaseURL() throws -> DatabaseURL? {
+    guard let text = self["EASEL_DATABASE_URL"] else { return nil }
+    do {
+      return try DatabaseURL(text)
+    } catch {
+      throw ValidationError("\(describe("EASEL_DATABASE_URL")): \(error.message)")
+    }
+  }
+
+  /// Where the maintenance commands find the store: EASEL_DATABASE_URL, else the data folder's SQLite file.
+  func storeLocation(dataFolder: URL) throws -> StoreLocation {
+    if let url = try databaseURL() { return .postgres(url, poolSize: 2) }
+    return .sqlite(path: dataFolder.appendingPathComponent("easel.sqlite").path)
+  }
+
+  func boolean(_ name: String, default fallback: Bool) throws -> Bool {
+    switch self[name]?.lowercased() {
+    case nil: return fallback
+    case "true", "on", "yes", "1": return true
+    case "false", "off", "no", "0": return false
+    case let text?: throw ValidationError("\(describe(name)): \(text) is not true or false")
+    }
   }
 
   /// S3-compatible artifact storage, when AWS_S3_BUCKET is set.

@@ -29,7 +29,7 @@ struct KeysCommand: AsyncParsableCommand {
       let record = APIKeyRecord(
         id: String(UUID().uuidString.lowercased().prefix(8)), platform: account.platform, scope: scope, name: name,
         createdAt: Date(), revokedAt: nil)
-      try await data.store().createAPIKey(record, secretHash: APIKeySecret.hash(secret))
+      try await data.withStore { try await $0.createAPIKey(record, secretHash: APIKeySecret.hash(secret)) }
       print("created key \(record.id) for platform \(record.platform), scope \(scope.rawValue); it is shown only now:")
       print(secret)
     }
@@ -40,7 +40,7 @@ struct KeysCommand: AsyncParsableCommand {
     @OptionGroup var data: DataFolderOption
 
     func run() async throws {
-      for key in try await data.store().apiKeys() {
+      for key in try await data.withStore({ try await $0.apiKeys() }) {
         let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
         print("\(key.id)  \(key.platform)  \(key.scope.rawValue)  \(state)  \(key.name)")
       }
@@ -53,7 +53,7 @@ struct KeysCommand: AsyncParsableCommand {
     @Argument(help: "The key's id, as `keys list` shows it.") var id: String
 
     func run() async throws {
-      guard try await data.store().revokeAPIKey(id: id, now: Date()) else { throw ValidationError("no key has id \(id)") }
+      guard try await data.withStore({ try await $0.revokeAPIKey(id: id, now: Date()) }) else { throw ValidationError("no key has id \(id)") }
       print("revoked \(id)")
     }
   }

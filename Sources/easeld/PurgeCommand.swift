@@ -16,7 +16,7 @@ struct PurgeCommand: AsyncParsableCommand {
 
   func run() async throws {
     let retention = try Self.seconds(olderThan)
-    let purged = try await data.existingStore().purgeTasks(finishedBefore: Date().addingTimeInterval(-retention))
+    let purged = try await data.withExistingStore { try await $0.purgeTasks(finishedBefore: Date().addingTimeInterval(-retention)) }
     let s3 = try Environment(ProcessInfo.processInfo.environment).s3Settings()
     let artifacts: any ArtifactStore =
       if let s3 { S3ArtifactStore(settings: s3) } else { try LocalArtifactStore(root: data.folder.appendingPathComponent("artifacts")) }

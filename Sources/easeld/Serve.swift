@@ -30,6 +30,7 @@ struct Serve: AsyncParsableCommand {
     }
     let logger = Logger(label: "easeld")
     let configuration = try environment.serverConfiguration()
+    logger.info("opening the store", metadata: ["store": "\(configuration.storeLocation)"])
     do {
       let server = try await EaselServer(
         configuration: configuration, logger: logger, shutdownSignals: [.sigterm, .sigint])
@@ -38,7 +39,9 @@ struct Serve: AsyncParsableCommand {
         if let endpoints = await server.ready() {
           let tcp = endpoints.tcp.map { " and tcp \($0)" } ?? ""
           let metrics = endpoints.metrics.map { ", metrics on http://\($0)/metrics" } ?? ""
-          let line = "easeld serving on unix:\(endpoints.unixSocketPath)\(tcp) with \(configuration.workers) workers\(metrics)\n"
+          let api = configuration.servesAPI ? "" : " (health only: API off)"
+          let line =
+            "easeld serving on unix:\(endpoints.unixSocketPath)\(api)\(tcp) with \(configuration.workers) workers\(metrics)\n"
           FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: scripts wait for this line
         }
       }

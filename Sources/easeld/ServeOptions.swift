@@ -18,6 +18,9 @@ struct ServeOptions: ParsableArguments {
   @Option(help: "Concurrent generations (env EASEL_WORKERS, default 4; 0 runs no workers).")
   var workers: Int?
 
+  @Flag(inversion: .prefixedNo, help: "Serve Easel's API; --no-api runs a workers-only node (env EASEL_API, default true).")
+  var api: Bool?
+
   @Option(help: "Folder of template files adding to or replacing the built-in pack (env EASEL_TEMPLATES_DIR).")
   var templates: String?
 
@@ -26,7 +29,7 @@ struct ServeOptions: ParsableArguments {
     let flags: [(String, String, String?)] = [
       ("EASEL_DATA_DIR", "--data", dataDirectory), ("EASEL_UNIX_SOCKET", "--unix-socket", unixSocket),
       ("EASEL_TCP", "--tcp", tcp), ("EASEL_WORKERS", "--workers", workers.map(String.init)),
-      ("EASEL_TEMPLATES_DIR", "--templates", templates),
+      ("EASEL_TEMPLATES_DIR", "--templates", templates), ("EASEL_API", api == false ? "--no-api" : "--api", api.map(String.init)),
     ]
     var given: [String: (flag: String, value: String)] = [:]
     for (name, flag, value) in flags { if let value { given[name] = (flag, value) } }

@@ -9,6 +9,9 @@ struct Setting: Sendable {
 
   static let all: [Setting] = [
     Setting(name: "EASEL_DATA_DIR", defaultValue: "./easel-data"),
+    Setting(name: "EASEL_DATABASE_URL", defaultValue: "", isSecret: true),
+    Setting(name: "EASEL_DATABASE_POOL_SIZE", defaultValue: "10"),
+    Setting(name: "EASEL_API", defaultValue: "true"),
     Setting(name: "EASEL_UNIX_SOCKET", defaultValue: "DATA/easel.sock"),
     Setting(name: "EASEL_UNIX_SOCKET_GROUP", defaultValue: ""),
     Setting(name: "EASEL_TCP", defaultValue: "127.0.0.1:50051"),

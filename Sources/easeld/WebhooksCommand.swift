@@ -20,7 +20,7 @@ struct WebhooksCommand: AsyncParsableCommand {
 
     func run() async throws {
       let platform = try Account(platform: platform, userID: "-").platform
-      let secret = try await data.store().webhookSecret(platform: platform, rotate: rotate, now: Date())
+      let secret = try await data.withStore { try await $0.webhookSecret(platform: platform, rotate: rotate, now: Date()) }
       print("webhook signing secret of platform \(platform)\(rotate ? " (new)" : ""):")
       print(secret)
     }

@@ -1,0 +1,72 @@
+import Foundation
+
+/// The state changes a store applies inside its transactions. Both stores share them, so a task
+/// moves the same way whichever database keeps it; the store adds the sequence number and saves.
+extension GenerationTask {
+  /// A task as `CreateTask` stores it: PENDING, sequence 1.
+  public init(new: NewTask, now: Date) {
+    self.init(
+      id: new.id, account: new.account, kind: new.template.kind, status: .pending, prompt: new.request.prompt,
+      parameters: new.request.parameters, template: new.template.ref, backend: new.template.backend,
+      backendOptions: new.template.backendOptions, creditCost: new.creditCost,
+      timeoutMs: new.template.timeout.milliseconds, inputImageKey: new.inputImageKey, createdAt: now, updatedAt: now,
+      webhook: new.webhook)
+  }
+
+  /// A worker took it: PROCESSING, one more attempt.
+  public mutating func claim(now: Date) {
+    status = .processing
+    attempts += 1
+    startedAt = now
+    progress = 0
+  }
+
+  /// Back in the queue (a transient failure, or a lost lease); `failure` is kept as the last error.
+  public mutating func requeue(after failure: BackendFailure? = nil) {
+    status = .pending
+    progress = 0
+    if let failure {
+      errorCode = failure.code
+      errorMessage = failure.message
+    }
+  }
+
+  /// The terminal status the outcome says, with its results or error.
+  public mutating func end(_ outcome: TaskOutcome, now: Date) {
+    status = outcome.status
+    finishedAt = now
+    switch outcome {
+    case .completed(let output, let thumbnail, let processingTimeMs):
+      self.output = output
+      self.thumbnail = thumbnail
+      self.processingTimeMs = processingTimeMs
+      progress = 1
+      errorCode = ""
+      errorMessage = ""
+    case .failed(let code, let message):
+      errorCode = code
+      errorMessage = message
+    case .canceled:
+      break
+    }
+  }
+
+  /// What a rescued task becomes: requeued, or FAILED once it has had `maxAttempts`.
+  public mutating func rescue(maxAttempts: Int, now: Date) {
+    guard attempts >= maxAttempts else { return requeue() }
+    let message = "the task was interrupted \(attempts) times (worker crash or lost lease); giving up"
+    end(.failed(code: "attempts_exhausted", message: message), now: now)
+  }
+}
+
+extension NewTask {
+  /// RESOURCE_EXHAUSTED when the account already has its most unfinished tasks.
+  public func checkActiveLimit(active: Int) throws(EaselError) {
+    guard active < maxActiveTasks else {
+      throw EaselError(
+        .resourceExhausted,
+        "user \(account.userID) already has \(active) tasks pending or processing (the limit is \(maxActiveTasks)); "
+          + "wait for one to finish")
+    }
+  }
+}

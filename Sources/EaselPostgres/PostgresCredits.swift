@@ -1,0 +1,160 @@
+import EaselCore
+import Foundation
+import PostgresNIO
+
+/// Credit accounts, holds and the ledger in PostgreSQL. Every change reads the account with
+/// `FOR UPDATE`, so concurrent holds and captures on any node queue on the account's row and
+/// each sees the balance the previous one left.
+enum PostgresCredits {
+  static func account(_ connection: PostgresConnection, _ account: Account) async throws -> CreditBalance {
+    let rows = try await connection.query(
+      "SELECT balance, held FROM credit_accounts WHERE platform = \(account.platform) AND user_id = \(account.userID)",
+      logger: PostgresTaskStore.quiet)
+    for try await (balance, held) in rows.decode((Int64, Int64).self) { return CreditBalance(balance: balance, held: held) }
+    return .zero
+  }
+
+  /// The account's row, created if missing and locked until the transaction ends.
+  static func lock(_ tx: PostgresTransaction, _ account: Account) async throws -> (balance: CreditBalance, activeTasks: Int) {
+    try await tx.query(
+      """
+      INSERT INTO credit_accounts (platform, user_id) VALUES (\(account.platform), \(account.userID))
+      ON CONFLICT (platform, user_id) DO NOTHING
+      """)
+    let rows = try await tx.query(
+      """
+      SELECT balance, held, active_tasks FROM credit_accounts
+      WHERE platform = \(account.platform) AND user_id = \(account.userID) FOR UPDATE
+      """)
+    guard let row = rows.first else { throw EaselError.internalError("credit account \(account) vanished") }
+    return (
+      CreditBalance(balance: try row["balance"].decode(Int64.self), held: try row["held"].decode(Int64.self)),
+      Int(try row["active_tasks"].decode(Int64.self))
+    )
+  }
+
+  /// A GRANT or ADJUST movement.
+  static func change(
+    _ tx: PostgresTransaction, account: Account, by amount: Int64, kind: LedgerKind, reason: String, now: Date
+  ) async throws -> CreditBalance {
+    let balance = try await lock(tx, account).balance.changed(by: amount)
+    try await save(tx, account, balance, activeChange: 0)
+    try await appendLedger(tx, account: account, kind: kind, amount: amount, reason: reason, taskID: nil, balance: balance, now: now)
+    return balance
+  }
+
+  /// Places the hold for a new task on an account the caller has locked and checked.
+  static func hold(_ tx: PostgresTransaction, task: GenerationTask, on balance: CreditBalance, now: Date) async throws {
+    var balance = balance
+    balance.held += task.creditCost
+    try await save(tx, task.account, balance, activeChange: 1)
+    try await tx.query(
+      """
+      INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at)
+      VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.creditCost), 'OPEN', \(now.timeIntervalSince1970))
+      """)
+    try await appendLedger(
+      tx, account: task.account, kind: .hold, amount: task.creditCost, reason: LedgerReason.generation, taskID: task.id,
+      balance: balance, now: now)
+  }
+
+  /// Captures or releases the task's hold as its terminal status says; the hold leaves OPEN once,
+  /// so a repeated call moves no credits.
+  static func settle(_ tx: PostgresTransaction, task: GenerationTask, now: Date) async throws {
+    guard let settlement = task.status.holdSettlement else { return }
+    let balance = try await lock(tx, task.account).balance
+    let state = settlement.ledgerKind == .capture ? "CAPTURED" : "RELEASED"
+    let rows = try await tx.query(
+      """
+      UPDATE credit_holds SET state = \(state), settled_at = \(now.timeIntervalSince1970)
+      WHERE task_id = \(task.id) AND state = 'OPEN' RETURNING amount
+      """)
+    guard let amount = try rows.first?["amount"].decode(Int64.self) else { return }
+    let settled = settlement.apply(amount: amount, to: balance)
+    try await save(tx, task.account, settled, activeChange: -1)
+    try await appendLedger(
+      tx, account: task.account, kind: settlement.ledgerKind, amount: amount, reason: settlement.reason, taskID: task.id,
+      balance: settled, now: now)
+  }
+
+  static func ledger(_ connection: PostgresConnection, account: Account, page: PageRequest) async throws -> Page<LedgerEntry> {
+    var total: Int64 = 0
+    let counted = try await connection.query(
+      "SELECT COUNT(*) FROM ledger_entries WHERE platform = \(account.platform) AND user_id = \(account.userID)",
+      logger: PostgresTaskStore.quiet)
+    for try await count in counted.decode(Int64.self) { total = count }
+    let rows = try await connection.query(
+      """
+      SELECT id, kind, amount, reason, task_id, balance_after, created_at FROM ledger_entries
+      WHERE platform = \(account.platform) AND user_id = \(account.userID)
+      ORDER BY id DESC LIMIT \(Int64(page.limit)) OFFSET \(Int64(page.offset))
+      """, logger: PostgresTaskStore.quiet)
+    var entries: [LedgerEntry] = []
+    for try await (id, kind, amount, reason, taskID, balanceAfter, createdAt) in rows.decode(
+      (Int64, String, Int64, String, String?, Int64, Double).self)
+    {
+      entries.append(
+        LedgerEntry(
+          id: id, kind: LedgerKind(rawValue: kind) ?? .adjust, amount: amount, reason: reason, taskID: taskID,
+          balanceAfter: balanceAfter, createdAt: Date(timeIntervalSince1970: createdAt)))
+    }
+    return Page(items: entries, total: total, request: page)
+  }
+
+  private static func save(_ tx: PostgresTransaction, _ account: Account, _ balance: CreditBalance, activeChange: Int64)
+    async throws
+  {
+    try await tx.query(
+      """
+      UPDATE credit_accounts SET balance = \(balance.balance), held = \(balance.held), active_tasks = active_tasks + \(activeChange)
+      WHERE platform = \(account.platform) AND user_id = \(account.userID)
+      """)
+  }
+
+  private static func appendLedger(
+    _ tx: PostgresTransaction, account: Account, kind: LedgerKind, amount: Int64, reason: String, taskID: String?,
+    balance: CreditBalance, now: Date
+  ) async throws {
+    try await tx.query(
+      """
+      INSERT INTO ledger_entries (platform, user_id, kind, amount, reason, task_id, balance_after, created_at)
+      VALUES (\(account.platform), \(account.userID), \(kind.rawValue), \(amount), \(reason), \(taskID), \(balance.balance),
+        \(now.timeIntervalSince1970))
+      """)
+  }
+}
+
+/// Remembered request keys. The caller holds the account's lock, so two requests with one key
+/// can't both miss the other.
+enum PostgresIdempotency {
+  enum Scope: String {
+    case createTask = "create_task"
+    case credits
+  }
+
+  static func previousResult(_ tx: PostgresTransaction, account: Account, scope: Scope, key: IdempotencyKey) async throws
+    -> String?
+  {
+    let rows = try await tx.query(
+      """
+      SELECT request_hash, task_id FROM idempotency_keys
+      WHERE platform = \(account.platform) AND user_id = \(account.userID) AND scope = \(scope.rawValue) AND key = \(key.key)
+      """)
+    guard let row = rows.first else { return nil }
+    guard try row["request_hash"].decode(String.self) == key.requestHash else {
+      throw EaselError.invalidArgument(IdempotencyKey.reusedMessage)
+    }
+    return try row["task_id"].decode(String?.self) ?? ""
+  }
+
+  static func record(
+    _ tx: PostgresTransaction, account: Account, scope: Scope, key: IdempotencyKey, taskID: String?, now: Date
+  ) async throws {
+    try await tx.query(
+      """
+      INSERT INTO idempotency_keys (platform, user_id, scope, key, request_hash, task_id, created_at)
+      VALUES (\(account.platform), \(account.userID), \(scope.rawValue), \(key.key), \(key.requestHash), \(taskID),
+        \(now.timeIntervalSince1970))
+      """)
+  }
+}

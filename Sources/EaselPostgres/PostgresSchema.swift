@@ -1,0 +1,203 @@
+import Logging
+import PostgresNIO
+
+/// The schema in PostgreSQL: the same tables, columns and constraints as the SQLite store's
+/// (`Schema.swift` in EaselSQLite, whose v1–v8 this baseline equals; a parity test compares them).
+/// Times are epoch seconds in `DOUBLE PRECISION`, as SQLite's REAL, so both stores return
+/// exactly the dates they were given. A new migration goes into both files.
+enum PostgresSchema {
+  static let migrations: [(name: String, statements: [String])] = [
+    (
+      "v8 baseline",
+      [
+        """
+        CREATE TABLE tasks (
+          id TEXT PRIMARY KEY,
+          platform TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          kind TEXT NOT NULL CHECK (kind IN ('image', 'video')),
+          status TEXT NOT NULL CHECK (status IN ('PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELED')),
+          prompt TEXT NOT NULL,
+          parameters TEXT NOT NULL,
+          template_code TEXT NOT NULL,
+          template_name TEXT NOT NULL,
+          template_version TEXT NOT NULL,
+          template_category TEXT NOT NULL,
+          backend TEXT NOT NULL,
+          credit_cost BIGINT NOT NULL CHECK (credit_cost >= 0),
+          progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+          input_key TEXT,
+          output_key TEXT,
+          output_content_type TEXT,
+          thumbnail_key TEXT,
+          processing_time_ms BIGINT NOT NULL DEFAULT 0,
+          error_code TEXT NOT NULL DEFAULT '',
+          error_message TEXT NOT NULL DEFAULT '',
+          attempts BIGINT NOT NULL DEFAULT 0,
+          sequence BIGINT NOT NULL DEFAULT 1,
+          created_at DOUBLE PRECISION NOT NULL,
+          updated_at DOUBLE PRECISION NOT NULL,
+          started_at DOUBLE PRECISION,
+          finished_at DOUBLE PRECISION,
+          backend_options TEXT NOT NULL DEFAULT '{}',
+          timeout_ms BIGINT NOT NULL DEFAULT 120000,
+          lease_owner TEXT,
+          lease_expires_at DOUBLE PRECISION,
+          not_before DOUBLE PRECISION,
+          update_id BIGINT NOT NULL DEFAULT 0,
+          webhook TEXT
+        )
+        """,
+        "CREATE INDEX tasks_by_owner ON tasks (platform, user_id, created_at)",
+        "CREATE INDEX tasks_queue ON tasks (created_at, id) WHERE status = 'PENDING'",
+        "CREATE INDEX tasks_processing ON tasks (lease_expires_at) WHERE status = 'PROCESSING'",
+        """
+        CREATE TABLE credit_accounts (
+          platform TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          balance BIGINT NOT NULL DEFAULT 0 CHECK (balance >= 0),
+          held BIGINT NOT NULL DEFAULT 0 CHECK (held >= 0),
+          active_tasks BIGINT NOT NULL DEFAULT 0 CHECK (active_tasks >= 0),
+          CHECK (held <= balance),
+          PRIMARY KEY (platform, user_id)
+        )
+        """,
+        """
+        CREATE TABLE credit_holds (
+          task_id TEXT PRIMARY KEY REFERENCES tasks (id),
+          platform TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          amount BIGINT NOT NULL CHECK (amount >= 0),
+          state TEXT NOT NULL CHECK (state IN ('OPEN', 'CAPTURED', 'RELEASED')),
+          created_at DOUBLE PRECISION NOT NULL,
+          settled_at DOUBLE PRECISION
+        )
+        """,
+        """
+        CREATE TABLE ledger_entries (
+          id BIGSERIAL PRIMARY KEY,
+          platform TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          kind TEXT NOT NULL CHECK (kind IN ('GRANT', 'HOLD', 'CAPTURE', 'RELEASE', 'ADJUST')),
+          amount BIGINT NOT NULL,
+          reason TEXT NOT NULL,
+          task_id TEXT,
+          balance_after BIGINT NOT NULL CHECK (balance_after >= 0),
+          created_at DOUBLE PRECISION NOT NULL
+        )
+        """,
+        "CREATE INDEX ledger_by_owner ON ledger_entries (platform, user_id, id)",
+        "CREATE UNIQUE INDEX one_hold_settlement_per_task ON ledger_entries (task_id, kind) WHERE task_id IS NOT NULL",
+        """
+        CREATE TABLE idempotency_keys (
+          platform TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          scope TEXT NOT NULL,
+          key TEXT NOT NULL,
+          request_hash TEXT NOT NULL,
+          task_id TEXT,
+          created_at DOUBLE PRECISION NOT NULL,
+          PRIMARY KEY (platform, user_id, scope, key)
+        )
+        """,
+        """
+        CREATE TABLE template_versions (
+          code TEXT NOT NULL,
+          version TEXT NOT NULL,
+          definition TEXT NOT NULL,
+          created_at DOUBLE PRECISION NOT NULL,
+          PRIMARY KEY (code, version)
+        )
+        """,
+        """
+        CREATE TABLE api_keys (
+          id TEXT PRIMARY KEY,
+          secret_hash TEXT NOT NULL UNIQUE,
+          platform TEXT NOT NULL,
+          scope TEXT NOT NULL CHECK (scope IN ('subscribe', 'tasks', 'admin')),
+          name TEXT NOT NULL,
+          created_at DOUBLE PRECISION NOT NULL,
+          revoked_at DOUBLE PRECISION
+        )
+        """,
+        // Every state of every task. Appends are serialised (see `PostgresTransaction.flush`), so id
+        // order is commit order and a reader that has seen id N has seen everything before it.
+        """
+        CREATE TABLE task_updates (
+          id BIGSERIAL PRIMARY KEY,
+          task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+          platform TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          sequence BIGINT NOT NULL,
+          snapshot TEXT NOT NULL,
+          created_at DOUBLE PRECISION NOT NULL,
+          UNIQUE (task_id, sequence)
+        )
+        """,
+        "CREATE INDEX task_updates_by_account ON task_updates (platform, user_id, id)",
+        """
+        CREATE TABLE webhook_secrets (
+          platform TEXT PRIMARY KEY,
+          secret TEXT NOT NULL,
+          created_at DOUBLE PRECISION NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE webhook_deliveries (
+          id TEXT PRIMARY KEY,
+          task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+          event TEXT NOT NULL,
+          url TEXT NOT NULL,
+          snapshot TEXT NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('PENDING', 'DELIVERED', 'FAILED')),
+          attempts BIGINT NOT NULL DEFAULT 0,
+          next_attempt_at DOUBLE PRECISION NOT NULL,
+          locked_until DOUBLE PRECISION,
+          created_at DOUBLE PRECISION NOT NULL,
+          finished_at DOUBLE PRECISION
+        )
+        """,
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at)",
+        """
+        CREATE TABLE webhook_attempts (
+          delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+          attempt BIGINT NOT NULL,
+          at DOUBLE PRECISION NOT NULL,
+          status_code BIGINT,
+          error TEXT,
+          duration_ms BIGINT NOT NULL,
+          PRIMARY KEY (delivery_id, attempt)
+        )
+        """,
+      ]
+    )
+  ]
+
+  /// Applies the migrations not applied yet. Nodes starting together take turns on an advisory
+  /// lock, so each migration runs once.
+  static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+    try await connection.withTransaction(logger: logger) { connection in
+      try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.migrations))", logger: logger)
+      try await connection.query(
+        "CREATE TABLE IF NOT EXISTS easel_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        logger: logger)
+      var applied = Set<String>()
+      for try await name in try await connection.query("SELECT name FROM easel_migrations", logger: logger).decode(String.self) {
+        applied.insert(name)
+      }
+      for migration in migrations where !applied.contains(migration.name) {
+        for statement in migration.statements {
+          try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+        try await connection.query("INSERT INTO easel_migrations (name) VALUES (\(migration.name))", logger: logger)
+        logger.info("applied database migration", metadata: ["migration": "\(migration.name)"])
+      }
+    }
+  }
+}
+
+/// Keys of the cluster-wide advisory locks Easel takes (arbitrary, fixed numbers).
+enum AdvisoryLock {
+  static let migrations: Int64 = 0x4561_7365_6C01
+  static let updateLog: Int64 = 0x4561_7365_6C02
+}

@@ -1,0 +1,223 @@
+import EaselCore
+import Foundation
+import PostgresNIO
+
+/// Task rows and the update log in PostgreSQL. Called only inside a store transaction or read.
+enum PostgresTaskRows {
+  static let columns = """
+    id, platform, user_id, kind, status, prompt, parameters, template_code, template_name, template_version,
+    template_category, backend, backend_options, credit_cost, timeout_ms, progress, input_key, output_key,
+    output_content_type, thumbnail_key, processing_time_ms, error_code, error_message, attempts, sequence,
+    created_at, updated_at, started_at, finished_at, update_id, webhook
+    """
+
+  static func insert(_ tx: PostgresTransaction, _ task: GenerationTask) async throws {
+    try await tx.query(
+      """
+      INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
+        template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
+        created_at, updated_at, webhook)
+      VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue),
+        \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name),
+        \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)),
+        \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(Int64(task.sequence)),
+        \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970),
+        \(try task.webhook.map(StoredJSON.string)))
+      """)
+    tx.log(task)
+  }
+
+  /// Stores the task's mutable fields under the next sequence number; the log entry follows at commit.
+  static func saveChange(_ tx: PostgresTransaction, _ task: inout GenerationTask, now: Date) async throws {
+    task.sequence += 1
+    task.updatedAt = now
+    try await tx.query(
+      """
+      UPDATE tasks SET status = \(task.status.rawValue), progress = \(task.progress), output_key = \(task.output?.key),
+        output_content_type = \(task.output?.contentType), thumbnail_key = \(task.thumbnail?.key),
+        processing_time_ms = \(task.processingTimeMs), error_code = \(task.errorCode),
+        error_message = \(task.errorMessage), attempts = \(Int64(task.attempts)), sequence = \(Int64(task.sequence)),
+        updated_at = \(now.timeIntervalSince1970), started_at = \(task.startedAt?.timeIntervalSince1970),
+        finished_at = \(task.finishedAt?.timeIntervalSince1970)
+      WHERE id = \(task.id)
+      """)
+    tx.log(task)
+  }
+
+  static func setLease(_ tx: PostgresTransaction, id: String, lease: Lease?, notBefore: Date? = nil) async throws {
+    try await tx.query(
+      """
+      UPDATE tasks SET lease_owner = \(lease?.owner), lease_expires_at = \(lease?.expires.timeIntervalSince1970),
+        not_before = \(notBefore?.timeIntervalSince1970)
+      WHERE id = \(id)
+      """)
+  }
+
+  /// The task, locked for this transaction when `forUpdate`, if it exists and (when `account` is
+  /// given) belongs to that account.
+  static func fetch(
+    _ connection: PostgresConnection, id: String, account: Account? = nil, forUpdate: Bool = false
+  ) async throws -> GenerationTask? {
+    let lock = forUpdate ? "FOR UPDATE" : ""
+    let rows = try await connection.query(
+      "SELECT \(unescaped: columns) FROM tasks WHERE id = \(id) \(unescaped: lock)", logger: PostgresTaskStore.quiet
+    ).collect()
+    guard let task = try rows.first.map({ try decode($0.makeRandomAccess()) }) else { return nil }
+    if let account, task.account != account { return nil }
+    return task
+  }
+
+  /// Locks and returns the task if it is PROCESSING and leased to `owner`.
+  static func leased(_ tx: PostgresTransaction, id: String, to owner: String) async throws -> GenerationTask? {
+    let rows = try await tx.query(
+      """
+      SELECT \(unescaped: columns) FROM tasks WHERE id = \(id) AND status = 'PROCESSING' AND lease_owner = \(owner)
+      FOR UPDATE
+      """)
+    return try rows.first.map(decode)
+  }
+
+  /// The oldest due PENDING task no other transaction has locked: nodes claiming at once each get
+  /// a different task and none waits for another.
+  static func claimOldestDue(_ tx: PostgresTransaction, now: Date, excludingBackends: Set<String>) async throws
+    -> GenerationTask?
+  {
+    let rows = try await tx.query(
+      """
+      SELECT \(unescaped: columns) FROM tasks
+      WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= \(now.timeIntervalSince1970))
+        AND NOT (backend = ANY(\(excludingBackends.sorted())))
+      ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+      """)
+    return try rows.first.map(decode)
+  }
+
+  /// PROCESSING tasks (whose lease expired before `expiredBefore`, when given), locked; tasks another
+  /// node is changing right now are skipped, so every node may run the rescuer.
+  static func processing(_ tx: PostgresTransaction, expiredBefore: Date?) async throws -> [GenerationTask] {
+    let cutoff = expiredBefore?.timeIntervalSince1970 ?? .infinity
+    return try await tx.query(
+      """
+      SELECT \(unescaped: columns) FROM tasks
+      WHERE status = 'PROCESSING' AND (lease_expires_at IS NULL OR lease_expires_at < \(cutoff))
+      ORDER BY created_at, id FOR UPDATE SKIP LOCKED
+      """
+    ).map(decode)
+  }
+
+  static func active(_ connection: PostgresConnection, scope: UpdateScope) async throws -> [GenerationTask] {
+    let query: PostgresQuery =
+      switch scope {
+      case .account(let account):
+        """
+        SELECT \(unescaped: columns) FROM tasks WHERE platform = \(account.platform) AND user_id = \(account.userID)
+          AND status IN ('PENDING', 'PROCESSING') ORDER BY created_at, id
+        """
+      case .platform(let platform):
+        """
+        SELECT \(unescaped: columns) FROM tasks WHERE platform = \(platform) AND status IN ('PENDING', 'PROCESSING')
+        ORDER BY created_at, id
+        """
+      }
+    return try await connection.query(query, logger: PostgresTaskStore.quiet).collect().map { try decode($0.makeRandomAccess()) }
+  }
+
+  static func page(_ connection: PostgresConnection, account: Account, status: TaskStatus?, page: PageRequest) async throws
+    -> Page<GenerationTask>
+  {
+    let status = status?.rawValue
+    var total: Int64 = 0
+    let counted = try await connection.query(
+      """
+      SELECT COUNT(*) FROM tasks WHERE platform = \(account.platform) AND user_id = \(account.userID)
+        AND (\(status)::text IS NULL OR status = \(status))
+      """, logger: PostgresTaskStore.quiet)
+    for try await count in counted.decode(Int64.self) { total = count }
+    let rows = try await connection.query(
+      """
+      SELECT \(unescaped: columns) FROM tasks WHERE platform = \(account.platform) AND user_id = \(account.userID)
+        AND (\(status)::text IS NULL OR status = \(status))
+      ORDER BY created_at DESC, id DESC LIMIT \(Int64(page.limit)) OFFSET \(Int64(page.offset))
+      """, logger: PostgresTaskStore.quiet
+    ).collect()
+    return Page(items: try rows.map { try decode($0.makeRandomAccess()) }, total: total, request: page)
+  }
+
+  /// Logged states after `updateID`, oldest first: of one account, of a platform, or (nil) of everyone.
+  static func updates(_ connection: PostgresConnection, after updateID: Int64, scope: UpdateScope?, limit: Int) async throws
+    -> [GenerationTask]
+  {
+    let query: PostgresQuery =
+      switch scope {
+      case .account(let account):
+        """
+        SELECT id, snapshot FROM task_updates WHERE platform = \(account.platform) AND user_id = \(account.userID)
+          AND id > \(updateID) ORDER BY id LIMIT \(Int64(limit))
+        """
+      case .platform(let platform):
+        """
+        SELECT id, snapshot FROM task_updates WHERE platform = \(platform) AND id > \(updateID) ORDER BY id LIMIT \(Int64(limit))
+        """
+      case nil:
+        "SELECT id, snapshot FROM task_updates WHERE id > \(updateID) ORDER BY id LIMIT \(Int64(limit))"
+      }
+    return try await snapshots(connection, query)
+  }
+
+  static func updates(_ connection: PostgresConnection, taskID: String, afterSequence sequence: UInt64) async throws
+    -> [GenerationTask]
+  {
+    try await snapshots(
+      connection,
+      "SELECT id, snapshot FROM task_updates WHERE task_id = \(taskID) AND sequence > \(Int64(sequence)) ORDER BY sequence")
+  }
+
+  private static func snapshots(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [GenerationTask] {
+    var tasks: [GenerationTask] = []
+    for try await (id, snapshot) in try await connection.query(query, logger: PostgresTaskStore.quiet).decode((Int64, String).self) {
+      var task = try StoredJSON.decode(GenerationTask.self, snapshot)
+      task.updateID = id
+      tasks.append(task)
+    }
+    return tasks
+  }
+
+  static func decode(_ row: PostgresRandomAccessRow) throws -> GenerationTask {
+    func value<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+      try row[column].decode(T.self)
+    }
+    let outputKey: String? = try value("output_key")
+    let thumbnailKey: String? = try value("thumbnail_key")
+    let contentType: String? = try value("output_content_type")
+    let webhook: String? = try value("webhook")
+    return GenerationTask(
+      id: try value("id"),
+      account: try Account(platform: value("platform"), userID: value("user_id")),
+      kind: GenerationKind(rawValue: try value("kind")) ?? .image,
+      status: TaskStatus(rawValue: try value("status")) ?? .failed,
+      prompt: try value("prompt"),
+      parameters: try StoredJSON.decode(Parameters.self, value("parameters")),
+      template: TemplateRef(
+        code: try value("template_code"), name: try value("template_name"), version: try value("template_version"),
+        category: try value("template_category")),
+      backend: try value("backend"),
+      backendOptions: try StoredJSON.decode(Parameters.self, value("backend_options")),
+      creditCost: try value("credit_cost"),
+      timeoutMs: try value("timeout_ms"),
+      progress: try value("progress"),
+      inputImageKey: try value("input_key"),
+      output: outputKey.map { Artifact(key: $0, contentType: contentType ?? "application/octet-stream") },
+      thumbnail: thumbnailKey.map { Artifact(key: $0, contentType: "image/jpeg") },
+      processingTimeMs: try value("processing_time_ms"),
+      errorCode: try value("error_code"),
+      errorMessage: try value("error_message"),
+      attempts: Int(try value("attempts", as: Int64.self)),
+      sequence: UInt64(try value("sequence", as: Int64.self)),
+      createdAt: Date(timeIntervalSince1970: try value("created_at")),
+      updatedAt: Date(timeIntervalSince1970: try value("updated_at")),
+      startedAt: (try value("started_at", as: Double?.self)).map(Date.init(timeIntervalSince1970:)),
+      finishedAt: (try value("finished_at", as: Double?.self)).map(Date.init(timeIntervalSince1970:)),
+      updateID: try value("update_id"),
+      webhook: try webhook.map { try StoredJSON.decode(WebhookRequest.self, $0) })
+  }
+}

@@ -1,0 +1,116 @@
+import EaselCore
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The store for several nodes: the SQLite store's tables in one PostgreSQL database, shared by
+/// every `easeld`. Row locks make credits exactly-once across nodes, `FOR UPDATE SKIP LOCKED`
+/// hands each task to one worker, and LISTEN/NOTIFY carries every committed change to every node.
+public final class PostgresTaskStore: TaskStore, Sendable {
+  static let channel = "easel_task_updates"
+  static let quiet = Logger(label: "easel.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+
+  let client: PostgresClient
+  let logger: Logger
+  let operationTimeout: Duration
+  /// The pool's and the listener's background work, canceled by `close()`.
+  private let tasks = Mutex<[Task<Void, Never>]>([])
+  private let listener: ChangeListener
+  private let onCommit: (@Sendable (GenerationTask) -> Void)?
+
+  /// Connects, applies pending migrations and starts listening for changes.
+  /// - `onChange` hears every committed task change of every node, in update-log order.
+  /// - `onCommit` hears the changes this process committed, right after each commit.
+  /// Call `close()` when done.
+  public init(
+    url: DatabaseURL, poolSize: Int = 10, operationTimeout: Duration = .seconds(5), logger: Logger,
+    onChange: (@Sendable (GenerationTask) -> Void)? = nil, onCommit: (@Sendable (GenerationTask) -> Void)? = nil
+  ) async throws {
+    client = PostgresClient(
+      configuration: url.clientConfiguration(poolSize: poolSize, connectTimeout: operationTimeout), backgroundLogger: logger)
+    self.logger = logger
+    self.operationTimeout = operationTimeout
+    self.onCommit = onCommit
+    let connection = try url.connectionConfiguration(connectTimeout: operationTimeout)
+    listener = ChangeListener(configuration: connection, channel: Self.channel, logger: logger, onChange: onChange)
+    let client = client
+    tasks.withLock { $0.append(Task { await client.run() }) }
+    do {
+      try await guarded { try await client.withConnection { try await PostgresSchema.migrate($0, logger: logger) } }
+      let start = try await guarded { try await client.withConnection { try await Self.lastUpdateID($0) } }
+      let listener = listener
+      tasks.withLock { $0.append(Task { await listener.run(after: start) }) }
+    } catch {
+      close()
+      throw error
+    }
+  }
+
+  /// Closes every connection.
+  public func close() {
+    tasks.withLock { tasks in tasks.forEach { $0.cancel() } }
+  }
+
+  static func lastUpdateID(_ connection: PostgresConnection) async throws -> Int64 {
+    for try await id in try await connection.query("SELECT COALESCE(MAX(id), 0)::bigint FROM task_updates", logger: quiet)
+      .decode(Int64.self)
+    {
+      return id
+    }
+    return 0
+  }
+
+  // MARK: Running queries
+
+  /// One transaction, retried when PostgreSQL picked it to break a deadlock or serialisation
+  /// conflict. The changes it logged go to `onCommit` after it commits.
+  func write<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) async throws -> T) async throws -> T {
+    let logger = self.logger
+    let client = self.client
+    for attempt in 1... {
+      do {
+        let (result, logged) = try await guarded {
+          try await client.withTransaction(logger: Self.quiet) { connection in
+            let tx = PostgresTransaction(connection: connection, logger: Self.quiet)
+            let result = try await body(tx)
+            return (result, try await tx.flush())
+          }
+        }
+        if let onCommit { logged.forEach(onCommit) }
+        return result
+      } catch let error as PostgresRetry where attempt < 5 {
+        logger.debug("retrying a transaction", metadata: ["reason": "\(error.sqlState)", "attempt": "\(attempt)"])
+      }
+    }
+    fatalError("unreachable")
+  }
+
+  /// One read on a pooled connection.
+  func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    let client = self.client
+    return try await guarded { try await client.withConnection { try await body($0) } }
+  }
+
+  /// Fails fast with UNAVAILABLE while the database is known to be unreachable, or when an
+  /// operation takes longer than `operationTimeout`; database errors become EaselErrors.
+  private func guarded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    guard listener.isConnected else {
+      throw EaselError(.unavailable, "the database is unreachable; try again shortly")
+    }
+    let timeout = operationTimeout
+    do {
+      return try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+          try await Task.sleep(for: timeout)
+          throw EaselError(.unavailable, "the database did not answer within \(timeout); try again shortly")
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+      }
+    } catch {
+      throw PostgresFailure.translate(error)
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import EaselCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// One store transaction on one pooled connection. Task changes are collected as they happen and
+/// logged at the end (`flush`): every writer takes the update-log lock last, just before commit,
+/// so log ids follow commit order and the lock is never held while waiting for a row lock.
+final class PostgresTransaction {
+  let connection: PostgresConnection
+  let logger: Logger
+  private var changes: [GenerationTask] = []
+
+  init(connection: PostgresConnection, logger: Logger) {
+    self.connection = connection
+    self.logger = logger
+  }
+
+  @discardableResult
+  func query(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+    try await connection.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+  }
+
+  /// Stores the task's new state when the transaction ends (in `flush`).
+  func log(_ task: GenerationTask) {
+    changes.append(task)
+  }
+
+  /// Appends the collected changes to the update log (with their webhook deliveries) under the
+  /// cluster-wide log lock, and tells listeners on every node once the transaction commits.
+  /// Returns the changes with their update ids.
+  func flush() async throws -> [GenerationTask] {
+    guard !changes.isEmpty else { return [] }
+    try await query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.updateLog))")
+    var logged: [GenerationTask] = []
+    for var task in changes {
+      let snapshot = try StoredJSON.string(task)
+      let rows = try await query(
+        """
+        WITH appended AS (
+          INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at)
+          VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(Int64(task.sequence)), \(snapshot),
+            \(task.updatedAt.timeIntervalSince1970))
+          RETURNING id)
+        UPDATE tasks SET update_id = (SELECT id FROM appended) WHERE id = \(task.id) RETURNING update_id
+        """)
+      task.updateID = try rows.first?["update_id"].decode(Int64.self) ?? 0
+      try await PostgresWebhookRows.enqueue(self, for: task)
+      logged.append(task)
+    }
+    try await query("SELECT pg_notify(\(PostgresTaskStore.channel), '')")
+    changes = []
+    return logged
+  }
+}
+
+/// JSON as the stores keep it (sorted keys, so equal values are equal text).
+enum StoredJSON {
+  private static let encoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    return encoder
+  }()
+
+  static func string(_ value: some Encodable) throws -> String {
+    String(decoding: try encoder.encode(value), as: UTF8.self)
+  }
+
+  static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+    try JSONDecoder().decode(type, from: Data(text.utf8))
+  }
+}

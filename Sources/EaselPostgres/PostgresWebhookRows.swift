@@ -1,0 +1,105 @@
+import EaselCore
+import Foundation
+import PostgresNIO
+
+/// Webhook secrets, deliveries and attempts in PostgreSQL.
+enum PostgresWebhookRows {
+  /// Queues the delivery a task change causes, if any, in the change's own transaction.
+  static func enqueue(_ tx: PostgresTransaction, for task: GenerationTask) async throws {
+    guard let event = WebhookEvent.caused(by: task), let webhook = task.webhook else { return }
+    let at = task.updatedAt.timeIntervalSince1970
+    try await tx.query(
+      """
+      INSERT INTO webhook_deliveries (id, task_id, event, url, snapshot, state, next_attempt_at, created_at)
+      VALUES (\("msg_" + UUID().uuidString.lowercased()), \(task.id), \(event.rawValue), \(webhook.url),
+        \(try StoredJSON.string(task)), 'PENDING', \(at), \(at))
+      """)
+  }
+
+  static func secret(_ tx: PostgresTransaction, platform: String, rotate: Bool, now: Date) async throws -> String {
+    if !rotate, let row = try await tx.query("SELECT secret FROM webhook_secrets WHERE platform = \(platform)").first {
+      return try row["secret"].decode(String.self)
+    }
+    // Two nodes making the first secret at once: the first insert wins and both return it.
+    let rows = try await tx.query(
+      """
+      INSERT INTO webhook_secrets (platform, secret, created_at) VALUES (\(platform), \(WebhookSecret.generate()), \(now.timeIntervalSince1970))
+      ON CONFLICT (platform) DO UPDATE SET
+        secret = CASE WHEN \(rotate) THEN excluded.secret ELSE webhook_secrets.secret END,
+        created_at = CASE WHEN \(rotate) THEN excluded.created_at ELSE webhook_secrets.created_at END
+      RETURNING secret
+      """)
+    return try rows[0]["secret"].decode(String.self)
+  }
+
+  /// Due deliveries, locked for `lock` so one node sends each; rows another node is claiming are skipped.
+  static func claimDue(_ tx: PostgresTransaction, limit: Int, lock: Duration, now: Date) async throws -> [WebhookDelivery] {
+    let lockedUntil = now.addingTimeInterval(Double(lock.components.seconds)).timeIntervalSince1970
+    let at = now.timeIntervalSince1970
+    return try await tx.query(
+      """
+      UPDATE webhook_deliveries SET locked_until = \(lockedUntil)
+      WHERE id IN (
+        SELECT id FROM webhook_deliveries
+        WHERE state = 'PENDING' AND next_attempt_at <= \(at) AND (locked_until IS NULL OR locked_until <= \(at))
+        ORDER BY next_attempt_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+      RETURNING id, event, url, snapshot, attempts, created_at
+      """
+    ).map(delivery)
+  }
+
+  static func record(_ tx: PostgresTransaction, deliveryID: String, attempt: WebhookAttempt, retryAt: Date?) async throws {
+    let rows = try await tx.query(
+      "UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE id = \(deliveryID) RETURNING attempts")
+    guard let attempts = try rows.first?["attempts"].decode(Int64.self) else { return }
+    try await tx.query(
+      """
+      INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms)
+      VALUES (\(deliveryID), \(attempts), \(attempt.at.timeIntervalSince1970), \(attempt.statusCode.map(Int64.init)),
+        \(attempt.error), \(attempt.duration.milliseconds))
+      """)
+    let state: WebhookDeliveryState = attempt.succeeded ? .delivered : retryAt == nil ? .failed : .pending
+    let finishedAt = state == .pending ? nil : attempt.at.timeIntervalSince1970
+    try await tx.query(
+      """
+      UPDATE webhook_deliveries SET state = \(state.rawValue),
+        next_attempt_at = COALESCE(\(retryAt?.timeIntervalSince1970), next_attempt_at), locked_until = NULL,
+        finished_at = \(finishedAt)
+      WHERE id = \(deliveryID)
+      """)
+  }
+
+  static func history(_ connection: PostgresConnection, taskID: String) async throws
+    -> [(delivery: WebhookDelivery, state: WebhookDeliveryState, attempts: [WebhookAttempt])]
+  {
+    let deliveries = try await connection.query(
+      "SELECT id, event, url, snapshot, attempts, created_at, state FROM webhook_deliveries WHERE task_id = \(taskID) ORDER BY created_at, id",
+      logger: PostgresTaskStore.quiet
+    ).collect().map { $0.makeRandomAccess() }
+    var history: [(delivery: WebhookDelivery, state: WebhookDeliveryState, attempts: [WebhookAttempt])] = []
+    for row in deliveries {
+      let delivery = try delivery(row)
+      var attempts: [WebhookAttempt] = []
+      let rows = try await connection.query(
+        "SELECT status_code, error, duration_ms, at FROM webhook_attempts WHERE delivery_id = \(delivery.id) ORDER BY attempt",
+        logger: PostgresTaskStore.quiet)
+      for try await (statusCode, error, duration, at) in rows.decode((Int64?, String?, Int64, Double).self) {
+        attempts.append(
+          WebhookAttempt(
+            statusCode: statusCode.map(Int.init), error: error, duration: .milliseconds(duration),
+            at: Date(timeIntervalSince1970: at)))
+      }
+      history.append((delivery, WebhookDeliveryState(rawValue: try row["state"].decode(String.self)) ?? .pending, attempts))
+    }
+    return history
+  }
+
+  private static func delivery(_ row: PostgresRandomAccessRow) throws -> WebhookDelivery {
+    WebhookDelivery(
+      id: try row["id"].decode(String.self), event: WebhookEvent(rawValue: try row["event"].decode(String.self)) ?? .completed,
+      url: try row["url"].decode(String.self),
+      task: try StoredJSON.decode(GenerationTask.self, row["snapshot"].decode(String.self)),
+      attempts: Int(try row["attempts"].decode(Int64.self)),
+      createdAt: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)))
+  }
+}
