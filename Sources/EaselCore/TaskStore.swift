@@ -115,10 +115,9 @@ public protocol TaskStore: Sendable {
   func retryTask(
     id: String, owner: String, failure: BackendFailure, retryAt: Date, maxAttempts: Int, now: Date
   ) async throws -> GenerationTask?
-  /// PROCESSING tasks whose lease expired before `expiredBefore` (nil: every PROCESSING task, for
-  /// a start after a crash) go back to PENDING, or FAIL with `attempts_exhausted` (hold released)
-  /// once they have had `maxAttempts`. Returns the tasks changed.
-  func rescueAbandonedTasks(expiredBefore: Date?, maxAttempts: Int, now: Date) async throws -> [GenerationTask]
+  /// The `abandoned` PROCESSING tasks go back to PENDING, or FAIL with `attempts_exhausted` (hold
+  /// released) once they have had `maxAttempts`. Returns the tasks changed.
+  func rescueAbandonedTasks(_ abandoned: AbandonedTasks, maxAttempts: Int, now: Date) async throws -> [GenerationTask]
 
   func balance(of account: Account) async throws -> CreditBalance
   /// Adds a GRANT or ADJUST movement of `amount` (negative only for ADJUST).
@@ -156,6 +155,15 @@ public protocol TaskStore: Sendable {
 
   /// Tasks by status and credits held, for metrics.
   func statistics() async throws -> StoreStatistics
+}
+
+/// PROCESSING tasks that no running worker holds.
+public enum AbandonedTasks: Sendable {
+  /// Every PROCESSING task: the store is this process's alone and it has just started.
+  case all
+  /// Tasks whose lease expired before the date, and those leased to `owner`: this node's own
+  /// earlier run, which a crash or a cut-short drain ended.
+  case expired(before: Date, orLeasedTo: String?)
 }
 
 /// Whose tasks a stream follows.

@@ -62,6 +62,7 @@ final class ChangeListener: Sendable {
       try await withThrowingTaskGroup(of: Void.self) { group in
         // Notifications only wake the reader; many arriving during one read cost one more read.
         group.addTask {
+          defer { wake.finish() }  // the connection is gone: stop reading too
           for try await _ in notifications { wake.yield() }
           throw NotificationsEnded()
         }

@@ -92,14 +92,19 @@ enum PostgresTaskRows {
     return try rows.first.map(decode)
   }
 
-  /// PROCESSING tasks (whose lease expired before `expiredBefore`, when given), locked; tasks another
-  /// node is changing right now are skipped, so every node may run the rescuer.
-  static func processing(_ tx: PostgresTransaction, expiredBefore: Date?) async throws -> [GenerationTask] {
-    let cutoff = expiredBefore?.timeIntervalSince1970 ?? .infinity
+  /// The abandoned PROCESSING tasks, locked; tasks another node is changing right now are skipped,
+  /// so every node may run the rescuer.
+  static func processing(_ tx: PostgresTransaction, _ abandoned: AbandonedTasks) async throws -> [GenerationTask] {
+    let (cutoff, owner): (Double, String?) =
+      switch abandoned {
+      case .all: (.infinity, nil)
+      case .expired(let before, let owner): (before.timeIntervalSince1970, owner)
+      }
     return try await tx.query(
       """
       SELECT \(unescaped: columns) FROM tasks
-      WHERE status = 'PROCESSING' AND (lease_expires_at IS NULL OR lease_expires_at < \(cutoff))
+      WHERE status = 'PROCESSING'
+        AND (lease_expires_at IS NULL OR lease_expires_at < \(cutoff) OR lease_owner = \(owner))
       ORDER BY created_at, id FOR UPDATE SKIP LOCKED
       """
     ).map(decode)

@@ -106,10 +106,10 @@ extension PostgresTaskStore {
     }
   }
 
-  public func rescueAbandonedTasks(expiredBefore: Date?, maxAttempts: Int, now: Date) async throws -> [GenerationTask] {
+  public func rescueAbandonedTasks(_ abandoned: AbandonedTasks, maxAttempts: Int, now: Date) async throws -> [GenerationTask] {
     try await write { tx in
       var rescued: [GenerationTask] = []
-      for var task in try await PostgresTaskRows.processing(tx, expiredBefore: expiredBefore) {
+      for var task in try await PostgresTaskRows.processing(tx, abandoned) {
         task.rescue(maxAttempts: maxAttempts, now: now)
         try await self.save(tx, &task, now: now)
         rescued.append(task)

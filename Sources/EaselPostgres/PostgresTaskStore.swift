@@ -24,11 +24,14 @@ public final class PostgresTaskStore: TaskStore, Sendable {
   /// - `onCommit` hears the changes this process committed, right after each commit.
   /// Call `close()` when done.
   public init(
-    url: DatabaseURL, poolSize: Int = 10, operationTimeout: Duration = .seconds(5), logger: Logger,
+    url: DatabaseURL, poolSize: Int = 10, operationTimeout: Duration = .seconds(30), logger: Logger,
     onChange: (@Sendable (GenerationTask) -> Void)? = nil, onCommit: (@Sendable (GenerationTask) -> Void)? = nil
   ) async throws {
+    // The pool logs every failed connection attempt at info; the listener reports an outage once.
+    var poolLogger = logger
+    poolLogger.logLevel = max(logger.logLevel, .warning)
     client = PostgresClient(
-      configuration: url.clientConfiguration(poolSize: poolSize, connectTimeout: operationTimeout), backgroundLogger: logger)
+      configuration: url.clientConfiguration(poolSize: poolSize, connectTimeout: operationTimeout), backgroundLogger: poolLogger)
     self.logger = logger
     self.operationTimeout = operationTimeout
     self.onCommit = onCommit
@@ -47,10 +50,12 @@ public final class PostgresTaskStore: TaskStore, Sendable {
     }
   }
 
-  /// Closes every connection.
+  /// Closes every connection (also done when the store is released).
   public func close() {
     tasks.withLock { tasks in tasks.forEach { $0.cancel() } }
   }
+
+  deinit { close() }
 
   static func lastUpdateID(_ connection: PostgresConnection) async throws -> Int64 {
     for try await id in try await connection.query("SELECT COALESCE(MAX(id), 0)::bigint FROM task_updates", logger: quiet)
@@ -92,8 +97,9 @@ public final class PostgresTaskStore: TaskStore, Sendable {
     return try await guarded { try await client.withConnection { try await body($0) } }
   }
 
-  /// Fails fast with UNAVAILABLE while the database is known to be unreachable, or when an
-  /// operation takes longer than `operationTimeout`; database errors become EaselErrors.
+  /// Fails at once with UNAVAILABLE while the listener's connection is down (the database is
+  /// unreachable), and after `operationTimeout` when the database stops answering without closing
+  /// connections (a network partition); database errors become EaselErrors.
   private func guarded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
     guard listener.isConnected else {
       throw EaselError(.unavailable, "the database is unreachable; try again shortly")

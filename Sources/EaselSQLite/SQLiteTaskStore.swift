@@ -131,10 +131,10 @@ public struct SQLiteTaskStore: TaskStore {
     }
   }
 
-  public func rescueAbandonedTasks(expiredBefore: Date?, maxAttempts: Int, now: Date) async throws -> [GenerationTask] {
+  public func rescueAbandonedTasks(_ abandoned: AbandonedTasks, maxAttempts: Int, now: Date) async throws -> [GenerationTask] {
     try await writer.write { db in
       var rescued: [GenerationTask] = []
-      for var task in try TaskRows.processing(db, expiredBefore: expiredBefore) {
+      for var task in try TaskRows.processing(db, abandoned) {
         task.rescue(maxAttempts: maxAttempts, now: now)
         try TaskRows.saveChange(db, &task, now: now, feed: feed)
         try TaskRows.setLease(db, id: task.id, lease: nil)

@@ -124,15 +124,16 @@ enum TaskRows {
     ).map(decode)
   }
 
-  /// PROCESSING tasks, or only those whose lease expired before `expiredBefore`.
-  static func processing(_ db: Database, expiredBefore: Date?) throws -> [GenerationTask] {
-    if let expiredBefore {
+  static func processing(_ db: Database, _ abandoned: AbandonedTasks) throws -> [GenerationTask] {
+    switch abandoned {
+    case .all:
+      return try Row.fetchAll(db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING'").map(decode)
+    case .expired(let before, let owner):
       return try Row.fetchAll(
-        db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING' AND lease_expires_at < ?",
-        arguments: [expiredBefore.timeIntervalSince1970]
+        db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING' AND (lease_expires_at < ? OR lease_owner = ?)",
+        arguments: [before.timeIntervalSince1970, owner]
       ).map(decode)
     }
-    return try Row.fetchAll(db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING'").map(decode)
   }
 
   /// PENDING and PROCESSING tasks of an account or platform, oldest first.

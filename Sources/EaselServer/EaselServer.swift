@@ -21,6 +21,12 @@ public final class EaselServer: Sendable {
     public var tcp: ServerConfiguration.TCPAddress?
     /// The Prometheus endpoint (`http://HOST:PORT/metrics`), when turned on.
     public var metrics: ServerConfiguration.TCPAddress?
+
+    public init(unixSocketPath: String, tcp: ServerConfiguration.TCPAddress? = nil, metrics: ServerConfiguration.TCPAddress? = nil) {
+      self.unixSocketPath = unixSocketPath
+      self.tcp = tcp
+      self.metrics = metrics
+    }
   }
 
   /// The model backends every server has; templates may name these (or ones passed to `init`).
@@ -99,11 +105,13 @@ public final class EaselServer: Sendable {
   ) async throws -> ServiceGroup {
     let store = opened.store
     let webhookPolicy = try WebhookTargetPolicy(allowed: configuration.webhooks.allowedHosts)
-    let settings = configuration.workerSettings
-    // A private data folder is locked, so every PROCESSING task was left by a process that is gone.
-    // A shared database's PROCESSING tasks may be running on other nodes: the lease decides.
-    let rescued = try await store.rescueAbandonedTasks(
-      expiredBefore: opened.isShared ? Date() : nil, maxAttempts: settings.maxAttempts, now: Date())
+    var settings = configuration.workerSettings
+    settings.owner = try NodeIdentity.load(dataDirectory: configuration.dataDirectory)
+    // The data folder is locked, so every PROCESSING task of a private database, and every one
+    // leased to this node in a shared one, was left by a process that is gone. Other nodes' tasks
+    // are theirs until their leases expire.
+    let abandoned: AbandonedTasks = opened.isShared ? .expired(before: Date(), orLeasedTo: settings.owner) : .all
+    let rescued = try await store.rescueAbandonedTasks(abandoned, maxAttempts: settings.maxAttempts, now: Date())
     if !rescued.isEmpty { logger.notice("requeued tasks interrupted by the last stop", metadata: ["count": "\(rescued.count)"]) }
 
     let imaging = try VipsImageProcessor(limits: configuration.imaging)

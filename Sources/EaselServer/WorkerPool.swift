@@ -103,7 +103,7 @@ public final class WorkerPool: Service, Sendable {
   private func rescueExpiredLeases() async {
     do {
       let rescued = try await store.rescueAbandonedTasks(
-        expiredBefore: Date(), maxAttempts: settings.maxAttempts, now: Date())
+        .expired(before: Date(), orLeasedTo: nil), maxAttempts: settings.maxAttempts, now: Date())
       if !rescued.isEmpty { logger.notice("rescued tasks with expired leases", metadata: ["count": "\(rescued.count)"]) }
     } catch {
       logger.error("can't rescue expired leases", metadata: ["error": "\(error)"])

@@ -97,6 +97,9 @@ struct Environment {
       throw ValidationError("\(describe("EASEL_MAX_STREAMS_PER_CONNECTION")) must be 1 or more")
     }
     configuration.workerSettings.maxAttempts = try number("EASEL_MAX_ATTEMPTS", default: 3)
+    let leaseSeconds: Int = try number("EASEL_LEASE_SECONDS", default: 30)
+    guard leaseSeconds >= 3 else { throw ValidationError("\(describe("EASEL_LEASE_SECONDS")) must be 3 or more") }
+    configuration.workerSettings.leaseDuration = .seconds(leaseSeconds)
     if let url = try httpURL("STABLE_DIFFUSION_API_URL") {
       configuration.automatic1111 = .init(
         url: url, apiKey: self["STABLE_DIFFUSION_API_KEY"],

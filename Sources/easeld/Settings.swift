@@ -42,6 +42,7 @@ struct Setting: Sendable {
     Setting(name: "EASEL_DRAIN_TIMEOUT_MS", defaultValue: "30000"),
     Setting(name: "EASEL_BACKEND_LIMITS", defaultValue: "default-video=4,async-video=4"),
     Setting(name: "EASEL_MAX_ATTEMPTS", defaultValue: "3"),
+    Setting(name: "EASEL_LEASE_SECONDS", defaultValue: "30"),
     Setting(name: "EASEL_PROCEDURAL_DELAY_MS", defaultValue: "0"),
     Setting(name: "DEFAULT_IMAGE_CREDIT_COST", defaultValue: "10"),
     Setting(name: "DEFAULT_VIDEO_CREDIT_COST", defaultValue: "50"),

@@ -30,7 +30,10 @@ final class EaseldProcess {
   let process = Process()
   let socketPath: String
 
+  let data: URL
+
   init(data: URL, workers: Int, arguments: [String] = [], environment: [String: String] = [:]) throws {
+    self.data = data
     socketPath = data.appendingPathComponent("easel.sock").path
     process.executableURL = try Binaries.url("easeld")
     process.arguments = ["serve", "--data", data.path, "--tcp", "none", "--workers", String(workers)] + arguments
@@ -42,6 +45,7 @@ final class EaseldProcess {
   /// Starts the process and waits until it answers a health check on its socket (a stale socket
   /// file left by a killed predecessor doesn't count).
   func start() async throws {
+    process.environment = try await TestDatabase.environment(for: data).merging(process.environment ?? [:]) { $1 }
     try process.run()
     for _ in 0..<200 {
       let serving = try? await withUnixClient(socketPath) { client in
@@ -79,6 +83,11 @@ func runTool(_ name: String, _ arguments: [String], environment: [String: String
   } else {
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [name] + arguments
+  }
+  var environment = environment
+  if name == "easeld", let index = arguments.firstIndex(of: "--data"), index + 1 < arguments.count {
+    // Maintenance commands reach the same store as the server on that folder.
+    environment = try await TestDatabase.environment(for: URL(fileURLWithPath: arguments[index + 1])).merging(environment) { $1 }
   }
   process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
   let out = Pipe()

@@ -7,11 +7,11 @@ final class PythonFixture: Sendable {
   private let process = Process()
   private let lifeline = Pipe()
 
-  init(_ script: String, python: String = "python3") throws {
+  init(_ script: String, arguments: [String] = [], python: String = "python3") throws {
     let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
       .appendingPathComponent("../Fixtures/\(script)").standardizedFileURL.path
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [python, path]
+    process.arguments = [python, path] + arguments
     let out = Pipe()
     process.standardOutput = out
     process.standardError = FileHandle.nullDevice
@@ -27,5 +27,6 @@ final class PythonFixture: Sendable {
   deinit {
     try? lifeline.fileHandleForWriting.close()
     process.terminate()
+    process.waitUntilExit()  // its port is free again once this returns
   }
 }

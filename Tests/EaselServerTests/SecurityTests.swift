@@ -1,6 +1,5 @@
 import EaselCore
 import EaselRPC
-import EaselSQLite
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
@@ -10,7 +9,7 @@ import Testing
 extension TestServer {
   /// Creates an API key straight in the server's database, as `easeld keys create` does.
   func createKey(platform: String, scope: Caller.Scope) async throws -> (id: String, secret: String) {
-    let store = try SQLiteTaskStore(path: directory.appendingPathComponent("easel.sqlite").path)
+    let store = try await TestDatabase.open(directory)
     let secret = APIKeySecret.generate()
     let id = String(UUID().uuidString.prefix(8)).lowercased()
     try await store.createAPIKey(
@@ -45,7 +44,7 @@ func bearer(_ secret: String) -> Metadata { ["authorization": "Bearer \(secret)"
         let balance = try await credits.getBalance(request, metadata: bearer(key.secret))
         #expect(balance.platform == "web", "an empty platform means the key's platform")
 
-        let store = try SQLiteTaskStore(path: server.directory.appendingPathComponent("easel.sqlite").path)
+        let store = try await TestDatabase.open(server.directory)
         #expect(try await store.revokeAPIKey(id: key.id, now: Date()))
         let revoked = await rpcError { try await credits.getBalance(request, metadata: bearer(key.secret)) }
         #expect(revoked?.code == .unauthenticated && revoked?.message == "API key \(key.id) was revoked")

@@ -1,6 +1,5 @@
 import EaselCore
 import EaselRPC
-import EaselSQLite
 import EaselServer
 import Foundation
 import GRPCCore
@@ -30,7 +29,7 @@ import Testing
     }
     // Simulate a crash mid-generation: claim the task straight in the database, as a worker would.
     do {
-      let store = try SQLiteTaskStore(path: directory.appendingPathComponent("easel.sqlite").path)
+      let store = try await TestDatabase.open(directory)
       let claimed = try await store.claimNextTask(lease: WorkerSettings().lease(from: Date()), excludingBackends: [], now: Date())
       #expect(claimed?.id == id && claimed?.status == .processing)
     }

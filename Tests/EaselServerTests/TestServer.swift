@@ -1,7 +1,7 @@
 import EaselCore
 import EaselModels
 import EaselRPC
-import EaselSQLite
+import EaselPostgres
 import EaselServer
 import Foundation
 import GRPCCore
@@ -51,6 +51,8 @@ func withTestServer<T: Sendable>(
   configuration.asyncVideo = asyncVideo
   configuration.openAIImages = openAIImages
   configuration.limits = limits
+  configuration.databaseURL = try await TestDatabase.url(for: directory).map(DatabaseURL.init)
+  configuration.databasePoolSize = 4  // tests run side by side on one PostgreSQL server
   configure(&configuration)
   let server = try await EaselServer(configuration: configuration, logger: TestServer.quietLogger, backends: backends)
   return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -78,7 +80,7 @@ func withTestServer<T: Sendable>(
     try await group.next()
     let value = try result.get()
     // After every scenario the credits must add up.
-    let problems = try await SQLiteTaskStore(path: configuration.databasePath).auditCredits()
+    let problems = try await TestDatabase.withStore(directory) { try await $0.auditCredits() }
     #expect(problems.isEmpty, "credit audit: \(problems)")
     return value
   }

@@ -1,7 +1,6 @@
 import Crypto
 import EaselCore
 import EaselRPC
-import EaselSQLite
 import EaselServer
 import Foundation
 import GRPCCore
@@ -60,7 +59,7 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
       #expect(data["id"] as? String == task.id && data["status"] as? String == "TASK_STATUS_COMPLETED")
 
       // Every attempt is recorded.
-      let store = try SQLiteTaskStore(path: server.directory.appendingPathComponent("easel.sqlite").path)
+      let store = try await TestDatabase.open(server.directory)
       let history = try await store.webhookDeliveries(taskID: task.id)
       #expect(history.map(\.state) == [.delivered])
       #expect(history.map { $0.attempts.map(\.statusCode) } == [[500, 204]])
@@ -91,7 +90,7 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
       try await server.grant("ren", 20)
       let task = try await server.create("ren", prompt: "a gate", webhookURL: receiver.url + "/moved")
       _ = try await server.finished("ren", task.id)
-      let store = try SQLiteTaskStore(path: server.directory.appendingPathComponent("easel.sqlite").path)
+      let store = try await TestDatabase.open(server.directory)
       try await waitUntil { try await store.webhookDeliveries(taskID: task.id).first?.state == .delivered }
       #expect(try await store.webhookDeliveries(taskID: task.id).first?.attempts.map(\.statusCode) == [302, 200])
       #expect(try await receiver.requests("/elsewhere").isEmpty)
@@ -151,7 +150,7 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
     }
     try await withTestServer(directory: directory, workers: 0, configure: Self.allowingLoopback) { server in
       try await waitUntil { try await receiver.requests("/later").count == 2 }
-      let store = try SQLiteTaskStore(path: directory.appendingPathComponent("easel.sqlite").path)
+      let store = try await TestDatabase.open(directory)
       try await waitUntil { try await store.webhookDeliveries(taskID: id).first?.state == .delivered }
       #expect(try await store.webhookDeliveries(taskID: id).first?.attempts.map(\.statusCode) == [503, 200])
     }

@@ -1,7 +1,6 @@
 import EaselCore
 import EaselImaging
 import EaselRPC
-import EaselSQLite
 import Foundation
 import GRPCCore
 import SwiftProtobuf
@@ -130,12 +129,12 @@ final class FlakyBackend: ModelBackend {
       try await server.grant("ama", 100)
       return [try await server.create("ama").id, try await server.create("ama").id]
     }
-    let store = try SQLiteTaskStore(path: directory.appendingPathComponent("easel.sqlite").path)
+    let store = try await TestDatabase.open(directory)
     let crashed = Lease(owner: "crashed-node", expires: Date().addingTimeInterval(-1))
     let claimed = try #require(try await store.claimNextTask(lease: crashed, excludingBackends: [], now: Date()))
     #expect(claimed.id == ids[0])
     // The lease has expired: another node's rescuer hands the task back.
-    let rescued = try await store.rescueAbandonedTasks(expiredBefore: Date(), maxAttempts: 3, now: Date())
+    let rescued = try await store.rescueAbandonedTasks(.expired(before: Date(), orLeasedTo: nil), maxAttempts: 3, now: Date())
     #expect(rescued.map(\.id) == [ids[0]] && rescued.first?.status == .pending)
     let healthy = Lease(owner: "healthy-node", expires: Date().addingTimeInterval(30))
     let again = try #require(try await store.claimNextTask(lease: healthy, excludingBackends: [], now: Date()))
@@ -146,7 +145,7 @@ final class FlakyBackend: ModelBackend {
     #expect(try await store.renewLease(taskID: ids[0], lease: healthy))
     // Past the attempt budget a rescued task fails and its credits come back.
     _ = try await store.claimNextTask(lease: crashed, excludingBackends: [], now: Date())
-    let exhausted = try await store.rescueAbandonedTasks(expiredBefore: Date(), maxAttempts: 1, now: Date())
+    let exhausted = try await store.rescueAbandonedTasks(.expired(before: Date(), orLeasedTo: nil), maxAttempts: 1, now: Date())
     #expect(exhausted.map(\.id) == [ids[1]])
     #expect(exhausted.first?.status == .failed && exhausted.first?.errorCode == "attempts_exhausted")
     let balance = try await store.balance(of: try Account(platform: "", userID: "ama"))

@@ -1,0 +1,32 @@
+import EaselServer
+import Foundation
+import Testing
+
+/// Both stores keep the same tables and columns, so a migration added to one and forgotten in the
+/// other fails here. Only with `EASEL_TEST_DATABASE_URL`.
+@Suite(.enabled(if: TestDatabase.isPostgres)) struct SchemaParityTests {
+  @Test func sqliteAndPostgreSQLHaveTheSameTablesAndColumns() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    _ = try await TestDatabase.open(directory)  // migrates
+    let sqlitePath = directory.appendingPathComponent("easel.sqlite").path
+    _ = try await StoreLocation.sqlite(path: sqlitePath).open(logger: TestServer.quietLogger)
+
+    let script = """
+      import sqlite3, sys
+      db = sqlite3.connect(sys.argv[1])
+      for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations'"):
+          for column in db.execute(f"PRAGMA table_info({table})"):
+              print(f"{table}.{column[1]}")
+      """
+    let sqlite = try await runTool("python3", ["-c", script, sqlitePath])
+    let url = try #require(try await TestDatabase.url(for: directory))
+    let postgres = try await runTool(
+      "psql",
+      [url, "-tAc", "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name != 'easel_migrations'"])
+    let sqliteColumns = Set(sqlite.stdout.split(separator: "\n").map(String.init))
+    let postgresColumns = Set(postgres.stdout.split(separator: "\n").map(String.init))
+    #expect(sqliteColumns.count > 50, "\(sqlite.stderr)")
+    #expect(sqliteColumns.subtracting(postgresColumns).isEmpty, "only in SQLite: \(sqliteColumns.subtracting(postgresColumns).sorted())")
+    #expect(postgresColumns.subtracting(sqliteColumns).isEmpty, "only in PostgreSQL: \(postgresColumns.subtracting(sqliteColumns).sorted())")
+  }
+}

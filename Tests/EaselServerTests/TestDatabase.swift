@@ -1,0 +1,50 @@
+import EaselCore
+import EaselPostgres
+import EaselServer
+import Foundation
+import Testing
+
+/// Which store the tests run against. Unset `EASEL_TEST_DATABASE_URL` means SQLite in each test's
+/// data folder; set to a PostgreSQL server's URL (`scripts/test` starts one), every data folder
+/// gets its own fresh database there, so the same tests run against the PostgreSQL store.
+enum TestDatabase {
+  static let adminURL = ProcessInfo.processInfo.environment["EASEL_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+  static var isPostgres: Bool { adminURL != nil }
+
+  /// The database URL for a data folder (created on first use), or nil for SQLite.
+  static func url(for directory: URL) async throws -> String? {
+    guard let adminURL else { return nil }
+    let name = "easel_" + directory.lastPathComponent.lowercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+    let created = try await runTool("psql", [adminURL, "-qc", "CREATE DATABASE \(name)"])
+    guard created.status == 0 || created.stderr.contains("already exists") else {
+      throw EaselError.internalError("can't create test database \(name): \(created.stderr)")
+    }
+    var components = try #require(URLComponents(string: adminURL))
+    components.path = "/" + name
+    return try #require(components.string)
+  }
+
+  static func location(for directory: URL) async throws -> StoreLocation {
+    if let url = try await url(for: directory) { return .postgres(try DatabaseURL(url), poolSize: 4) }
+    return .sqlite(path: directory.appendingPathComponent("easel.sqlite").path)
+  }
+
+  /// The environment an `easeld` process on `directory` needs to use the same store.
+  static func environment(for directory: URL) async throws -> [String: String] {
+    guard let url = try await url(for: directory) else { return [:] }
+    return ["EASEL_DATABASE_URL": url]
+  }
+
+  /// The store of a test's data folder, open until released.
+  static func open(_ directory: URL) async throws -> any TaskStore & WebhookStore {
+    try await location(for: directory).open(logger: TestServer.quietLogger).store
+  }
+
+  /// Runs `body` on the store of a test's data folder, as a maintenance command would.
+  static func withStore<T>(
+    _ directory: URL, _ body: (any TaskStore & WebhookStore) async throws -> T
+  ) async throws -> T {
+    try await OpenStore.with(try await location(for: directory), logger: TestServer.quietLogger, body)
+  }
+}
