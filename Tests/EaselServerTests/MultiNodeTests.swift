@@ -162,12 +162,51 @@ struct MultiNodeTests {
       #expect(ContinuousClock.now - started < .seconds(3), "calls fail fast while the database is away")
       let failed = await rpcError { try await server.create("eve", prompt: "during") }
       #expect(failed?.code == .unavailable && failed?.message.contains("database") == true)
+      try await waitUntil { try await server.health.check(.init()).status == .notServing }
 
       proxy = try PythonFixture("tcp_proxy.py", arguments: [String(databasePort), proxyPort])  // it is back
       try await waitUntil { (try? await server.get("eve", task.id)) != nil }
       let after = try await server.create("eve", prompt: "after")
       #expect(try await server.finished("eve", after.id).status == .completed)
       #expect(try await server.balance("eve").balance == 30)
+    }
+    _ = proxy
+  }
+}
+
+extension MultiNodeTests {
+  @Test func updatesMadeWhileANodeWasCutOffReachItsStreamsAfterward() async throws {
+    let s3 = try S3Server()
+    let shared = try await Self.sharedEnvironment(s3)
+    let database = try #require(shared["EASEL_DATABASE_URL"])
+    let worker = try EaseldProcess(
+      data: TestServer.temporaryDirectory(), workers: 1,
+      environment: shared.merging(["EASEL_PROCEDURAL_DELAY_MS": "1500"]) { $1 })
+    try await worker.start()
+    defer { worker.kill(SIGKILL) }
+    // This node reaches the same database through a proxy the test can cut.
+    var direct = try #require(URLComponents(string: database))
+    var proxy: PythonFixture? = try PythonFixture("tcp_proxy.py", arguments: [String(try #require(direct.port))])
+    let proxyPort = try #require(proxy?.readyLine)
+    let databasePort = direct.port!
+    direct.port = Int(proxyPort)
+    let proxied = try DatabaseURL(try #require(direct.string))
+
+    try await withTestServer(workers: 0, configure: {
+      $0.databaseURL = proxied
+      $0.s3 = s3.settings()
+    }) { server in
+      try await server.grant("ivo", 10)
+      let task = try await server.create("ivo", prompt: "while away")
+      async let streamed = server.updates("ivo", task.id)
+      let status = { try await runTool("psql", [database, "-tAc", "SELECT status FROM tasks WHERE id = '\(task.id)'"]).stdout }
+      try await waitUntil { try await status().contains("PROCESSING") }
+      proxy = nil  // cut off while the other node finishes the task
+      try await waitUntil { try await status().contains("COMPLETED") }
+      proxy = try PythonFixture("tcp_proxy.py", arguments: [String(databasePort), proxyPort])
+      // The stream stayed open; the missed updates come from the log once the node is back.
+      let updates = try await streamed.map(\.task.status)
+      #expect(updates.last == .completed, "\(updates)")
     }
     _ = proxy
   }
