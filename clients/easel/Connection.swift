@@ -44,7 +44,9 @@ extension ConnectionOptions {
             metadata: metadata))
       }
     } catch let error as RPCError {
-      if error.code == .unavailable {
+      // A connection failure carries its cause; an UNAVAILABLE the server sent (its database is
+      // down, say) does not, and its message says what is wrong.
+      if error.code == .unavailable, error.cause != nil {
         printError("cannot reach easeld at \(address) — is it running? start it with `easeld serve` (\(error.message))")
       } else {
         printError("\(error.message) (\(error.code))")
