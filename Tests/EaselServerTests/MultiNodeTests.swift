@@ -145,10 +145,9 @@ struct MultiNodeTests {
     let directURL = try #require(try await TestDatabase.url(for: directory))
     let direct = try #require(URLComponents(string: directURL))
     let databasePort = try #require(direct.port)
-    var proxy: PythonFixture? = try PythonFixture("tcp_proxy.py", arguments: [String(databasePort)])
-    let proxyPort = try #require(proxy?.readyLine)
+    let proxy = try PythonFixture("tcp_proxy.py", arguments: [String(databasePort)])
     var proxied = direct
-    proxied.port = Int(proxyPort)
+    proxied.port = Int(proxy.readyLine)
     let url = try DatabaseURL(try #require(proxied.string))
 
     try await withTestServer(directory: directory, configure: { $0.databaseURL = url }) { server in
@@ -156,7 +155,7 @@ struct MultiNodeTests {
       let task = try await server.create("eve", prompt: "before")
       #expect(try await server.finished("eve", task.id).status == .completed)
 
-      proxy = nil  // the database is gone
+      try proxy.send("cut")  // the database is gone
       let started = ContinuousClock.now
       try await waitUntil { await rpcError { try await server.get("eve", task.id) }?.code == .unavailable }
       #expect(ContinuousClock.now - started < .seconds(3), "calls fail fast while the database is away")
@@ -164,13 +163,12 @@ struct MultiNodeTests {
       #expect(failed?.code == .unavailable && failed?.message.contains("database") == true)
       try await waitUntil { try await server.health.check(.init()).status == .notServing }
 
-      proxy = try PythonFixture("tcp_proxy.py", arguments: [String(databasePort), proxyPort])  // it is back
+      try proxy.send("restore")  // it is back
       try await waitUntil { (try? await server.get("eve", task.id)) != nil }
       let after = try await server.create("eve", prompt: "after")
       #expect(try await server.finished("eve", after.id).status == .completed)
       #expect(try await server.balance("eve").balance == 30)
     }
-    _ = proxy
   }
 }
 
@@ -186,10 +184,8 @@ extension MultiNodeTests {
     defer { worker.kill(SIGKILL) }
     // This node reaches the same database through a proxy the test can cut.
     var direct = try #require(URLComponents(string: database))
-    var proxy: PythonFixture? = try PythonFixture("tcp_proxy.py", arguments: [String(try #require(direct.port))])
-    let proxyPort = try #require(proxy?.readyLine)
-    let databasePort = direct.port!
-    direct.port = Int(proxyPort)
+    let proxy = try PythonFixture("tcp_proxy.py", arguments: [String(try #require(direct.port))])
+    direct.port = Int(proxy.readyLine)
     let proxied = try DatabaseURL(try #require(direct.string))
 
     try await withTestServer(workers: 0, configure: {
@@ -198,17 +194,30 @@ extension MultiNodeTests {
     }) { server in
       try await server.grant("ivo", 10)
       let task = try await server.create("ivo", prompt: "while away")
-      async let streamed = server.updates("ivo", task.id)
+      // A stream on this node, open (its first message seen) before the cut.
+      let (opened, open) = AsyncStream.makeStream(of: Void.self)
+      let request = Easel_V1_StreamTaskUpdatesRequest.with {
+        $0.userID = "ivo"
+        $0.taskID = task.id
+      }
+      async let streamed = server.tasks.streamTaskUpdates(request) { response in
+        var statuses: [Easel_V1_TaskStatus] = []
+        for try await update in response.messages {
+          statuses.append(update.task.status)
+          open.yield()
+        }
+        return statuses
+      }
+      for await _ in opened { break }
       let status = { try await runTool("psql", [database, "-tAc", "SELECT status FROM tasks WHERE id = '\(task.id)'"]).stdout }
       try await waitUntil { try await status().contains("PROCESSING") }
-      proxy = nil  // cut off while the other node finishes the task
+      try proxy.send("cut")  // cut off while the other node finishes the task
       try await waitUntil { try await status().contains("COMPLETED") }
-      proxy = try PythonFixture("tcp_proxy.py", arguments: [String(databasePort), proxyPort])
+      try proxy.send("restore")
       // The stream stayed open; the missed updates come from the log once the node is back.
-      let updates = try await streamed.map(\.task.status)
+      let updates = try await streamed
       #expect(updates.last == .completed, "\(updates)")
     }
-    _ = proxy
   }
 }
 

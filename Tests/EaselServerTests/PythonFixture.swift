@@ -24,9 +24,13 @@ final class PythonFixture: Sendable {
     readyLine = String(decoding: line, as: UTF8.self)
   }
 
+  /// Sends a line to the script's stdin (for scripts that take commands).
+  func send(_ line: String) throws {
+    try lifeline.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+  }
+
   deinit {
     try? lifeline.fileHandleForWriting.close()
     process.terminate()
-    process.waitUntilExit()  // its port is free again once this returns
   }
 }
