@@ -150,6 +150,7 @@ let package = Package(
     .testTarget(name: "EaselCoreTests", dependencies: ["EaselCore"]),
     .testTarget(name: "EaselTemplatesTests", dependencies: ["EaselTemplates", "EaselCore"]),
     .testTarget(name: "EaselImagingTests", dependencies: ["EaselImaging", "EaselCore"]),
+    .testTarget(name: "EaselSQLiteTests", dependencies: ["EaselSQLite", "EaselCore"]),
     .testTarget(
       name: "EaselServerTests",
       dependencies: [

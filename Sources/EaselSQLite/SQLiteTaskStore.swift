@@ -57,7 +57,8 @@ public struct SQLiteTaskStore: TaskStore {
   }
 
   public func task(id: String, account: Account) async throws -> GenerationTask? {
-    try readStatementInline { db in try TaskRows.fetch(db, id: id, account: account) }
+    let task = try feed.cache.task(id: id) { try readStatementInline { db in try TaskRows.fetch(db, id: id) } }
+    return task?.account == account ? task : nil
   }
 
   public func tasks(of account: Account, status: TaskStatus?, page: PageRequest) async throws -> Page<GenerationTask> {
@@ -196,6 +197,7 @@ public struct SQLiteTaskStore: TaskStore {
         arguments: arguments)
       try db.execute(sql: "DELETE FROM webhook_deliveries WHERE task_id IN (\(owned))", arguments: arguments)
       try db.execute(sql: "DELETE FROM tasks WHERE \(filter)", arguments: arguments)
+      db.afterNextTransaction(onCommit: { [feed] _ in feed.cache.invalidate(nil) })
       return (rows.count, keys)
     }
   }

@@ -66,10 +66,8 @@ enum TaskRows {
     task.updateID = db.lastInsertedRowID
     try db.run(sql: "UPDATE tasks SET update_id = ? WHERE id = ?", arguments: [task.updateID, task.id])
     try WebhookRows.enqueue(db, for: task)
-    if let send = feed.send {
-      let committed = task
-      db.afterNextTransaction(onCommit: { _ in send(committed) })
-    }
+    let committed = task
+    db.afterNextTransaction(onCommit: { _ in feed.committed(committed) })
   }
 
   /// Logged states after `updateID`, oldest first: of one account, or of a whole platform.

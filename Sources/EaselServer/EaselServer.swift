@@ -165,7 +165,7 @@ public final class EaselServer: Sendable {
     // TCP callers need an API key for Easel's services; health and reflection stay open, and the
     // Unix socket is trusted through its file permissions.
     let keyCheck = ConditionalInterceptor<any ServerInterceptor>.apply(
-      APIKeyAuthenticator(store: store),
+      APIKeyAuthenticator(store: store, cacheDuration: configuration.apiKeyCacheDuration),
       to: .services([
         Easel_V1_TaskService.descriptor, Easel_V1_TemplateService.descriptor, Easel_V1_CreditService.descriptor,
       ]))

@@ -73,6 +73,9 @@ public struct ServerConfiguration: Sendable {
   public var unixSocketGroup: String?
   /// TLS on the TCP listener; nil serves plaintext.
   public var tls: TLSFiles?
+  /// How long a checked API key is trusted without asking the store again: how long a revocation
+  /// may take to act. Zero checks every call.
+  public var apiKeyCacheDuration: Duration = .seconds(1)
   /// Concurrent HTTP/2 streams (calls) one connection may have open.
   public var maxStreamsPerConnection = 100
   /// Where Prometheus metrics are served over HTTP (`/metrics`); nil turns them off.

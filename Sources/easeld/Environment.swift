@@ -92,6 +92,9 @@ struct Environment {
     configuration.webhooks.retryPeriod = .seconds(try number("EASEL_WEBHOOK_RETRY_PERIOD_SECONDS", default: 86_400))
     configuration.tls = try tls()
     configuration.metrics = try address("EASEL_METRICS", default: "none")
+    let keyCache: Int = try number("EASEL_API_KEY_CACHE_MS", default: 1000)
+    guard keyCache >= 0 else { throw ValidationError("\(describe("EASEL_API_KEY_CACHE_MS")) must be 0 or more") }
+    configuration.apiKeyCacheDuration = .milliseconds(keyCache)
     configuration.maxStreamsPerConnection = try number("EASEL_MAX_STREAMS_PER_CONNECTION", default: 100)
     guard configuration.maxStreamsPerConnection >= 1 else {
       throw ValidationError("\(describe("EASEL_MAX_STREAMS_PER_CONNECTION")) must be 1 or more")

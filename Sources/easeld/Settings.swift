@@ -18,6 +18,7 @@ struct Setting: Sendable {
     Setting(name: "EASEL_TLS_CERT", defaultValue: ""),
     Setting(name: "EASEL_TLS_KEY", defaultValue: ""),
     Setting(name: "EASEL_MAX_STREAMS_PER_CONNECTION", defaultValue: "100"),
+    Setting(name: "EASEL_API_KEY_CACHE_MS", defaultValue: "1000"),
     Setting(name: "EASEL_METRICS", defaultValue: "none"),
     Setting(name: "EASEL_WORKERS", defaultValue: "4"),
     Setting(name: "EASEL_WEBHOOK_ALLOWED_HOSTS", defaultValue: ""),

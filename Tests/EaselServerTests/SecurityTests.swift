@@ -44,10 +44,20 @@ func bearer(_ secret: String) -> Metadata { ["authorization": "Bearer \(secret)"
         let balance = try await credits.getBalance(request, metadata: bearer(key.secret))
         #expect(balance.platform == "web", "an empty platform means the key's platform")
 
+        // Revoked straight in the database, as `easeld keys revoke` does: refused within the
+        // key cache's second, and from then on.
         let store = try await TestDatabase.open(server.directory)
         #expect(try await store.revokeAPIKey(id: key.id, now: Date()))
-        let revoked = await rpcError { try await credits.getBalance(request, metadata: bearer(key.secret)) }
+        let revokedAt = ContinuousClock.now
+        var revoked: RPCError?
+        while revoked == nil, ContinuousClock.now - revokedAt < .seconds(3) {
+          revoked = await rpcError { try await credits.getBalance(request, metadata: bearer(key.secret)) }
+          if revoked == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(ContinuousClock.now - revokedAt < .milliseconds(1500))
         #expect(revoked?.code == .unauthenticated && revoked?.message == "API key \(key.id) was revoked")
+        let again = await rpcError { try await credits.getBalance(request, metadata: bearer(key.secret)) }
+        #expect(again?.code == .unauthenticated)
 
         // Health stays open for load balancers; the Unix socket needs no key.
         #expect(try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init()).status == .serving)

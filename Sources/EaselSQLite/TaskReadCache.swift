@@ -1,0 +1,51 @@
+import EaselCore
+import Synchronization
+
+/// Tasks recently read by id, so that polling a task (GetTask, the commonest call) skips the
+/// database: that read — GRDB's reader pool, a dispatch queue, decoding 30 columns — cost more
+/// than the rest of the call (see the README's Performance).
+///
+/// Every commit that changes a task drops its entry and bumps `generation`, and a read only fills
+/// the cache if no commit happened while it read; so an entry is never older than the database
+/// as this process wrote it. Entries also expire after `lifetime`, which bounds how long a change
+/// made by another process (`easeld purge`) goes unseen.
+final class TaskReadCache: Sendable {
+  private struct State {
+    var entries: [String: (task: GenerationTask, until: ContinuousClock.Instant)] = [:]
+    var generation: UInt64 = 0
+  }
+
+  private let capacity: Int
+  private let lifetime: Duration
+  private let state = Mutex(State())
+
+  init(capacity: Int = 10_000, lifetime: Duration = .seconds(1)) {
+    self.capacity = capacity
+    self.lifetime = lifetime
+  }
+
+  /// The task if cached, else what `read` returns (remembered if nothing changed meanwhile).
+  func task(id: String, read: () throws -> GenerationTask?) rethrows -> GenerationTask? {
+    let cached = state.withLock { state -> (task: GenerationTask?, generation: UInt64) in
+      if let entry = state.entries[id], entry.until > .now { return (entry.task, state.generation) }
+      return (nil, state.generation)
+    }
+    if let task = cached.task { return task }
+    let generation = cached.generation
+    guard let task = try read() else { return nil }
+    state.withLock { state in
+      guard state.generation == generation else { return }
+      if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
+      state.entries[id] = (task, .now + lifetime)
+    }
+    return task
+  }
+
+  /// A commit changed these tasks (nil: any task).
+  func invalidate(_ id: String?) {
+    state.withLock { state in
+      state.generation &+= 1
+      if let id { state.entries[id] = nil } else { state.entries.removeAll() }
+    }
+  }
+}

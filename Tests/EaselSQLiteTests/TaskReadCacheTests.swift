@@ -1,0 +1,50 @@
+import EaselCore
+import Foundation
+import Testing
+
+@testable import EaselSQLite
+
+/// The GetTask cache never serves a state older than the last commit this process made.
+struct TaskReadCacheTests {
+  static func task(_ id: String, sequence: UInt64) throws -> GenerationTask {
+    GenerationTask(
+      id: id, account: try Account(platform: "p", userID: "u"), kind: .image, status: .pending, prompt: "x",
+      parameters: [:], template: TemplateRef(code: "t", name: "T", version: "1", category: "c"), backend: "procedural",
+      creditCost: 1, sequence: sequence, createdAt: Date(), updatedAt: Date())
+  }
+
+  @Test func aReadIsRememberedUntilACommitChangesTheTask() throws {
+    let cache = TaskReadCache()
+    var reads = 0
+    let read = { () throws -> GenerationTask? in
+      reads += 1
+      return try Self.task("a", sequence: UInt64(reads))
+    }
+    #expect(try cache.task(id: "a", read: read)?.sequence == 1)
+    #expect(try cache.task(id: "a", read: read)?.sequence == 1, "served from the cache")
+    #expect(reads == 1)
+    cache.invalidate("a")
+    #expect(try cache.task(id: "a", read: read)?.sequence == 2, "read again after a commit")
+    cache.invalidate(nil)
+    #expect(try cache.task(id: "a", read: read)?.sequence == 3, "read again after a purge")
+  }
+
+  @Test func aReadThatACommitOverlapsIsNotRemembered() throws {
+    let cache = TaskReadCache()
+    // The read saw the state before a commit whose invalidation ran while it was reading.
+    let stale = try cache.task(id: "b") {
+      cache.invalidate("b")
+      return try Self.task("b", sequence: 1)
+    }
+    #expect(stale?.sequence == 1)
+    #expect(try cache.task(id: "b") { try Self.task("b", sequence: 2) }?.sequence == 2, "the old state was not kept")
+  }
+
+  @Test func entriesExpireAndMissesAreNotRemembered() async throws {
+    let cache = TaskReadCache(lifetime: .milliseconds(50))
+    #expect(try cache.task(id: "c") { nil } == nil)
+    #expect(try cache.task(id: "c") { try Self.task("c", sequence: 1) }?.sequence == 1, "a miss is read again")
+    try await Task.sleep(for: .milliseconds(80))
+    #expect(try cache.task(id: "c") { try Self.task("c", sequence: 2) }?.sequence == 2, "expired")
+  }
+}
