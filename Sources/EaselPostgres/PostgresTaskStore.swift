@@ -97,19 +97,27 @@ public final class PostgresTaskStore: TaskStore, Sendable {
     return try await guarded { try await client.withConnection { try await body($0) } }
   }
 
-  /// Fails at once with UNAVAILABLE while the listener's connection is down (the database is
-  /// unreachable), and after `operationTimeout` when the database stops answering without closing
-  /// connections (a network partition); database errors become EaselErrors.
+  /// Fails with UNAVAILABLE while the listener's connection is down (the database is unreachable):
+  /// at once, or as soon as that happens during the operation; and after `operationTimeout` when
+  /// the database stops answering without closing connections (a network partition). Database
+  /// errors become EaselErrors.
   private func guarded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
     guard listener.isConnected else {
       throw EaselError(.unavailable, "the database is unreachable; try again shortly")
     }
     let timeout = operationTimeout
+    let listener = listener
     do {
       return try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await operation() }
         group.addTask {
-          try await Task.sleep(for: timeout)
+          // An outage that starts while the operation waits (for a pooled connection, say) ends
+          // it too, as soon as the listener notices.
+          let deadline = ContinuousClock.now + timeout
+          while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            guard listener.isConnected else { throw PostgresFailure.unavailable }
+          }
           throw EaselError(.unavailable, "the database did not answer within \(timeout); try again shortly")
         }
         defer { group.cancelAll() }

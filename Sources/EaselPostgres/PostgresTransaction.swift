@@ -53,20 +53,3 @@ final class PostgresTransaction {
     return logged
   }
 }
-
-/// JSON as the stores keep it (sorted keys, so equal values are equal text).
-enum StoredJSON {
-  private static let encoder: JSONEncoder = {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = .sortedKeys
-    return encoder
-  }()
-
-  static func string(_ value: some Encodable) throws -> String {
-    String(decoding: try encoder.encode(value), as: UTF8.self)
-  }
-
-  static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-    try JSONDecoder().decode(type, from: Data(text.utf8))
-  }
-}

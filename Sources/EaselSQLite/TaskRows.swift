@@ -4,16 +4,6 @@ import GRDB
 
 /// Reading and writing task rows and their event log. Called only inside a store transaction.
 enum TaskRows {
-  private static let encoder: JSONEncoder = {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = .sortedKeys
-    return encoder
-  }()
-
-  static func json(_ value: some Encodable) throws -> String {
-    String(decoding: try encoder.encode(value), as: UTF8.self)
-  }
-
   static func insert(_ db: Database, _ task: GenerationTask, feed: ChangeFeed) throws {
     try db.run(
       sql: """
@@ -24,10 +14,10 @@ enum TaskRows {
         """,
       arguments: [
         task.id, task.account.platform, task.account.userID, task.kind.rawValue, task.status.rawValue, task.prompt,
-        try json(task.parameters), task.template.code, task.template.name,
-        task.template.version, task.template.category, task.backend, try json(task.backendOptions), task.creditCost, task.timeoutMs, task.inputImageKey,
+        try StoredJSON.string(task.parameters), task.template.code, task.template.name,
+        task.template.version, task.template.category, task.backend, try StoredJSON.string(task.backendOptions), task.creditCost, task.timeoutMs, task.inputImageKey,
         task.sequence, task.createdAt.timeIntervalSince1970, task.updatedAt.timeIntervalSince1970,
-        try task.webhook.map(json),
+        try task.webhook.map(StoredJSON.string),
       ])
     var logged = task
     try appendUpdate(db, &logged, feed: feed)
@@ -60,7 +50,7 @@ enum TaskRows {
         INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at) VALUES (?, ?, ?, ?, ?, ?)
         """,
       arguments: [
-        task.id, task.account.platform, task.account.userID, task.sequence, try json(task),
+        task.id, task.account.platform, task.account.userID, task.sequence, try StoredJSON.string(task),
         task.updatedAt.timeIntervalSince1970,
       ])
     task.updateID = db.lastInsertedRowID
@@ -92,7 +82,7 @@ enum TaskRows {
   }
 
   private static func snapshot(_ row: Row) throws -> GenerationTask {
-    var task = try JSONDecoder().decode(GenerationTask.self, from: Data((row["snapshot"] as String).utf8))
+    var task = try StoredJSON.decode(GenerationTask.self, row["snapshot"] as String)
     task.updateID = row["id"]
     return task
   }
@@ -205,7 +195,7 @@ enum TaskRows {
       startedAt: date(row["started_at"]),
       finishedAt: date(row["finished_at"]),
       updateID: row["update_id"],
-      webhook: try (row["webhook"] as String?).map { try JSONDecoder().decode(WebhookRequest.self, from: Data($0.utf8)) })
+      webhook: try (row["webhook"] as String?).map { try StoredJSON.decode(WebhookRequest.self, $0) })
   }
 
   private static func date(_ seconds: Double?) -> Date? {

@@ -6,7 +6,7 @@ import GRDB
 enum TemplateVersions {
   static func register(_ db: Database, _ templates: [Template], now: Date) throws {
     for template in templates {
-      let definition = try TaskRows.json(template)
+      let definition = try StoredJSON.string(template)
       let stored = try String.fetchOne(
         db, sql: "SELECT definition FROM template_versions WHERE code = ? AND version = ?",
         arguments: [template.code, template.version])
@@ -27,6 +27,6 @@ enum TemplateVersions {
   static func fetch(_ db: Database, code: String, version: String) throws -> Template? {
     let definition = try String.fetchOne(
       db, sql: "SELECT definition FROM template_versions WHERE code = ? AND version = ?", arguments: [code, version])
-    return try definition.map { try JSONDecoder().decode(Template.self, from: Data($0.utf8)) }
+    return try definition.map { try StoredJSON.decode(Template.self, $0) }
   }
 }

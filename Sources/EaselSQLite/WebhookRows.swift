@@ -13,7 +13,7 @@ enum WebhookRows {
         VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?)
         """,
       arguments: [
-        "msg_" + UUID().uuidString.lowercased(), task.id, event.rawValue, webhook.url, try TaskRows.json(task),
+        "msg_" + UUID().uuidString.lowercased(), task.id, event.rawValue, webhook.url, try StoredJSON.string(task),
         task.updatedAt.timeIntervalSince1970, task.updatedAt.timeIntervalSince1970,
       ])
   }
@@ -88,7 +88,7 @@ enum WebhookRows {
   private static func delivery(_ row: Row) throws -> WebhookDelivery {
     WebhookDelivery(
       id: row["id"], event: WebhookEvent(rawValue: row["event"]) ?? .completed, url: row["url"],
-      task: try JSONDecoder().decode(GenerationTask.self, from: Data((row["snapshot"] as String).utf8)),
+      task: try StoredJSON.decode(GenerationTask.self, row["snapshot"] as String),
       attempts: row["attempts"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
   }
 }

@@ -4,6 +4,7 @@ import EaselRPC
 import EaselServer
 import Foundation
 import GRPCCore
+import Logging
 import Testing
 
 /// Several `easeld` processes on one PostgreSQL database and one S3 bucket (moto), as the README's
@@ -150,7 +151,10 @@ struct MultiNodeTests {
     proxied.port = Int(proxy.readyLine)
     let url = try DatabaseURL(try #require(proxied.string))
 
-    try await withTestServer(directory: directory, configure: { $0.databaseURL = url }) { server in
+    // The server's notices (connection lost, restored) go to the test log, for a failure's story.
+    var logger = Logger(label: "outage-test") { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = .notice
+    try await withTestServer(directory: directory, configure: { $0.databaseURL = url }, logger: logger) { server in
       try await server.grant("eve", 50)
       let task = try await server.create("eve", prompt: "before")
       #expect(try await server.finished("eve", task.id).status == .completed)

@@ -39,7 +39,7 @@ func withTestServer<T: Sendable>(
   automatic1111: Automatic1111Backend.Settings? = nil, asyncVideo: AsyncVideoBackend.Settings? = nil,
   openAIImages: OpenAIImagesBackend.Settings? = nil,
   limits: UsageLimits = UsageLimits(maxActiveTasksPerUser: 1000, userCreatesPerMinute: 10_000, keyCreatesPerMinute: 10_000),
-  configure: (inout ServerConfiguration) -> Void = { _ in },
+  configure: (inout ServerConfiguration) -> Void = { _ in }, logger: Logger = TestServer.quietLogger,
   _ body: (TestServer) async throws -> T
 ) async throws -> T {
   let directory = try directory ?? TestServer.temporaryDirectory()
@@ -54,7 +54,7 @@ func withTestServer<T: Sendable>(
   configuration.databaseURL = try await TestDatabase.url(for: directory).map(DatabaseURL.init)
   configuration.databasePoolSize = 4  // tests run side by side on one PostgreSQL server
   configure(&configuration)
-  let server = try await EaselServer(configuration: configuration, logger: TestServer.quietLogger, backends: backends)
+  let server = try await EaselServer(configuration: configuration, logger: logger, backends: backends)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.run() }
     defer { group.cancelAll() }
