@@ -48,7 +48,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
       case .tcp(let host, let port): "\(host):\(port)"
       case .unixSocket(let path): path
       }
-    return "postgres://\(username)@\(place)/\(database ?? username)"
+    return "postgres://\(username)@\(place)/\(database ?? username)?sslmode=\(tls.rawValue)"
   }
 
   func clientConfiguration(poolSize: Int, connectTimeout: Duration) -> PostgresClient.Configuration {

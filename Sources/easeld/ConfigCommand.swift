@@ -1,4 +1,5 @@
 import ArgumentParser
+import EaselPostgres
 import Foundation
 
 struct ConfigCommand: ParsableCommand {
@@ -21,7 +22,9 @@ struct ConfigCommand: ParsableCommand {
       _ = try environment.serverConfiguration()  // the same validation as at start
       for setting in Setting.all {
         let value = environment[setting.name]
-        let shown = setting.isSecret && value != nil ? "********" : value ?? setting.defaultValue
+        var shown = setting.isSecret && value != nil ? "********" : value ?? setting.defaultValue
+        // The database URL is worth seeing without its password.
+        if setting.name == "EASEL_DATABASE_URL", let value, let url = try? DatabaseURL(value) { shown = url.description }
         let source =
           switch environment.source(of: setting.name) {
           case .flag(let flag): flag
