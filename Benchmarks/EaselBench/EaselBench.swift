@@ -16,6 +16,8 @@ struct EaselBench: AsyncParsableCommand {
   @Option(help: "The easeld binary (default: next to this one).") var easeld: String?
   @Option(help: "Where the table (latest.md) and chart (chart.png) go.") var out = "Benchmarks/results"
   @Option(help: "Fan-out subscribers (default 10000, 2000 with --quick).") var subscribers: Int?
+  @Option(help: "A PostgreSQL server's URL (Benchmarks/run starts one): adds CreateTask and GetTask on it.")
+  var postgres: String?
 
   func run() async throws {
     let started = ContinuousClock.now
@@ -74,6 +76,27 @@ struct EaselBench: AsyncParsableCommand {
       "\(format(created.requestsPerSecond, digits: 0))/s, p99 \(format(created.latency.p99)) ms\(created.failed > 0 ? ", \(created.failed) failed" : "")",
       reference: "raw SQLite, same rows, 1 txn each: \(format(sqlite, digits: 0))/s", ratio: created.requestsPerSecond / sqlite,
       target: "≥ 50 %")
+
+    if let postgres {
+      log("PostgreSQL…")
+      let sqliteGet = rpc.byTransport.first { $0.transport == "Unix socket" && $0.method == "GetTask" }?.result
+      let figures = try await PostgresBench(
+        easeld: easeld, url: postgres, folder: work, h2load: h2load, creates: creates, gets: quick ? 4_000 : 30_000
+      ).run()
+      peakRSS = max(peakRSS, figures.rss)
+      report.add(
+        "CreateTask on PostgreSQL (same machine, fsync on), 256 in flight",
+        "\(format(figures.create.requestsPerSecond, digits: 0))/s, p99 \(format(figures.create.latency.p99)) ms",
+        reference: "CreateTask on SQLite above: \(format(created.requestsPerSecond, digits: 0))/s",
+        ratio: figures.create.requestsPerSecond / created.requestsPerSecond)
+      if let sqliteGet {
+        report.add(
+          "GetTask on PostgreSQL over Unix socket, 256 in flight",
+          "\(format(figures.get.requestsPerSecond, digits: 0))/s, p99 \(format(figures.get.latency.p99)) ms",
+          reference: "GetTask on SQLite above: \(format(sqliteGet.requestsPerSecond, digits: 0))/s",
+          ratio: figures.get.requestsPerSecond / sqliteGet.requestsPerSecond)
+      }
+    }
 
     // 3 and 4: a server with workers, the procedural backend at zero latency.
     log("pipeline and fan-out…")

@@ -65,6 +65,7 @@ final class ServerProcess: @unchecked Sendable {
     let tool = Process()
     tool.executableURL = easeld
     tool.arguments = ["keys", "create", "--platform", "default", "--scope", "admin", "--data", data.path]
+    tool.environment = process.environment  // the same database (EASEL_DATABASE_URL)
     let out = Pipe()
     tool.standardOutput = out
     try tool.run()

@@ -71,9 +71,9 @@ public final class PostgresTaskStore: TaskStore, Sendable {
   /// One transaction, retried when PostgreSQL picked it to break a deadlock or serialisation
   /// conflict. The changes it logged go to `onCommit` after it commits.
   func write<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) async throws -> T) async throws -> T {
-    let logger = self.logger
     let client = self.client
-    for attempt in 1... {
+    var attempt = 1
+    while true {
       do {
         let (result, logged) = try await guarded {
           try await client.withTransaction(logger: Self.quiet) { connection in
@@ -86,9 +86,9 @@ public final class PostgresTaskStore: TaskStore, Sendable {
         return result
       } catch let error as PostgresRetry where attempt < 5 {
         logger.debug("retrying a transaction", metadata: ["reason": "\(error.sqlState)", "attempt": "\(attempt)"])
+        attempt += 1
       }
     }
-    fatalError("unreachable")
   }
 
   /// One read on a pooled connection.

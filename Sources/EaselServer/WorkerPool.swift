@@ -17,6 +17,7 @@ public final class WorkerPool: Service, Sendable {
   let settings: WorkerSettings
   let logger: Logger
   private let running = Mutex((total: 0, byBackend: [String: Int]()))
+  private let claimFailing = Atomic(false)
   private let signal: WakeSignal
 
   /// `signal` wakes the pool when a task may be waiting (one was created, here or on another node).
@@ -73,8 +74,9 @@ public final class WorkerPool: Service, Sendable {
     do {
       let now = Date()
       let lease = settings.lease(from: now)
-      guard let task = try await store.claimNextTask(lease: lease, excludingBackends: saturatedBackends(), now: now)
-      else { return nil }
+      let claimed = try await store.claimNextTask(lease: lease, excludingBackends: saturatedBackends(), now: now)
+      if claimFailing.exchange(false, ordering: .relaxed) { logger.notice("claiming tasks again") }
+      guard let task = claimed else { return nil }
       running.withLock { running in
         running.total += 1
         running.byBackend[task.backend, default: 0] += 1
@@ -82,7 +84,10 @@ public final class WorkerPool: Service, Sendable {
       logger.debug("claimed task", metadata: ["task.id": "\(task.id)", "task.attempt": "\(task.attempts)"])
       return task
     } catch {
-      logger.error("can't claim a task", metadata: ["error": "\(error)"])
+      // Once per failure spell (a database outage lasts many polls), not once a second.
+      if !claimFailing.exchange(true, ordering: .relaxed) {
+        logger.error("can't claim tasks; retrying every second", metadata: ["error": "\(error)"])
+      }
       return nil
     }
   }

@@ -1,0 +1,55 @@
+import EaselRPC
+import Foundation
+
+/// CreateTask and GetTask on the PostgreSQL store, each against the same figure on SQLite in
+/// the same run: what a shared database costs a node.
+struct PostgresBench {
+  struct Figures {
+    var create: H2Load.Result
+    var get: H2Load.Result
+    var rss: Int
+  }
+
+  let easeld: URL
+  let url: String
+  let folder: URL
+  let h2load: H2Load
+  let creates: Int
+  let gets: Int
+
+  func run() async throws -> Figures {
+    let name = "easel_bench_\(UInt32.random(in: 0...UInt32.max))"
+    try shell("psql", [url, "-qc", "CREATE DATABASE \(name)"])
+    guard var components = URLComponents(string: url) else { throw BenchError("bad --postgres URL") }
+    components.path = "/" + name
+    let server = try ServerProcess(
+      easeld: easeld, data: folder.appendingPathComponent("postgres"), workers: 0,
+      environment: ["EASEL_DATABASE_URL": components.string ?? url, "EASEL_DATABASE_POOL_SIZE": "16"])
+    try await server.start()
+    let key = try await server.adminKey()
+    let taskID = try await server.withUnix { client in
+      _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
+        $0.userID = "bench"
+        $0.amount = 1 << 50
+        $0.reason = "benchmark"
+      })
+      let tasks = Easel_V1_TaskService.Client(wrapping: client)
+      let id = try await tasks.createTask(RPCBench.create).id
+      _ = try await tasks.getTask(.with { $0.userID = "bench"; $0.taskID = id })  // h2load can't see gRPC errors
+      return id
+    }
+    let create = try h2load.run(
+      "easel.v1.TaskService/CreateTask", body: try h2load.frame("pg-create", RPCBench.create),
+      target: .tcp(port: server.port), requests: creates, clients: 16, streams: 16, key: key)
+    let getBody = try h2load.frame("pg-get", Easel_V1_GetTaskRequest.with {
+      $0.userID = "bench"
+      $0.taskID = taskID
+    })
+    _ = try h2load.run("easel.v1.TaskService/GetTask", body: getBody, target: .unix(path: server.socket), requests: gets / 10, clients: 4, streams: 4)
+    let get = try h2load.run(
+      "easel.v1.TaskService/GetTask", body: getBody, target: .unix(path: server.socket), requests: gets, clients: 16, streams: 16)
+    let rss = server.rss
+    await server.stop()
+    return Figures(create: create, get: get, rss: rss)
+  }
+}
