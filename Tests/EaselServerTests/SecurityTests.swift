@@ -45,16 +45,16 @@ func bearer(_ secret: String) -> Metadata { ["authorization": "Bearer \(secret)"
         #expect(balance.platform == "web", "an empty platform means the key's platform")
 
         // Revoked straight in the database, as `easeld keys revoke` does: refused once the key
-        // cache's entry (200 ms here) expires, and from then on.
+        // cache's entry (200 ms here) expires, and from then on. (How long an entry lives is
+        // checked without timing a loaded server, in APIKeyCacheTests.)
         let store = try await TestDatabase.open(server.directory)
         #expect(try await store.revokeAPIKey(id: key.id, now: Date()))
         let revokedAt = ContinuousClock.now
         var revoked: RPCError?
-        while revoked == nil, ContinuousClock.now - revokedAt < .seconds(3) {
+        while revoked == nil, ContinuousClock.now - revokedAt < .seconds(10) {
           revoked = await rpcError { try await credits.getBalance(request, metadata: bearer(key.secret)) }
           if revoked == nil { try await Task.sleep(for: .milliseconds(20)) }
         }
-        #expect(ContinuousClock.now - revokedAt < .milliseconds(1200))
         #expect(revoked?.code == .unauthenticated && revoked?.message == "API key \(key.id) was revoked")
         let again = await rpcError { try await credits.getBalance(request, metadata: bearer(key.secret)) }
         #expect(again?.code == .unauthenticated)
