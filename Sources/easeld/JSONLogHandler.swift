@@ -12,16 +12,14 @@ struct JSONLogHandler: LogHandler {
     set { metadata[key] = newValue }
   }
 
-  func log(
-    level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String,
-    function: String, line: UInt
-  ) {
-    var fields = metadata.merging(explicit ?? [:]) { $1 }.mapValues { "\($0)" }
+  func log(event: LogEvent) {
+    var fields = metadata.merging(event.metadata ?? [:]) { $1 }.mapValues { "\($0)" }
     fields["timestamp"] = Date().formatted(.iso8601)
-    fields["level"] = level.rawValue
+    fields["level"] = event.level.rawValue
     fields["label"] = label
-    fields["source"] = source
-    fields["message"] = message.description
+    fields["source"] = event.source
+    fields["message"] = event.message.description
+    if let error = event.error { fields["error"] = "\(error)" }
     let encoder = JSONEncoder()
     encoder.outputFormatting = .sortedKeys
     guard var data = try? encoder.encode(fields) else { return }
