@@ -58,13 +58,33 @@ enum PostgresTaskRows {
   static func fetch(
     _ connection: PostgresConnection, id: String, account: Account? = nil, forUpdate: Bool = false
   ) async throws -> GenerationTask? {
-    let lock = forUpdate ? "FOR UPDATE" : ""
-    let rows = try await connection.query(
-      "SELECT \(unescaped: columns) FROM tasks WHERE id = \(id) \(unescaped: lock)", logger: PostgresTaskStore.quiet
-    ).collect()
-    guard let task = try rows.first.map({ try decode($0.makeRandomAccess()) }) else { return nil }
-    if let account, task.account != account { return nil }
+    var task: GenerationTask?
+    if forUpdate {
+      let rows = try await connection.query(
+        "SELECT \(unescaped: columns) FROM tasks WHERE id = \(id) FOR UPDATE", logger: PostgresTaskStore.quiet
+      ).collect()
+      task = try rows.first.map { try decode($0.makeRandomAccess()) }
+    } else {
+      for try await row in try await connection.execute(TaskByID(id: id), logger: PostgresTaskStore.quiet) { task = row }
+    }
+    guard let task, account == nil || task.account == account else { return nil }
     return task
+  }
+
+  /// GetTask's read, prepared once per connection: PostgreSQL parses and plans it once.
+  struct TaskByID: PostgresPreparedStatement {
+    static let sql = "SELECT \(columns) FROM tasks WHERE id = $1"
+    var id: String
+
+    func makeBindings() throws -> PostgresBindings {
+      var bindings = PostgresBindings()
+      bindings.append(id)
+      return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> GenerationTask {
+      try PostgresTaskRows.decode(row.makeRandomAccess())
+    }
   }
 
   /// Locks and returns the task if it is PROCESSING and leased to `owner`.
