@@ -60,7 +60,7 @@ struct MultiNodeTests {
     }
   }
 
-  @Test func concurrentCreatesOnTwoNodesRespectEveryAccountsCredits() async throws {
+  @Test func concurrentCreatesAndRetriesOnTwoNodesChargeExactlyOnce() async throws {
     let s3 = try S3Server()
     let shared = try await Self.sharedEnvironment(s3)
     let nodes = try (0..<2).map { _ in
@@ -97,6 +97,21 @@ struct MultiNodeTests {
           let kinds = try await first.ledger(user).map(\.kind)
           #expect(kinds.filter { $0 == "HOLD" }.count == 5 && kinds.filter { $0 == "CAPTURE" }.count == 5)
         }
+
+        // 40 retries of one request, with one idempotency key, at once on both nodes: one task, one charge.
+        try await first.grant("ida", 100)
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+          for index in 0..<40 {
+            let node = index.isMultiple(of: 2) ? first : second
+            group.addTask { try await node.create("ida", prompt: "once", idempotencyKey: "order-7").id }
+          }
+          return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(ids.count == 1, "\(ids.count) tasks for one key")
+        let once = try #require(ids.first)
+        #expect(try await second.finished("ida", once).status == .completed)
+        #expect(try await first.ledger("ida").filter { $0.taskID == once }.map(\.kind).sorted() == ["CAPTURE", "HOLD"])
+        #expect(try await first.balance("ida").balance == 90)
       }
     }
     let audit = try await runTool("easeld", ["check-ledger"], environment: shared)
