@@ -174,6 +174,7 @@ struct MultiNodeTests {
       let task = try await server.create("eve", prompt: "before")
       #expect(try await server.finished("eve", task.id).status == .completed)
 
+      logger.notice("test: cutting the database off")
       try proxy.send("cut")  // the database is gone
       let started = ContinuousClock.now
       try await waitUntil { await rpcError { try await server.get("eve", task.id) }?.code == .unavailable }
@@ -182,11 +183,14 @@ struct MultiNodeTests {
       #expect(failed?.code == .unavailable && failed?.message.contains("database") == true)
       try await waitUntil { try await server.health.check(.init()).status == .notServing }
 
+      logger.notice("test: the server answered UNAVAILABLE and NOT_SERVING; restoring the database")
       try proxy.send("restore")  // it is back
       try await waitUntil { (try? await server.get("eve", task.id)) != nil }
+      logger.notice("test: the server reads again; running a task")
       let after = try await server.create("eve", prompt: "after")
       #expect(try await server.finished("eve", after.id).status == .completed)
       #expect(try await server.balance("eve").balance == 30)
+      logger.notice("test: done; shutting down")
     }
   }
 }
