@@ -13,14 +13,13 @@ public struct TaskManager: Sendable {
   let limits: UsageLimits
   private let userCreates: RateLimiter
   private let keyCreates: RateLimiter
-  private let wakeWorkers: @Sendable () -> Void
   /// Checks webhook URLs; nil refuses tasks that ask for one.
   let webhookGuard: (any WebhookGuard)?
 
   public init(
     store: any TaskStore, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
     artifacts: any ArtifactStore, updates: TaskUpdateHub, running: RunningTasks, limits: UsageLimits = UsageLimits(),
-    webhookGuard: (any WebhookGuard)? = nil, wakeWorkers: @escaping @Sendable () -> Void
+    webhookGuard: (any WebhookGuard)? = nil
   ) {
     self.webhookGuard = webhookGuard
     self.limits = limits
@@ -33,7 +32,6 @@ public struct TaskManager: Sendable {
     self.artifacts = artifacts
     self.updates = updates
     self.running = running
-    self.wakeWorkers = wakeWorkers
   }
 
   public func createTask(
@@ -72,9 +70,8 @@ public struct TaskManager: Sendable {
       if let inputKey { try? await artifacts.delete(key: inputKey) }
       throw error
     }
-    if result.created {
-      wakeWorkers()
-    } else if let inputKey {
+    // A new task wakes the workers through the store's change feed, on this node and the others.
+    if !result.created, let inputKey {
       try? await artifacts.delete(key: inputKey)  // a retry: the first request's input is the one kept
     }
     return result.task

@@ -135,8 +135,7 @@ public final class EaselServer: Sendable {
     _ = try await reloader.reload()
     let manager = TaskManager(
       store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
-      updates: updates, running: running, limits: configuration.limits, webhookGuard: webhookPolicy,
-      wakeWorkers: { pool.wake() })
+      updates: updates, running: running, limits: configuration.limits, webhookGuard: webhookPolicy)
     let webhooks = WebhookDispatcher(
       store: store, policy: webhookPolicy, settings: configuration.webhooks, wakes: webhookSignal.wakes,
       links: { artifacts.downloadURL(key: $0) }, logger: logger)
