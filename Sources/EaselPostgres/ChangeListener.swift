@@ -16,6 +16,8 @@ final class ChangeListener: Sendable {
   private let logger: Logger
   private let onChange: (@Sendable (GenerationTask) -> Void)?
   private let connected = Atomic(true)
+  /// The connection now listening (each new one is the next generation) and the last update passed on.
+  private let delivery = Mutex((generation: 0, last: Int64(0)))
 
   init(
     configuration: PostgresConnection.Configuration, channel: String, logger: Logger,
@@ -32,14 +34,23 @@ final class ChangeListener: Sendable {
 
   /// Listens until canceled, passing on every update after `start`.
   func run(after start: Int64) async {
-    var last = start
+    delivery.withLock { $0.last = start }
     var id = 0
     while !Task.isCancelled {
       id += 1
       do {
         let connection = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
+        let generation = delivery.withLock { delivery in
+          delivery.generation += 1
+          return delivery.generation
+        }
+        // The connection's end ends the listening, even if a catch-up read is stuck on it (see Race).
+        let race = Race<Void>()
+        connection.closeFuture.whenComplete { _ in race.finish(.failure(NotificationsEnded())) }
+        let listening = race.run { try await self.listen(on: connection, generation: generation) }
+        defer { listening.cancel() }
         do {
-          try await listen(on: connection, last: &last)
+          try await race.value()
         } catch {
           try? await connection.close()
           throw error
@@ -55,7 +66,7 @@ final class ChangeListener: Sendable {
     }
   }
 
-  private func listen(on connection: PostgresConnection, last: inout Int64) async throws {
+  private func listen(on connection: PostgresConnection, generation: Int) async throws {
     let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     try await connection.listen(on: channel) { notifications in
       if !connected.exchange(true, ordering: .relaxed) { logger.notice("database connection restored") }
@@ -68,21 +79,28 @@ final class ChangeListener: Sendable {
         }
         wake.yield()  // catch up on what happened while not listening
         for await _ in wakes {
-          try await catchUp(connection, last: &last)
+          try await catchUp(connection, generation: generation)
         }
         try await group.next()
       }
     }
   }
 
-  private func catchUp(_ connection: PostgresConnection, last: inout Int64) async throws {
+  private func catchUp(_ connection: PostgresConnection, generation: Int) async throws {
     while true {
+      let last = delivery.withLock { $0.last }
       let updates = try await PostgresTaskRows.updates(connection, after: last, scope: nil, limit: Self.batchSize)
-      for update in updates {
-        onChange?(update)
-        last = update.updateID
+      // Only the current connection's reads are passed on: one left behind on a closed connection
+      // must not deliver again what its successor has already delivered.
+      let current = delivery.withLock { delivery in
+        guard delivery.generation == generation else { return false }
+        for update in updates {
+          onChange?(update)
+          delivery.last = update.updateID
+        }
+        return true
       }
-      if updates.count < Self.batchSize { return }
+      if !current || updates.count < Self.batchSize { return }
     }
   }
 }

@@ -40,8 +40,8 @@ public final class PostgresTaskStore: TaskStore, Sendable {
     let client = client
     tasks.withLock { $0.append(Task { await client.run() }) }
     do {
-      try await guarded { try await client.withConnection { try await PostgresSchema.migrate($0, logger: logger) } }
-      let start = try await guarded { try await client.withConnection { try await Self.lastUpdateID($0) } }
+      try await guarded { try await PostgresSchema.migrate($0, logger: logger) }
+      let start = try await guarded { try await Self.lastUpdateID($0) }
       let listener = listener
       tasks.withLock { $0.append(Task { await listener.run(after: start) }) }
     } catch {
@@ -71,12 +71,11 @@ public final class PostgresTaskStore: TaskStore, Sendable {
   /// One transaction, retried when PostgreSQL picked it to break a deadlock or serialisation
   /// conflict. The changes it logged go to `onCommit` after it commits.
   func write<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) async throws -> T) async throws -> T {
-    let client = self.client
     var attempt = 1
     while true {
       do {
         let (result, logged) = try await guarded {
-          try await client.withTransaction(logger: Self.quiet) { connection in
+          try await $0.withTransaction(logger: Self.quiet) { connection in
             let tx = PostgresTransaction(connection: connection, logger: Self.quiet)
             let result = try await body(tx)
             return (result, try await tx.flush())
@@ -93,36 +92,36 @@ public final class PostgresTaskStore: TaskStore, Sendable {
 
   /// One read on a pooled connection.
   func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-    let client = self.client
-    return try await guarded { try await client.withConnection { try await body($0) } }
+    try await guarded(body)
   }
 
-  /// Fails with UNAVAILABLE while the listener's connection is down (the database is unreachable):
-  /// at once, or as soon as that happens during the operation; and after `operationTimeout` when
-  /// the database stops answering without closing connections (a network partition). Database
-  /// errors become EaselErrors.
-  private func guarded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    guard listener.isConnected else {
-      throw EaselError(.unavailable, "the database is unreachable; try again shortly")
-    }
-    let timeout = operationTimeout
-    let listener = listener
-    do {
-      return try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-          // An outage that starts while the operation waits (for a pooled connection, say) ends
-          // it too, as soon as the listener notices.
-          let deadline = ContinuousClock.now + timeout
-          while ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            guard listener.isConnected else { throw PostgresFailure.unavailable }
-          }
-          throw EaselError(.unavailable, "the database did not answer within \(timeout); try again shortly")
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
+  /// Runs `operation` on a pooled connection. Fails with UNAVAILABLE while the listener's
+  /// connection is down (the database is unreachable): at once, or as soon as that happens during
+  /// the operation; and after `operationTimeout` when the database stops answering without closing
+  /// connections (a network partition). Database errors become EaselErrors.
+  private func guarded<T: Sendable>(_ operation: @escaping @Sendable (PostgresConnection) async throws -> T)
+    async throws -> T
+  {
+    guard listener.isConnected else { throw PostgresFailure.unavailable }
+    let (client, listener, timeout) = (client, listener, operationTimeout)
+    let race = Race<T>()
+    let work = race.run { try await client.withConnection(operation) }
+    // An outage that starts while the operation waits (for a pooled connection, say) ends it too,
+    // as soon as the listener notices.
+    let watch = race.run {
+      let deadline = ContinuousClock.now + timeout
+      while ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(100))
+        guard listener.isConnected else { throw PostgresFailure.unavailable }
       }
+      throw EaselError(.unavailable, "the database did not answer within \(timeout); try again shortly")
+    }
+    defer {
+      work.cancel()
+      watch.cancel()
+    }
+    do {
+      return try await race.value()
     } catch {
       throw PostgresFailure.translate(error)
     }

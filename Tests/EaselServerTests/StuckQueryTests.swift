@@ -1,0 +1,57 @@
+import EaselCore
+@testable import EaselPostgres
+import Foundation
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// postgres-nio drops a query written to a connection that has just closed, and that query never
+/// returns, cancelled or not. The store must give up on it rather than hang with it.
+@Suite(.timeLimit(.minutes(1))) struct StuckQueryTests {
+  @Test func aRaceEndsWithItsFirstResultWithoutWaitingForTheOthers() async throws {
+    let race = Race<Int>()
+    race.run { await Self.neverEnding() }
+    race.run { 7 }
+    #expect(try await race.value() == 7)
+  }
+
+  @Test func aCancelledWaiterStopsWaiting() async throws {
+    let race = Race<Int>()
+    race.run { await Self.neverEnding() }
+    let waiter = Task { try await race.value() }
+    waiter.cancel()
+    await #expect(throws: CancellationError.self) { try await waiter.value }
+  }
+
+  @Test(.enabled(if: TestDatabase.isPostgres))
+  func aQueryOnAConnectionClosedUnderItFailsUnavailable() async throws {
+    let url = try #require(try await TestDatabase.url(for: TestServer.temporaryDirectory()))
+    let store = try await PostgresTaskStore(
+      url: DatabaseURL(url), poolSize: 2, operationTimeout: .seconds(8), logger: TestServer.quietLogger)
+    defer { store.close() }
+    let started = ContinuousClock.now
+    let error = await #expect(throws: EaselError.self) {
+      try await store.read { connection in
+        var pid: Int32 = 0
+        for try await row in try await connection.query("SELECT pg_backend_pid()", logger: TestServer.quietLogger)
+          .decode(Int32.self)
+        { pid = row }
+        _ = try await runTool("psql", [url, "-tAc", "SELECT pg_terminate_backend(\(pid))"])
+        try await connection.closeFuture.get()
+        _ = try await connection.query("SELECT 1", logger: TestServer.quietLogger).collect()
+      }
+    }
+    #expect(error?.code == .unavailable, "\(String(describing: error))")
+    #expect(ContinuousClock.now - started < .seconds(30), "the store gave up at its operation timeout")
+    // The pool replaced the closed connection: the store works on.
+    #expect(try await store.balance(of: Account(platform: "default", userID: "nobody")).balance == 0)
+  }
+
+  /// Never returns, even when cancelled: a stand-in for the stuck query.
+  static func neverEnding() async -> Int {
+    await withCheckedContinuation { continuation in parked.withLock { $0.append(continuation) } }
+    return 0
+  }
+
+  static let parked = Mutex<[CheckedContinuation<Void, Never>]>([])
+}
