@@ -89,6 +89,11 @@ struct EaselBench: AsyncParsableCommand {
         "\(format(figures.create.requestsPerSecond, digits: 0))/s, p99 \(format(figures.create.latency.p99)) ms",
         reference: "CreateTask on SQLite above: \(format(created.requestsPerSecond, digits: 0))/s",
         ratio: figures.create.requestsPerSecond / created.requestsPerSecond)
+      report.add(
+        "CreateTask on PostgreSQL, the same load over \(PostgresBench.accounts) accounts",
+        "\(format(figures.createManyAccounts.requestsPerSecond, digits: 0))/s, p99 \(format(figures.createManyAccounts.latency.p99)) ms\(figures.createManyAccounts.failed > 0 ? ", \(figures.createManyAccounts.failed) failed" : "")",
+        reference: "CreateTask on SQLite above: \(format(created.requestsPerSecond, digits: 0))/s",
+        ratio: figures.createManyAccounts.requestsPerSecond / created.requestsPerSecond)
       if let sqliteGet {
         report.add(
           "GetTask on PostgreSQL over Unix socket, 256 in flight",

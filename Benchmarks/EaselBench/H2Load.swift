@@ -1,5 +1,6 @@
 import Foundation
 import SwiftProtobuf
+import Synchronization
 
 /// Drives unary gRPC calls with h2load (nghttp2): the same pre-encoded request on every stream.
 struct H2Load {
@@ -54,5 +55,34 @@ struct H2Load {
       latency.add((Double(columns[2]) ?? 0) / 1000)
     }
     return Result(requestsPerSecond: rate, latency: latency, failed: failed)
+  }
+
+  /// One h2load per body, all at once (one per account, say): the rate is every call over the
+  /// wall time, the latencies are all of them.
+  func run(
+    _ method: String, bodies: [URL], target: Target, requestsEach: Int, clients: Int, streams: Int, key: String? = nil
+  ) throws -> Result {
+    let results = Mutex<[Swift.Result<Result, any Error>]>([])
+    let done = DispatchGroup()
+    let started = ContinuousClock.now
+    for body in bodies {
+      done.enter()
+      // Threads, not tasks: each waits on its h2load process.
+      Thread {
+        let result = Swift.Result {
+          try run(method, body: body, target: target, requests: requestsEach, clients: clients, streams: streams, key: key)
+        }
+        results.withLock { $0.append(result) }
+        done.leave()
+      }.start()
+    }
+    done.wait()
+    let elapsed = ContinuousClock.now - started
+    var combined = Result(requestsPerSecond: Double(requestsEach * bodies.count) / elapsed.seconds, latency: Latencies(), failed: 0)
+    for result in try results.withLock({ $0 }).map({ try $0.get() }) {
+      result.latency.samples.forEach { combined.latency.add($0) }
+      combined.failed += result.failed
+    }
+    return combined
   }
 }

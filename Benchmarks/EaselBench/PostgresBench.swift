@@ -6,6 +6,9 @@ import Foundation
 struct PostgresBench {
   struct Figures {
     var create: H2Load.Result
+    /// The same load spread over `accounts` accounts: an account's changes wait for each other
+    /// (its row is locked until commit), different accounts' do not.
+    var createManyAccounts: H2Load.Result
     var get: H2Load.Result
     var rss: Int
   }
@@ -16,6 +19,7 @@ struct PostgresBench {
   let h2load: H2Load
   let creates: Int
   let gets: Int
+  static let accounts = 16
 
   func run() async throws -> Figures {
     let name = "easel_bench_\(UInt32.random(in: 0...UInt32.max))"
@@ -33,6 +37,13 @@ struct PostgresBench {
         $0.amount = 1 << 50
         $0.reason = "benchmark"
       })
+      for account in 0..<Self.accounts {
+        _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
+          $0.userID = "bench-\(account)"
+          $0.amount = 1 << 50
+          $0.reason = "benchmark"
+        })
+      }
       let tasks = Easel_V1_TaskService.Client(wrapping: client)
       let id = try await tasks.createTask(RPCBench.create).id
       _ = try await tasks.getTask(.with { $0.userID = "bench"; $0.taskID = id })  // h2load can't see gRPC errors
@@ -41,6 +52,14 @@ struct PostgresBench {
     let create = try h2load.run(
       "easel.v1.TaskService/CreateTask", body: try h2load.frame("pg-create", RPCBench.create),
       target: .tcp(port: server.port), requests: creates, clients: 16, streams: 16, key: key)
+    let accountBodies = try (0..<Self.accounts).map { account in
+      var request = RPCBench.create
+      request.userID = "bench-\(account)"
+      return try h2load.frame("pg-create-\(account)", request)
+    }
+    let createManyAccounts = try h2load.run(
+      "easel.v1.TaskService/CreateTask", bodies: accountBodies, target: .tcp(port: server.port),
+      requestsEach: creates / Self.accounts, clients: 1, streams: 256 / Self.accounts, key: key)
     let getBody = try h2load.frame("pg-get", Easel_V1_GetTaskRequest.with {
       $0.userID = "bench"
       $0.taskID = taskID
@@ -50,6 +69,6 @@ struct PostgresBench {
       "easel.v1.TaskService/GetTask", body: getBody, target: .unix(path: server.socket), requests: gets, clients: 16, streams: 16)
     let rss = server.rss
     await server.stop()
-    return Figures(create: create, get: get, rss: rss)
+    return Figures(create: create, createManyAccounts: createManyAccounts, get: get, rss: rss)
   }
 }

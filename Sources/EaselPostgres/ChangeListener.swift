@@ -10,6 +10,8 @@ import Synchronization
 final class ChangeListener: Sendable {
   static let batchSize = 500
   static let retryDelay: Duration = .milliseconds(500)
+  static let heldBackRetryDelay: Duration = .milliseconds(10)
+  static let heldBackRetryDelayLimit: Duration = .milliseconds(500)
 
   private let configuration: PostgresConnection.Configuration
   private let channel: String
@@ -78,18 +80,31 @@ final class ChangeListener: Sendable {
           throw NotificationsEnded()
         }
         wake.yield()  // catch up on what happened while not listening
+        var retryDelay = Self.heldBackRetryDelay
         for await _ in wakes {
-          try await catchUp(connection, generation: generation)
+          guard try await catchUp(connection, generation: generation) else {
+            retryDelay = Self.heldBackRetryDelay
+            continue
+          }
+          // Newer changes wait for an older transaction; if that one rolls back, no notification
+          // comes, so look again shortly (less and less often while a long transaction lasts).
+          Task { [retryDelay] in
+            try? await Task.sleep(for: retryDelay)
+            wake.yield()
+          }
+          retryDelay = min(retryDelay * 2, Self.heldBackRetryDelayLimit)
         }
         try await group.next()
       }
     }
   }
 
-  private func catchUp(_ connection: PostgresConnection, generation: Int) async throws {
+  /// Passes on the final updates past the last one; returns whether newer ones are held back.
+  private func catchUp(_ connection: PostgresConnection, generation: Int) async throws -> Bool {
     while true {
       let last = delivery.withLock { $0.last }
-      let updates = try await PostgresTaskRows.updates(connection, after: last, scope: nil, limit: Self.batchSize)
+      let (updates, heldBack) = try await PostgresTaskRows.updates(
+        connection, after: last, scope: nil, limit: Self.batchSize)
       // Only the current connection's reads are passed on: one left behind on a closed connection
       // must not deliver again what its successor has already delivered.
       let current = delivery.withLock { delivery in
@@ -100,7 +115,8 @@ final class ChangeListener: Sendable {
         }
         return true
       }
-      if !current || updates.count < Self.batchSize { return }
+      if !current { return false }
+      if heldBack || updates.count < Self.batchSize { return heldBack }
     }
   }
 }

@@ -57,10 +57,12 @@ public final class PostgresTaskStore: TaskStore, Sendable {
 
   deinit { close() }
 
+  /// The last update-log position that is final and covered by the connection's snapshot.
   static func lastUpdateID(_ connection: PostgresConnection) async throws -> Int64 {
-    for try await id in try await connection.query("SELECT COALESCE(MAX(id), 0)::bigint FROM task_updates", logger: quiet)
-      .decode(Int64.self)
-    {
+    let query: PostgresQuery = """
+      SELECT LEAST(COALESCE(MAX(id), 0), \(unescaped: UpdateLog.horizon) - 1)::bigint FROM task_updates
+      """
+    for try await id in try await connection.query(query, logger: quiet).decode(Int64.self) {
       return id
     }
     return 0
