@@ -11,7 +11,7 @@ final class ChangeListener: Sendable {
   static let batchSize = 500
   static let retryDelay: Duration = .milliseconds(500)
   static let heldBackRetryDelay: Duration = .milliseconds(10)
-  static let heldBackRetryDelayLimit: Duration = .milliseconds(500)
+  static let heldBackRetryDelayLimit: Duration = .milliseconds(100)
 
   private let configuration: PostgresConnection.Configuration
   private let channel: String
@@ -82,12 +82,11 @@ final class ChangeListener: Sendable {
         wake.yield()  // catch up on what happened while not listening
         var retryDelay = Self.heldBackRetryDelay
         for await _ in wakes {
-          guard try await catchUp(connection, generation: generation) else {
-            retryDelay = Self.heldBackRetryDelay
-            continue
-          }
+          let (delivered, heldBack) = try await catchUp(connection, generation: generation)
+          if delivered { retryDelay = Self.heldBackRetryDelay }
+          guard heldBack else { continue }
           // Newer changes wait for an older transaction; if that one rolls back, no notification
-          // comes, so look again shortly (less and less often while a long transaction lasts).
+          // comes, so look again shortly (less often while one transaction holds them back).
           Task { [retryDelay] in
             try? await Task.sleep(for: retryDelay)
             wake.yield()
@@ -99,8 +98,10 @@ final class ChangeListener: Sendable {
     }
   }
 
-  /// Passes on the final updates past the last one; returns whether newer ones are held back.
-  private func catchUp(_ connection: PostgresConnection, generation: Int) async throws -> Bool {
+  /// Passes on the final updates past the last one: whether it passed any on, and whether newer
+  /// ones are held back.
+  private func catchUp(_ connection: PostgresConnection, generation: Int) async throws -> (delivered: Bool, heldBack: Bool) {
+    var delivered = false
     while true {
       let last = delivery.withLock { $0.last }
       let (updates, heldBack) = try await PostgresTaskRows.updates(
@@ -115,8 +116,9 @@ final class ChangeListener: Sendable {
         }
         return true
       }
-      if !current { return false }
-      if heldBack || updates.count < Self.batchSize { return heldBack }
+      if !current { return (false, false) }
+      delivered = delivered || !updates.isEmpty
+      if heldBack || updates.count < Self.batchSize { return (delivered, heldBack) }
     }
   }
 }

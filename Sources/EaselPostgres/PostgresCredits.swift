@@ -16,21 +16,33 @@ enum PostgresCredits {
 
   /// The account's row, created if missing and locked until the transaction ends.
   static func lock(_ tx: PostgresTransaction, _ account: Account) async throws -> (balance: CreditBalance, activeTasks: Int) {
+    if let locked = try await lockExisting(tx, account) { return locked }
+    // A new account (two nodes may create it at once: the second insert does nothing).
     try await tx.query(
       """
       INSERT INTO credit_accounts (platform, user_id) VALUES (\(account.platform), \(account.userID))
       ON CONFLICT (platform, user_id) DO NOTHING
       """)
+    guard let locked = try await lockExisting(tx, account) else {
+      throw EaselError.internalError("credit account \(account) vanished")
+    }
+    return locked
+  }
+
+  private static func lockExisting(_ tx: PostgresTransaction, _ account: Account) async throws
+    -> (balance: CreditBalance, activeTasks: Int)?
+  {
     let rows = try await tx.query(
       """
       SELECT balance, held, active_tasks FROM credit_accounts
       WHERE platform = \(account.platform) AND user_id = \(account.userID) FOR UPDATE
       """)
-    guard let row = rows.first else { throw EaselError.internalError("credit account \(account) vanished") }
-    return (
-      CreditBalance(balance: try row["balance"].decode(Int64.self), held: try row["held"].decode(Int64.self)),
-      Int(try row["active_tasks"].decode(Int64.self))
-    )
+    return try rows.first.map { row in
+      (
+        CreditBalance(balance: try row["balance"].decode(Int64.self), held: try row["held"].decode(Int64.self)),
+        Int(try row["active_tasks"].decode(Int64.self))
+      )
+    }
   }
 
   /// A GRANT or ADJUST movement.
@@ -38,8 +50,7 @@ enum PostgresCredits {
     _ tx: PostgresTransaction, account: Account, by amount: Int64, kind: LedgerKind, reason: String, now: Date
   ) async throws -> CreditBalance {
     let balance = try await lock(tx, account).balance.changed(by: amount)
-    try await save(tx, account, balance, activeChange: 0)
-    try await appendLedger(tx, account: account, kind: kind, amount: amount, reason: reason, taskID: nil, balance: balance, now: now)
+    try await record(tx, account, balance, activeChange: 0, kind: kind, amount: amount, reason: reason, taskID: nil, now: now)
     return balance
   }
 
@@ -47,15 +58,14 @@ enum PostgresCredits {
   static func hold(_ tx: PostgresTransaction, task: GenerationTask, on balance: CreditBalance, now: Date) async throws {
     var balance = balance
     balance.held += task.creditCost
-    try await save(tx, task.account, balance, activeChange: 1)
     try await tx.query(
       """
       INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at)
       VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.creditCost), 'OPEN', \(now.timeIntervalSince1970))
       """)
-    try await appendLedger(
-      tx, account: task.account, kind: .hold, amount: task.creditCost, reason: LedgerReason.generation, taskID: task.id,
-      balance: balance, now: now)
+    try await record(
+      tx, task.account, balance, activeChange: 1, kind: .hold, amount: task.creditCost, reason: LedgerReason.generation,
+      taskID: task.id, now: now)
   }
 
   /// Captures or releases the task's hold as its terminal status says; the hold leaves OPEN once,
@@ -71,10 +81,9 @@ enum PostgresCredits {
       """)
     guard let amount = try rows.first?["amount"].decode(Int64.self) else { return }
     let settled = settlement.apply(amount: amount, to: balance)
-    try await save(tx, task.account, settled, activeChange: -1)
-    try await appendLedger(
-      tx, account: task.account, kind: settlement.ledgerKind, amount: amount, reason: settlement.reason, taskID: task.id,
-      balance: settled, now: now)
+    try await record(
+      tx, task.account, settled, activeChange: -1, kind: settlement.ledgerKind, amount: amount, reason: settlement.reason,
+      taskID: task.id, now: now)
   }
 
   static func ledger(_ connection: PostgresConnection, account: Account, page: PageRequest) async throws -> Page<LedgerEntry> {
@@ -101,22 +110,17 @@ enum PostgresCredits {
     return Page(items: entries, total: total, request: page)
   }
 
-  private static func save(_ tx: PostgresTransaction, _ account: Account, _ balance: CreditBalance, activeChange: Int64)
-    async throws
-  {
-    try await tx.query(
-      """
-      UPDATE credit_accounts SET balance = \(balance.balance), held = \(balance.held), active_tasks = active_tasks + \(activeChange)
-      WHERE platform = \(account.platform) AND user_id = \(account.userID)
-      """)
-  }
-
-  private static func appendLedger(
-    _ tx: PostgresTransaction, account: Account, kind: LedgerKind, amount: Int64, reason: String, taskID: String?,
-    balance: CreditBalance, now: Date
+  /// Saves the account's new balance and the ledger entry that explains it, in one statement.
+  private static func record(
+    _ tx: PostgresTransaction, _ account: Account, _ balance: CreditBalance, activeChange: Int64, kind: LedgerKind,
+    amount: Int64, reason: String, taskID: String?, now: Date
   ) async throws {
     try await tx.query(
       """
+      WITH saved AS (
+        UPDATE credit_accounts SET balance = \(balance.balance), held = \(balance.held),
+          active_tasks = active_tasks + \(activeChange)
+        WHERE platform = \(account.platform) AND user_id = \(account.userID))
       INSERT INTO ledger_entries (platform, user_id, kind, amount, reason, task_id, balance_after, created_at)
       VALUES (\(account.platform), \(account.userID), \(kind.rawValue), \(amount), \(reason), \(taskID), \(balance.balance),
         \(now.timeIntervalSince1970))

@@ -27,7 +27,8 @@ final class PostgresTransaction {
   }
 
   /// Appends the collected changes to the update log (with their webhook deliveries) and tells
-  /// listeners on every node once the transaction commits. Returns the changes with their log
+  /// listeners on every node once the transaction commits (PostgreSQL sends one notification per
+  /// transaction, however many the statements ask for). Returns the changes with their log
   /// positions (see `UpdateLog`).
   func flush() async throws -> [GenerationTask] {
     guard !changes.isEmpty else { return [] }
@@ -44,14 +45,14 @@ final class PostgresTransaction {
           VALUES (\(unescaped: UpdateLog.position(Int(appended))), \(task.id), \(task.account.platform),
             \(task.account.userID), \(Int64(task.sequence)), \(snapshot), \(task.updatedAt.timeIntervalSince1970))
           RETURNING id)
-        UPDATE tasks SET update_id = (SELECT id FROM appended) WHERE id = \(task.id) RETURNING update_id
+        UPDATE tasks SET update_id = (SELECT id FROM appended) WHERE id = \(task.id)
+        RETURNING update_id, pg_notify(\(PostgresTaskStore.channel), '')
         """)
       appended += 1
       task.updateID = try rows.first?["update_id"].decode(Int64.self) ?? 0
       try await PostgresWebhookRows.enqueue(self, for: task)
       logged.append(task)
     }
-    try await query("SELECT pg_notify(\(PostgresTaskStore.channel), '')")
     changes = []
     return logged
   }

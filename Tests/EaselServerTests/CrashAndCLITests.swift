@@ -30,15 +30,17 @@ import Testing
             }))
         }
       }
-      // Kill only once generations are under way (each takes 3 s in this process).
-      for _ in 0..<250 {
-        let processing = try await tasks.listTasks(.with {
+      // Kill only once generations are under way (each takes 3 s in this process); a loaded
+      // machine may take a while to start them.
+      var underWay = false
+      for _ in 0..<1500 where !underWay {
+        underWay = try await tasks.listTasks(.with {
           $0.userID = "alice"
           $0.status = .processing
-        })
-        if processing.total > 0 { break }
-        try await Task.sleep(for: .milliseconds(20))
+        }).total > 0
+        if !underWay { try await Task.sleep(for: .milliseconds(20)) }
       }
+      try #require(underWay, "no generation started within 30 s")
       return created
     }
     first.kill(SIGKILL)
