@@ -143,13 +143,11 @@ public protocol TaskStore: Sendable {
   /// Recomputes every account and hold from the ledger and the tasks; returns each disagreement found.
   func auditCredits() async throws -> [String]
 
-  /// Logged task states after `updateID` in log order, at most `limit`; only positions no later
-  /// commit can come before (a shared log may hold newer states back until they are).
+  /// Logged task states after `updateID` in log order, at most `limit`.
   func updates(after updateID: Int64, scope: UpdateScope, limit: Int) async throws -> [GenerationTask]
   /// Logged states of one task after `afterSequence`; nil if the account has no such task.
   func updates(ofTask id: String, account: Account, afterSequence: UInt64) async throws -> [GenerationTask]?
-  /// Unfinished tasks, oldest first, and a log position as of the same moment: every change up to
-  /// it is reflected in the tasks (changes after it may be too, in a shared log).
+  /// Unfinished tasks, oldest first, and the update log's last id as of the same moment.
   func activeTasks(in scope: UpdateScope) async throws -> (tasks: [GenerationTask], watermark: Int64)
 
   /// Throws unless the database answers a query (for health checks).

@@ -10,8 +10,6 @@ import Synchronization
 final class ChangeListener: Sendable {
   static let batchSize = 500
   static let retryDelay: Duration = .milliseconds(500)
-  static let heldBackRetryDelay: Duration = .milliseconds(10)
-  static let heldBackRetryDelayLimit: Duration = .milliseconds(100)
 
   private let configuration: PostgresConnection.Configuration
   private let channel: String
@@ -80,32 +78,18 @@ final class ChangeListener: Sendable {
           throw NotificationsEnded()
         }
         wake.yield()  // catch up on what happened while not listening
-        var retryDelay = Self.heldBackRetryDelay
         for await _ in wakes {
-          let (delivered, heldBack) = try await catchUp(connection, generation: generation)
-          if delivered { retryDelay = Self.heldBackRetryDelay }
-          guard heldBack else { continue }
-          // Newer changes wait for an older transaction; if that one rolls back, no notification
-          // comes, so look again shortly (less often while one transaction holds them back).
-          Task { [retryDelay] in
-            try? await Task.sleep(for: retryDelay)
-            wake.yield()
-          }
-          retryDelay = min(retryDelay * 2, Self.heldBackRetryDelayLimit)
+          try await catchUp(connection, generation: generation)
         }
         try await group.next()
       }
     }
   }
 
-  /// Passes on the final updates past the last one: whether it passed any on, and whether newer
-  /// ones are held back.
-  private func catchUp(_ connection: PostgresConnection, generation: Int) async throws -> (delivered: Bool, heldBack: Bool) {
-    var delivered = false
+  private func catchUp(_ connection: PostgresConnection, generation: Int) async throws {
     while true {
       let last = delivery.withLock { $0.last }
-      let (updates, heldBack) = try await PostgresTaskRows.updates(
-        connection, after: last, scope: nil, limit: Self.batchSize)
+      let updates = try await PostgresTaskRows.updates(connection, after: last, scope: nil, limit: Self.batchSize)
       // Only the current connection's reads are passed on: one left behind on a closed connection
       // must not deliver again what its successor has already delivered.
       let current = delivery.withLock { delivery in
@@ -116,9 +100,7 @@ final class ChangeListener: Sendable {
         }
         return true
       }
-      if !current { return (false, false) }
-      delivered = delivered || !updates.isEmpty
-      if heldBack || updates.count < Self.batchSize { return (delivered, heldBack) }
+      if !current || updates.count < Self.batchSize { return }
     }
   }
 }

@@ -199,4 +199,5 @@ enum PostgresSchema {
 /// Keys of the cluster-wide advisory locks Easel takes (arbitrary, fixed numbers).
 enum AdvisoryLock {
   static let migrations: Int64 = 0x4561_7365_6C01
+  static let updateLog: Int64 = 0x4561_7365_6C02
 }

@@ -168,37 +168,25 @@ enum PostgresTaskRows {
     return Page(items: try rows.map { try decode($0.makeRandomAccess()) }, total: total, request: page)
   }
 
-  /// Logged states after `updateID`, oldest first, up to the update log's horizon: of one account,
-  /// of a platform, or (nil) of everyone. `heldBack` tells that later changes are already visible
-  /// but not yet final (an older transaction is still open), so a reader should look again soon.
-  static func updates(_ connection: PostgresConnection, after updateID: Int64, scope: UpdateScope?, limit: Int)
-    async throws -> (updates: [GenerationTask], heldBack: Bool)
+  /// Logged states after `updateID`, oldest first: of one account, of a platform, or (nil) of everyone.
+  static func updates(_ connection: PostgresConnection, after updateID: Int64, scope: UpdateScope?, limit: Int) async throws
+    -> [GenerationTask]
   {
-    let scoped: PostgresQuery =
+    let query: PostgresQuery =
       switch scope {
       case .account(let account):
         """
-        SELECT id, snapshot, id >= \(unescaped: UpdateLog.horizon) FROM task_updates
-        WHERE platform = \(account.platform) AND user_id = \(account.userID) AND id > \(updateID) ORDER BY id LIMIT \(Int64(limit))
+        SELECT id, snapshot FROM task_updates WHERE platform = \(account.platform) AND user_id = \(account.userID)
+          AND id > \(updateID) ORDER BY id LIMIT \(Int64(limit))
         """
       case .platform(let platform):
         """
-        SELECT id, snapshot, id >= \(unescaped: UpdateLog.horizon) FROM task_updates
-        WHERE platform = \(platform) AND id > \(updateID) ORDER BY id LIMIT \(Int64(limit))
+        SELECT id, snapshot FROM task_updates WHERE platform = \(platform) AND id > \(updateID) ORDER BY id LIMIT \(Int64(limit))
         """
       case nil:
-        """
-        SELECT id, snapshot, id >= \(unescaped: UpdateLog.horizon) FROM task_updates
-        WHERE id > \(updateID) ORDER BY id LIMIT \(Int64(limit))
-        """
+        "SELECT id, snapshot FROM task_updates WHERE id > \(updateID) ORDER BY id LIMIT \(Int64(limit))"
       }
-    var updates: [GenerationTask] = []
-    let rows = try await connection.query(scoped, logger: PostgresTaskStore.quiet).decode((Int64, String, Bool).self)
-    for try await (id, snapshot, pending) in rows {
-      if pending { return (updates, true) }
-      updates.append(try snapshotTask(id: id, snapshot))
-    }
-    return (updates, false)
+    return try await snapshots(connection, query)
   }
 
   static func updates(_ connection: PostgresConnection, taskID: String, afterSequence sequence: UInt64) async throws
@@ -212,15 +200,11 @@ enum PostgresTaskRows {
   private static func snapshots(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [GenerationTask] {
     var tasks: [GenerationTask] = []
     for try await (id, snapshot) in try await connection.query(query, logger: PostgresTaskStore.quiet).decode((Int64, String).self) {
-      tasks.append(try snapshotTask(id: id, snapshot))
+      var task = try StoredJSON.decode(GenerationTask.self, snapshot)
+      task.updateID = id
+      tasks.append(task)
     }
     return tasks
-  }
-
-  private static func snapshotTask(id: Int64, _ snapshot: String) throws -> GenerationTask {
-    var task = try StoredJSON.decode(GenerationTask.self, snapshot)
-    task.updateID = id
-    return task
   }
 
   static func decode(_ row: PostgresRandomAccessRow) throws -> GenerationTask {

@@ -246,7 +246,7 @@ extension PostgresTaskStore {
   }
 
   public func updates(after updateID: Int64, scope: UpdateScope, limit: Int) async throws -> [GenerationTask] {
-    try await read { try await PostgresTaskRows.updates($0, after: updateID, scope: scope, limit: limit).updates }
+    try await read { try await PostgresTaskRows.updates($0, after: updateID, scope: scope, limit: limit) }
   }
 
   public func updates(ofTask id: String, account: Account, afterSequence: UInt64) async throws -> [GenerationTask]? {
@@ -257,8 +257,7 @@ extension PostgresTaskStore {
   }
 
   public func activeTasks(in scope: UpdateScope) async throws -> (tasks: [GenerationTask], watermark: Int64) {
-    // One snapshot for both reads: every change up to the watermark is in the tasks read. Later
-    // ones may be too (they were not final yet); a stream skips the states it has already sent.
+    // One snapshot for both reads, so the watermark matches the tasks exactly.
     try await write { tx in
       try await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
       let watermark = try await Self.lastUpdateID(tx.connection)

@@ -57,12 +57,10 @@ public final class PostgresTaskStore: TaskStore, Sendable {
 
   deinit { close() }
 
-  /// The last update-log position that is final and covered by the connection's snapshot.
   static func lastUpdateID(_ connection: PostgresConnection) async throws -> Int64 {
-    let query: PostgresQuery = """
-      SELECT LEAST(COALESCE(MAX(id), 0), \(unescaped: UpdateLog.horizon) - 1)::bigint FROM task_updates
-      """
-    for try await id in try await connection.query(query, logger: quiet).decode(Int64.self) {
+    for try await id in try await connection.query("SELECT COALESCE(MAX(id), 0)::bigint FROM task_updates", logger: quiet)
+      .decode(Int64.self)
+    {
       return id
     }
     return 0
@@ -107,7 +105,14 @@ public final class PostgresTaskStore: TaskStore, Sendable {
     guard listener.isConnected else { throw PostgresFailure.unavailable }
     let (client, listener, timeout) = (client, listener, operationTimeout)
     let race = Race<T>()
-    let work = race.run { try await client.withConnection(operation) }
+    let leased = LeasedConnection()
+    let work = race.run {
+      try await client.withConnection { connection in
+        leased.set(connection)
+        defer { leased.set(nil) }
+        return try await operation(connection)
+      }
+    }
     // An outage that starts while the operation waits (for a pooled connection, say) ends it too,
     // as soon as the listener notices.
     let watch = race.run {
@@ -125,7 +130,21 @@ public final class PostgresTaskStore: TaskStore, Sendable {
     do {
       return try await race.value()
     } catch {
+      // An operation given up on must not commit later: closing its connection (unless it has
+      // ended already) makes sure its transaction rolls back. Cancelling alone does not.
+      leased.close()
       throw PostgresFailure.translate(error)
     }
+  }
+}
+
+/// The pooled connection an operation is using, while it uses one.
+private final class LeasedConnection: Sendable {
+  private let connection = Mutex<PostgresConnection?>(nil)
+
+  func set(_ value: PostgresConnection?) { connection.withLock { $0 = value } }
+
+  func close() {
+    connection.withLock { $0 }?.close().whenComplete { _ in }
   }
 }

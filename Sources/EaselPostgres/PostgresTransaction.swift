@@ -4,12 +4,12 @@ import Logging
 import PostgresNIO
 
 /// One store transaction on one pooled connection. Task changes are collected as they happen and
-/// logged at the end (`flush`).
+/// logged at the end (`flush`): every writer takes the update-log lock last, just before commit,
+/// so log ids follow commit order and the lock is never held while waiting for a row lock.
 final class PostgresTransaction {
   let connection: PostgresConnection
   let logger: Logger
   private var changes: [GenerationTask] = []
-  private var appended: Int64 = 0
 
   init(connection: PostgresConnection, logger: Logger) {
     self.connection = connection
@@ -26,29 +26,26 @@ final class PostgresTransaction {
     changes.append(task)
   }
 
-  /// Appends the collected changes to the update log (with their webhook deliveries) and tells
-  /// listeners on every node once the transaction commits (PostgreSQL sends one notification per
-  /// transaction, however many the statements ask for). Returns the changes with their log
-  /// positions (see `UpdateLog`).
+  /// Appends the collected changes to the update log (with their webhook deliveries) under the
+  /// cluster-wide log lock, and tells listeners on every node once the transaction commits
+  /// (PostgreSQL sends one notification per transaction, however many the statements ask for).
+  /// Returns the changes with their update ids.
   func flush() async throws -> [GenerationTask] {
     guard !changes.isEmpty else { return [] }
+    try await query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.updateLog))")
     var logged: [GenerationTask] = []
     for var task in changes {
-      guard appended < UpdateLog.positionsPerTransaction else {
-        throw EaselError.internalError("more task changes in one transaction than the update log takes")
-      }
       let snapshot = try StoredJSON.string(task)
       let rows = try await query(
         """
         WITH appended AS (
-          INSERT INTO task_updates (id, task_id, platform, user_id, sequence, snapshot, created_at)
-          VALUES (\(unescaped: UpdateLog.position(Int(appended))), \(task.id), \(task.account.platform),
-            \(task.account.userID), \(Int64(task.sequence)), \(snapshot), \(task.updatedAt.timeIntervalSince1970))
+          INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at)
+          VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(Int64(task.sequence)), \(snapshot),
+            \(task.updatedAt.timeIntervalSince1970))
           RETURNING id)
         UPDATE tasks SET update_id = (SELECT id FROM appended) WHERE id = \(task.id)
         RETURNING update_id, pg_notify(\(PostgresTaskStore.channel), '')
         """)
-      appended += 1
       task.updateID = try rows.first?["update_id"].decode(Int64.self) ?? 0
       try await PostgresWebhookRows.enqueue(self, for: task)
       logged.append(task)

@@ -70,8 +70,6 @@ struct TaskUpdateStream {
     live: AsyncThrowingStream<GenerationTask, any Error>, send: (GenerationTask, String) async throws -> Void
   ) async throws {
     var last: Int64
-    // States sent as current state, by task: a store's watermark may be older than some of them.
-    var sentAsCurrent: [String: UInt64] = [:]
     if let resumeToken {
       last = resumeToken.updateID
       while true {
@@ -86,13 +84,11 @@ struct TaskUpdateStream {
       let (active, watermark) = try await manager.store.activeTasks(in: scope)
       for (index, task) in active.enumerated() {
         try await send(task, index == active.count - 1 ? ResumeToken(updateID: watermark).text : "")
-        sentAsCurrent[task.id] = task.sequence
       }
       last = watermark
     }
     for try await task in live where task.updateID > last {
       last = task.updateID
-      if let sent = sentAsCurrent[task.id], task.sequence <= sent { continue }
       try await send(task, ResumeToken(updateID: last).text)
     }
   }

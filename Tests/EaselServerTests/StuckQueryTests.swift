@@ -47,6 +47,37 @@ import Testing
     #expect(try await store.balance(of: Account(platform: "default", userID: "nobody")).balance == 0)
   }
 
+  @Test(.enabled(if: TestDatabase.isPostgres))
+  func aTransactionGivenUpOnIsRolledBackNotCommittedLater() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let url = try #require(try await TestDatabase.url(for: directory))
+    _ = try await TestDatabase.open(directory)  // migrated without the short timeout (tests run side by side)
+    let store = try await PostgresTaskStore(
+      url: DatabaseURL(url), poolSize: 2, operationTimeout: .seconds(2), logger: TestServer.quietLogger)
+    defer { store.close() }
+    let account = try Account(platform: "default", userID: "slow")
+    let error = await #expect(throws: EaselError.self) {
+      try await store.read { connection in
+        // A transaction that ignores cancellation (an unstructured task does not inherit it),
+        // as postgres-nio's queries may.
+        try await Task {
+          let quiet = TestServer.quietLogger
+          _ = try await connection.query("BEGIN", logger: quiet).collect()
+          _ = try await connection.query("SELECT pg_sleep(4)", logger: quiet).collect()  // outlasts the timeout
+          _ = try await connection.query(
+            "INSERT INTO credit_accounts (platform, user_id, balance) VALUES ('default', 'slow', 5)", logger: quiet
+          ).collect()
+          _ = try await connection.query("COMMIT", logger: quiet).collect()
+        }.value
+      }
+    }
+    #expect(error?.code == .unavailable)
+    // The store closed the connection of the operation it gave up on, so nothing after the sleep
+    // reaches the database, let alone commits.
+    try await Task.sleep(for: .seconds(6))
+    #expect(try await store.balance(of: account).balance == 0)
+  }
+
   /// Never returns, even when cancelled: a stand-in for the stuck query.
   static func neverEnding() async -> Int {
     await withCheckedContinuation { continuation in parked.withLock { $0.append(continuation) } }
