@@ -32,16 +32,18 @@ final class PostgresTransaction {
   /// Returns the changes with their update ids.
   func flush() async throws -> [GenerationTask] {
     guard !changes.isEmpty else { return [] }
-    try await query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.updateLog))")
     var logged: [GenerationTask] = []
     for var task in changes {
       let snapshot = try StoredJSON.string(task)
+      // The lock is taken in the statement that appends (inserting from the lock's row, so the id
+      // is drawn after it), which saves a round trip while it is held; taking it again is free.
       let rows = try await query(
         """
-        WITH appended AS (
+        WITH locked AS (SELECT pg_advisory_xact_lock(\(AdvisoryLock.updateLog))),
+        appended AS (
           INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at)
-          VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(Int64(task.sequence)), \(snapshot),
-            \(task.updatedAt.timeIntervalSince1970))
+          SELECT \(task.id), \(task.account.platform), \(task.account.userID), \(Int64(task.sequence)), \(snapshot),
+            \(task.updatedAt.timeIntervalSince1970) FROM locked
           RETURNING id)
         UPDATE tasks SET update_id = (SELECT id FROM appended) WHERE id = \(task.id)
         RETURNING update_id, pg_notify(\(PostgresTaskStore.channel), '')
