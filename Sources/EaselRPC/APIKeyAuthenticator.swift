@@ -85,7 +85,7 @@ final class APIKeyCache: Sendable {
   static let capacity = 10_000
 
   private let duration: Duration
-  private let entries = Mutex<[String: (record: APIKeyRecord, until: ContinuousClock.Instant)]>([:])
+  private let entries = Mutex(ExpiringEntries<APIKeyRecord>(capacity: capacity))
 
   init(duration: Duration) {
     self.duration = duration
@@ -93,21 +93,11 @@ final class APIKeyCache: Sendable {
 
   func record(for secret: String) -> APIKeyRecord? {
     guard duration > .zero else { return nil }
-    return entries.withLock { entries in
-      guard let entry = entries[secret] else { return nil }
-      guard entry.until > .now else {
-        entries[secret] = nil
-        return nil
-      }
-      return entry.record
-    }
+    return entries.withLock { $0.value(for: secret) }
   }
 
   func remember(_ record: APIKeyRecord, for secret: String) {
     guard duration > .zero else { return }
-    entries.withLock { entries in
-      if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
-      entries[secret] = (record, .now + duration)
-    }
+    entries.withLock { $0.insert(record, for: secret, lifetime: duration) }
   }
 }

@@ -11,32 +11,26 @@ import Synchronization
 /// made by another process (`easeld purge`) goes unseen.
 final class TaskReadCache: Sendable {
   private struct State {
-    var entries: [String: (task: GenerationTask, until: ContinuousClock.Instant)] = [:]
+    var entries: ExpiringEntries<GenerationTask>
     var generation: UInt64 = 0
   }
 
-  private let capacity: Int
   private let lifetime: Duration
-  private let state = Mutex(State())
+  private let state: Mutex<State>
 
   init(capacity: Int = 10_000, lifetime: Duration = .seconds(1)) {
-    self.capacity = capacity
     self.lifetime = lifetime
+    state = Mutex(State(entries: ExpiringEntries(capacity: capacity)))
   }
 
   /// The task if cached, else what `read` returns (remembered if nothing changed meanwhile).
   func task(id: String, read: () throws -> GenerationTask?) rethrows -> GenerationTask? {
-    let cached = state.withLock { state -> (task: GenerationTask?, generation: UInt64) in
-      if let entry = state.entries[id], entry.until > .now { return (entry.task, state.generation) }
-      return (nil, state.generation)
-    }
+    let cached = state.withLock { state in (task: state.entries.value(for: id), generation: state.generation) }
     if let task = cached.task { return task }
-    let generation = cached.generation
     guard let task = try read() else { return nil }
     state.withLock { state in
-      guard state.generation == generation else { return }
-      if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
-      state.entries[id] = (task, .now + lifetime)
+      guard state.generation == cached.generation else { return }
+      state.entries.insert(task, for: id, lifetime: lifetime)
     }
     return task
   }
@@ -45,7 +39,7 @@ final class TaskReadCache: Sendable {
   func invalidate(_ id: String?) {
     state.withLock { state in
       state.generation &+= 1
-      if let id { state.entries[id] = nil } else { state.entries.removeAll() }
+      if let id { state.entries.remove(id) } else { state.entries.removeAll() }
     }
   }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import EaselPostgres
 import Foundation
 
 struct ConfigCommand: ParsableCommand {
@@ -22,9 +21,7 @@ struct ConfigCommand: ParsableCommand {
       _ = try environment.serverConfiguration()  // the same validation as at start
       for setting in Setting.all {
         let value = environment[setting.name]
-        var shown = setting.isSecret && value != nil ? "********" : value ?? setting.defaultValue
-        // The database URL is worth seeing without its password.
-        if setting.name == "EASEL_DATABASE_URL", let value, let url = try? DatabaseURL(value) { shown = url.description }
+        let shown = value.map(setting.shown) ?? setting.defaultValue
         let source =
           switch environment.source(of: setting.name) {
           case .flag(let flag): flag

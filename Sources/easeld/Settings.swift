@@ -1,15 +1,19 @@
+import EaselPostgres
+
 /// Every setting `easeld serve` reads, by its environment variable name. A config file uses the
 /// same names, lowercased, with or without the `easel_` prefix, flat or nested
 /// (`stable_diffusion: {api_url: …}` is `STABLE_DIFFUSION_API_URL`).
 struct Setting: Sendable {
   var name: String
   var defaultValue: String
-  /// Printed masked by `easeld config print`.
-  var isSecret = false
+  /// How `easeld config print` shows a value that is set: secrets are masked.
+  var shown: @Sendable (String) -> String = { $0 }
+
+  static let masked: @Sendable (String) -> String = { _ in "********" }
 
   static let all: [Setting] = [
     Setting(name: "EASEL_DATA_DIR", defaultValue: "./easel-data"),
-    Setting(name: "EASEL_DATABASE_URL", defaultValue: "", isSecret: true),
+    Setting(name: "EASEL_DATABASE_URL", defaultValue: "", shown: { (try? DatabaseURL($0))?.description ?? "********" }),
     Setting(name: "EASEL_DATABASE_POOL_SIZE", defaultValue: "10"),
     Setting(name: "EASEL_API", defaultValue: "true"),
     Setting(name: "EASEL_UNIX_SOCKET", defaultValue: "DATA/easel.sock"),
@@ -29,8 +33,8 @@ struct Setting: Sendable {
     Setting(name: "AWS_REGION", defaultValue: "us-east-1"),
     Setting(name: "AWS_ENDPOINT_URL", defaultValue: ""),
     Setting(name: "AWS_ACCESS_KEY_ID", defaultValue: ""),
-    Setting(name: "AWS_SECRET_ACCESS_KEY", defaultValue: "", isSecret: true),
-    Setting(name: "AWS_SESSION_TOKEN", defaultValue: "", isSecret: true),
+    Setting(name: "AWS_SECRET_ACCESS_KEY", defaultValue: "", shown: masked),
+    Setting(name: "AWS_SESSION_TOKEN", defaultValue: "", shown: masked),
     Setting(name: "EASEL_S3_URL_EXPIRY_SECONDS", defaultValue: "3600"),
     Setting(name: "EASEL_TEMPLATES_DIR", defaultValue: ""),
     Setting(name: "EASEL_MAX_ACTIVE_TASKS_PER_USER", defaultValue: "10"),
@@ -51,14 +55,14 @@ struct Setting: Sendable {
     Setting(name: "EASEL_LOG_LEVEL", defaultValue: "info"),
     Setting(name: "EASEL_LOG_FORMAT", defaultValue: "text"),
     Setting(name: "STABLE_DIFFUSION_API_URL", defaultValue: ""),
-    Setting(name: "STABLE_DIFFUSION_API_KEY", defaultValue: "", isSecret: true),
+    Setting(name: "STABLE_DIFFUSION_API_KEY", defaultValue: "", shown: masked),
     Setting(name: "STABLE_DIFFUSION_TIMEOUT_MS", defaultValue: "120000"),
     Setting(name: "OPENAI_IMAGES_API_URL", defaultValue: ""),
-    Setting(name: "OPENAI_IMAGES_API_KEY", defaultValue: "", isSecret: true),
+    Setting(name: "OPENAI_IMAGES_API_KEY", defaultValue: "", shown: masked),
     Setting(name: "OPENAI_IMAGES_MODEL", defaultValue: ""),
     Setting(name: "OPENAI_IMAGES_TIMEOUT_MS", defaultValue: "120000"),
     Setting(name: "VIDEO_GENERATION_API_URL", defaultValue: ""),
-    Setting(name: "VIDEO_GENERATION_API_KEY", defaultValue: "", isSecret: true),
+    Setting(name: "VIDEO_GENERATION_API_KEY", defaultValue: "", shown: masked),
     Setting(name: "VIDEO_GENERATION_POLL_INTERVAL_MS", defaultValue: "10000"),
     Setting(name: "VIDEO_GENERATION_TIMEOUT_MS", defaultValue: "600000"),
   ]
