@@ -31,7 +31,7 @@ let package = Package(
   ],
   targets: [
     // Domain: templates, pricing, credit rules, task state machine. No I/O dependencies.
-    .target(name: "EaselCore", swiftSettings: strict),
+    .target(name: "EaselCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
 
     // libvips: the system library, a tiny C shim (libvips' API is variadic), and the only Swift importer.
     .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),

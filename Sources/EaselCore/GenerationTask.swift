@@ -34,6 +34,9 @@ public struct GenerationTask: Hashable, Sendable, Codable {
   public var updateID: Int64 = 0
   /// Where the caller wants news of this task POSTed.
   public var webhook: WebhookRequest?
+  /// When CancelTask asked a PROCESSING task to stop. Stored, so the change feed carries the
+  /// request to whichever node runs the task.
+  public var cancelRequestedAt: Date?
 
   public init(
     id: String, account: Account, kind: GenerationKind, status: TaskStatus, prompt: String,
@@ -42,8 +45,9 @@ public struct GenerationTask: Hashable, Sendable, Codable {
     inputImageKey: String? = nil, output: Artifact? = nil, thumbnail: Artifact? = nil, processingTimeMs: Int64 = 0,
     errorCode: String = "", errorMessage: String = "", attempts: Int = 0, sequence: UInt64 = 1,
     createdAt: Date, updatedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, updateID: Int64 = 0,
-    webhook: WebhookRequest? = nil
+    webhook: WebhookRequest? = nil, cancelRequestedAt: Date? = nil
   ) {
+    self.cancelRequestedAt = cancelRequestedAt
     self.id = id
     self.account = account
     self.kind = kind

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The use cases behind the RPCs: create, read, cancel tasks; read and grant credits.
 /// Every rule lives in the domain types; this type orders the calls to the adapters.
@@ -9,18 +10,19 @@ public struct TaskManager: Sendable {
   public let imaging: any ImageProcessor
   public let artifacts: any ArtifactStore
   public let updates: TaskUpdateHub
-  let running: RunningTasks
   let limits: UsageLimits
   private let userCreates: RateLimiter
   private let keyCreates: RateLimiter
   /// Checks webhook URLs; nil refuses tasks that ask for one.
   let webhookGuard: (any WebhookGuard)?
+  let logger: Logger
 
   public init(
     store: any TaskStore, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
-    artifacts: any ArtifactStore, updates: TaskUpdateHub, running: RunningTasks, limits: UsageLimits = UsageLimits(),
-    webhookGuard: (any WebhookGuard)? = nil
+    artifacts: any ArtifactStore, updates: TaskUpdateHub, limits: UsageLimits = UsageLimits(),
+    webhookGuard: (any WebhookGuard)? = nil, logger: Logger = Logger(label: "easel")
   ) {
+    self.logger = logger
     self.webhookGuard = webhookGuard
     self.limits = limits
     userCreates = RateLimiter(perMinute: limits.userCreatesPerMinute)
@@ -31,7 +33,6 @@ public struct TaskManager: Sendable {
     self.imaging = imaging
     self.artifacts = artifacts
     self.updates = updates
-    self.running = running
   }
 
   public func createTask(
@@ -50,31 +51,48 @@ public struct TaskManager: Sendable {
     if template.parameters.contains(where: { $0.name == "seed" }), request.parameters["seed"] == nil {
       request.parameters["seed"] = .integer(Int64.random(in: 0...Int64(UInt32.max)))
     }
-    let id = UUID().uuidString.lowercased()
-    var inputKey: String?
-    if let inputImage {
-      let normalized = try await BlockingWork.run { [imaging] in try imaging.normalizeInput(inputImage) }
-      let key = ArtifactKeys.key(
-        for: .input, taskID: id, account: account, contentType: "image/jpeg", bytes: normalized)
-      try await artifacts.write(normalized, key: key)
-      inputKey = key
+    let creditCost = pricing.cost(of: template, parameters: request.parameters)
+    // A retry, or a request that cannot be paid for, is answered before any image work: the
+    // store checks both again when it creates the task, in one transaction.
+    if let idempotency, let earlier = try await store.task(createdWith: idempotency, account: account) {
+      return earlier
     }
+    try await store.balance(of: account).checkCanHold(creditCost)
+    let id = UUID().uuidString.lowercased()
+    let inputKey = try await inputImage.asyncMap { try await storeInput($0, taskID: id, account: account) }
     let new = NewTask(
-      id: id, account: account, template: template, request: request,
-      creditCost: pricing.cost(of: template, parameters: request.parameters), inputImageKey: inputKey,
+      id: id, account: account, template: template, request: request, creditCost: creditCost, inputImageKey: inputKey,
       idempotency: idempotency, maxActiveTasks: limits.maxActiveTasksPerUser, webhook: webhook)
     let result: (task: GenerationTask, created: Bool)
     do {
       result = try await store.createTask(new, now: Date())
     } catch {
-      if let inputKey { try? await artifacts.delete(key: inputKey) }
+      if let inputKey { await deleteInput(inputKey, taskID: id) }
       throw error
     }
     // A new task wakes the workers through the store's change feed, on this node and the others.
     if !result.created, let inputKey {
-      try? await artifacts.delete(key: inputKey)  // a retry: the first request's input is the one kept
+      await deleteInput(inputKey, taskID: id)  // a concurrent retry won: the first request's input is the one kept
     }
     return result.task
+  }
+
+  /// The input image, validated, rotated, stripped and fitted, stored under its content hash.
+  private func storeInput(_ image: [UInt8], taskID: String, account: Account) async throws -> String {
+    let normalized = try await BlockingWork.run { [imaging] in try imaging.normalizeInput(image) }
+    let key = ArtifactKeys.key(for: .input, taskID: taskID, account: account, contentType: "image/jpeg", bytes: normalized)
+    try await artifacts.write(normalized, key: key)
+    return key
+  }
+
+  private func deleteInput(_ key: String, taskID: String) async {
+    do {
+      try await artifacts.delete(key: key)
+    } catch {
+      logger.warning(
+        "could not delete the input of a task that was not created",
+        metadata: ["task.id": "\(taskID)", "key": "\(key)", "error": "\(error)"])
+    }
   }
 
   /// RESOURCE_EXHAUSTED when the user, or the API key, creates faster than allowed.
@@ -99,20 +117,18 @@ public struct TaskManager: Sendable {
     try await store.tasks(of: account, status: status, page: page)
   }
 
-  /// Cancels a task and releases its credits: a PENDING one at once, a PROCESSING one by
-  /// interrupting its generation (waiting up to `interruptWait` for it to stop). A finished task
-  /// is returned as it is.
+  /// Cancels a task and releases its credits: a PENDING one at once; a PROCESSING one by storing
+  /// the request, which the change feed carries to the node running it (this one or another),
+  /// then waiting up to `interruptWait` for the run to end. A finished task is returned as it is.
   public func cancelTask(id: String, account: Account, interruptWait: Duration = .seconds(10)) async throws
     -> GenerationTask
   {
-    let current = try await task(id: id, account: account)
-    if current.status == .pending, let canceled = try await store.cancelPendingTask(id: id, account: account, now: Date()) {
-      return canceled
-    }
-    guard !current.status.isTerminal else { return current }
-    // PROCESSING (or claimed a moment ago): interrupt the run and wait for it to end.
+    // Subscribed first, so the end of the run cannot slip between the request and the wait.
     let changes = updates.subscribe(.init(scope: .account(account), taskID: id))
-    running.cancel(id)
+    guard let current = try await store.cancelTask(id: id, account: account, now: Date()) else {
+      throw EaselError.taskNotFound(id)
+    }
+    guard current.status == .processing else { return current }
     return try await withThrowingTaskGroup(of: GenerationTask?.self) { group in
       group.addTask {
         for try await change in changes where change.status.isTerminal { return change }

@@ -1,7 +1,9 @@
 import Foundation
+import Logging
 
 /// Runs one claimed task: backend → output check and thumbnail → artifacts → COMPLETED,
-/// or FAILED with the hold released. Never throws: every ending is stored on the task.
+/// or FAILED with the hold released. Never throws: every ending is stored on the task, or, when the
+/// store cannot be reached, left PROCESSING for the rescuer once its lease lapses (never failed for it).
 public struct TaskRunner: Sendable {
   let store: any TaskStore
   let backends: [String: any ModelBackend]
@@ -10,12 +12,14 @@ public struct TaskRunner: Sendable {
   let artifacts: any ArtifactStore
   let running: RunningTasks
   let settings: WorkerSettings
+  let logger: Logger
 
   public init(
     store: any TaskStore, backends: [String: any ModelBackend], imaging: any ImageProcessor,
     video: any VideoProcessor, artifacts: any ArtifactStore, running: RunningTasks,
-    settings: WorkerSettings
+    settings: WorkerSettings, logger: Logger = Logger(label: "easel")
   ) {
+    self.logger = logger
     self.store = store
     self.backends = backends
     self.imaging = imaging
@@ -45,6 +49,7 @@ public struct TaskRunner: Sendable {
     } catch is CancellationError {
       return  // shutting down: the task stays PROCESSING and goes back to the queue at the next start
     } catch Interruption.leaseLost {
+      logger.notice("lost the lease of a running task; leaving it to its new owner", metadata: ["task.id": "\(task.id)"])
       return
     } catch let failure as BackendFailure where failure.isTransient {
       await retry(task, failure)
@@ -55,8 +60,13 @@ public struct TaskRunner: Sendable {
       outcome = .failed(code: "deadline_exceeded", message: "generation took longer than \(limit.milliseconds / 1000) s")
     } catch let failure as BackendFailure {
       outcome = .failed(code: failure.code, message: failure.message)
-    } catch let error as EaselError {
-      outcome = .failed(code: "invalid_output", message: error.message)
+    } catch let error as EaselError where error.code == .unavailable {
+      // The store failed (an outage, say), not the generation: the task stays PROCESSING and the
+      // rescuer hands it back to the queue once its lease lapses. Nothing is charged or refunded.
+      logger.error(
+        "the store was unreachable during a task's run; it is left for the rescuer",
+        metadata: ["task.id": "\(task.id)", "error": "\(error)"])
+      return
     } catch {
       outcome = .failed(code: "internal", message: "generation failed: \(error)")
     }
@@ -69,7 +79,7 @@ public struct TaskRunner: Sendable {
     guard let backend = backends[task.backend] else {
       throw BackendFailure(code: "backend_unavailable", message: "model backend \(task.backend) is not configured")
     }
-    let input = try await task.inputImageKey.asyncMap { try await artifacts.read(key: $0) }
+    let input = try await task.inputImageKey.asyncMap { key in try await storage { try await artifacts.read(key: key) } }
     let job = GenerationJob(
       taskID: task.id, kind: task.kind, prompt: task.prompt,
       parameters: task.backendOptions.merging(task.parameters) { _, chosen in chosen }, inputImage: input)
@@ -81,8 +91,10 @@ public struct TaskRunner: Sendable {
       throw BackendFailure(
         code: "invalid_output", message: "the backend's output is not the \(media.contentType) image it claims to be")
     }
-    let still = task.kind == .video ? try await video.firstFrame(of: media.bytes) : media.bytes
-    let thumbnailBytes = try await BlockingWork.run { [imaging] in try imaging.thumbnail(of: still) }
+    let thumbnailBytes = try await invalidOutput {
+      let still = task.kind == .video ? try await video.firstFrame(of: media.bytes) : media.bytes
+      return try await BlockingWork.run { [imaging] in try imaging.thumbnail(of: still) }
+    }
     let output = Artifact(
       key: ArtifactKeys.key(
         for: .output, taskID: task.id, account: task.account, contentType: media.contentType, bytes: media.bytes),
@@ -91,9 +103,27 @@ public struct TaskRunner: Sendable {
       key: ArtifactKeys.key(
         for: .thumbnail, taskID: task.id, account: task.account, contentType: "image/jpeg", bytes: thumbnailBytes),
       contentType: "image/jpeg")
-    try await artifacts.write(media.bytes, key: output.key)
-    try await artifacts.write(thumbnailBytes, key: thumbnail.key)
+    try await storage { try await artifacts.write(media.bytes, key: output.key) }
+    try await storage { try await artifacts.write(thumbnailBytes, key: thumbnail.key) }
     return (output, thumbnail)
+  }
+
+  /// The imaging steps' failures: the backend's output could not be read as what it claims to be.
+  private func invalidOutput<T>(_ step: () async throws -> T) async throws -> T {
+    do {
+      return try await step()
+    } catch let error as EaselError {
+      throw BackendFailure(code: "invalid_output", message: error.message)
+    }
+  }
+
+  /// Artifact storage failures are worth another attempt (S3 down, a full disk being cleared).
+  private func storage<T>(_ step: () async throws -> T) async throws -> T {
+    do {
+      return try await step()
+    } catch let error as EaselError {
+      throw BackendFailure(code: "storage_unavailable", message: error.message, isTransient: true)
+    }
   }
 
   /// The backend's answer, unless the task is canceled or its deadline passes first; either of
@@ -114,11 +144,8 @@ public struct TaskRunner: Sendable {
         throw Interruption.deadlineExceeded(deadline)
       }
       group.addTask {
-        while true {
-          try await Task.sleep(for: settings.leaseDuration / 3)
-          let renewed = try await store.renewLease(taskID: task.id, lease: settings.lease(from: Date()))
-          if !renewed { throw Interruption.leaseLost }
-        }
+        try await keepLease(of: task)
+        return nil
       }
       while let result = try await group.next() {
         if let media = result {
@@ -130,18 +157,61 @@ public struct TaskRunner: Sendable {
     }
   }
 
+  /// Renews the lease every third of its duration while the run goes on. A renewal the store
+  /// cannot answer (a short outage) is retried at the next turn while the lease may still hold;
+  /// a lease another worker took over, or one that lapsed unrenewed, ends the run.
+  private func keepLease(of task: GenerationTask) async throws {
+    var renewed = ContinuousClock.now
+    while true {
+      try await Task.sleep(for: settings.leaseDuration / 3)
+      do {
+        guard try await store.renewLease(taskID: task.id, lease: settings.lease(from: Date())) else {
+          throw Interruption.leaseLost
+        }
+        renewed = ContinuousClock.now
+      } catch let error as EaselError {
+        guard ContinuousClock.now - renewed < settings.leaseDuration else { throw Interruption.leaseLost }
+        logger.warning(
+          "could not renew a running task's lease; trying again", metadata: ["task.id": "\(task.id)", "error": "\(error)"])
+      }
+    }
+  }
+
   private func finish(_ task: GenerationTask, _ outcome: TaskOutcome) async {
-    // The store is the source of truth; if it is unreachable the task stays PROCESSING and is
-    // handed back to the queue at the next start, so nothing is charged or lost.
-    _ = try? await store.finishTask(id: task.id, owner: settings.owner, outcome: outcome, now: Date())
+    await persist(task, "\(outcome.status.rawValue)") {
+      _ = try await store.finishTask(id: task.id, owner: settings.owner, outcome: outcome, now: Date())
+    }
   }
 
   /// Back to the queue after a pause, or FAILED once the attempts are used up.
   private func retry(_ task: GenerationTask, _ failure: BackendFailure) async {
     let retryAt = Date().addingTimeInterval(settings.retryDelay(afterAttempt: task.attempts).seconds)
-    _ = try? await store.retryTask(
-      id: task.id, owner: settings.owner, failure: failure, retryAt: retryAt, maxAttempts: settings.maxAttempts,
-      now: Date())
+    await persist(task, "a retry after \(failure.code)") {
+      _ = try await store.retryTask(
+        id: task.id, owner: settings.owner, failure: failure, retryAt: retryAt, maxAttempts: settings.maxAttempts,
+        now: Date())
+    }
+  }
+
+  /// Stores how a run ended, trying again through a short outage for as long as the lease lasts.
+  /// If the store stays away the task stays PROCESSING, and the rescuer hands it back to the queue
+  /// once its lease lapses, so nothing is charged or lost.
+  private func persist(_ task: GenerationTask, _ what: String, _ change: () async throws -> Void) async {
+    let giveUp = ContinuousClock.now + settings.leaseDuration
+    var pause = Duration.milliseconds(100)
+    while true {
+      do {
+        return try await change()
+      } catch {
+        let metadata: Logger.Metadata = ["task.id": "\(task.id)", "change": "\(what)", "error": "\(error)"]
+        guard ContinuousClock.now + pause < giveUp, !Task.isCancelled else {
+          return logger.error("could not store the end of a task's run; the rescuer will requeue it", metadata: metadata)
+        }
+        logger.warning("could not store the end of a task's run; trying again", metadata: metadata)
+        try? await Task.sleep(for: pause)
+        pause = min(pause * 2, .seconds(2))
+      }
+    }
   }
 }
 

@@ -97,8 +97,13 @@ public protocol TaskStore: Sendable {
   func createTask(_ task: NewTask, now: Date) async throws -> (task: GenerationTask, created: Bool)
   func task(id: String, account: Account) async throws -> GenerationTask?
   func tasks(of account: Account, status: TaskStatus?, page: PageRequest) async throws -> Page<GenerationTask>
-  /// Ends a PENDING task as CANCELED and releases its hold; returns the task as it is afterwards.
-  func cancelPendingTask(id: String, account: Account, now: Date) async throws -> GenerationTask?
+  /// The task an earlier CreateTask with this idempotency key created, if any; INVALID_ARGUMENT
+  /// when the key was used for a different request.
+  func task(createdWith idempotency: IdempotencyKey, account: Account) async throws -> GenerationTask?
+  /// Applies `GenerationTask.cancel`: a PENDING task ends CANCELED with its hold released, a
+  /// PROCESSING one is marked for its node to stop. Returns the task as it is afterwards; nil if
+  /// the account has no such task.
+  func cancelTask(id: String, account: Account, now: Date) async throws -> GenerationTask?
 
   /// The oldest PENDING task that is due and whose backend is not in `excludingBackends`, now
   /// PROCESSING with one more attempt and leased to `lease.owner` until `lease.expires`; nil when
@@ -110,8 +115,8 @@ public protocol TaskStore: Sendable {
   /// Ends a PROCESSING task leased to `owner` and settles its hold exactly once; nil if it had
   /// already ended or is no longer this owner's.
   func finishTask(id: String, owner: String, outcome: TaskOutcome, now: Date) async throws -> GenerationTask?
-  /// After a transient failure: back to PENDING, due at `retryAt`, while attempts remain; otherwise
-  /// FAILED with the failure and the hold released.
+  /// After a transient failure, applies `GenerationTask.retry`: back to PENDING due at `retryAt`,
+  /// or ended (hold settled).
   func retryTask(
     id: String, owner: String, failure: BackendFailure, retryAt: Date, maxAttempts: Int, now: Date
   ) async throws -> GenerationTask?

@@ -51,11 +51,42 @@ extension GenerationTask {
     }
   }
 
-  /// What a rescued task becomes: requeued, or FAILED once it has had `maxAttempts`.
+  /// What a rescued task becomes: CANCELED if a cancel was asked for, requeued, or FAILED once it
+  /// has had `maxAttempts`.
   public mutating func rescue(maxAttempts: Int, now: Date) {
+    if cancelRequestedAt != nil { return end(.canceled, now: now) }
     guard attempts >= maxAttempts else { return requeue() }
     let message = "the task was interrupted \(attempts) times (worker crash or lost lease); giving up"
     end(.failed(code: "attempts_exhausted", message: message), now: now)
+  }
+
+  /// After a transient failure: CANCELED if a cancel was asked for, back to PENDING while attempts
+  /// remain, else FAILED with the failure. The store then saves it (and settles a terminal one).
+  public mutating func retry(after failure: BackendFailure, maxAttempts: Int, now: Date) {
+    if cancelRequestedAt != nil { return end(.canceled, now: now) }
+    guard attempts < maxAttempts else { return end(.failed(code: failure.code, message: failure.message), now: now) }
+    requeue(after: failure)
+  }
+
+  /// What CancelTask does to the stored task: a PENDING one ends CANCELED at once; a PROCESSING one
+  /// is marked, and the node running it stops it when the change reaches it. Returns false when
+  /// nothing changed (already ended, or already asked).
+  public mutating func cancel(now: Date) -> Bool {
+    switch status {
+    case .pending:
+      end(.canceled, now: now)
+      return true
+    case .processing where cancelRequestedAt == nil:
+      cancelRequestedAt = now
+      return true
+    default:
+      return false
+    }
+  }
+
+  /// A progress report, kept within 0...1.
+  public mutating func report(progress value: Double) {
+    progress = min(max(value, 0), 1)
   }
 }
 

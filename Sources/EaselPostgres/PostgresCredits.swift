@@ -139,12 +139,19 @@ enum PostgresIdempotency {
   static func previousResult(_ tx: PostgresTransaction, account: Account, scope: Scope, key: IdempotencyKey) async throws
     -> String?
   {
-    let rows = try await tx.query(
+    try await previousResult(tx.connection, account: account, scope: scope, key: key)
+  }
+
+  static func previousResult(_ connection: PostgresConnection, account: Account, scope: Scope, key: IdempotencyKey)
+    async throws -> String?
+  {
+    let rows = try await connection.query(
       """
       SELECT request_hash, task_id FROM idempotency_keys
       WHERE platform = \(account.platform) AND user_id = \(account.userID) AND scope = \(scope.rawValue) AND key = \(key.key)
-      """)
-    guard let row = rows.first else { return nil }
+      """, logger: PostgresTaskStore.quiet
+    ).collect()
+    guard let row = rows.first?.makeRandomAccess() else { return nil }
     guard try row["request_hash"].decode(String.self) == key.requestHash else {
       throw EaselError.invalidArgument(IdempotencyKey.reusedMessage)
     }

@@ -170,7 +170,8 @@ enum PostgresSchema {
         )
         """,
       ]
-    )
+    ),
+    ("v9: cancel requests", ["ALTER TABLE tasks ADD COLUMN cancel_requested_at DOUBLE PRECISION"]),
   ]
 
   /// Applies the migrations not applied yet. Nodes starting together take turns on an advisory

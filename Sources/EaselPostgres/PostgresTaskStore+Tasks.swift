@@ -36,13 +36,21 @@ extension PostgresTaskStore {
     try await read { try await PostgresTaskRows.page($0, account: account, status: status, page: page) }
   }
 
-  public func cancelPendingTask(id: String, account: Account, now: Date) async throws -> GenerationTask? {
-    try await write { tx in
-      guard var task = try await PostgresTaskRows.fetch(tx.connection, id: id, account: account, forUpdate: true),
-        task.status == .pending
+  public func task(createdWith idempotency: IdempotencyKey, account: Account) async throws -> GenerationTask? {
+    try await read { connection in
+      guard
+        let taskID = try await PostgresIdempotency.previousResult(
+          connection, account: account, scope: .createTask, key: idempotency)
       else { return nil }
-      task.end(.canceled, now: now)
-      try await self.save(tx, &task, now: now)
+      return try await PostgresTaskRows.fetch(connection, id: taskID, account: account)
+    }
+  }
+
+  public func cancelTask(id: String, account: Account, now: Date) async throws -> GenerationTask? {
+    try await write { tx in
+      guard var task = try await PostgresTaskRows.fetch(tx.connection, id: id, account: account, forUpdate: true)
+      else { return nil }
+      if task.cancel(now: now) { try await self.save(tx, &task, now: now) }
       return task
     }
   }
@@ -74,7 +82,7 @@ extension PostgresTaskStore {
       guard var task = try await PostgresTaskRows.fetch(tx.connection, id: taskID, forUpdate: true),
         task.status == .processing
       else { return nil }
-      task.progress = min(max(progress, 0), 1)
+      task.report(progress: progress)
       try await PostgresTaskRows.saveChange(tx, &task, now: now)
       return task
     }
@@ -94,14 +102,8 @@ extension PostgresTaskStore {
   ) async throws -> GenerationTask? {
     try await write { tx in
       guard var task = try await PostgresTaskRows.leased(tx, id: id, to: owner) else { return nil }
-      if task.attempts < maxAttempts {
-        task.requeue(after: failure)
-        try await PostgresTaskRows.saveChange(tx, &task, now: now)
-        try await PostgresTaskRows.setLease(tx, id: id, lease: nil, notBefore: retryAt)
-      } else {
-        task.end(.failed(code: failure.code, message: failure.message), now: now)
-        try await self.save(tx, &task, now: now)
-      }
+      task.retry(after: failure, maxAttempts: maxAttempts, now: now)
+      try await self.save(tx, &task, now: now, notBefore: retryAt)
       return task
     }
   }
@@ -118,11 +120,15 @@ extension PostgresTaskStore {
     }
   }
 
-  /// Stores a changed task, drops its lease, and settles its hold if it ended.
-  private func save(_ tx: PostgresTransaction, _ task: inout GenerationTask, now: Date) async throws {
+  /// Stores a changed task. One that left PROCESSING loses its lease (a requeued one is due at
+  /// `notBefore`); one that ended settles its hold.
+  private func save(_ tx: PostgresTransaction, _ task: inout GenerationTask, now: Date, notBefore: Date? = nil)
+    async throws
+  {
     if task.status.isTerminal { try await PostgresCredits.settle(tx, task: task, now: now) }
     try await PostgresTaskRows.saveChange(tx, &task, now: now)
-    try await PostgresTaskRows.setLease(tx, id: task.id, lease: nil)
+    guard task.status != .processing else { return }
+    try await PostgresTaskRows.setLease(tx, id: task.id, lease: nil, notBefore: notBefore)
   }
 
   public func balance(of account: Account) async throws -> CreditBalance {

@@ -65,13 +65,18 @@ public struct SQLiteTaskStore: TaskStore {
     try readInline { db in try TaskRows.page(db, account: account, status: status, page: page) }
   }
 
-  public func cancelPendingTask(id: String, account: Account, now: Date) async throws -> GenerationTask? {
+  public func task(createdWith idempotency: IdempotencyKey, account: Account) async throws -> GenerationTask? {
+    try readInline { db in
+      guard let taskID = try Idempotency.previousResult(db, account: account, scope: .createTask, key: idempotency)
+      else { return nil }
+      return try TaskRows.fetch(db, id: taskID, account: account)
+    }
+  }
+
+  public func cancelTask(id: String, account: Account, now: Date) async throws -> GenerationTask? {
     try await writer.write { db in
-      guard var task = try TaskRows.fetch(db, id: id, account: account), task.status == .pending else { return nil }
-      task.status = .canceled
-      task.finishedAt = now
-      try TaskRows.saveChange(db, &task, now: now, feed: feed)
-      try Credits.settle(db, task: task, now: now)
+      guard var task = try TaskRows.fetch(db, id: id, account: account) else { return nil }
+      if task.cancel(now: now) { try save(db, &task, now: now) }
       return task
     }
   }
@@ -98,7 +103,7 @@ public struct SQLiteTaskStore: TaskStore {
   public func updateProgress(taskID: String, progress: Double, now: Date) async throws -> GenerationTask? {
     try await writer.write { db in
       guard var task = try TaskRows.fetch(db, id: taskID), task.status == .processing else { return nil }
-      task.progress = min(max(progress, 0), 1)
+      task.report(progress: progress)
       try TaskRows.saveChange(db, &task, now: now, feed: feed)
       return task
     }
@@ -109,7 +114,8 @@ public struct SQLiteTaskStore: TaskStore {
       guard var task = try TaskRows.fetch(db, id: id), task.status == .processing,
         try TaskRows.isLeased(db, id: id, to: owner)
       else { return nil }
-      try end(db, &task, outcome, now: now)
+      task.end(outcome, now: now)
+      try save(db, &task, now: now)
       return task
     }
   }
@@ -121,13 +127,8 @@ public struct SQLiteTaskStore: TaskStore {
       guard var task = try TaskRows.fetch(db, id: id), task.status == .processing,
         try TaskRows.isLeased(db, id: id, to: owner)
       else { return nil }
-      guard task.attempts < maxAttempts else {
-        try end(db, &task, .failed(code: failure.code, message: failure.message), now: now)
-        return task
-      }
-      task.requeue(after: failure)
-      try TaskRows.saveChange(db, &task, now: now, feed: feed)
-      try TaskRows.setLease(db, id: id, lease: nil, notBefore: retryAt)
+      task.retry(after: failure, maxAttempts: maxAttempts, now: now)
+      try save(db, &task, now: now, notBefore: retryAt)
       return task
     }
   }
@@ -137,21 +138,20 @@ public struct SQLiteTaskStore: TaskStore {
       var rescued: [GenerationTask] = []
       for var task in try TaskRows.processing(db, abandoned) {
         task.rescue(maxAttempts: maxAttempts, now: now)
-        try TaskRows.saveChange(db, &task, now: now, feed: feed)
-        try TaskRows.setLease(db, id: task.id, lease: nil)
-        if task.status.isTerminal { try Credits.settle(db, task: task, now: now) }
+        try save(db, &task, now: now)
         rescued.append(task)
       }
       return rescued
     }
   }
 
-  /// Moves a task to its terminal status and settles its hold, in the caller's transaction.
-  private func end(_ db: Database, _ task: inout GenerationTask, _ outcome: TaskOutcome, now: Date) throws {
-    task.end(outcome, now: now)
+  /// Stores a changed task in the caller's transaction. One that left PROCESSING loses its lease
+  /// (a requeued one is due at `notBefore`); one that ended settles its hold.
+  private func save(_ db: Database, _ task: inout GenerationTask, now: Date, notBefore: Date? = nil) throws {
     try TaskRows.saveChange(db, &task, now: now, feed: feed)
-    try TaskRows.setLease(db, id: task.id, lease: nil)
-    try Credits.settle(db, task: task, now: now)
+    guard task.status != .processing else { return }
+    try TaskRows.setLease(db, id: task.id, lease: nil, notBefore: notBefore)
+    if task.status.isTerminal { try Credits.settle(db, task: task, now: now) }
   }
 
   public func balance(of account: Account) async throws -> CreditBalance {

@@ -203,6 +203,10 @@ enum Schema {
             WHERE h.platform = credit_accounts.platform AND h.user_id = credit_accounts.user_id AND h.state = 'OPEN');
           """)
     }
+    migrator.registerMigration("v9: cancel requests") { db in
+      // A cancel of a PROCESSING task is stored, so the node running it hears of it through the feed.
+      try db.execute(sql: "ALTER TABLE tasks ADD COLUMN cancel_requested_at REAL")
+    }
     return migrator
   }
 }

@@ -31,13 +31,14 @@ enum TaskRows {
       sql: """
         UPDATE tasks SET status = ?, progress = ?, output_key = ?, output_content_type = ?, thumbnail_key = ?,
           processing_time_ms = ?, error_code = ?, error_message = ?, attempts = ?, sequence = ?, updated_at = ?,
-          started_at = ?, finished_at = ?
+          started_at = ?, finished_at = ?, cancel_requested_at = ?
         WHERE id = ?
         """,
       arguments: [
         task.status.rawValue, task.progress, task.output?.key, task.output?.contentType, task.thumbnail?.key,
         task.processingTimeMs, task.errorCode, task.errorMessage, task.attempts, task.sequence,
-        now.timeIntervalSince1970, task.startedAt?.timeIntervalSince1970, task.finishedAt?.timeIntervalSince1970, task.id,
+        now.timeIntervalSince1970, task.startedAt?.timeIntervalSince1970, task.finishedAt?.timeIntervalSince1970,
+        task.cancelRequestedAt?.timeIntervalSince1970, task.id,
       ])
     try appendUpdate(db, &task, feed: feed)
   }
@@ -195,7 +196,8 @@ enum TaskRows {
       startedAt: date(row["started_at"]),
       finishedAt: date(row["finished_at"]),
       updateID: row["update_id"],
-      webhook: try (row["webhook"] as String?).map { try StoredJSON.decode(WebhookRequest.self, $0) })
+      webhook: try (row["webhook"] as String?).map { try StoredJSON.decode(WebhookRequest.self, $0) },
+      cancelRequestedAt: date(row["cancel_requested_at"]))
   }
 
   private static func date(_ seconds: Double?) -> Date? {

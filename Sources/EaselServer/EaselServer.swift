@@ -68,6 +68,7 @@ public final class EaselServer: Sendable {
       expected: Self.addresses(configuration).count + (configuration.metrics == nil ? 0 : 1), serving: serving)
     self.readiness = readiness
     let updates = TaskUpdateHub()
+    let running = RunningTasks()
     let webhookSignal = WakeSignal()
     let workerSignal = WakeSignal()
     let opened: OpenStore
@@ -76,6 +77,7 @@ public final class EaselServer: Sendable {
         logger: logger,
         onChange: { task in
           updates.publish(task)
+          running.observe(task)  // a cancel request, from this node or another, stops the run here
           if WebhookEvent.caused(by: task) != nil { webhookSignal.wake() }
           if task.status == .pending { workerSignal.wake() }  // created or requeued, maybe on another node
         },
@@ -87,7 +89,7 @@ public final class EaselServer: Sendable {
     store = opened
     do {
       group = try await Self.services(
-        configuration: configuration, store: opened, updates: updates, workerSignal: workerSignal,
+        configuration: configuration, store: opened, updates: updates, running: running, workerSignal: workerSignal,
         webhookSignal: webhookSignal, logger: logger, backends: extraBackends, shutdownSignals: shutdownSignals,
         readiness: readiness, serving: serving)
     } catch {
@@ -99,7 +101,8 @@ public final class EaselServer: Sendable {
 
   /// Everything the server runs, as one ServiceGroup.
   private static func services(
-    configuration: ServerConfiguration, store opened: OpenStore, updates: TaskUpdateHub, workerSignal: WakeSignal,
+    configuration: ServerConfiguration, store opened: OpenStore, updates: TaskUpdateHub, running: RunningTasks,
+    workerSignal: WakeSignal,
     webhookSignal: WakeSignal, logger: Logger, backends extraBackends: [String: any ModelBackend],
     shutdownSignals: [UnixSignal], readiness: Readiness, serving: ServingState
   ) async throws -> ServiceGroup {
@@ -121,10 +124,9 @@ public final class EaselServer: Sendable {
       .reduce(into: [String: any ModelBackend]()) { metered, entry in
         metered[entry.key] = MeteredBackend(name: entry.key, backend: entry.value, metrics: metrics)
       }
-    let running = RunningTasks()
     let runner = TaskRunner(
       store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, running: running,
-      settings: settings)
+      settings: settings, logger: logger)
     let pool = WorkerPool(
       size: configuration.workers, store: store, runner: runner, settings: settings, logger: logger, signal: workerSignal)
 
@@ -135,7 +137,7 @@ public final class EaselServer: Sendable {
     _ = try await reloader.reload()
     let manager = TaskManager(
       store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
-      updates: updates, running: running, limits: configuration.limits, webhookGuard: webhookPolicy)
+      updates: updates, limits: configuration.limits, webhookGuard: webhookPolicy, logger: logger)
     let webhooks = WebhookDispatcher(
       store: store, policy: webhookPolicy, settings: configuration.webhooks, wakes: webhookSignal.wakes,
       links: { artifacts.downloadURL(key: $0) }, logger: logger)

@@ -57,7 +57,9 @@ class EaselClient:
     """One connection to easeld, acting for one (platform, user).
 
     `target` is "unix:PATH" (relative or absolute) or "HOST:PORT"; `token` is an API key sent as
-    `authorization: Bearer …` (needed on TCP where keys are enforced).
+    `authorization: Bearer …` (needed on TCP where keys are enforced). `tls=True` connects with TLS
+    (a server started with EASEL_TLS_CERT/EASEL_TLS_KEY), checking the server's certificate against
+    `root_certificates` (PEM bytes, or a file path) or, without them, the system's roots.
     """
 
     def __init__(
@@ -66,10 +68,18 @@ class EaselClient:
         user_id: str = "",
         platform: str = "",
         token: Optional[str] = None,
+        tls: bool = False,
+        root_certificates: Union[bytes, str, Path, None] = None,
     ):
         if target.startswith("unix:") and not target.startswith("unix://"):
             target = "unix:" + os.path.abspath(target[len("unix:"):])
-        self._channel = grpc.insecure_channel(target)
+        if isinstance(root_certificates, (str, Path)):
+            root_certificates = Path(root_certificates).read_bytes()
+        if tls or root_certificates is not None:
+            credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+            self._channel = grpc.secure_channel(target, credentials)
+        else:
+            self._channel = grpc.insecure_channel(target)
         self._tasks = tasks_pb2_grpc.TaskServiceStub(self._channel)
         self._templates = templates_pb2_grpc.TemplateServiceStub(self._channel)
         self._credits = credits_pb2_grpc.CreditServiceStub(self._channel)
@@ -174,6 +184,20 @@ class EaselClient:
             amount=amount, reason=reason, idempotency_key=idempotency_key, **self._owner()
         )
         return self._credits.GrantCredits(request, metadata=self._metadata)
+
+    @_calls
+    def adjust_credits(self, amount: int, reason: str, idempotency_key: str = "") -> credits_pb2.Balance:
+        """An admin correction, positive or negative; `reason` is required and kept in the ledger."""
+        request = credits_pb2.AdjustCreditsRequest(
+            amount=amount, reason=reason, idempotency_key=idempotency_key, **self._owner()
+        )
+        return self._credits.AdjustCredits(request, metadata=self._metadata)
+
+    @_calls
+    def ledger(self, page: int = 1, limit: int = 10) -> credits_pb2.ListLedgerResponse:
+        """A page of the user's ledger entries, newest first."""
+        request = credits_pb2.ListLedgerRequest(page=page, limit=limit, **self._owner())
+        return self._credits.ListLedger(request, metadata=self._metadata)
 
     @_calls
     def templates(self) -> list:

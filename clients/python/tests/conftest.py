@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -21,19 +22,14 @@ def easeld_binary() -> str:
 
 
 class Server:
-    def __init__(self, data: Path):
+    def __init__(self, data: Path, environment: Optional[dict] = None):
         self.data = data
-        # TCP callers need a key: an admin key for platform "web", made the way operators do.
-        created = subprocess.run(
-            [easeld_binary(), "keys", "create", "--data", str(data), "--platform", "web", "--scope", "admin"],
-            capture_output=True, text=True, check=True,
-        )
-        self.token = created.stdout.strip().splitlines()[-1]
         self.process = subprocess.Popen(
             [easeld_binary(), "serve", "--data", str(data), "--tcp", "127.0.0.1:0", "--workers", "2"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            env={**os.environ, **(environment or {})},
         )
         line = self.process.stdout.readline()
         match = re.search(r"serving on unix:(\S+) and tcp (\S+):(\d+)", line)
@@ -42,6 +38,12 @@ class Server:
             pytest.fail(f"easeld did not start: {line!r}")
         self.unix = f"unix:{match.group(1)}"
         self.tcp = f"{match.group(2)}:{match.group(3)}"
+        # TCP callers need a key: an admin key for platform "web", made the way operators do.
+        created = subprocess.run(
+            [easeld_binary(), "keys", "create", "--data", str(data), "--platform", "web", "--scope", "admin"],
+            capture_output=True, text=True, check=True,
+        )
+        self.token = created.stdout.strip().splitlines()[-1]
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)

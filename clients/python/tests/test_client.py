@@ -88,3 +88,34 @@ def test_a_user_stream_resumes_from_its_token(server):
             if update.task.status == TaskStatus.Value("TASK_STATUS_COMPLETED"):
                 break
         assert [u.sequence for u in rest] == [2, 3]
+
+
+def test_tls_with_a_root_certificate_and_the_ledger(tmp_path):
+    from conftest import Server
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        capture_output=True, check=True,
+    )
+    data = tmp_path / "data"
+    server = Server(data, {"EASEL_TLS_CERT": str(cert), "EASEL_TLS_KEY": str(key)})
+    try:
+        with EaselClient(server.tcp, user_id="tls-user", platform="web", token=server.token, tls=True,
+                         root_certificates=cert) as easel:
+            assert easel.grant(10).available == 10
+            assert easel.adjust_credits(-3, reason="refund of a manual charge").available == 7
+            ledger = easel.ledger(limit=5)
+            assert [entry.kind for entry in ledger.entries] == ["ADJUST", "GRANT"]
+            assert ledger.entries[0].reason == "refund of a manual charge" and ledger.total == 2
+            with pytest.raises(EaselError) as no_reason:
+                easel.adjust_credits(5, reason="")
+            assert no_reason.value.code == "INVALID_ARGUMENT"
+        # Without TLS the same port does not answer gRPC.
+        with EaselClient(server.tcp, user_id="tls-user", platform="web", token=server.token) as plain:
+            with pytest.raises(EaselError) as refused:
+                plain.balance()
+            assert refused.value.code == "UNAVAILABLE"
+    finally:
+        assert server.stop() == 0
