@@ -7,8 +7,12 @@ import Foundation
 public struct LocalArtifactStore: ArtifactStore {
   let root: URL
 
-  public init(root: URL) throws {
+  /// With a database shared by several nodes, a file missing here is most likely on another node's disk.
+  let sharedDatabase: Bool
+
+  public init(root: URL, sharedDatabase: Bool = false) throws {
     self.root = root
+    self.sharedDatabase = sharedDatabase
     try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
   }
 
@@ -26,7 +30,14 @@ public struct LocalArtifactStore: ArtifactStore {
   }
 
   public func read(key: String) async throws -> [UInt8] {
-    Array(try Data(contentsOf: try url(for: key)))
+    let file = try url(for: key)
+    guard FileManager.default.fileExists(atPath: file.path) else {
+      guard sharedDatabase else { throw EaselError.notFound("artifact \(key) is missing from the artifacts folder") }
+      throw EaselError.failedPrecondition(
+        "artifact \(key) is not on this node's disk: another node made it and keeps it on its own disk; "
+          + "nodes that share a database need shared artifact storage (AWS_S3_BUCKET and the other AWS_* settings)")
+    }
+    return Array(try Data(contentsOf: file))
   }
 
   public func delete(key: String) async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 
 /// Stores a running task's progress (the store tells subscribers), at most a few times a second: backends may
@@ -8,9 +9,11 @@ final class ProgressReporter: Sendable {
 
   let taskID: String
   let store: any TaskStore
+  let logger: Logger
   private let last = Mutex<(at: ContinuousClock.Instant, value: Double)?>(nil)
 
-  init(taskID: String, store: any TaskStore) {
+  init(taskID: String, store: any TaskStore, logger: Logger) {
+    self.logger = logger
     self.taskID = taskID
     self.store = store
   }
@@ -23,6 +26,11 @@ final class ProgressReporter: Sendable {
       return true
     }
     guard due, progress < 1 else { return }  // 1 is stored with the COMPLETED state
-    _ = try? await store.updateProgress(taskID: taskID, progress: progress, now: Date())
+    do {
+      _ = try await store.updateProgress(taskID: taskID, progress: progress, now: Date())
+    } catch {
+      // A missed progress report is harmless: the next one, or the task's end, supersedes it.
+      logger.debug("could not store a progress report", metadata: ["task.id": "\(taskID)", "error": "\(error)"])
+    }
   }
 }

@@ -131,7 +131,7 @@ public struct TaskRunner: Sendable {
   private func generate(
     _ job: GenerationJob, with backend: any ModelBackend, task: GenerationTask, canceled: AsyncStream<Void>
   ) async throws -> GeneratedMedia {
-    let progress = ProgressReporter(taskID: task.id, store: store)
+    let progress = ProgressReporter(taskID: task.id, store: store, logger: logger)
     let deadline = Duration.milliseconds(task.timeoutMs)
     return try await withThrowingTaskGroup(of: GeneratedMedia?.self) { group in
       group.addTask { try await backend.generate(job, progress: progress.report) }

@@ -137,6 +137,8 @@ public protocol TaskStore: Sendable {
   /// Deletes finished tasks (COMPLETED, FAILED, CANCELED) that ended before `cutoff`, with their
   /// events, holds and idempotency keys; ledger entries stay. Returns the artifact keys they had.
   func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String])
+  /// What `purgeTasks` would delete: the tasks and their artifact keys, counted.
+  func purgeableTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifacts: Int)
 
   /// API keys: stored by the SHA-256 of the secret.
   func createAPIKey(_ record: APIKeyRecord, secretHash: String) async throws

@@ -206,6 +206,19 @@ extension PostgresTaskStore {
     }
   }
 
+  public func purgeableTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifacts: Int) {
+    try await read { connection in
+      let rows = try await connection.query(
+        """
+        SELECT COUNT(*), COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) FROM tasks
+        WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)
+        """, logger: Self.quiet
+      ).decode((Int64, Int64).self)
+      for try await (tasks, artifacts) in rows { return (Int(tasks), Int(artifacts)) }
+      return (0, 0)
+    }
+  }
+
   public func createAPIKey(_ record: APIKeyRecord, secretHash: String) async throws {
     _ = try await write { tx in
       try await tx.query(

@@ -13,7 +13,7 @@ public struct CreditServiceHandler: Easel_V1_CreditService.SimpleServiceProtocol
   }
 
   public func getBalance(request: Easel_V1_GetBalanceRequest, context: ServerContext) async throws -> Easel_V1_Balance {
-    try await mappingErrors("GetBalance", logger: logger) {
+    try await mappingErrors("GetBalance", context: context, logger: logger) {
       let account = try authorized(.readCredits, platform: request.platform, userID: request.userID)
       return Easel_V1_Balance(try await manager.store.balance(of: account), account: account)
     }
@@ -22,7 +22,7 @@ public struct CreditServiceHandler: Easel_V1_CreditService.SimpleServiceProtocol
   public func grantCredits(request: Easel_V1_GrantCreditsRequest, context: ServerContext) async throws
     -> Easel_V1_Balance
   {
-    try await mappingErrors("GrantCredits", logger: logger) {
+    try await mappingErrors("GrantCredits", context: context, logger: logger) {
       let account = try authorized(.changeCredits, platform: request.platform, userID: request.userID)
       let balance = try await manager.grantCredits(
         to: account, amount: request.amount, reason: request.reason, idempotencyKey: request.idempotencyKey)
@@ -33,7 +33,7 @@ public struct CreditServiceHandler: Easel_V1_CreditService.SimpleServiceProtocol
   public func adjustCredits(request: Easel_V1_AdjustCreditsRequest, context: ServerContext) async throws
     -> Easel_V1_Balance
   {
-    try await mappingErrors("AdjustCredits", logger: logger) {
+    try await mappingErrors("AdjustCredits", context: context, logger: logger) {
       let account = try authorized(.changeCredits, platform: request.platform, userID: request.userID)
       let balance = try await manager.adjustCredits(
         of: account, by: request.amount, reason: request.reason, idempotencyKey: request.idempotencyKey)
@@ -44,7 +44,7 @@ public struct CreditServiceHandler: Easel_V1_CreditService.SimpleServiceProtocol
   public func listLedger(request: Easel_V1_ListLedgerRequest, context: ServerContext) async throws
     -> Easel_V1_ListLedgerResponse
   {
-    try await mappingErrors("ListLedger", logger: logger) {
+    try await mappingErrors("ListLedger", context: context, logger: logger) {
       let account = try authorized(.readCredits, platform: request.platform, userID: request.userID)
       let pageRequest = try PageRequest(page: request.page, limit: request.limit)
       let page = try await manager.store.ledger(of: account, page: pageRequest)

@@ -21,7 +21,11 @@ extension EaselError: RPCErrorConvertible {
 
 /// Runs a handler so that every error reaches the caller as a deliberate status: domain errors as
 /// their own code, anything unexpected as INTERNAL with a generic message (details go to the log).
-func mappingErrors<T>(_ method: String, logger: Logger, _ body: () async throws -> T) async throws -> T {
+/// A caller that went away (Ctrl-C, a closed connection) is CANCELLED and logged at debug only:
+/// the write that failed on its closed stream is no fault of the server's.
+func mappingErrors<T>(
+  _ method: String, context: ServerContext, logger: Logger, _ body: () async throws -> T
+) async throws -> T {
   do {
     return try await body()
   } catch let error as EaselError {
@@ -30,6 +34,9 @@ func mappingErrors<T>(_ method: String, logger: Logger, _ body: () async throws 
     throw error
   } catch is CancellationError {
     throw RPCError(code: .cancelled, message: "the call was canceled")
+  } catch where context.cancellation.isCancelled {
+    logger.debug("the caller went away", metadata: ["rpc.method": "\(method)", "error": "\(error)"])
+    throw RPCError(code: .cancelled, message: "the caller went away")
   } catch {
     logger.error("unexpected error", metadata: ["rpc.method": "\(method)", "error": "\(String(reflecting: error))"])
     throw RPCError(code: .internalError, message: "internal error in \(method); the server logged the details")

@@ -21,7 +21,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
   }
 
   public func createTask(request: Easel_V1_CreateTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
-    try await mappingErrors("CreateTask", logger: logger) {
+    try await mappingErrors("CreateTask", context: context, logger: logger) {
       let account = try authorized(.createTasks, platform: request.platform, userID: request.userID)
       guard !request.templateCode.isEmpty else { throw EaselError.invalidArgument("template_code is required") }
       let task = try await manager.createTask(
@@ -34,7 +34,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
   }
 
   public func getTask(request: Easel_V1_GetTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
-    try await mappingErrors("GetTask", logger: logger) {
+    try await mappingErrors("GetTask", context: context, logger: logger) {
       let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
       return message(try await manager.task(id: request.taskID, account: account))
     }
@@ -43,7 +43,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
   public func listTasks(request: Easel_V1_ListTasksRequest, context: ServerContext) async throws
     -> Easel_V1_ListTasksResponse
   {
-    try await mappingErrors("ListTasks", logger: logger) {
+    try await mappingErrors("ListTasks", context: context, logger: logger) {
       let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
       let pageRequest = try PageRequest(page: request.page, limit: request.limit)
       let page = try await manager.tasks(of: account, status: TaskStatus(request.status), page: pageRequest)
@@ -58,7 +58,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
   }
 
   public func cancelTask(request: Easel_V1_CancelTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
-    try await mappingErrors("CancelTask", logger: logger) {
+    try await mappingErrors("CancelTask", context: context, logger: logger) {
       let account = try authorized(.cancelTasks, platform: request.platform, userID: request.userID)
       return message(try await manager.cancelTask(id: request.taskID, account: account))
     }
@@ -67,7 +67,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
   public func streamTaskUpdates(
     request: Easel_V1_StreamTaskUpdatesRequest, response: RPCWriter<Easel_V1_TaskUpdate>, context: ServerContext
   ) async throws {
-    try await mappingErrors("StreamTaskUpdates", logger: logger) {
+    try await mappingErrors("StreamTaskUpdates", context: context, logger: logger) {
       try Caller.current.require(.readTasks)
       let taskID = request.taskID.isEmpty ? nil : request.taskID
       let scope = try Caller.current.updateScope(platform: request.platform, userID: request.userID)
@@ -97,7 +97,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
   public func fetchArtifact(
     request: Easel_V1_FetchArtifactRequest, response: RPCWriter<Easel_V1_ArtifactChunk>, context: ServerContext
   ) async throws {
-    try await mappingErrors("FetchArtifact", logger: logger) {
+    try await mappingErrors("FetchArtifact", context: context, logger: logger) {
       let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
       let kind = try ArtifactKind(request.kind)
       let artifact = try await manager.artifact(kind, taskID: request.taskID, account: account)

@@ -30,7 +30,7 @@ public struct TemplateServiceHandler: Easel_V1_TemplateService.SimpleServiceProt
   }
 
   public func getTemplate(request: Easel_V1_GetTemplateRequest, context: ServerContext) async throws -> Easel_V1_Template {
-    try await mappingErrors("GetTemplate", logger: logger) {
+    try await mappingErrors("GetTemplate", context: context, logger: logger) {
       guard !request.code.isEmpty else { throw EaselError.invalidArgument("code is required") }
       return Easel_V1_Template(try await templates.template(code: request.code, version: request.version), pricing: pricing)
     }
@@ -39,7 +39,7 @@ public struct TemplateServiceHandler: Easel_V1_TemplateService.SimpleServiceProt
   public func reloadTemplates(request: Easel_V1_ReloadTemplatesRequest, context: ServerContext) async throws
     -> Easel_V1_ListTemplatesResponse
   {
-    try await mappingErrors("ReloadTemplates", logger: logger) {
+    try await mappingErrors("ReloadTemplates", context: context, logger: logger) {
       try Caller.current.require(.manageTemplates)
       let loaded = try await reload()
       return .with { $0.templates = loaded.map { Easel_V1_Template($0, pricing: pricing) } }

@@ -202,6 +202,19 @@ public struct SQLiteTaskStore: TaskStore {
     }
   }
 
+  public func purgeableTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifacts: Int) {
+    try await writer.read { db in
+      let row = try Row.fetchOne(
+        db,
+        sql: """
+          SELECT COUNT(*) AS tasks, COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) AS artifacts
+          FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < ?
+          """,
+        arguments: [cutoff.timeIntervalSince1970])
+      return (row?["tasks"] ?? 0, row?["artifacts"] ?? 0)
+    }
+  }
+
   public func createAPIKey(_ record: APIKeyRecord, secretHash: String) async throws {
     try await writer.write { db in try APIKeys.insert(db, record, secretHash: secretHash) }
   }

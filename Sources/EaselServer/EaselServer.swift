@@ -34,6 +34,15 @@ public final class EaselServer: Sendable {
   /// model API for that kind, else `procedural`.
   public static let builtinBackends: Set<String> = ["procedural", "default-image", "default-video"]
 
+  /// The backend names templates may use with this configuration.
+  public static func backendNames(for configuration: ServerConfiguration) -> Set<String> {
+    var names = builtinBackends
+    if configuration.automatic1111 != nil { names.insert("automatic1111") }
+    if configuration.asyncVideo != nil { names.insert("async-video") }
+    if configuration.openAIImages != nil { names.insert("openai-images") }
+    return names
+  }
+
   /// The backends a configuration makes available, by the names templates use.
   static func backends(for configuration: ServerConfiguration, imaging: VipsImageProcessor) -> [String: any ModelBackend] {
     let procedural = ProceduralBackend(imaging: imaging, delay: configuration.proceduralDelay)
@@ -51,6 +60,8 @@ public final class EaselServer: Sendable {
   private let lock: DataDirectoryLock
   private let readiness: Readiness
   private let store: OpenStore
+  private let logger: Logger
+  private let shutdownSignals: [UnixSignal]
 
   /// Opens the data folder (locking it against a second server), opens and migrates the database
   /// and hands tasks interrupted by a crash back to the queue. `backends` add to or replace the built-in ones.
@@ -59,6 +70,16 @@ public final class EaselServer: Sendable {
     shutdownSignals: [UnixSignal] = []
   ) async throws {
     self.configuration = configuration
+    self.logger = logger
+    if configuration.databaseURL != nil, configuration.s3 == nil {
+      logger.warning(
+        """
+        artifacts are kept on this node's disk while the database is shared: other nodes cannot serve them \
+        (FetchArtifact answers FAILED_PRECONDITION there); set AWS_S3_BUCKET, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID \
+        and AWS_SECRET_ACCESS_KEY for artifact storage every node shares
+        """)
+    }
+    self.shutdownSignals = shutdownSignals
     try FileManager.default.createDirectory(
       at: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     lock = try DataDirectoryLock(directory: configuration.dataDirectory)
@@ -90,8 +111,7 @@ public final class EaselServer: Sendable {
     do {
       group = try await Self.services(
         configuration: configuration, store: opened, updates: updates, running: running, workerSignal: workerSignal,
-        webhookSignal: webhookSignal, logger: logger, backends: extraBackends, shutdownSignals: shutdownSignals,
-        readiness: readiness, serving: serving)
+        webhookSignal: webhookSignal, logger: logger, backends: extraBackends, readiness: readiness, serving: serving)
     } catch {
       opened.close()
       lock.release()
@@ -104,7 +124,7 @@ public final class EaselServer: Sendable {
     configuration: ServerConfiguration, store opened: OpenStore, updates: TaskUpdateHub, running: RunningTasks,
     workerSignal: WakeSignal,
     webhookSignal: WakeSignal, logger: Logger, backends extraBackends: [String: any ModelBackend],
-    shutdownSignals: [UnixSignal], readiness: Readiness, serving: ServingState
+    readiness: Readiness, serving: ServingState
   ) async throws -> ServiceGroup {
     let store = opened.store
     let webhookPolicy = try WebhookTargetPolicy(allowed: configuration.webhooks.allowedHosts)
@@ -134,7 +154,7 @@ public final class EaselServer: Sendable {
     let reloader = TemplateReloader(
       loader: TemplateLoader(knownBackends: Set(backends.keys)), directory: configuration.templatesDirectory,
       catalog: catalog, logger: logger)
-    _ = try await reloader.reload()
+    try await reloader.loadAtStart()
     let manager = TaskManager(
       store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
       updates: updates, limits: configuration.limits, webhookGuard: webhookPolicy, logger: logger)
@@ -192,7 +212,6 @@ public final class EaselServer: Sendable {
     var groupConfiguration = ServiceGroupConfiguration(
       services: lifecycle + listeners.map { .init(service: $0) }
         + [.init(service: StreamDrainer(updates: updates, serving: serving))],
-      gracefulShutdownSignals: shutdownSignals,
       logger: logger)
     // A drain that takes too long (a 10-minute video, a stuck call) is cut short: running tasks
     // are canceled, stay PROCESSING and are requeued at the next start, so nothing is lost.
@@ -216,7 +235,28 @@ public final class EaselServer: Sendable {
       store.close()
       lock.release()
     }
-    try await group.run()
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+      tasks.addTask { try await self.group.run() }
+      if !shutdownSignals.isEmpty {
+        tasks.addTask { await self.shutdownOnSignal() }
+      }
+      try await tasks.next()  // the services ended
+      tasks.cancelAll()
+    }
+  }
+
+  /// Starts a graceful shutdown at the first shutdown signal, saying so in the log.
+  private func shutdownOnSignal() async {
+    var first = true
+    for await signal in await UnixSignalsSequence(trapping: shutdownSignals) {
+      if first {
+        logger.notice("shutting down gracefully", metadata: ["reason": "signal \(signal)"])
+        await group.triggerGracefulShutdown()
+      } else {
+        logger.notice("already shutting down", metadata: ["reason": "signal \(signal)"])
+      }
+      first = false
+    }
   }
 
   /// Waits until every listener is bound; nil if the server stopped first.
@@ -226,6 +266,7 @@ public final class EaselServer: Sendable {
 
   /// Starts a graceful shutdown: stop accepting calls, finish running ones and running tasks.
   public func shutdown() async {
+    logger.notice("shutting down gracefully", metadata: ["reason": "requested"])
     await group.triggerGracefulShutdown()
   }
 }

@@ -111,6 +111,6 @@ public struct ServerConfiguration: Sendable {
   /// The configured artifact store: the S3 bucket if set, else files in the data folder.
   public func artifactStore() throws -> any ArtifactStore {
     if let s3 { return S3ArtifactStore(settings: s3) }
-    return try LocalArtifactStore(root: artifactsDirectory)
+    return try LocalArtifactStore(root: artifactsDirectory, sharedDatabase: databaseURL != nil)
   }
 }

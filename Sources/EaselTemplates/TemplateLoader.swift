@@ -22,10 +22,21 @@ public struct TemplateLoader: Sendable {
     self.knownBackends = knownBackends
   }
 
+  /// A template and the file it came from.
+  public struct Loaded: Sendable {
+    public var template: Template
+    public var file: String
+  }
+
   /// The built-in templates, plus or overridden by those in `directory`.
   public func load(directory: URL?) throws(Failure) -> [Template] {
+    try loadFiles(directory: directory).map(\.template)
+  }
+
+  /// `load`, with the file each template came from.
+  public func loadFiles(directory: URL?) throws(Failure) -> [Loaded] {
     var problems: [Problem] = []
-    var byCode: [String: Template] = [:]
+    var byCode: [String: Loaded] = [:]
     for (source, files) in [("built-in", Self.builtinFiles()), ("folder", directory.map(Self.files(in:)) ?? [])] {
       var seenHere: [String: String] = [:]
       for file in files {
@@ -35,7 +46,7 @@ public struct TemplateLoader: Sendable {
             throw Problem(file: file.lastPathComponent, message: "code \(template.code) is already defined by \(other)")
           }
           seenHere[template.code] = file.lastPathComponent
-          byCode[template.code] = template
+          byCode[template.code] = Loaded(template: template, file: file.path)
         } catch let problem as Problem {
           problems.append(problem)
         } catch {

@@ -6,7 +6,7 @@ struct ConfigCommand: ParsableCommand {
     commandName: "config", abstract: "Show the configuration easeld serve would run with.",
     subcommands: [Print.self])
 
-  struct Print: ParsableCommand {
+  struct Print: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Print every setting's effective value and where it came from; secrets are masked.",
       discussion: """
@@ -16,9 +16,12 @@ struct ConfigCommand: ParsableCommand {
 
     @OptionGroup var options: ServeOptions
 
-    func run() throws {
-      let environment = try options.environment()
-      _ = try environment.serverConfiguration()  // the same validation as at start
+    func run() async throws {
+      let environment = try await reportingFailures {
+        let environment = try options.environment()
+        _ = try environment.serverConfiguration()  // the same validation as at start
+        return environment
+      }
       for setting in Setting.all {
         let value = environment[setting.name]
         let shown = value.map(setting.shown) ?? setting.defaultValue

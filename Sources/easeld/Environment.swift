@@ -5,6 +5,7 @@ import EaselModels
 import EaselPostgres
 import EaselServer
 import Foundation
+import Logging
 
 /// Settings by their environment variable names, from the command line's flags, the environment
 /// and a config file, in that order of precedence.
@@ -65,6 +66,7 @@ struct Environment {
   }
 
   func serverConfiguration() throws -> ServerConfiguration {
+    _ = try logging()
     let data = URL(fileURLWithPath: self["EASEL_DATA_DIR"] ?? "./easel-data").standardizedFileURL
     let workers = try number("EASEL_WORKERS", default: 4)
     guard workers >= 0 else { throw ValidationError("\(describe("EASEL_WORKERS")) must be 0 or more") }
@@ -155,10 +157,18 @@ struct Environment {
     }
   }
 
-  /// Where the maintenance commands find the store: EASEL_DATABASE_URL, else the data folder's SQLite file.
-  func storeLocation(dataFolder: URL) throws -> StoreLocation {
-    if let url = try databaseURL() { return .postgres(url, poolSize: 2) }
-    return .sqlite(path: dataFolder.appendingPathComponent("easel.sqlite").path)
+  /// EASEL_LOG_LEVEL and EASEL_LOG_FORMAT, refused like any other invalid setting.
+  func logging() throws -> (level: Logger.Level, json: Bool) {
+    let levelText = self["EASEL_LOG_LEVEL"] ?? "info"
+    guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
+      throw ValidationError(
+        "\(describe("EASEL_LOG_LEVEL")): \(levelText) is not one of trace, debug, info, notice, warning, error, critical")
+    }
+    switch (self["EASEL_LOG_FORMAT"] ?? "text").lowercased() {
+    case "text": return (level, false)
+    case "json": return (level, true)
+    case let format: throw ValidationError("\(describe("EASEL_LOG_FORMAT")): \(format) is not text or json")
+    }
   }
 
   func boolean(_ name: String, default fallback: Bool) throws -> Bool {

@@ -14,7 +14,7 @@ struct KeysCommand: AsyncParsableCommand {
       abstract: "Create a key. The key is printed once, alone on the last line; only its hash is stored.",
       discussion: "Example: KEY=$(easeld keys create --platform web --scope tasks --name web-backend | tail -n 1)")
 
-    @OptionGroup var data: DataFolderOption
+    @OptionGroup var options: MaintenanceOptions
     @Option(help: "The platform the key acts for.") var platform: String
     @Option(help: "subscribe (read and stream), tasks (also create and cancel), admin (also credits and templates).")
     var scope: String
@@ -29,7 +29,9 @@ struct KeysCommand: AsyncParsableCommand {
       let record = APIKeyRecord(
         id: String(UUID().uuidString.lowercased().prefix(8)), platform: account.platform, scope: scope, name: name,
         createdAt: Date(), revokedAt: nil)
-      try await data.withStore { try await $0.createAPIKey(record, secretHash: APIKeySecret.hash(secret)) }
+      try await reportingFailures {
+        try await options.withExistingStore { try await $0.createAPIKey(record, secretHash: APIKeySecret.hash(secret)) }
+      }
       print("created key \(record.id) for platform \(record.platform), scope \(scope.rawValue); it is shown only now:")
       print(secret)
     }
@@ -37,10 +39,10 @@ struct KeysCommand: AsyncParsableCommand {
 
   struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List keys (never their secrets).")
-    @OptionGroup var data: DataFolderOption
+    @OptionGroup var options: MaintenanceOptions
 
     func run() async throws {
-      for key in try await data.withStore({ try await $0.apiKeys() }) {
+      for key in try await reportingFailures({ try await options.withExistingStore { try await $0.apiKeys() } }) {
         let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
         print("\(key.id)  \(key.platform)  \(key.scope.rawValue)  \(state)  \(key.name)")
       }
@@ -49,11 +51,14 @@ struct KeysCommand: AsyncParsableCommand {
 
   struct Revoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Revoke a key; it stops working at once.")
-    @OptionGroup var data: DataFolderOption
+    @OptionGroup var options: MaintenanceOptions
     @Argument(help: "The key's id, as `keys list` shows it.") var id: String
 
     func run() async throws {
-      guard try await data.withStore({ try await $0.revokeAPIKey(id: id, now: Date()) }) else { throw ValidationError("no key has id \(id)") }
+      let revoked = try await reportingFailures {
+        try await options.withExistingStore { try await $0.revokeAPIKey(id: id, now: Date()) }
+      }
+      guard revoked else { throw EaseldFailure("no key has id \(id); `easeld keys list` shows them") }
       print("revoked \(id)")
     }
   }

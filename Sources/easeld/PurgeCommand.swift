@@ -1,5 +1,4 @@
 import ArgumentParser
-import EaselArtifacts
 import EaselCore
 import Foundation
 
@@ -7,21 +6,40 @@ struct PurgeCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "purge",
     abstract: "Delete finished tasks older than a retention period, with their artifacts; the ledger stays.",
-    discussion: "Example: easeld purge --older-than 30d --data /srv/easel (also fine while easeld runs).")
+    discussion: """
+      Examples:
+        easeld purge --older-than 30d --dry-run      # count what would go
+        easeld purge --older-than 30d --config /etc/easel/easel.yaml
+      Safe while easeld runs.
+      """)
 
-  @OptionGroup var data: DataFolderOption
+  @OptionGroup var options: MaintenanceOptions
 
   @Option(help: "Retention: a number followed by d (days), h (hours) or m (minutes).")
   var olderThan: String
 
+  @Flag(help: "Count the tasks and artifacts that would be deleted, and delete nothing.")
+  var dryRun = false
+
   func run() async throws {
-    let retention = try Self.seconds(olderThan)
-    let purged = try await data.withExistingStore { try await $0.purgeTasks(finishedBefore: Date().addingTimeInterval(-retention)) }
-    let s3 = try Environment(ProcessInfo.processInfo.environment).s3Settings()
-    let artifacts: any ArtifactStore =
-      if let s3 { S3ArtifactStore(settings: s3) } else { try LocalArtifactStore(root: data.folder.appendingPathComponent("artifacts")) }
-    for key in purged.artifactKeys { try? await artifacts.delete(key: key) }
-    print("purged \(purged.tasks) tasks and \(purged.artifactKeys.count) artifacts finished more than \(olderThan) ago")
+    let cutoff = Date().addingTimeInterval(-(try Self.seconds(olderThan)))
+    try await reportingFailures {
+      if dryRun {
+        let found = try await options.withExistingStore { try await $0.purgeableTasks(finishedBefore: cutoff) }
+        print("would purge \(found.tasks) tasks and \(found.artifacts) artifacts finished more than \(olderThan) ago")
+        return
+      }
+      let purged = try await options.withExistingStore { try await $0.purgeTasks(finishedBefore: cutoff) }
+      let artifacts = try options.configuration().artifactStore()
+      var failed: [String] = []
+      for key in purged.artifactKeys {
+        do { try await artifacts.delete(key: key) } catch { failed.append("\(key): \(error)") }
+      }
+      print("purged \(purged.tasks) tasks and \(purged.artifactKeys.count - failed.count) artifacts finished more than \(olderThan) ago")
+      guard failed.isEmpty else {
+        throw EaseldFailure("these artifacts could not be deleted; delete them by hand:\n" + failed.joined(separator: "\n"))
+      }
+    }
   }
 
   static func seconds(_ text: String) throws -> TimeInterval {

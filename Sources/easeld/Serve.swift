@@ -14,24 +14,25 @@ struct Serve: AsyncParsableCommand {
       EASEL_PROCEDURAL_DELAY_MS (0) slows the offline backend down, for tests and benchmarks.
       EASEL_LOG_LEVEL: trace, debug, info (default), notice, warning, error. EASEL_LOG_FORMAT=json: one JSON object a line.
       SIGHUP reloads the template files; SIGINT and SIGTERM shut down gracefully.
+      Exit codes: 0 after a graceful shutdown, 1 when the server cannot start or fails, 64 for a command-line mistake.
       """)
 
   @OptionGroup var options: ServeOptions
 
   func run() async throws {
-    let environment = try options.environment()
-    let level = Logger.Level(rawValue: environment["EASEL_LOG_LEVEL"] ?? "info") ?? .info
-    let json = environment["EASEL_LOG_FORMAT"] == "json"
+    let (logging, configuration) = try await reportingFailures {
+      let environment = try options.environment()
+      return (try environment.logging(), try environment.serverConfiguration())
+    }
     LoggingSystem.bootstrap { label in
-      if json { return JSONLogHandler(label: label, logLevel: level) }
+      if logging.json { return JSONLogHandler(label: label, logLevel: logging.level) }
       var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = level
+      handler.logLevel = logging.level
       return handler
     }
     let logger = Logger(label: "easeld")
-    let configuration = try environment.serverConfiguration()
     logger.info("opening the store", metadata: ["store": "\(configuration.storeLocation)"])
-    do {
+    try await reportingFailures {
       let server = try await EaselServer(
         configuration: configuration, logger: logger, shutdownSignals: [.sigterm, .sigint])
       try await withThrowingDiscardingTaskGroup { group in
@@ -45,8 +46,6 @@ struct Serve: AsyncParsableCommand {
           FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: scripts wait for this line
         }
       }
-    } catch let error as EaselError {
-      throw ValidationError(error.message)
     }
   }
 }

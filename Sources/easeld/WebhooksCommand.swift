@@ -14,13 +14,15 @@ struct WebhooksCommand: AsyncParsableCommand {
         Example: SECRET=$(easeld webhooks secret --platform web | tail -n 1)
         """)
 
-    @OptionGroup var data: DataFolderOption
+    @OptionGroup var options: MaintenanceOptions
     @Option(help: "The platform whose webhooks the secret signs.") var platform: String
     @Flag(help: "Replace the secret; deliveries from now on are signed with the new one.") var rotate = false
 
     func run() async throws {
       let platform = try Account(platform: platform, userID: "-").platform
-      let secret = try await data.withStore { try await $0.webhookSecret(platform: platform, rotate: rotate, now: Date()) }
+      let secret = try await reportingFailures {
+        try await options.withExistingStore { try await $0.webhookSecret(platform: platform, rotate: rotate, now: Date()) }
+      }
       print("webhook signing secret of platform \(platform)\(rotate ? " (new)" : ""):")
       print(secret)
     }

@@ -196,7 +196,7 @@ import Testing
         server = "unix:\(server.endpoints.unixSocketPath)"
         user = "from-file"
         """.write(to: config, atomically: true, encoding: .utf8)
-      let file = ["EASEL_CONFIG": config.path]
+      let file = ["EASEL_CLI_CONFIG": config.path, "EASEL_CONFIG": "/nonexistent/easeld.yaml"]
       let fromFile = try await runTool("easel", ["credits", "balance"], environment: file)
       #expect(fromFile.status == 0 && fromFile.stdout.contains("default/from-file"), "\(fromFile.stderr)")
       let fromEnv = try await runTool(

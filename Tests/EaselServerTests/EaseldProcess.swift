@@ -73,10 +73,11 @@ final class EaseldProcess {
 
 /// Runs a CLI executable to its end and returns its exit status, stdout and stderr. Nothing here
 /// blocks a Swift concurrency thread: the in-process server under test needs them.
-func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws
-  -> (status: Int32, stdout: String, stderr: String)
+func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil)
+  async throws -> (status: Int32, stdout: String, stderr: String)
 {
   let process = Process()
+  if let directory { process.currentDirectoryURL = directory }
   if name.contains("easel") {
     process.executableURL = try Binaries.url(name)
     process.arguments = arguments

@@ -147,6 +147,13 @@ func bearer(_ secret: String) -> Metadata { ["authorization": "Bearer \(secret)"
 
   @Test func keysAreManagedWithEaseld() async throws {
     let data = try TestServer.temporaryDirectory()
+    if !TestDatabase.isPostgres {
+      // A maintenance command never creates a database; it names where it looked.
+      let early = try await runTool("easeld", ["keys", "create", "--data", data.path, "--platform", "web", "--scope", "tasks"])
+      #expect(early.status == 1 && early.stderr.contains("no Easel database at \(data.path)/easel.sqlite"), "\(early.stderr)")
+      #expect(!early.stderr.contains("Usage"))
+    }
+    try await withTestServer(directory: data) { _ in }  // serve creates it
     let created = try await runTool("easeld", ["keys", "create", "--data", data.path, "--platform", "web", "--scope", "tasks", "--name", "backend"])
     #expect(created.status == 0)
     let secret = try #require(created.stdout.split(separator: "\n").last.map(String.init))

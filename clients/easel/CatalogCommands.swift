@@ -19,19 +19,19 @@ struct Templates: AsyncParsableCommand {
       let response = try await connection.withClients {
         try await $0.templates.reloadTemplates(Easel_V1_ReloadTemplatesRequest(), metadata: $0.metadata)
       }
-      print(json ? try response.jsonString() : TextOutput.templates(response.templates))
+      print(json ? try FullJSON.string(response) : TextOutput.templates(response.templates))
     } else if let code {
       let request = Easel_V1_GetTemplateRequest.with {
         $0.code = code
         $0.version = version ?? ""
       }
       let template = try await connection.withClients { try await $0.templates.getTemplate(request, metadata: $0.metadata) }
-      print(json ? try template.jsonString() : TextOutput.template(template))
+      print(json ? try FullJSON.string(template) : TextOutput.template(template))
     } else {
       let response = try await connection.withClients {
         try await $0.templates.listTemplates(Easel_V1_ListTemplatesRequest(), metadata: $0.metadata)
       }
-      print(json ? try response.jsonString() : TextOutput.templates(response.templates))
+      print(json ? try FullJSON.string(response) : TextOutput.templates(response.templates))
     }
   }
 }
@@ -54,7 +54,7 @@ struct Credits: AsyncParsableCommand {
         $0.userID = account.userID
       }
       let balance = try await connection.withClients { try await $0.credits.getBalance(request, metadata: $0.metadata) }
-      print(connection.json ? try balance.jsonString() : TextOutput.balance(balance))
+      print(connection.json ? try FullJSON.string(balance) : TextOutput.balance(balance))
     }
   }
 
@@ -76,7 +76,7 @@ struct Credits: AsyncParsableCommand {
         $0.idempotencyKey = idempotencyKey ?? ""
       }
       let balance = try await connection.withClients { try await $0.credits.grantCredits(request, metadata: $0.metadata) }
-      print(connection.json ? try balance.jsonString() : TextOutput.balance(balance))
+      print(connection.json ? try FullJSON.string(balance) : TextOutput.balance(balance))
     }
   }
 
@@ -99,7 +99,7 @@ struct Credits: AsyncParsableCommand {
         $0.idempotencyKey = idempotencyKey ?? ""
       }
       let balance = try await connection.withClients { try await $0.credits.adjustCredits(request, metadata: $0.metadata) }
-      print(connection.json ? try balance.jsonString() : TextOutput.balance(balance))
+      print(connection.json ? try FullJSON.string(balance) : TextOutput.balance(balance))
     }
   }
 
@@ -119,7 +119,7 @@ struct Credits: AsyncParsableCommand {
         $0.limit = limit
       }
       let response = try await connection.withClients { try await $0.credits.listLedger(request, metadata: $0.metadata) }
-      print(connection.json ? try response.jsonString() : TextOutput.ledger(response))
+      print(connection.json ? try FullJSON.string(response) : TextOutput.ledger(response))
     }
   }
 }

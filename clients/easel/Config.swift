@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 
 /// Defaults for daily use from `~/.config/easel/config.toml` (or `$XDG_CONFIG_HOME/easel/config.toml`,
-/// or the file `EASEL_CONFIG` names). Flags win over environment variables, which win over the file.
+/// or the file `EASEL_CLI_CONFIG` names). Flags win over environment variables, which win over the file.
+/// The CLI has its own variable: `EASEL_CONFIG` names easeld's YAML file, a different format.
 ///
 ///     server = "unix:/srv/easel/easel.sock"
 ///     token = "…"
@@ -11,7 +12,7 @@ import Foundation
 ///
 /// Only flat `key = "value"` lines and `#` comments are read: that is all these settings need.
 struct ConfigFile {
-  static let keys: Set<String> = ["server", "token", "platform", "user"]
+  static let keys: Set<String> = ["server", "token", "platform", "user", "tls", "ca_cert"]
 
   let values: [String: String]
 
@@ -26,7 +27,7 @@ struct ConfigFile {
   }()
 
   static var location: URL? {
-    if let path = environment("EASEL_CONFIG") { return URL(fileURLWithPath: path) }
+    if let path = environment("EASEL_CLI_CONFIG") { return URL(fileURLWithPath: path) }
     if let base = environment("XDG_CONFIG_HOME") { return URL(fileURLWithPath: base).appendingPathComponent("easel/config.toml") }
     guard let home = environment("HOME") else { return nil }
     return URL(fileURLWithPath: home).appendingPathComponent(".config/easel/config.toml")

@@ -2,12 +2,14 @@ import ArgumentParser
 
 @main
 struct Easel: AsyncParsableCommand {
+
   static let configuration = CommandConfiguration(
     commandName: "easel",
     abstract: "Command-line client for easeld: create generation tasks, follow them, download results.",
     discussion: """
       Settings: flags, then environment variables, then ~/.config/easel/config.toml
-      (key = "value" lines for server, token, platform and user; EASEL_CONFIG names another file).
+      (key = "value" lines for server, token, platform, user, tls and ca_cert; EASEL_CLI_CONFIG names
+      another file). Exit codes: 0 success, 1 failure (the server's message on stderr), 64 usage mistake.
 
       Examples:
         easel credits grant --user alice 100
@@ -22,8 +24,15 @@ struct Easel: AsyncParsableCommand {
 
 /// How to reach the server and how to print.
 struct ConnectionOptions: ParsableArguments {
-  @Option(help: "unix:PATH or HOST:PORT (env EASEL_SERVER, config `server`, default unix:./easel-data/easel.sock).")
+  @Option(
+    help: "unix:PATH, HOST:PORT, or https://HOST:PORT / tls://HOST:PORT for TLS (env EASEL_SERVER, config `server`, default unix:./easel-data/easel.sock).")
   var server: String?
+
+  @Flag(help: "Connect to HOST:PORT with TLS (env EASEL_TLS=1, config `tls`).")
+  var tls = false
+
+  @Option(help: "PEM file of the CA (or self-signed certificate) to trust for TLS instead of the system's (env EASEL_CA_CERT, config `ca_cert`).")
+  var caCert: String?
 
   @Option(help: "API key for TCP connections (env EASEL_TOKEN, config `token`).")
   var token: String?

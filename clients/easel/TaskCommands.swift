@@ -55,10 +55,13 @@ struct Create: AsyncParsableCommand {
     let finalTask = try await connection.withClients { clients in
       let task = try await clients.tasks.createTask(request, metadata: clients.metadata)
       guard wait else {
-        print(json ? try task.jsonString() : TextOutput.task(task))
+        print(json ? try FullJSON.string(task) : TextOutput.task(task))
         return task
       }
-      if !json { print("created task \(task.id) (\(task.creditCost) credits held); waiting…") }
+      if !json {
+        print("created task \(task.id) (\(task.creditCost) credits held); waiting…")
+        fflush(nil)
+      }
       return try await follow(
         clients, platform: task.platform, userID: task.userID, taskID: task.id, json: json, printFinal: true)
     }
@@ -157,7 +160,9 @@ private func show(_ update: Easel_V1_TaskUpdate, after position: inout StreamPos
     position.barOpen = !TextOutput.isTerminal(update.task.status)
     if !position.barOpen { print() }
   } else {
-    print(json ? (try? update.jsonString()) ?? "{}" : TextOutput.update(update))
+    print(json ? (try? FullJSON.string(update)) ?? "{}" : TextOutput.update(update))
+    // Each update goes out at once, to a pipe or a file as to a terminal (stdout is block-buffered there).
+    fflush(nil)
   }
   position.last = update.task
   position.afterSequence = update.sequence
@@ -179,7 +184,7 @@ struct Get: AsyncParsableCommand {
       $0.taskID = id
     }
     let task = try await connection.withClients { try await $0.tasks.getTask(request, metadata: $0.metadata) }
-    print(connection.json ? try task.jsonString() : TextOutput.task(task))
+    print(connection.json ? try FullJSON.string(task) : TextOutput.task(task))
   }
 }
 
@@ -211,7 +216,7 @@ struct List: AsyncParsableCommand {
       request.status = value
     }
     let response = try await connection.withClients { try await $0.tasks.listTasks(request, metadata: $0.metadata) }
-    print(connection.json ? try response.jsonString() : TextOutput.list(response))
+    print(connection.json ? try FullJSON.string(response) : TextOutput.list(response))
   }
 }
 
@@ -249,7 +254,7 @@ struct Cancel: AsyncParsableCommand {
       $0.taskID = id
     }
     let task = try await connection.withClients { try await $0.tasks.cancelTask(request, metadata: $0.metadata) }
-    print(connection.json ? try task.jsonString() : TextOutput.task(task))
+    print(connection.json ? try FullJSON.string(task) : TextOutput.task(task))
   }
 }
 
@@ -288,6 +293,12 @@ struct Download: AsyncParsableCommand {
       }
     }
     try bytes.write(to: URL(fileURLWithPath: output), options: .atomic)
-    print("saved \(bytes.count) bytes of \(contentType) to \(output)")
+    if connection.json {
+      let saved: [String: Any] = ["path": output, "bytes": bytes.count, "content_type": contentType]
+      let data = try JSONSerialization.data(withJSONObject: saved, options: [.sortedKeys, .withoutEscapingSlashes])
+      print(String(decoding: data, as: UTF8.self))
+    } else {
+      print("saved \(bytes.count) bytes of \(contentType) to \(output)")
+    }
   }
 }

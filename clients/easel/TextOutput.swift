@@ -18,7 +18,7 @@ enum TextOutput {
       "  progress   \(Int((task.progress * 100).rounded()))%   attempts \(task.attempts)",
       "  created    \(date(task.createdAt))",
     ]
-    if task.hasFinishedAt { lines.append("  finished   \(date(task.finishedAt)) (\(task.processingTimeMs) ms processing)") }
+    if task.hasFinishedAt { lines.append("  finished   \(date(task.finishedAt))\(ranFor(task))") }
     if !task.outputURL.isEmpty {
       lines.append("  output     \(task.outputContentType) — easel download \(task.id) --user \(task.userID) -o FILE")
     }
@@ -26,6 +26,15 @@ enum TextOutput {
       lines.append("  error      \(task.errorCode): \(task.errorMessage)")
     }
     return lines.joined(separator: "\n")
+  }
+
+  /// How long the last run took: the generation time of a completed task, the time from start to
+  /// end of one that failed or was canceled while running, nothing for one that never started.
+  private static func ranFor(_ task: Easel_V1_Task) -> String {
+    if task.status == .completed { return " (\(task.processingTimeMs) ms processing)" }
+    guard task.hasStartedAt else { return "" }
+    let milliseconds = Int((task.finishedAt.date.timeIntervalSince(task.startedAt.date) * 1000).rounded())
+    return " (after \(max(milliseconds, 0)) ms processing)"
   }
 
   static func update(_ update: Easel_V1_TaskUpdate) -> String {

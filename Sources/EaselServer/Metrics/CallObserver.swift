@@ -37,7 +37,8 @@ struct CallObserver: ServerInterceptor {
           record("ok")
           return trailers
         } catch {
-          record(Self.code(of: error))
+          // A caller that went away ends its call CANCELLED, whatever the failed write threw.
+          record(context.cancellation.isCancelled ? "\(RPCError.Code.cancelled)" : Self.code(of: error))
           throw error
         }
       }
