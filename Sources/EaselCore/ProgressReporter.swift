@@ -8,11 +8,11 @@ final class ProgressReporter: Sendable {
   static let interval: Duration = .milliseconds(250)
 
   let taskID: String
-  let store: any TaskStore
+  let store: any TaskQueue
   let logger: Logger
   private let last = Mutex<(at: ContinuousClock.Instant, value: Double)?>(nil)
 
-  init(taskID: String, store: any TaskStore, logger: Logger) {
+  init(taskID: String, store: any TaskQueue, logger: Logger) {
     self.logger = logger
     self.taskID = taskID
     self.store = store

@@ -4,7 +4,7 @@ import Logging
 /// The use cases behind the RPCs: create, read, cancel tasks; read and grant credits.
 /// Every rule lives in the domain types; this type orders the calls to the adapters.
 public struct TaskManager: Sendable {
-  public let store: any TaskStore
+  let store: any TaskRecords & CreditLedger & UpdateLog
   public let templates: TemplateCatalog
   public let pricing: Pricing
   public let imaging: any ImageProcessor
@@ -18,7 +18,7 @@ public struct TaskManager: Sendable {
   let logger: Logger
 
   public init(
-    store: any TaskStore, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
+    store: any TaskRecords & CreditLedger & UpdateLog, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
     artifacts: any ArtifactStore, updates: TaskUpdateHub, limits: UsageLimits = UsageLimits(),
     webhookGuard: (any WebhookGuard)? = nil, logger: Logger = Logger(label: "easel")
   ) {
@@ -37,9 +37,9 @@ public struct TaskManager: Sendable {
 
   public func createTask(
     account: Account, templateCode: String, parameters: Parameters, inputImage: [UInt8]?, idempotencyKey: String,
-    webhook: WebhookRequest? = nil
+    webhook: WebhookRequest? = nil, caller: Caller = .local
   ) async throws -> GenerationTask {
-    try checkCreateRate(account)
+    try checkCreateRate(account, caller: caller)
     if let webhook {
       guard let webhookGuard else { throw EaselError(.failedPrecondition, "webhooks are not enabled on this server") }
       try await webhookGuard.check(webhook.url)
@@ -96,13 +96,13 @@ public struct TaskManager: Sendable {
   }
 
   /// RESOURCE_EXHAUSTED when the user, or the API key, creates faster than allowed.
-  private func checkCreateRate(_ account: Account) throws(EaselError) {
+  private func checkCreateRate(_ account: Account, caller: Caller) throws(EaselError) {
     guard userCreates.allow(account.description) else {
       throw EaselError(
         .resourceExhausted,
         "user \(account.userID) creates more than \(limits.userCreatesPerMinute) tasks a minute; slow down and retry")
     }
-    if let key = Caller.current.keyID, !keyCreates.allow(key) {
+    if let key = caller.keyID, !keyCreates.allow(key) {
       throw EaselError(
         .resourceExhausted, "API key \(key) creates more than \(limits.keyCreatesPerMinute) tasks a minute; slow down and retry")
     }
@@ -163,31 +163,12 @@ public struct TaskManager: Sendable {
   /// A direct download URL for an artifact, when the artifact store has them.
   public func downloadURL(key: String) -> String? { artifacts.downloadURL(key: key) }
 
-  public func grantCredits(to account: Account, amount: Int64, reason: String, idempotencyKey: String) async throws
-    -> CreditBalance
-  {
-    guard amount > 0 else { throw EaselError.invalidArgument("amount must be positive; got \(amount)") }
-    return try await changeCredits(
-      of: account, by: amount, kind: .grant, reason: reason.isEmpty ? LedgerReason.grant : reason,
-      idempotencyKey: idempotencyKey)
-  }
-
-  /// An admin correction; `reason` is required so the ledger explains it.
-  public func adjustCredits(of account: Account, by amount: Int64, reason: String, idempotencyKey: String) async throws
-    -> CreditBalance
-  {
-    guard amount != 0 else { throw EaselError.invalidArgument("amount must not be zero") }
-    guard !reason.isEmpty else { throw EaselError.invalidArgument("reason is required for an adjustment") }
-    return try await changeCredits(of: account, by: amount, kind: .adjust, reason: reason, idempotencyKey: idempotencyKey)
-  }
-
-  private func changeCredits(
-    of account: Account, by amount: Int64, kind: LedgerKind, reason: String, idempotencyKey: String
-  ) async throws -> CreditBalance {
-    guard reason.count <= 200 else { throw EaselError.invalidArgument("reason is longer than 200 characters") }
-    let idempotency = try IdempotencyKey(idempotencyKey, requestHash: "\(kind.rawValue)|\(amount)|\(reason)")
-    return try await store.changeCredits(
-      of: account, by: amount, kind: kind, reason: reason, idempotency: idempotency, now: Date())
+  /// Follows a task, or every task of an account or platform: what StreamTaskUpdates sends.
+  public func updateStream(
+    scope: UpdateScope, taskID: String?, afterSequence: UInt64, resumeToken: TaskUpdateStream.ResumeToken?
+  ) -> TaskUpdateStream {
+    TaskUpdateStream(
+      store: store, updates: updates, scope: scope, taskID: taskID, afterSequence: afterSequence, resumeToken: resumeToken)
   }
 }
 

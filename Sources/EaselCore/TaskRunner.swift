@@ -5,7 +5,7 @@ import Logging
 /// or FAILED with the hold released. Never throws: every ending is stored on the task, or, when the
 /// store cannot be reached, left PROCESSING for the rescuer once its lease lapses (never failed for it).
 public struct TaskRunner: Sendable {
-  let store: any TaskStore
+  let store: any TaskQueue
   let backends: [String: any ModelBackend]
   let imaging: any ImageProcessor
   let video: any VideoProcessor
@@ -15,7 +15,7 @@ public struct TaskRunner: Sendable {
   let logger: Logger
 
   public init(
-    store: any TaskStore, backends: [String: any ModelBackend], imaging: any ImageProcessor,
+    store: any TaskQueue, backends: [String: any ModelBackend], imaging: any ImageProcessor,
     video: any VideoProcessor, artifacts: any ArtifactStore, running: RunningTasks,
     settings: WorkerSettings, logger: Logger = Logger(label: "easel")
   ) {

@@ -89,14 +89,17 @@ public struct PageRequest: Hashable, Sendable {
   }
 }
 
-/// Durable state: tasks (which are also the queue), credits and their ledger.
-/// Every method is one transaction.
-public protocol TaskStore: Sendable {
+/// Durable state, as one store implements it: tasks (which are also the queue), credits and their
+/// ledger, keys, template versions and the update log. Each part of Easel depends on the narrow
+/// port it needs; every method is one transaction.
+public typealias TaskStore = TaskRecords & TaskQueue & CreditLedger & APIKeyStore & TemplateVersionStore & UpdateLog
+  & StoreHealth & TaskRetention
+
+/// Creating, canceling and reading tasks: what the task RPCs do.
+public protocol TaskRecords: Sendable {
   /// Inserts the task as PENDING and holds its credits, or returns the task an earlier request
   /// with the same idempotency key created (`created == false`).
   func createTask(_ task: NewTask, now: Date) async throws -> (task: GenerationTask, created: Bool)
-  func task(id: String, account: Account) async throws -> GenerationTask?
-  func tasks(of account: Account, status: TaskStatus?, page: PageRequest) async throws -> Page<GenerationTask>
   /// The task an earlier CreateTask with this idempotency key created, if any; INVALID_ARGUMENT
   /// when the key was used for a different request.
   func task(createdWith idempotency: IdempotencyKey, account: Account) async throws -> GenerationTask?
@@ -104,7 +107,12 @@ public protocol TaskStore: Sendable {
   /// PROCESSING one is marked for its node to stop. Returns the task as it is afterwards; nil if
   /// the account has no such task.
   func cancelTask(id: String, account: Account, now: Date) async throws -> GenerationTask?
+  func task(id: String, account: Account) async throws -> GenerationTask?
+  func tasks(of account: Account, status: TaskStatus?, page: PageRequest) async throws -> Page<GenerationTask>
+}
 
+/// The queue: what workers do with tasks.
+public protocol TaskQueue: Sendable {
   /// The oldest PENDING task that is due and whose backend is not in `excludingBackends`, now
   /// PROCESSING with one more attempt and leased to `lease.owner` until `lease.expires`; nil when
   /// nothing is due.
@@ -120,48 +128,65 @@ public protocol TaskStore: Sendable {
   func retryTask(
     id: String, owner: String, failure: BackendFailure, retryAt: Date, maxAttempts: Int, now: Date
   ) async throws -> GenerationTask?
-  /// The `abandoned` PROCESSING tasks go back to PENDING, or FAIL with `attempts_exhausted` (hold
-  /// released) once they have had `maxAttempts`. Returns the tasks changed.
+  /// Applies `GenerationTask.rescue` to the `abandoned` PROCESSING tasks: requeued, or ended with
+  /// the hold settled. Returns the tasks changed.
   func rescueAbandonedTasks(_ abandoned: AbandonedTasks, maxAttempts: Int, now: Date) async throws -> [GenerationTask]
+}
 
+/// Credit accounts and their ledger.
+public protocol CreditLedger: Sendable {
   func balance(of account: Account) async throws -> CreditBalance
   /// Adds a GRANT or ADJUST movement of `amount` (negative only for ADJUST).
   func changeCredits(
     of account: Account, by amount: Int64, kind: LedgerKind, reason: String, idempotency: IdempotencyKey?, now: Date
   ) async throws -> CreditBalance
   func ledger(of account: Account, page: PageRequest) async throws -> Page<LedgerEntry>
-  /// Remembers each template version; a known (code, version) with another definition is refused.
-  func registerTemplates(_ templates: [Template], now: Date) async throws
-  func storedTemplate(code: String, version: String) async throws -> Template?
+  /// Recomputes every account and hold from the ledger and the tasks (`CreditAudit.swift`'s
+  /// rules); returns each disagreement found.
+  func auditCredits() async throws -> [String]
+}
 
-  /// Deletes finished tasks (COMPLETED, FAILED, CANCELED) that ended before `cutoff`, with their
-  /// events, holds and idempotency keys; ledger entries stay. Returns the artifact keys they had.
-  func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String])
-  /// What `purgeTasks` would delete: the tasks and their artifact keys, counted.
-  func purgeableTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifacts: Int)
-
-  /// API keys: stored by the SHA-256 of the secret.
+/// API keys, stored by the SHA-256 of the secret.
+public protocol APIKeyStore: Sendable {
   func createAPIKey(_ record: APIKeyRecord, secretHash: String) async throws
   func apiKey(secretHash: String) async throws -> APIKeyRecord?
   func apiKeys() async throws -> [APIKeyRecord]
   /// Returns false when no key has that id.
   func revokeAPIKey(id: String, now: Date) async throws -> Bool
+}
 
-  /// Recomputes every account and hold from the ledger and the tasks; returns each disagreement found.
-  func auditCredits() async throws -> [String]
+/// Every template version the server has offered.
+public protocol TemplateVersionStore: Sendable {
+  /// Remembers each template version; a known (code, version) with another definition is refused.
+  func registerTemplates(_ templates: [Template], now: Date) async throws
+  func storedTemplate(code: String, version: String) async throws -> Template?
+}
 
+/// The update log, which orders every stored change of every task: what streams replay.
+public protocol UpdateLog: Sendable {
   /// Logged task states after `updateID` in log order, at most `limit`.
   func updates(after updateID: Int64, scope: UpdateScope, limit: Int) async throws -> [GenerationTask]
   /// Logged states of one task after `afterSequence`; nil if the account has no such task.
   func updates(ofTask id: String, account: Account, afterSequence: UInt64) async throws -> [GenerationTask]?
   /// Unfinished tasks, oldest first, and the update log's last id as of the same moment.
   func activeTasks(in scope: UpdateScope) async throws -> (tasks: [GenerationTask], watermark: Int64)
+}
 
-  /// Throws unless the database answers a query (for health checks).
+/// What health checks and metrics read.
+public protocol StoreHealth: Sendable {
+  /// Throws unless the database answers a query.
   func ping() async throws
-
-  /// Tasks by status and credits held, for metrics.
+  /// Tasks by status and credits held.
   func statistics() async throws -> StoreStatistics
+}
+
+/// Deleting finished tasks.
+public protocol TaskRetention: Sendable {
+  /// Deletes finished tasks (COMPLETED, FAILED, CANCELED) that ended before `cutoff`, with their
+  /// events, holds and idempotency keys; ledger entries stay. Returns the artifact keys they had.
+  func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String])
+  /// What `purgeTasks` would delete: the tasks and their artifact keys, counted.
+  func purgeableTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifacts: Int)
 }
 
 /// PROCESSING tasks that no running worker holds.

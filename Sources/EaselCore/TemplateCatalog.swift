@@ -5,9 +5,9 @@ import Synchronization
 /// replaced stay reachable: from memory, and from the store for versions of earlier runs.
 public final class TemplateCatalog: Sendable {
   private let registry: Mutex<TemplateRegistry>
-  private let store: any TaskStore
+  private let store: any TemplateVersionStore
 
-  public init(_ templates: [Template], store: any TaskStore) {
+  public init(_ templates: [Template], store: any TemplateVersionStore) {
     registry = Mutex(TemplateRegistry(templates))
     self.store = store
   }

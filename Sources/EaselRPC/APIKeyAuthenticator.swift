@@ -22,10 +22,10 @@ public enum APIKeySecret {
 /// that time (on every node), and calls in between skip the SHA-256 and the database read, which
 /// were the largest cost of a small TCP call (see the README's Performance). Zero checks every call.
 public struct APIKeyAuthenticator: ServerInterceptor {
-  let store: any TaskStore
+  let store: any APIKeyStore
   let cache: APIKeyCache
 
-  public init(store: any TaskStore, cacheDuration: Duration = .seconds(1)) {
+  public init(store: any APIKeyStore, cacheDuration: Duration = .seconds(1)) {
     self.store = store
     cache = APIKeyCache(duration: cacheDuration)
   }

@@ -15,7 +15,7 @@ public struct CreditServiceHandler: Easel_V1_CreditService.SimpleServiceProtocol
   public func getBalance(request: Easel_V1_GetBalanceRequest, context: ServerContext) async throws -> Easel_V1_Balance {
     try await mappingErrors("GetBalance", context: context, logger: logger) {
       let account = try authorized(.readCredits, platform: request.platform, userID: request.userID)
-      return Easel_V1_Balance(try await manager.store.balance(of: account), account: account)
+      return Easel_V1_Balance(try await manager.balance(of: account), account: account)
     }
   }
 
@@ -47,7 +47,7 @@ public struct CreditServiceHandler: Easel_V1_CreditService.SimpleServiceProtocol
     try await mappingErrors("ListLedger", context: context, logger: logger) {
       let account = try authorized(.readCredits, platform: request.platform, userID: request.userID)
       let pageRequest = try PageRequest(page: request.page, limit: request.limit)
-      let page = try await manager.store.ledger(of: account, page: pageRequest)
+      let page = try await manager.ledger(of: account, page: pageRequest)
       return .with {
         $0.entries = page.items.map(Easel_V1_LedgerEntry.init)
         $0.total = page.total

@@ -28,7 +28,8 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
         account: account, templateCode: request.templateCode, parameters: try Parameters(request.parameters),
         inputImage: request.inputImage.isEmpty ? nil : Array(request.inputImage),
         idempotencyKey: request.idempotencyKey,
-        webhook: request.webhookURL.isEmpty ? nil : WebhookRequest(url: request.webhookURL, onStart: request.webhookOnStart))
+        webhook: request.webhookURL.isEmpty ? nil : WebhookRequest(url: request.webhookURL, onStart: request.webhookOnStart),
+        caller: Caller.current)
       return message(task)
     }
   }
@@ -82,8 +83,8 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
         }
         token = parsed
       }
-      let stream = TaskUpdateStream(
-        manager: manager, scope: scope, taskID: taskID, afterSequence: request.afterSequence, resumeToken: token)
+      let stream = manager.updateStream(
+        scope: scope, taskID: taskID, afterSequence: request.afterSequence, resumeToken: token)
       try await stream.run { task, resumeToken in
         try await response.write(.with {
           $0.sequence = task.sequence

@@ -12,7 +12,7 @@ public final class WorkerPool: Service, Sendable {
   static let pollInterval: Duration = .seconds(1)
 
   let size: Int
-  let store: any TaskStore
+  let store: any TaskQueue
   let runner: TaskRunner
   let settings: WorkerSettings
   let logger: Logger
@@ -22,7 +22,7 @@ public final class WorkerPool: Service, Sendable {
 
   /// `signal` wakes the pool when a task may be waiting (one was created, here or on another node).
   public init(
-    size: Int, store: any TaskStore, runner: TaskRunner, settings: WorkerSettings, logger: Logger,
+    size: Int, store: any TaskQueue, runner: TaskRunner, settings: WorkerSettings, logger: Logger,
     signal: WakeSignal = WakeSignal()
   ) {
     self.size = size

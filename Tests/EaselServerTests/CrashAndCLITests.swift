@@ -146,20 +146,19 @@ import Testing
       }).id
     }
     // `easel watch` follows the PENDING task; the server stops and a new one (with workers) starts.
-    let server = "unix:\(first.socketPath)"
-    async let watched = runTool("easel", ["watch", id, "--user", "wen", "--server", server])
-    try await Task.sleep(for: .milliseconds(500))
+    let watch = try LiveProcess("easel", ["watch", id, "--user", "wen", "--server", "unix:\(first.socketPath)"])
+    try await watch.waitForLine(within: .seconds(20)) { $0.contains("PENDING") }
     first.kill(SIGTERM)
     #expect(await first.exitStatus() == 0)
     let second = try EaseldProcess(data: data, workers: 1)
     try await second.start()
-    let result = try await watched
+    let status = await watch.exitStatus()
     second.kill(SIGTERM)
     _ = await second.exitStatus()
-    #expect(result.status == 0, "\(result.stderr)")
-    let lines = result.stdout.split(separator: "\n")
-    #expect(lines.first?.contains("PENDING") == true && lines.last?.contains("COMPLETED") == true, "\(result.stdout)")
-    #expect(lines.filter { $0.contains("PENDING") }.count == 1, "no update twice: \(result.stdout)")
+    #expect(status == 0)
+    let lines = watch.lines
+    #expect(lines.first?.contains("PENDING") == true && lines.last?.contains("COMPLETED") == true, "\(lines)")
+    #expect(lines.filter { $0.contains("PENDING") }.count == 1, "no update twice: \(lines)")
   }
 
   @Test func logsAreJSONLinesWithTheTaskAndTheCallButNoSecrets() async throws {

@@ -12,8 +12,8 @@ import Testing
 @Suite(.timeLimit(.minutes(3)))
 struct NewUserTests {
   @Test func pipedOutputArrivesAsEachUpdateHappens() async throws {
-    try await withTestServer(workers: 1, proceduralDelay: .seconds(3)) { server in
-      try await server.grant("pip", 20)
+    try await withTestServer(workers: 2, proceduralDelay: .seconds(3)) { server in
+      try await server.grant("pip", 30)
       let socket = "unix:\(server.endpoints.unixSocketPath)"
       let json = try LiveProcess("easel", ["watch", "--user", "pip", "--json", "--server", socket])
       let text = try LiveProcess("easel", ["watch", "--user", "pip", "--server", socket])
@@ -21,16 +21,23 @@ struct NewUserTests {
         json.stop()
         text.stop()
       }
-      try await Task.sleep(for: .milliseconds(500))  // both streams open
+      // A first task shows that both streams are open (however long the processes took to start).
+      let first = try await server.create("pip", prompt: "probe")
+      try await json.waitForLine(within: .seconds(20)) { $0.contains(first.id) }
+      try await text.waitForLine(within: .seconds(20)) { $0.contains(first.id) }
+      // Then each update reaches the pipe within a second, long before the task ends (3 s).
       let task = try await server.create("pip", prompt: "piped")
-      // Each reader sees the task start within a second, long before it ends (3 s).
+      try await waitUntil { try await server.get("pip", task.id).status == .processing }
       try await json.waitForLine(within: .seconds(1)) { $0.contains(task.id) && $0.contains("TASK_STATUS_PROCESSING") }
       try await text.waitForLine(within: .seconds(1)) { $0.contains(task.id) && $0.contains("PROCESSING") }
       #expect(try await server.get("pip", task.id).status == .processing)
       let waiting = try LiveProcess(
         "easel", ["create", "--template", "txt2img", "--user", "pip", "--prompt", "waited", "--wait", "--server", socket])
       defer { waiting.stop() }
-      try await waiting.waitForLine(within: .seconds(1)) { $0.hasPrefix("created task") }
+      try await waiting.waitForLine(within: .seconds(20)) { $0.hasPrefix("created task") }
+      let created = try #require(waiting.lines.first { $0.hasPrefix("created task") })
+      let id = String(created.split(separator: " ")[2])
+      #expect(try await server.get("pip", id).status != .completed, "the line came before the task ended")
     }
   }
 
@@ -204,6 +211,7 @@ struct NewUserTests {
       let task = try await server.create("cat")
       try await watch.waitForLine(within: .seconds(5)) { $0.contains(task.id) }
       watch.interrupt()  // Ctrl-C
+      defer { watch.stop() }
       let address = try #require(server.endpoints.metrics)
       let method = #"method="easel.v1.TaskService/StreamTaskUpdates""#
       var samples: [String: Double] = [:]
@@ -251,6 +259,7 @@ final class LiveProcess {
   private final class Output: Sendable {
     let lines = Mutex<[String]>([])
     let partial = Mutex("")
+    let ended = Mutex(false)
 
     func append(_ chunk: String) {
       let complete = partial.withLock { partial -> [String] in
@@ -266,16 +275,24 @@ final class LiveProcess {
   private let process = Process()
   private let output = Output()
 
+  var lines: [String] { output.lines.withLock { $0 } }
+
   init(_ name: String, _ arguments: [String]) throws {
     process.executableURL = try Binaries.url(name)
     process.arguments = arguments
     let out = Pipe()
     process.standardOutput = out
     process.standardError = FileHandle.nullDevice
-    out.fileHandleForReading.readabilityHandler = { [output] handle in
-      output.append(String(decoding: handle.availableData, as: UTF8.self))
-    }
     try process.run()
+    // A blocking read on a thread of its own until end of file (no dispatch read source: those
+    // crash swift-corelibs-foundation when the handle goes away first).
+    let handle = out.fileHandleForReading
+    Thread.detachNewThread { [output] in
+      while case let data = handle.availableData, !data.isEmpty {
+        output.append(String(decoding: data, as: UTF8.self))
+      }
+      output.ended.withLock { $0 = true }
+    }
   }
 
   /// Waits for a line matching `match`; fails the test if none arrives in time.
@@ -288,11 +305,18 @@ final class LiveProcess {
     Issue.record("no matching line within \(limit); got \(output.lines.withLock { $0 })")
   }
 
+  /// Waits for the process to end (and its output to be read) and returns its exit status.
+  func exitStatus() async -> Int32 {
+    while process.isRunning || !output.ended.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(20)) }
+    return process.terminationStatus
+  }
+
   func interrupt() {
     kill(process.processIdentifier, SIGINT)
   }
 
   func stop() {
     if process.isRunning { process.terminate() }
+    process.waitUntilExit()
   }
 }

@@ -56,10 +56,11 @@ struct RunFailureTests {
     direct.port = Int(proxy.readyLine)
     let proxied = try DatabaseURL(try #require(direct.string))
     let logs = CapturedLogs()
-    // Renewals every second; the generation takes 5 s and the database is away for 2.5 of them.
-    let settings = WorkerSettings(leaseDuration: .seconds(3), retryBase: .milliseconds(50))
+    // Renewals every 2 s; the generation takes 6 s and the database is away for 2.5 of them,
+    // less than the lease (6 s), so the run goes on and nothing needs rescuing.
+    let settings = WorkerSettings(leaseDuration: .seconds(6), retryBase: .milliseconds(50))
     try await withTestServer(
-      directory: directory, workers: 1, proceduralDelay: .seconds(5), workerSettings: settings,
+      directory: directory, workers: 1, proceduralDelay: .seconds(6), workerSettings: settings,
       configure: { $0.databaseURL = proxied }, logger: logs.logger
     ) { server in
       try await server.grant("oli", 10)

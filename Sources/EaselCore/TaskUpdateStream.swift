@@ -1,26 +1,25 @@
-import EaselCore
-
 /// One StreamTaskUpdates call. It subscribes to live changes first, then reads what is stored, so
 /// nothing committed in between is missed; live changes already covered by the stored read are
 /// skipped, so nothing is sent twice. Changes reach the hub in update-log order.
-struct TaskUpdateStream {
+public struct TaskUpdateStream: Sendable {
   /// Where a user or platform stream resumes: the update log id of the last update received.
-  struct ResumeToken {
-    var updateID: Int64
+  public struct ResumeToken: Sendable {
+    public var updateID: Int64
 
-    init(updateID: Int64) { self.updateID = updateID }
+    public init(updateID: Int64) { self.updateID = updateID }
 
-    init?(_ text: String) {
+    public init?(_ text: String) {
       guard text.hasPrefix("u"), let id = Int64(text.dropFirst()), id >= 0 else { return nil }
       updateID = id
     }
 
-    var text: String { "u\(updateID)" }
+    public var text: String { "u\(updateID)" }
   }
 
   static let replayPage = 500
 
-  let manager: TaskManager
+  let store: any TaskRecords & UpdateLog
+  let updates: TaskUpdateHub
   let scope: UpdateScope
   let taskID: String?
   let afterSequence: UInt64
@@ -28,8 +27,8 @@ struct TaskUpdateStream {
 
   /// `send` gets each task state and, for user and platform streams, its resume token ("" for
   /// current-state messages but the last).
-  func run(send: (GenerationTask, String) async throws -> Void) async throws {
-    let live = manager.updates.subscribe(.init(scope: scope, taskID: taskID))
+  public func run(send: (GenerationTask, String) async throws -> Void) async throws {
+    let live = updates.subscribe(.init(scope: scope, taskID: taskID))
     if let taskID, case .account(let account) = scope {
       try await followTask(taskID, of: account, live: live, send: send)
     } else {
@@ -50,14 +49,15 @@ struct TaskUpdateStream {
       try await send(task, "")
     }
     if afterSequence > 0 {
-      guard let stored = try await manager.store.updates(ofTask: id, account: account, afterSequence: afterSequence) else {
+      guard let stored = try await store.updates(ofTask: id, account: account, afterSequence: afterSequence) else {
         throw EaselError.taskNotFound(id)
       }
       for task in stored { try await deliver(task) }
-      let current = try await manager.task(id: id, account: account)
+      guard let current = try await store.task(id: id, account: account) else { throw EaselError.taskNotFound(id) }
       if current.status.isTerminal, current.sequence <= last { return }
     } else {
-      try await deliver(try await manager.task(id: id, account: account))
+      guard let current = try await store.task(id: id, account: account) else { throw EaselError.taskNotFound(id) }
+      try await deliver(current)
     }
     if ended { return }
     for try await task in live {
@@ -73,7 +73,7 @@ struct TaskUpdateStream {
     if let resumeToken {
       last = resumeToken.updateID
       while true {
-        let page = try await manager.store.updates(after: last, scope: scope, limit: Self.replayPage)
+        let page = try await store.updates(after: last, scope: scope, limit: Self.replayPage)
         for task in page {
           try await send(task, ResumeToken(updateID: task.updateID).text)
           last = task.updateID
@@ -81,7 +81,7 @@ struct TaskUpdateStream {
         if page.count < Self.replayPage { break }
       }
     } else {
-      let (active, watermark) = try await manager.store.activeTasks(in: scope)
+      let (active, watermark) = try await store.activeTasks(in: scope)
       for (index, task) in active.enumerated() {
         try await send(task, index == active.count - 1 ? ResumeToken(updateID: watermark).text : "")
       }
