@@ -15,13 +15,15 @@ public struct TaskManager: Sendable {
   private let keyCreates: RateLimiter
   /// Checks webhook URLs; nil refuses tasks that ask for one.
   let webhookGuard: (any WebhookGuard)?
+  let blocking: any BlockingExecutor
   let logger: Logger
 
   public init(
     store: any TaskRecords & CreditLedger & UpdateLog, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
     artifacts: any ArtifactStore, updates: TaskUpdateHub, limits: UsageLimits = UsageLimits(),
-    webhookGuard: (any WebhookGuard)? = nil, logger: Logger = Logger(label: "easel")
+    webhookGuard: (any WebhookGuard)? = nil, blocking: any BlockingExecutor, logger: Logger = Logger(label: "easel")
   ) {
+    self.blocking = blocking
     self.logger = logger
     self.webhookGuard = webhookGuard
     self.limits = limits
@@ -79,7 +81,7 @@ public struct TaskManager: Sendable {
 
   /// The input image, validated, rotated, stripped and fitted, stored under its content hash.
   private func storeInput(_ image: [UInt8], taskID: String, account: Account) async throws -> String {
-    let normalized = try await BlockingWork.run { [imaging] in try imaging.normalizeInput(image) }
+    let normalized = try await blocking.run { [imaging] in try imaging.normalizeInput(image) }
     let key = ArtifactKeys.key(for: .input, taskID: taskID, account: account, contentType: "image/jpeg", bytes: normalized)
     try await artifacts.write(normalized, key: key)
     return key

@@ -12,13 +12,15 @@ public struct TaskRunner: Sendable {
   let artifacts: any ArtifactStore
   let running: RunningTasks
   let settings: WorkerSettings
+  let blocking: any BlockingExecutor
   let logger: Logger
 
   public init(
     store: any TaskQueue, backends: [String: any ModelBackend], imaging: any ImageProcessor,
     video: any VideoProcessor, artifacts: any ArtifactStore, running: RunningTasks,
-    settings: WorkerSettings, logger: Logger = Logger(label: "easel")
+    settings: WorkerSettings, blocking: any BlockingExecutor, logger: Logger = Logger(label: "easel")
   ) {
+    self.blocking = blocking
     self.logger = logger
     self.store = store
     self.backends = backends
@@ -93,7 +95,7 @@ public struct TaskRunner: Sendable {
     }
     let thumbnailBytes = try await invalidOutput {
       let still = task.kind == .video ? try await video.firstFrame(of: media.bytes) : media.bytes
-      return try await BlockingWork.run { [imaging] in try imaging.thumbnail(of: still) }
+      return try await blocking.run { [imaging] in try imaging.thumbnail(of: still) }
     }
     let output = Artifact(
       key: ArtifactKeys.key(

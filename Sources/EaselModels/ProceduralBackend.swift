@@ -9,9 +9,11 @@ public struct ProceduralBackend: ModelBackend {
   let imaging: VipsImageProcessor
   let ffmpeg: FFmpeg
   let delay: Duration
+  let blocking: any BlockingExecutor
 
-  public init(imaging: VipsImageProcessor, ffmpeg: FFmpeg = FFmpeg(), delay: Duration = .zero) {
+  public init(imaging: VipsImageProcessor, blocking: any BlockingExecutor, ffmpeg: FFmpeg = FFmpeg(), delay: Duration = .zero) {
     self.imaging = imaging
+    self.blocking = blocking
     self.ffmpeg = ffmpeg
     self.delay = delay
   }
@@ -30,7 +32,7 @@ public struct ProceduralBackend: ModelBackend {
     let width = Int(job.parameters["width"]?.integerValue ?? 512)
     let height = Int(job.parameters["height"]?.integerValue ?? 512)
     let painting = ProceduralPainting(prompt: job.prompt, seed: seed)
-    let png = try await BlockingWork.run { [imaging] in
+    let png = try await blocking.run { [imaging] in
       try imaging.png(rgb: painting.render(width: width, height: height), width: width, height: height)
     }
     await progress(1)

@@ -2,7 +2,7 @@ import Logging
 import PostgresNIO
 
 /// The schema in PostgreSQL: the same tables, columns and constraints as the SQLite store's
-/// (`Schema.swift` in EaselSQLite, whose v1–v8 this baseline equals; a parity test compares them).
+/// (`SQLiteSchema.swift` in EaselSQLite, whose v1–v8 this baseline equals; a parity test compares them).
 /// Times are epoch seconds in `DOUBLE PRECISION`, as SQLite's REAL, so both stores return
 /// exactly the dates they were given. A new migration goes into both files.
 enum PostgresSchema {

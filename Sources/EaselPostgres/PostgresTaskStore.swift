@@ -7,7 +7,7 @@ import Synchronization
 /// The store for several nodes: the SQLite store's tables in one PostgreSQL database, shared by
 /// every `easeld`. Row locks make credits exactly-once across nodes, `FOR UPDATE SKIP LOCKED`
 /// hands each task to one worker, and LISTEN/NOTIFY carries every committed change to every node.
-public final class PostgresTaskStore: TaskStore, Sendable {
+public final class PostgresTaskStore: Sendable {
   static let channel = "easel_task_updates"
   static let quiet = Logger(label: "easel.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 

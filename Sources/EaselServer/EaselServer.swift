@@ -45,7 +45,7 @@ public final class EaselServer: Sendable {
 
   /// The backends a configuration makes available, by the names templates use.
   static func backends(for configuration: ServerConfiguration, imaging: VipsImageProcessor) -> [String: any ModelBackend] {
-    let procedural = ProceduralBackend(imaging: imaging, delay: configuration.proceduralDelay)
+    let procedural = ProceduralBackend(imaging: imaging, blocking: ThreadPools.imaging, delay: configuration.proceduralDelay)
     var backends: [String: any ModelBackend] = ["procedural": procedural]
     if let settings = configuration.automatic1111 { backends["automatic1111"] = Automatic1111Backend(settings: settings) }
     if let settings = configuration.asyncVideo { backends["async-video"] = AsyncVideoBackend(settings: settings) }
@@ -146,7 +146,7 @@ public final class EaselServer: Sendable {
       }
     let runner = TaskRunner(
       store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, running: running,
-      settings: settings, logger: logger)
+      settings: settings, blocking: ThreadPools.imaging, logger: logger)
     let pool = WorkerPool(
       size: configuration.workers, store: store, runner: runner, settings: settings, logger: logger, signal: workerSignal)
 
@@ -157,7 +157,8 @@ public final class EaselServer: Sendable {
     try await reloader.loadAtStart()
     let manager = TaskManager(
       store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
-      updates: updates, limits: configuration.limits, webhookGuard: webhookPolicy, logger: logger)
+      updates: updates, limits: configuration.limits, webhookGuard: webhookPolicy, blocking: ThreadPools.imaging,
+      logger: logger)
     let webhooks = WebhookDispatcher(
       store: store, policy: webhookPolicy, settings: configuration.webhooks, wakes: webhookSignal.wakes,
       links: { artifacts.downloadURL(key: $0) }, logger: logger)

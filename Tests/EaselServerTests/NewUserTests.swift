@@ -317,6 +317,5 @@ final class LiveProcess {
 
   func stop() {
     if process.isRunning { process.terminate() }
-    process.waitUntilExit()
   }
 }

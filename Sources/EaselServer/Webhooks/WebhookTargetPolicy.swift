@@ -41,7 +41,7 @@ public struct WebhookTargetPolicy: WebhookGuard {
       addresses = [literal]
     } else {
       do {
-        addresses = try await BlockingWork.run { try IPAddress.resolve(bare) }
+        addresses = try await ThreadPools.resolver.run { try IPAddress.resolve(bare) }
       } catch {
         throw .invalidArgument("webhook_url host \(host) does not resolve")
       }

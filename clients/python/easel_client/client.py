@@ -42,11 +42,11 @@ class EaselError(Exception):
 def _calls(method):
     """Turns grpc.RpcError into EaselError with the status name and the server's message."""
 
-    def wrapper(*args, **kwargs):
+    def wrapper(self, *args, **kwargs):
         try:
-            return method(*args, **kwargs)
+            return method(self, *args, **kwargs)
         except grpc.RpcError as error:
-            raise EaselError(error.code().name, error.details() or "") from None
+            raise self._error(error) from None
 
     wrapper.__doc__ = method.__doc__
     wrapper.__name__ = method.__name__
@@ -84,6 +84,8 @@ class EaselClient:
         self._templates = templates_pb2_grpc.TemplateServiceStub(self._channel)
         self._credits = credits_pb2_grpc.CreditServiceStub(self._channel)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._plaintext_tcp = not (tls or root_certificates is not None) and not target.startswith("unix:")
+        self._target = target
         self.user_id = user_id
         self.platform = platform
 
@@ -95,6 +97,16 @@ class EaselClient:
 
     def close(self) -> None:
         self._channel.close()
+
+    def _error(self, error: grpc.RpcError) -> EaselError:
+        """The call's status, with a hint when a plaintext client may have met a TLS port."""
+        code, details = error.code().name, error.details() or ""
+        if code == "UNAVAILABLE" and self._plaintext_tcp:
+            details += (
+                f" (if easeld at {self._target} serves TLS, connect with tls=True"
+                " and root_certificates= for a private CA)"
+            )
+        return EaselError(code, details)
 
     def _owner(self) -> dict:
         return {"platform": self.platform, "user_id": self.user_id}
@@ -149,7 +161,7 @@ class EaselClient:
         try:
             yield from self._tasks.StreamTaskUpdates(request, metadata=self._metadata)
         except grpc.RpcError as error:
-            raise EaselError(error.code().name, error.details() or "") from None
+            raise self._error(error) from None
 
     def wait(self, task_id: str) -> Task:
         """Follows a task to its end and returns its final state."""

@@ -116,6 +116,6 @@ def test_tls_with_a_root_certificate_and_the_ledger(tmp_path):
         with EaselClient(server.tcp, user_id="tls-user", platform="web", token=server.token) as plain:
             with pytest.raises(EaselError) as refused:
                 plain.balance()
-            assert refused.value.code == "UNAVAILABLE"
+            assert refused.value.code == "UNAVAILABLE" and "tls=True" in refused.value.message
     finally:
         assert server.stop() == 0

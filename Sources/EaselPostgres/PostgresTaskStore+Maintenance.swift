@@ -1,0 +1,55 @@
+import EaselCore
+import Foundation
+import PostgresNIO
+
+/// StoreHealth, TaskRetention: health, statistics and purging finished tasks.
+extension PostgresTaskStore: StoreHealth, TaskRetention {
+  public func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String]) {
+    try await write { tx in
+      let deleted = try await tx.query(
+        """
+        WITH doomed AS (
+          SELECT id FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)
+          FOR UPDATE),
+        holds AS (DELETE FROM credit_holds WHERE task_id IN (SELECT id FROM doomed)),
+        keys AS (DELETE FROM idempotency_keys WHERE task_id IN (SELECT id FROM doomed))
+        DELETE FROM tasks WHERE id IN (SELECT id FROM doomed) RETURNING input_key, output_key, thumbnail_key
+        """)
+      let keys = try deleted.flatMap { row in
+        try ["input_key", "output_key", "thumbnail_key"].compactMap { try row[$0].decode(String?.self) }
+      }
+      return (deleted.count, keys)
+    }
+  }
+
+  public func purgeableTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifacts: Int) {
+    try await read { connection in
+      let rows = try await connection.query(
+        """
+        SELECT COUNT(*), COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) FROM tasks
+        WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)
+        """, logger: Self.quiet
+      ).decode((Int64, Int64).self)
+      for try await (tasks, artifacts) in rows { return (Int(tasks), Int(artifacts)) }
+      return (0, 0)
+    }
+  }
+
+  public func ping() async throws {
+    try await read { _ = try await $0.query("SELECT 1", logger: Self.quiet).collect() }
+  }
+
+  public func statistics() async throws -> StoreStatistics {
+    try await read { connection in
+      var byStatus: [TaskStatus: Int] = [:]
+      let counts = try await connection.query("SELECT status, COUNT(*) FROM tasks GROUP BY status", logger: Self.quiet)
+      for try await (status, count) in counts.decode((String, Int64).self) {
+        if let status = TaskStatus(rawValue: status) { byStatus[status] = Int(count) }
+      }
+      var held: Int64 = 0
+      let sum = try await connection.query("SELECT COALESCE(SUM(held), 0)::bigint FROM credit_accounts", logger: Self.quiet)
+      for try await value in sum.decode(Int64.self) { held = value }
+      return StoreStatistics(tasksByStatus: byStatus, creditsHeld: held)
+    }
+  }
+}

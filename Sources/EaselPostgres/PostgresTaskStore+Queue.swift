@@ -1,0 +1,82 @@
+import EaselCore
+import Foundation
+import PostgresNIO
+
+/// TaskQueue: claims, leases, progress and endings, each settling credits the domain's way.
+extension PostgresTaskStore: TaskQueue {
+  public func claimNextTask(lease: Lease, excludingBackends: Set<String>, now: Date) async throws -> GenerationTask? {
+    try await write { tx in
+      guard var task = try await PostgresTaskRows.claimOldestDue(tx, now: now, excludingBackends: excludingBackends)
+      else { return nil }
+      task.claim(now: now)
+      try await PostgresTaskRows.saveChange(tx, &task, now: now)
+      try await PostgresTaskRows.setLease(tx, id: task.id, lease: lease)
+      return task
+    }
+  }
+
+  public func renewLease(taskID: String, lease: Lease) async throws -> Bool {
+    try await write { tx in
+      try await tx.query(
+        """
+        UPDATE tasks SET lease_expires_at = \(lease.expires.timeIntervalSince1970)
+        WHERE id = \(taskID) AND status = 'PROCESSING' AND lease_owner = \(lease.owner) RETURNING id
+        """
+      ).count == 1
+    }
+  }
+
+  public func updateProgress(taskID: String, progress: Double, now: Date) async throws -> GenerationTask? {
+    try await write { tx in
+      guard var task = try await PostgresTaskRows.fetch(tx.connection, id: taskID, forUpdate: true),
+        task.status == .processing
+      else { return nil }
+      task.report(progress: progress)
+      try await PostgresTaskRows.saveChange(tx, &task, now: now)
+      return task
+    }
+  }
+
+  public func finishTask(id: String, owner: String, outcome: TaskOutcome, now: Date) async throws -> GenerationTask? {
+    try await write { tx in
+      guard var task = try await PostgresTaskRows.leased(tx, id: id, to: owner) else { return nil }
+      task.end(outcome, now: now)
+      try await self.save(tx, &task, now: now)
+      return task
+    }
+  }
+
+  public func retryTask(
+    id: String, owner: String, failure: BackendFailure, retryAt: Date, maxAttempts: Int, now: Date
+  ) async throws -> GenerationTask? {
+    try await write { tx in
+      guard var task = try await PostgresTaskRows.leased(tx, id: id, to: owner) else { return nil }
+      task.retry(after: failure, maxAttempts: maxAttempts, now: now)
+      try await self.save(tx, &task, now: now, notBefore: retryAt)
+      return task
+    }
+  }
+
+  public func rescueAbandonedTasks(_ abandoned: AbandonedTasks, maxAttempts: Int, now: Date) async throws -> [GenerationTask] {
+    try await write { tx in
+      var rescued: [GenerationTask] = []
+      for var task in try await PostgresTaskRows.processing(tx, abandoned) {
+        task.rescue(maxAttempts: maxAttempts, now: now)
+        try await self.save(tx, &task, now: now)
+        rescued.append(task)
+      }
+      return rescued
+    }
+  }
+
+  /// Stores a changed task. One that left PROCESSING loses its lease (a requeued one is due at
+  /// `notBefore`); one that ended settles its hold.
+  func save(_ tx: PostgresTransaction, _ task: inout GenerationTask, now: Date, notBefore: Date? = nil)
+    async throws
+  {
+    if task.status.isTerminal { try await PostgresCredits.settle(tx, task: task, now: now) }
+    try await PostgresTaskRows.saveChange(tx, &task, now: now)
+    guard task.status != .processing else { return }
+    try await PostgresTaskRows.setLease(tx, id: task.id, lease: nil, notBefore: notBefore)
+  }
+}

@@ -1,0 +1,56 @@
+import EaselCore
+import Foundation
+import GRDB
+
+/// StoreHealth, TaskRetention: health, statistics and purging finished tasks.
+extension SQLiteTaskStore: StoreHealth, TaskRetention {
+  public func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String]) {
+    try await writer.write { db in
+      let filter = "status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < ?"
+      let arguments: StatementArguments = [cutoff.timeIntervalSince1970]
+      let rows = try Row.fetchAll(
+        db, sql: "SELECT id, input_key, output_key, thumbnail_key FROM tasks WHERE \(filter)", arguments: arguments)
+      let keys = rows.flatMap { row in ["input_key", "output_key", "thumbnail_key"].compactMap { row[$0] as String? } }
+      let owned = "SELECT id FROM tasks WHERE \(filter)"
+      try db.execute(sql: "DELETE FROM credit_holds WHERE task_id IN (\(owned))", arguments: arguments)
+      try db.execute(sql: "DELETE FROM idempotency_keys WHERE task_id IN (\(owned))", arguments: arguments)
+      try db.execute(sql: "DELETE FROM task_updates WHERE task_id IN (\(owned))", arguments: arguments)
+      try db.execute(
+        sql: "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE task_id IN (\(owned)))",
+        arguments: arguments)
+      try db.execute(sql: "DELETE FROM webhook_deliveries WHERE task_id IN (\(owned))", arguments: arguments)
+      try db.execute(sql: "DELETE FROM tasks WHERE \(filter)", arguments: arguments)
+      db.afterNextTransaction(onCommit: { [feed] _ in feed.cache.invalidate(nil) })
+      return (rows.count, keys)
+    }
+  }
+
+  public func purgeableTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifacts: Int) {
+    try await writer.read { db in
+      let row = try Row.fetchOne(
+        db,
+        sql: """
+          SELECT COUNT(*) AS tasks, COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) AS artifacts
+          FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < ?
+          """,
+        arguments: [cutoff.timeIntervalSince1970])
+      return (row?["tasks"] ?? 0, row?["artifacts"] ?? 0)
+    }
+  }
+
+  public func ping() async throws {
+    _ = try await writer.read { db in try Int.fetchOne(db, cached: "SELECT 1") }
+  }
+
+  public func statistics() async throws -> StoreStatistics {
+    try await writer.read { db in
+      let counts = try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM tasks GROUP BY status")
+      let held = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(held), 0) FROM credit_accounts") ?? 0
+      var byStatus: [TaskStatus: Int] = [:]
+      for row in counts {
+        if let status = TaskStatus(rawValue: row["status"]) { byStatus[status] = row["n"] }
+      }
+      return StoreStatistics(tasksByStatus: byStatus, creditsHeld: held)
+    }
+  }
+}
