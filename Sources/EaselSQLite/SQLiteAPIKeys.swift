@@ -5,12 +5,11 @@ import GRDB
 enum APIKeys {
   static func insert(_ db: Database, _ key: APIKeyRecord, secretHash: String) throws {
     try db.run(
-      sql: "INSERT INTO api_keys (id, secret_hash, platform, scope, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-      arguments: [key.id, secretHash, key.platform, key.scope.rawValue, key.name, key.createdAt.timeIntervalSince1970])
+      literal: "INSERT INTO api_keys (id, secret_hash, platform, scope, name, created_at) VALUES (\(key.id), \(secretHash), \(key.platform), \(key.scope.rawValue), \(key.name), \(key.createdAt.timeIntervalSince1970))")
   }
 
   static func fetch(_ db: Database, secretHash: String) throws -> APIKeyRecord? {
-    try Row.fetchOne(db, cached: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [secretHash]).map(decode)
+    try Row.fetchOne(db, cached: "SELECT * FROM api_keys WHERE secret_hash = \(secretHash)").map(decode)
   }
 
   static func all(_ db: Database) throws -> [APIKeyRecord] {
@@ -18,9 +17,9 @@ enum APIKeys {
   }
 
   static func revoke(_ db: Database, id: String, now: Date) throws -> Bool {
-    guard try Row.fetchOne(db, cached: "SELECT id FROM api_keys WHERE id = ?", arguments: [id]) != nil else { return false }
+    guard try Row.fetchOne(db, cached: "SELECT id FROM api_keys WHERE id = \(id)") != nil else { return false }
     try db.run(
-      sql: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", arguments: [now.timeIntervalSince1970, id])
+      literal: "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, \(now.timeIntervalSince1970)) WHERE id = \(id)")
     return true
   }
 

@@ -6,8 +6,7 @@ import GRDB
 enum Credits {
   static func account(_ db: Database, _ account: Account) throws -> CreditBalance {
     let row = try Row.fetchOne(
-      db, cached: "SELECT balance, held FROM credit_accounts WHERE platform = ? AND user_id = ?",
-      arguments: [account.platform, account.userID])
+      db, cached: "SELECT balance, held FROM credit_accounts WHERE platform = \(account.platform) AND user_id = \(account.userID)")
     guard let row else { return .zero }
     return CreditBalance(balance: row["balance"], held: row["held"])
   }
@@ -28,10 +27,9 @@ enum Credits {
     balance.held += task.creditCost
     try save(db, task.account, balance)
     try db.run(
-      sql: """
-        INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at) VALUES (?, ?, ?, ?, 'OPEN', ?)
-        """,
-      arguments: [task.id, task.account.platform, task.account.userID, task.creditCost, now.timeIntervalSince1970])
+      literal: """
+        INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at) VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.creditCost), 'OPEN', \(now.timeIntervalSince1970))
+        """)
     try countActive(db, task.account, by: 1)
     try appendLedger(
       db, account: task.account, kind: .hold, amount: task.creditCost, reason: LedgerReason.generation, taskID: task.id,
@@ -43,8 +41,7 @@ enum Credits {
   static func settle(_ db: Database, task: GenerationTask, now: Date) throws {
     guard let settlement = task.status.holdSettlement else { return }
     let row = try Row.fetchOne(
-      db, cached: "UPDATE credit_holds SET state = ?, settled_at = ? WHERE task_id = ? AND state = 'OPEN' RETURNING amount",
-      arguments: [settlement.ledgerKind == .capture ? "CAPTURED" : "RELEASED", now.timeIntervalSince1970, task.id])
+      db, cached: "UPDATE credit_holds SET state = \(settlement.ledgerKind == .capture ? "CAPTURED" : "RELEASED"), settled_at = \(now.timeIntervalSince1970) WHERE task_id = \(task.id) AND state = 'OPEN' RETURNING amount")
     guard let amount: Int64 = row?["amount"] else { return }
     let balance = settlement.apply(amount: amount, to: try account(db, task.account))
     try save(db, task.account, balance)
@@ -55,17 +52,14 @@ enum Credits {
   }
 
   static func ledger(_ db: Database, account: Account, page: PageRequest) throws -> Page<LedgerEntry> {
-    let owner: StatementArguments = [account.platform, account.userID]
-    let total =
-      try Int64.fetchOne(db, cached: "SELECT COUNT(*) FROM ledger_entries WHERE platform = ? AND user_id = ?", arguments: owner)
-      ?? 0
+    let owner: SQL = "platform = \(account.platform) AND user_id = \(account.userID)"
+    let total = try Int64.fetchOne(db, cached: "SELECT COUNT(*) FROM ledger_entries WHERE \(owner)") ?? 0
     let rows = try Row.fetchAll(
       db,
       cached: """
         SELECT id, kind, amount, reason, task_id, balance_after, created_at FROM ledger_entries
-        WHERE platform = ? AND user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?
-        """,
-      arguments: owner + [page.limit, page.offset])
+        WHERE \(owner) ORDER BY id DESC LIMIT \(page.limit) OFFSET \(page.offset)
+        """)
     let entries = rows.map { row in
       LedgerEntry(
         id: row["id"], kind: LedgerKind(rawValue: row["kind"]) ?? .adjust, amount: row["amount"], reason: row["reason"],
@@ -78,23 +72,20 @@ enum Credits {
   /// Unfinished (PENDING or PROCESSING) tasks of the account: the ones with an open hold.
   static func activeTasks(_ db: Database, _ account: Account) throws -> Int {
     try Int.fetchOne(
-      db, cached: "SELECT active_tasks FROM credit_accounts WHERE platform = ? AND user_id = ?",
-      arguments: [account.platform, account.userID]) ?? 0
+      db, cached: "SELECT active_tasks FROM credit_accounts WHERE platform = \(account.platform) AND user_id = \(account.userID)") ?? 0
   }
 
   private static func countActive(_ db: Database, _ account: Account, by change: Int) throws {
     try db.run(
-      sql: "UPDATE credit_accounts SET active_tasks = active_tasks + ? WHERE platform = ? AND user_id = ?",
-      arguments: [change, account.platform, account.userID])
+      literal: "UPDATE credit_accounts SET active_tasks = active_tasks + \(change) WHERE platform = \(account.platform) AND user_id = \(account.userID)")
   }
 
   private static func save(_ db: Database, _ account: Account, _ balance: CreditBalance) throws {
     try db.run(
-      sql: """
-        INSERT INTO credit_accounts (platform, user_id, balance, held) VALUES (?, ?, ?, ?)
+      literal: """
+        INSERT INTO credit_accounts (platform, user_id, balance, held) VALUES (\(account.platform), \(account.userID), \(balance.balance), \(balance.held))
         ON CONFLICT (platform, user_id) DO UPDATE SET balance = excluded.balance, held = excluded.held
-        """,
-      arguments: [account.platform, account.userID, balance.balance, balance.held])
+        """)
   }
 
   private static func appendLedger(
@@ -102,13 +93,9 @@ enum Credits {
     balance: CreditBalance, now: Date
   ) throws {
     try db.run(
-      sql: """
+      literal: """
         INSERT INTO ledger_entries (platform, user_id, kind, amount, reason, task_id, balance_after, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-      arguments: [
-        account.platform, account.userID, kind.rawValue, amount, reason, taskID, balance.balance,
-        now.timeIntervalSince1970,
-      ])
+        VALUES (\(account.platform), \(account.userID), \(kind.rawValue), \(amount), \(reason), \(taskID), \(balance.balance), \(now.timeIntervalSince1970))
+        """)
   }
 }

@@ -16,9 +16,8 @@ enum Idempotency {
         db,
         cached: """
           SELECT request_hash, task_id FROM idempotency_keys
-          WHERE platform = ? AND user_id = ? AND scope = ? AND key = ?
-          """,
-        arguments: [account.platform, account.userID, scope.rawValue, key.key])
+          WHERE platform = \(account.platform) AND user_id = \(account.userID) AND scope = \(scope.rawValue) AND key = \(key.key)
+          """)
     else { return nil }
     guard row["request_hash"] as String == key.requestHash else {
       throw EaselError.invalidArgument(IdempotencyKey.reusedMessage)
@@ -29,10 +28,9 @@ enum Idempotency {
 
   static func record(_ db: Database, account: Account, scope: Scope, key: IdempotencyKey, taskID: String?, now: Date) throws {
     try db.run(
-      sql: """
+      literal: """
         INSERT INTO idempotency_keys (platform, user_id, scope, key, request_hash, task_id, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?)
-        """,
-      arguments: [account.platform, account.userID, scope.rawValue, key.key, key.requestHash, taskID, now.timeIntervalSince1970])
+        VALUES (\(account.platform), \(account.userID), \(scope.rawValue), \(key.key), \(key.requestHash), \(taskID), \(now.timeIntervalSince1970))
+        """)
   }
 }

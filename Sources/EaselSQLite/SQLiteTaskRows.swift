@@ -6,19 +6,12 @@ import GRDB
 enum TaskRows {
   static func insert(_ db: Database, _ task: GenerationTask, feed: ChangeFeed) throws {
     try db.run(
-      sql: """
+      literal: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
           template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
           created_at, updated_at, webhook)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-      arguments: [
-        task.id, task.account.platform, task.account.userID, task.kind.rawValue, task.status.rawValue, task.prompt,
-        try StoredJSON.string(task.parameters), task.template.code, task.template.name,
-        task.template.version, task.template.category, task.backend, try StoredJSON.string(task.backendOptions), task.creditCost, task.timeoutMs, task.inputImageKey,
-        task.sequence, task.createdAt.timeIntervalSince1970, task.updatedAt.timeIntervalSince1970,
-        try task.webhook.map(StoredJSON.string),
-      ])
+        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)))
+        """)
     var logged = task
     try appendUpdate(db, &logged, feed: feed)
   }
@@ -28,18 +21,12 @@ enum TaskRows {
     task.sequence += 1
     task.updatedAt = now
     try db.run(
-      sql: """
-        UPDATE tasks SET status = ?, progress = ?, output_key = ?, output_content_type = ?, thumbnail_key = ?,
-          processing_time_ms = ?, error_code = ?, error_message = ?, attempts = ?, sequence = ?, updated_at = ?,
-          started_at = ?, finished_at = ?, cancel_requested_at = ?
-        WHERE id = ?
-        """,
-      arguments: [
-        task.status.rawValue, task.progress, task.output?.key, task.output?.contentType, task.thumbnail?.key,
-        task.processingTimeMs, task.errorCode, task.errorMessage, task.attempts, task.sequence,
-        now.timeIntervalSince1970, task.startedAt?.timeIntervalSince1970, task.finishedAt?.timeIntervalSince1970,
-        task.cancelRequestedAt?.timeIntervalSince1970, task.id,
-      ])
+      literal: """
+        UPDATE tasks SET status = \(task.status.rawValue), progress = \(task.progress), output_key = \(task.output?.key), output_content_type = \(task.output?.contentType), thumbnail_key = \(task.thumbnail?.key),
+          processing_time_ms = \(task.processingTimeMs), error_code = \(task.errorCode), error_message = \(task.errorMessage), attempts = \(task.attempts), sequence = \(task.sequence), updated_at = \(now.timeIntervalSince1970),
+          started_at = \(task.startedAt?.timeIntervalSince1970), finished_at = \(task.finishedAt?.timeIntervalSince1970), cancel_requested_at = \(task.cancelRequestedAt?.timeIntervalSince1970)
+        WHERE id = \(task.id)
+        """)
     try appendUpdate(db, &task, feed: feed)
   }
 
@@ -47,15 +34,11 @@ enum TaskRows {
   /// feed once the transaction commits. Writes are serialised, so log order is commit order.
   private static func appendUpdate(_ db: Database, _ task: inout GenerationTask, feed: ChangeFeed) throws {
     try db.run(
-      sql: """
-        INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at) VALUES (?, ?, ?, ?, ?, ?)
-        """,
-      arguments: [
-        task.id, task.account.platform, task.account.userID, task.sequence, try StoredJSON.string(task),
-        task.updatedAt.timeIntervalSince1970,
-      ])
+      literal: """
+        INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at) VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.sequence), \(try StoredJSON.string(task)), \(task.updatedAt.timeIntervalSince1970))
+        """)
     task.updateID = db.lastInsertedRowID
-    try db.run(sql: "UPDATE tasks SET update_id = ? WHERE id = ?", arguments: [task.updateID, task.id])
+    try db.run(literal: "UPDATE tasks SET update_id = \(task.updateID) WHERE id = \(task.id)")
     try WebhookRows.enqueue(db, for: task)
     let committed = task
     db.afterNextTransaction(onCommit: { _ in feed.committed(committed) })
@@ -63,22 +46,15 @@ enum TaskRows {
 
   /// Logged states after `updateID`, oldest first: of one account, or of a whole platform.
   static func updates(_ db: Database, after updateID: Int64, scope: UpdateScope, limit: Int) throws -> [GenerationTask] {
-    let (filter, arguments): (String, StatementArguments) =
-      switch scope {
-      case .account(let account): ("platform = ? AND user_id = ?", [account.platform, account.userID])
-      case .platform(let platform): ("platform = ?", [platform])
-      }
-    return try Row.fetchAll(
-      db, cached: "SELECT id, snapshot FROM task_updates WHERE \(filter) AND id > ? ORDER BY id LIMIT ?",
-      arguments: arguments + [updateID, limit]
+    try Row.fetchAll(
+      db, cached: "SELECT id, snapshot FROM task_updates WHERE \(owner(scope)) AND id > \(updateID) ORDER BY id LIMIT \(limit)"
     ).map(snapshot)
   }
 
   /// Logged states of one task after `sequence`, in order.
   static func updates(_ db: Database, taskID: String, afterSequence sequence: UInt64) throws -> [GenerationTask] {
     try Row.fetchAll(
-      db, cached: "SELECT id, snapshot FROM task_updates WHERE task_id = ? AND sequence > ? ORDER BY sequence",
-      arguments: [taskID, sequence]
+      db, cached: "SELECT id, snapshot FROM task_updates WHERE task_id = \(taskID) AND sequence > \(sequence) ORDER BY sequence"
     ).map(snapshot)
   }
 
@@ -90,7 +66,7 @@ enum TaskRows {
 
   /// The task, if it exists and (when `account` is given) belongs to that account.
   static func fetch(_ db: Database, id: String, account: Account? = nil) throws -> GenerationTask? {
-    guard let task = try Row.withFirst(db, cached: "SELECT * FROM tasks WHERE id = ?", arguments: [id], decode) else {
+    guard let task = try Row.withFirst(db, cached: "SELECT * FROM tasks WHERE id = \(id)", decode) else {
       return nil
     }
     if let account, task.account != account { return nil }
@@ -98,18 +74,14 @@ enum TaskRows {
   }
 
   static func oldestDue(_ db: Database, now: Date, excludingBackends: Set<String>) throws -> GenerationTask? {
-    let excluded = excludingBackends.sorted()
-    let placeholders = excluded.map { _ in "?" }.joined(separator: ", ")
-    var arguments: StatementArguments = [now.timeIntervalSince1970]
-    arguments += StatementArguments(excluded)
+    let exclusion: SQL = excludingBackends.isEmpty ? "" : "AND backend NOT IN \(excludingBackends.sorted())"
     return try Row.fetchOne(
       db,
       cached: """
-        SELECT * FROM tasks WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= ?)
-        \(excluded.isEmpty ? "" : "AND backend NOT IN (\(placeholders))")
+        SELECT * FROM tasks WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= \(now.timeIntervalSince1970))
+        \(exclusion)
         ORDER BY created_at, rowid LIMIT 1
-        """,
-      arguments: arguments
+        """
     ).map(decode)
   }
 
@@ -119,47 +91,42 @@ enum TaskRows {
       return try Row.fetchAll(db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING'").map(decode)
     case .expired(let before, let owner):
       return try Row.fetchAll(
-        db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING' AND (lease_expires_at < ? OR lease_owner = ?)",
-        arguments: [before.timeIntervalSince1970, owner]
+        db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING' AND (lease_expires_at < \(before.timeIntervalSince1970) OR lease_owner = \(owner))"
       ).map(decode)
     }
   }
 
   /// PENDING and PROCESSING tasks of an account or platform, oldest first.
   static func active(_ db: Database, scope: UpdateScope) throws -> [GenerationTask] {
-    let (filter, arguments): (String, StatementArguments) =
-      switch scope {
-      case .account(let account): ("platform = ? AND user_id = ?", [account.platform, account.userID])
-      case .platform(let platform): ("platform = ?", [platform])
-      }
-    return try Row.fetchAll(
-      db, cached: "SELECT * FROM tasks WHERE \(filter) AND status IN ('PENDING', 'PROCESSING') ORDER BY created_at, rowid",
-      arguments: arguments
+    try Row.fetchAll(
+      db, cached: "SELECT * FROM tasks WHERE \(owner(scope)) AND status IN ('PENDING', 'PROCESSING') ORDER BY created_at, rowid"
     ).map(decode)
+  }
+
+  /// The rows of an account, or of a whole platform.
+  private static func owner(_ scope: UpdateScope) -> SQL {
+    switch scope {
+    case .account(let account): "platform = \(account.platform) AND user_id = \(account.userID)"
+    case .platform(let platform): "platform = \(platform)"
+    }
   }
 
   /// Whether `owner` holds the task's lease.
   static func isLeased(_ db: Database, id: String, to owner: String) throws -> Bool {
-    try String.fetchOne(db, cached: "SELECT lease_owner FROM tasks WHERE id = ?", arguments: [id]) == owner
+    try String.fetchOne(db, cached: "SELECT lease_owner FROM tasks WHERE id = \(id)") == owner
   }
 
   static func setLease(_ db: Database, id: String, lease: Lease?, notBefore: Date? = nil) throws {
     try db.run(
-      sql: "UPDATE tasks SET lease_owner = ?, lease_expires_at = ?, not_before = ? WHERE id = ?",
-      arguments: [lease?.owner, lease?.expires.timeIntervalSince1970, notBefore?.timeIntervalSince1970, id])
+      literal: "UPDATE tasks SET lease_owner = \(lease?.owner), lease_expires_at = \(lease?.expires.timeIntervalSince1970), not_before = \(notBefore?.timeIntervalSince1970) WHERE id = \(id)")
   }
 
   static func page(_ db: Database, account: Account, status: TaskStatus?, page: PageRequest) throws -> Page<GenerationTask> {
-    var filter = "platform = ? AND user_id = ?"
-    var arguments: StatementArguments = [account.platform, account.userID]
-    if let status {
-      filter += " AND status = ?"
-      arguments += [status.rawValue]
-    }
-    let total = try Int64.fetchOne(db, cached: "SELECT COUNT(*) FROM tasks WHERE \(filter)", arguments: arguments) ?? 0
+    var filter = owner(.account(account))
+    if let status { filter += " AND status = \(status.rawValue)" }
+    let total = try Int64.fetchOne(db, cached: "SELECT COUNT(*) FROM tasks WHERE \(filter)") ?? 0
     let rows = try Row.fetchAll(
-      db, cached: "SELECT * FROM tasks WHERE \(filter) ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-      arguments: arguments + [page.limit, page.offset])
+      db, cached: "SELECT * FROM tasks WHERE \(filter) ORDER BY created_at DESC, rowid DESC LIMIT \(page.limit) OFFSET \(page.offset)")
     return Page(items: try rows.map(decode), total: total, request: page)
   }
 

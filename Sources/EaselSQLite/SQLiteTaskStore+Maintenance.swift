@@ -6,20 +6,17 @@ import GRDB
 extension SQLiteTaskStore: StoreHealth, TaskRetention {
   public func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String]) {
     try await writer.write { db in
-      let filter = "status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < ?"
-      let arguments: StatementArguments = [cutoff.timeIntervalSince1970]
-      let rows = try Row.fetchAll(
-        db, sql: "SELECT id, input_key, output_key, thumbnail_key FROM tasks WHERE \(filter)", arguments: arguments)
+      let filter: SQL = "status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)"
+      let rows = try Row.fetchAll(db, cached: "SELECT id, input_key, output_key, thumbnail_key FROM tasks WHERE \(filter)")
       let keys = rows.flatMap { row in ["input_key", "output_key", "thumbnail_key"].compactMap { row[$0] as String? } }
-      let owned = "SELECT id FROM tasks WHERE \(filter)"
-      try db.execute(sql: "DELETE FROM credit_holds WHERE task_id IN (\(owned))", arguments: arguments)
-      try db.execute(sql: "DELETE FROM idempotency_keys WHERE task_id IN (\(owned))", arguments: arguments)
-      try db.execute(sql: "DELETE FROM task_updates WHERE task_id IN (\(owned))", arguments: arguments)
+      let owned: SQL = "SELECT id FROM tasks WHERE \(filter)"
+      try db.execute(literal: "DELETE FROM credit_holds WHERE task_id IN (\(owned))")
+      try db.execute(literal: "DELETE FROM idempotency_keys WHERE task_id IN (\(owned))")
+      try db.execute(literal: "DELETE FROM task_updates WHERE task_id IN (\(owned))")
       try db.execute(
-        sql: "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE task_id IN (\(owned)))",
-        arguments: arguments)
-      try db.execute(sql: "DELETE FROM webhook_deliveries WHERE task_id IN (\(owned))", arguments: arguments)
-      try db.execute(sql: "DELETE FROM tasks WHERE \(filter)", arguments: arguments)
+        literal: "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE task_id IN (\(owned)))")
+      try db.execute(literal: "DELETE FROM webhook_deliveries WHERE task_id IN (\(owned))")
+      try db.execute(literal: "DELETE FROM tasks WHERE \(filter)")
       db.afterNextTransaction(onCommit: { [feed] _ in feed.cache.invalidate(nil) })
       return (rows.count, keys)
     }
@@ -29,11 +26,10 @@ extension SQLiteTaskStore: StoreHealth, TaskRetention {
     try await writer.read { db in
       let row = try Row.fetchOne(
         db,
-        sql: """
+        cached: """
           SELECT COUNT(*) AS tasks, COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) AS artifacts
-          FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < ?
-          """,
-        arguments: [cutoff.timeIntervalSince1970])
+          FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)
+          """)
       return (row?["tasks"] ?? 0, row?["artifacts"] ?? 0)
     }
   }

@@ -17,8 +17,7 @@ extension SQLiteTaskStore: TaskQueue {
   public func renewLease(taskID: String, lease: Lease) async throws -> Bool {
     try await writer.write { db in
       try db.execute(
-        sql: "UPDATE tasks SET lease_expires_at = ? WHERE id = ? AND status = 'PROCESSING' AND lease_owner = ?",
-        arguments: [lease.expires.timeIntervalSince1970, taskID, lease.owner])
+        literal: "UPDATE tasks SET lease_expires_at = \(lease.expires.timeIntervalSince1970) WHERE id = \(taskID) AND status = 'PROCESSING' AND lease_owner = \(lease.owner)")
       return db.changesCount == 1
     }
   }

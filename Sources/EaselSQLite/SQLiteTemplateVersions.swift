@@ -8,8 +8,7 @@ enum TemplateVersions {
     for template in templates {
       let definition = try StoredJSON.string(template)
       let stored = try String.fetchOne(
-        db, sql: "SELECT definition FROM template_versions WHERE code = ? AND version = ?",
-        arguments: [template.code, template.version])
+        db, cached: "SELECT definition FROM template_versions WHERE code = \(template.code) AND version = \(template.version)")
       if let stored {
         guard stored == definition else {
           throw EaselError.failedPrecondition(
@@ -19,14 +18,13 @@ enum TemplateVersions {
         continue
       }
       try db.execute(
-        sql: "INSERT INTO template_versions (code, version, definition, created_at) VALUES (?, ?, ?, ?)",
-        arguments: [template.code, template.version, definition, now.timeIntervalSince1970])
+        literal: "INSERT INTO template_versions (code, version, definition, created_at) VALUES (\(template.code), \(template.version), \(definition), \(now.timeIntervalSince1970))")
     }
   }
 
   static func fetch(_ db: Database, code: String, version: String) throws -> Template? {
     let definition = try String.fetchOne(
-      db, sql: "SELECT definition FROM template_versions WHERE code = ? AND version = ?", arguments: [code, version])
+      db, cached: "SELECT definition FROM template_versions WHERE code = \(code) AND version = \(version)")
     return try definition.map { try StoredJSON.decode(Template.self, $0) }
   }
 }

@@ -8,24 +8,19 @@ enum WebhookRows {
   static func enqueue(_ db: Database, for task: GenerationTask) throws {
     guard let event = WebhookEvent.caused(by: task), let webhook = task.webhook else { return }
     try db.run(
-      sql: """
+      literal: """
         INSERT INTO webhook_deliveries (id, task_id, event, url, snapshot, state, next_attempt_at, created_at)
-        VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?)
-        """,
-      arguments: [
-        "msg_" + UUID().uuidString.lowercased(), task.id, event.rawValue, webhook.url, try StoredJSON.string(task),
-        task.updatedAt.timeIntervalSince1970, task.updatedAt.timeIntervalSince1970,
-      ])
+        VALUES (\("msg_" + UUID().uuidString.lowercased()), \(task.id), \(event.rawValue), \(webhook.url), \(try StoredJSON.string(task)), 'PENDING', \(task.updatedAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970))
+        """)
   }
 
   static func secret(_ db: Database, platform: String, rotate: Bool, now: Date) throws -> String {
-    if !rotate, let secret = try String.fetchOne(db, cached: "SELECT secret FROM webhook_secrets WHERE platform = ?", arguments: [platform]) {
+    if !rotate, let secret = try String.fetchOne(db, cached: "SELECT secret FROM webhook_secrets WHERE platform = \(platform)") {
       return secret
     }
     let secret = WebhookSecret.generate()
     try db.run(
-      sql: "INSERT OR REPLACE INTO webhook_secrets (platform, secret, created_at) VALUES (?, ?, ?)",
-      arguments: [platform, secret, now.timeIntervalSince1970])
+      literal: "INSERT OR REPLACE INTO webhook_secrets (platform, secret, created_at) VALUES (\(platform), \(secret), \(now.timeIntervalSince1970))")
     return secret
   }
 
@@ -34,48 +29,39 @@ enum WebhookRows {
       db,
       cached: """
         SELECT * FROM webhook_deliveries
-        WHERE state = 'PENDING' AND next_attempt_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
-        ORDER BY next_attempt_at LIMIT ?
-        """,
-      arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, limit])
+        WHERE state = 'PENDING' AND next_attempt_at <= \(now.timeIntervalSince1970) AND (locked_until IS NULL OR locked_until <= \(now.timeIntervalSince1970))
+        ORDER BY next_attempt_at LIMIT \(limit)
+        """)
     let lockedUntil = now.addingTimeInterval(Double(lock.components.seconds))
     for row in rows {
       try db.run(
-        sql: "UPDATE webhook_deliveries SET locked_until = ? WHERE id = ?",
-        arguments: [lockedUntil.timeIntervalSince1970, row["id"] as String])
+        literal: "UPDATE webhook_deliveries SET locked_until = \(lockedUntil.timeIntervalSince1970) WHERE id = \(row["id"] as String)")
     }
     return try rows.map(delivery)
   }
 
   static func record(_ db: Database, deliveryID: String, attempt: WebhookAttempt, retryAt: Date?) throws {
-    let attempts = (try Int.fetchOne(db, cached: "SELECT attempts FROM webhook_deliveries WHERE id = ?", arguments: [deliveryID]) ?? 0) + 1
+    let attempts = (try Int.fetchOne(db, cached: "SELECT attempts FROM webhook_deliveries WHERE id = \(deliveryID)") ?? 0) + 1
     try db.run(
-      sql: """
-        INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)
-        """,
-      arguments: [
-        deliveryID, attempts, attempt.at.timeIntervalSince1970, attempt.statusCode, attempt.error, attempt.duration.milliseconds,
-      ])
+      literal: """
+        INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES (\(deliveryID), \(attempts), \(attempt.at.timeIntervalSince1970), \(attempt.statusCode), \(attempt.error), \(attempt.duration.milliseconds))
+        """)
     let state: WebhookDeliveryState = attempt.succeeded ? .delivered : retryAt == nil ? .failed : .pending
     try db.run(
-      sql: """
-        UPDATE webhook_deliveries SET attempts = ?, state = ?, next_attempt_at = COALESCE(?, next_attempt_at),
-          locked_until = NULL, finished_at = ?
-        WHERE id = ?
-        """,
-      arguments: [
-        attempts, state.rawValue, retryAt?.timeIntervalSince1970,
-        state == .pending ? nil : attempt.at.timeIntervalSince1970, deliveryID,
-      ])
+      literal: """
+        UPDATE webhook_deliveries SET attempts = \(attempts), state = \(state.rawValue), next_attempt_at = COALESCE(\(retryAt?.timeIntervalSince1970), next_attempt_at),
+          locked_until = NULL, finished_at = \(state == .pending ? nil : attempt.at.timeIntervalSince1970)
+        WHERE id = \(deliveryID)
+        """)
   }
 
   static func history(_ db: Database, taskID: String) throws
     -> [(delivery: WebhookDelivery, state: WebhookDeliveryState, attempts: [WebhookAttempt])]
   {
-    try Row.fetchAll(db, cached: "SELECT * FROM webhook_deliveries WHERE task_id = ? ORDER BY created_at, rowid", arguments: [taskID])
+    try Row.fetchAll(db, cached: "SELECT * FROM webhook_deliveries WHERE task_id = \(taskID) ORDER BY created_at, rowid")
       .map { row in
         let attempts = try Row.fetchAll(
-          db, cached: "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt", arguments: [row["id"] as String]
+          db, cached: "SELECT * FROM webhook_attempts WHERE delivery_id = \(row["id"] as String) ORDER BY attempt"
         ).map { attempt in
           WebhookAttempt(
             statusCode: attempt["status_code"], error: attempt["error"],
