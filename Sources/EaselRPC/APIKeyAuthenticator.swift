@@ -91,13 +91,13 @@ final class APIKeyCache: Sendable {
     self.duration = duration
   }
 
-  func record(for secret: String) -> APIKeyRecord? {
+  func record(for secret: String, now: ContinuousClock.Instant = .now) -> APIKeyRecord? {
     guard duration > .zero else { return nil }
-    return entries.withLock { $0.value(for: secret) }
+    return entries.withLock { $0.value(for: secret, now: now) }
   }
 
-  func remember(_ record: APIKeyRecord, for secret: String) {
+  func remember(_ record: APIKeyRecord, for secret: String, now: ContinuousClock.Instant = .now) {
     guard duration > .zero else { return }
-    entries.withLock { $0.insert(record, for: secret, lifetime: duration) }
+    entries.withLock { $0.insert(record, for: secret, lifetime: duration, now: now) }
   }
 }

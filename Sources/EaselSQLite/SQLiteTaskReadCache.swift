@@ -3,7 +3,7 @@ import Synchronization
 
 /// Tasks recently read by id, so that polling a task (GetTask, the commonest call) skips the
 /// database: that read — GRDB's reader pool, a dispatch queue, decoding 30 columns — cost more
-/// than the rest of the call (see the README's Performance).
+/// than the rest of the call (see docs/performance.md).
 ///
 /// Every commit that changes a task drops its entry and bumps `generation`, and a read only fills
 /// the cache if no commit happened while it read; so an entry is never older than the database
@@ -24,13 +24,15 @@ final class TaskReadCache: Sendable {
   }
 
   /// The task if cached, else what `read` returns (remembered if nothing changed meanwhile).
-  func task(id: String, read: () throws -> GenerationTask?) rethrows -> GenerationTask? {
-    let cached = state.withLock { state in (task: state.entries.value(for: id), generation: state.generation) }
+  func task(id: String, now: ContinuousClock.Instant = .now, read: () throws -> GenerationTask?) rethrows
+    -> GenerationTask?
+  {
+    let cached = state.withLock { state in (task: state.entries.value(for: id, now: now), generation: state.generation) }
     if let task = cached.task { return task }
     guard let task = try read() else { return nil }
     state.withLock { state in
       guard state.generation == cached.generation else { return }
-      state.entries.insert(task, for: id, lifetime: lifetime)
+      state.entries.insert(task, for: id, lifetime: lifetime, now: now)
     }
     return task
   }

@@ -40,11 +40,12 @@ struct TaskReadCacheTests {
     #expect(try cache.task(id: "b") { try Self.task("b", sequence: 2) }?.sequence == 2, "the old state was not kept")
   }
 
-  @Test func entriesExpireAndMissesAreNotRemembered() async throws {
+  @Test func entriesExpireAndMissesAreNotRemembered() throws {
     let cache = TaskReadCache(lifetime: .milliseconds(50))
-    #expect(try cache.task(id: "c") { nil } == nil)
-    #expect(try cache.task(id: "c") { try Self.task("c", sequence: 1) }?.sequence == 1, "a miss is read again")
-    try await Task.sleep(for: .milliseconds(80))
-    #expect(try cache.task(id: "c") { try Self.task("c", sequence: 2) }?.sequence == 2, "expired")
+    let start = ContinuousClock.now
+    #expect(try cache.task(id: "c", now: start) { nil } == nil)
+    #expect(try cache.task(id: "c", now: start) { try Self.task("c", sequence: 1) }?.sequence == 1, "a miss is read again")
+    #expect(try cache.task(id: "c", now: start + .milliseconds(49)) { try Self.task("c", sequence: 2) }?.sequence == 1)
+    #expect(try cache.task(id: "c", now: start + .milliseconds(50)) { try Self.task("c", sequence: 3) }?.sequence == 3, "expired")
   }
 }

@@ -1,6 +1,7 @@
 import EaselRPC
 import Foundation
 import GRPCCore
+import Synchronization
 import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct FanOutTests {
@@ -16,6 +17,7 @@ import Testing
       }
       let streamsPerTask = 50  // 20 tasks × 50 = 1,000 concurrent subscribers, over 10 connections
       let followed = tasks
+      let opened = Counter()  // streams that have their first message
       let completed = try await withThrowingTaskGroup(of: Int.self) { group in
         for connection in 0..<10 {
           group.addTask {
@@ -30,7 +32,10 @@ import Testing
                         $0.taskID = task.id
                       }) { response in
                         var last: Easel_V1_TaskStatus = .unspecified
-                        for try await update in response.messages { last = update.task.status }
+                        for try await update in response.messages {
+                          if last == .unspecified { opened.increment() }
+                          last = update.task.status
+                        }
                         return last == .completed
                       }
                     }
@@ -41,12 +46,21 @@ import Testing
             }
           }
         }
-        // Let every stream open and get its first message, then let the generations finish.
-        try await Task.sleep(for: .seconds(2))
+        // Every stream open with its first message, then the generations finish.
+        try await waitUntil(within: .seconds(60)) { opened.value == users * streamsPerTask }
         gate.open()
         return try await group.reduce(0, +)
       }
       #expect(completed == users * streamsPerTask)
     }
   }
+}
+
+/// A count shared by concurrent tasks.
+final class Counter: Sendable {
+  private let count = Atomic(0)
+
+  func increment() { count.add(1, ordering: .relaxed) }
+
+  var value: Int { count.load(ordering: .relaxed) }
 }

@@ -204,12 +204,14 @@ struct NewUserTests {
 
   @Test func aClientThatLeavesAStreamIsCanceledNotAnError() async throws {
     let logs = CapturedLogs()
-    try await withTestServer(configure: { $0.metrics = .init(host: "127.0.0.1", port: 0) }, logger: logs.logger) { server in
+    try await withTestServer(
+      proceduralDelay: .seconds(2), configure: { $0.metrics = .init(host: "127.0.0.1", port: 0) }, logger: logs.logger
+    ) { server in
       try await server.grant("cat", 10)
-      let watch = try LiveProcess("easel", ["watch", "--user", "cat", "--server", "unix:\(server.endpoints.unixSocketPath)"])
-      try await Task.sleep(for: .milliseconds(500))
       let task = try await server.create("cat")
-      try await watch.waitForLine(within: .seconds(5)) { $0.contains(task.id) }
+      // The stream's first message (the unfinished task) shows it is open.
+      let watch = try LiveProcess("easel", ["watch", "--user", "cat", "--server", "unix:\(server.endpoints.unixSocketPath)"])
+      try await watch.waitForLine(within: .seconds(20)) { $0.contains(task.id) }
       watch.interrupt()  // Ctrl-C
       defer { watch.stop() }
       let address = try #require(server.endpoints.metrics)
