@@ -30,7 +30,8 @@ let package = Package(
     .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
   ],
   targets: [
-    // Domain: templates, pricing, credit rules, task state machine. No I/O dependencies.
+    // Domain: templates, pricing, credit rules, task state machine, the ports and use cases. No I/O
+    // dependencies: swift-log is only the logging API, its handler is chosen by the executable.
     .target(name: "EaselCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
 
     // libvips: the system library, a tiny C shim (libvips' API is variadic), and the only Swift importer.
@@ -147,10 +148,15 @@ let package = Package(
       swiftSettings: strict
     ),
 
+    // Tests mirror the targets; EaselServerTests drive whole servers and processes.
     .testTarget(name: "EaselCoreTests", dependencies: ["EaselCore"]),
     .testTarget(name: "EaselTemplatesTests", dependencies: ["EaselTemplates", "EaselCore"]),
     .testTarget(name: "EaselImagingTests", dependencies: ["EaselImaging", "EaselCore"]),
     .testTarget(name: "EaselSQLiteTests", dependencies: ["EaselSQLite", "EaselCore"]),
+    .testTarget(name: "EaselPostgresTests", dependencies: ["EaselPostgres", "EaselCore"]),
+    .testTarget(name: "EaselArtifactsTests", dependencies: ["EaselArtifacts", "EaselCore"]),
+    .testTarget(name: "EaselModelsTests", dependencies: ["EaselModels", "EaselImaging", "EaselCore"]),
+    .testTarget(name: "EaselRPCTests", dependencies: ["EaselRPC", "EaselCore"]),
     .testTarget(
       name: "EaselServerTests",
       dependencies: [
