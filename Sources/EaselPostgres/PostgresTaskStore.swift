@@ -2,31 +2,30 @@ import EaselCore
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 import Synchronization
 
 /// The store for several nodes: the SQLite store's tables in one PostgreSQL database, shared by
 /// every `easeld`. Row locks make credits exactly-once across nodes, `FOR UPDATE SKIP LOCKED`
 /// hands each task to one worker, and LISTEN/NOTIFY carries every committed change to every node.
-public final class PostgresTaskStore: Sendable {
+public final class PostgresTaskStore: Service, Sendable {
   static let channel = "easel_task_updates"
   static let quiet = Logger(label: "easel.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
   let client: PostgresClient
   let logger: Logger
   let operationTimeout: Duration
-  /// The pool's and the listener's background work, canceled by `close()`.
-  private let tasks = Mutex<[Task<Void, Never>]>([])
   private let listener: ChangeListener
   private let onCommit: (@Sendable (GenerationTask) -> Void)?
+  private let migrated = ReadySignal()
 
-  /// Connects, applies pending migrations and starts listening for changes.
+  /// The store; nothing connects until `run()`, and calls wait for `ready()`.
   /// - `onChange` hears every committed task change of every node, in update-log order.
   /// - `onCommit` hears the changes this process committed, right after each commit.
-  /// Call `close()` when done.
   public init(
     url: DatabaseURL, poolSize: Int = 10, operationTimeout: Duration = .seconds(30), logger: Logger,
     onChange: (@Sendable (GenerationTask) -> Void)? = nil, onCommit: (@Sendable (GenerationTask) -> Void)? = nil
-  ) async throws {
+  ) throws {
     // The pool logs every failed connection attempt at info; the listener reports an outage once.
     var poolLogger = logger
     poolLogger.logLevel = max(logger.logLevel, .warning)
@@ -37,25 +36,34 @@ public final class PostgresTaskStore: Sendable {
     self.onCommit = onCommit
     let connection = try url.connectionConfiguration(connectTimeout: operationTimeout)
     listener = ChangeListener(configuration: connection, channel: Self.channel, logger: logger, onChange: onChange)
-    let client = client
-    tasks.withLock { $0.append(Task { await client.run() }) }
-    do {
-      try await guarded { try await PostgresSchema.migrate($0, logger: logger) }
-      let start = try await guarded { try await Self.lastUpdateID($0) }
-      let listener = listener
-      tasks.withLock { $0.append(Task { await listener.run(after: start) }) }
-    } catch {
-      close()
-      throw error
+  }
+
+  /// Runs the connection pool, applies pending migrations, then listens for every node's changes,
+  /// until a graceful shutdown (the store is the first service of the group, so the last to stop)
+  /// or cancellation.
+  public func run() async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await self.client.run() }
+      let start: Int64
+      do {
+        try await guarded { try await PostgresSchema.migrate($0, logger: self.logger) }
+        start = try await guarded { try await Self.lastUpdateID($0) }
+      } catch {
+        migrated.finish(.failure(error))
+        group.cancelAll()
+        throw error
+      }
+      group.addTask { await self.listener.run(after: start) }
+      migrated.finish(.success(()))
+      try? await gracefulShutdown()
+      group.cancelAll()
     }
   }
 
-  /// Closes every connection (also done when the store is released).
-  public func close() {
-    tasks.withLock { tasks in tasks.forEach { $0.cancel() } }
+  /// Waits until `run()` has migrated the database and started listening; throws its failure.
+  public func ready() async throws {
+    try await migrated.wait()
   }
-
-  deinit { close() }
 
   static func lastUpdateID(_ connection: PostgresConnection) async throws -> Int64 {
     for try await id in try await connection.query("SELECT COALESCE(MAX(id), 0)::bigint FROM task_updates", logger: quiet)

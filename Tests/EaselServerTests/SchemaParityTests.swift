@@ -7,9 +7,9 @@ import Testing
 @Suite(.enabled(if: TestDatabase.isPostgres)) struct SchemaParityTests {
   @Test func sqliteAndPostgreSQLHaveTheSameTablesAndColumns() async throws {
     let directory = try TestServer.temporaryDirectory()
-    _ = try await TestDatabase.open(directory)  // migrates
+    try await TestDatabase.withStore(directory) { _ in }  // migrates
     let sqlitePath = directory.appendingPathComponent("easel.sqlite").path
-    _ = try await StoreLocation.sqlite(path: sqlitePath).open(logger: TestServer.quietLogger)
+    _ = try StoreLocation.sqlite(path: sqlitePath).open(logger: TestServer.quietLogger)
 
     let script = """
       import sqlite3, sys

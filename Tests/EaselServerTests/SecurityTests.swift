@@ -9,12 +9,13 @@ import Testing
 extension TestServer {
   /// Creates an API key straight in the server's database, as `easeld keys create` does.
   func createKey(platform: String, scope: Caller.Scope) async throws -> (id: String, secret: String) {
-    let store = try await TestDatabase.open(directory)
     let secret = APIKeySecret.generate()
     let id = String(UUID().uuidString.prefix(8)).lowercased()
-    try await store.createAPIKey(
-      APIKeyRecord(id: id, platform: platform, scope: scope, name: "test", createdAt: Date(), revokedAt: nil),
-      secretHash: APIKeySecret.hash(secret))
+    try await TestDatabase.withStore(directory) { store in
+      try await store.createAPIKey(
+        APIKeyRecord(id: id, platform: platform, scope: scope, name: "test", createdAt: Date(), revokedAt: nil),
+        secretHash: APIKeySecret.hash(secret))
+    }
     return (id, secret)
   }
 
@@ -47,8 +48,7 @@ func bearer(_ secret: String) -> Metadata { ["authorization": "Bearer \(secret)"
         // Revoked straight in the database, as `easeld keys revoke` does: refused once the key
         // cache's entry (200 ms here) expires, and from then on. (How long an entry lives is
         // checked without timing a loaded server, in APIKeyCacheTests.)
-        let store = try await TestDatabase.open(server.directory)
-        #expect(try await store.revokeAPIKey(id: key.id, now: Date()))
+        #expect(try await TestDatabase.withStore(server.directory) { try await $0.revokeAPIKey(id: key.id, now: Date()) })
         let revokedAt = ContinuousClock.now
         var revoked: RPCError?
         while revoked == nil, ContinuousClock.now - revokedAt < .seconds(10) {

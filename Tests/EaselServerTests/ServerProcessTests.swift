@@ -28,11 +28,10 @@ import Testing
       return try await server.create("oli").id
     }
     // Simulate a crash mid-generation: claim the task straight in the database, as a worker would.
-    do {
-      let store = try await TestDatabase.open(directory)
-      let claimed = try await store.claimNextTask(lease: WorkerSettings().lease(from: Date()), excludingBackends: [], now: Date())
-      #expect(claimed?.id == id && claimed?.status == .processing)
+    let claimed = try await TestDatabase.withStore(directory) { store in
+      try await store.claimNextTask(lease: WorkerSettings().lease(from: Date()), excludingBackends: [], now: Date())
     }
+    #expect(claimed?.id == id && claimed?.status == .processing)
     try await withTestServer(directory: directory, workers: 1) { server in
       let done = try await server.finished("oli", id)
       #expect(done.status == .completed)

@@ -103,14 +103,17 @@ import Testing
   @Test func invalidTemplateFilesStopTheServerFromStarting() async throws {
     let folder = try TestServer.temporaryDirectory()
     try write(Self.poster(version: "1").replacingOccurrences(of: "procedural", with: "dalle"), to: folder)
+    let server = try await EaselServer(
+      configuration: .init(dataDirectory: try TestServer.temporaryDirectory(), tcp: nil, templatesDirectory: folder),
+      logger: TestServer.quietLogger)
     do {
-      _ = try await EaselServer(
-        configuration: .init(dataDirectory: try TestServer.temporaryDirectory(), tcp: nil, templatesDirectory: folder),
-        logger: TestServer.quietLogger)
+      try await server.run()
       Issue.record("a template naming an unconfigured backend was accepted")
     } catch let error as EaselError {
-      #expect(error.message.contains("poster.yaml: backend \"dalle\" is not configured"))
+      #expect(error.message.contains("poster.yaml: backend \"dalle\" is not configured"), "\(error.message)")
+      #expect(error.message.contains("cannot start"))
     }
+    #expect(await server.ready() == nil, "it never served")
   }
 
   @Test func everyBuiltInTemplateRunsEndToEnd() async throws {

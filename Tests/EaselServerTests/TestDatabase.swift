@@ -36,11 +36,6 @@ enum TestDatabase {
     return ["EASEL_DATABASE_URL": url]
   }
 
-  /// The store of a test's data folder, open until released.
-  static func open(_ directory: URL) async throws -> any TaskStore & WebhookStore {
-    try await location(for: directory).open(logger: TestServer.quietLogger).store
-  }
-
   /// Runs `body` on the store of a test's data folder, as a maintenance command would.
   static func withStore<T>(
     _ directory: URL, _ body: (any TaskStore & WebhookStore) async throws -> T

@@ -12,31 +12,32 @@ import Testing
     try await withTestServer(directory: directory, workers: 0) { server in
       for writer in 0..<writers { try await server.grant("w\(writer)", 1_000) }
       // Another process's view of the same store, reading the log as a listener does.
-      let reader = try await TestDatabase.open(directory)
-      let start = try await reader.updates(after: 0, scope: .platform("default"), limit: 10_000).last?.updateID ?? 0
-      async let followed: [Int64] = {
-        var seen: [Int64] = []
-        var last = start
-        let deadline = ContinuousClock.now + .seconds(30)
-        while seen.count < writers * createsEach, ContinuousClock.now < deadline {
-          let page = try await reader.updates(after: last, scope: .platform("default"), limit: 100)
-          seen += page.map(\.updateID)
-          last = page.last?.updateID ?? last
-          if page.isEmpty { try await Task.sleep(for: .milliseconds(2)) }
-        }
-        return seen
-      }()
-      try await withThrowingTaskGroup(of: Void.self) { group in
-        for writer in 0..<writers {
-          group.addTask {
-            for index in 0..<createsEach { _ = try await server.create("w\(writer)", prompt: "change \(index)") }
+      try await TestDatabase.withStore(directory) { reader in
+        let start = try await reader.updates(after: 0, scope: .platform("default"), limit: 10_000).last?.updateID ?? 0
+        async let followed: [Int64] = {
+          var seen: [Int64] = []
+          var last = start
+          let deadline = ContinuousClock.now + .seconds(30)
+          while seen.count < writers * createsEach, ContinuousClock.now < deadline {
+            let page = try await reader.updates(after: last, scope: .platform("default"), limit: 100)
+            seen += page.map(\.updateID)
+            last = page.last?.updateID ?? last
+            if page.isEmpty { try await Task.sleep(for: .milliseconds(2)) }
           }
+          return seen
+        }()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          for writer in 0..<writers {
+            group.addTask {
+              for index in 0..<createsEach { _ = try await server.create("w\(writer)", prompt: "change \(index)") }
+            }
+          }
+          try await group.waitForAll()
         }
-        try await group.waitForAll()
+        let seen = try await followed
+        #expect(seen.count == writers * createsEach, "the reader missed \(writers * createsEach - seen.count) changes")
+        #expect(seen == seen.sorted() && Set(seen).count == seen.count)
       }
-      let seen = try await followed
-      #expect(seen.count == writers * createsEach, "the reader missed \(writers * createsEach - seen.count) changes")
-      #expect(seen == seen.sorted() && Set(seen).count == seen.count)
     }
   }
 }

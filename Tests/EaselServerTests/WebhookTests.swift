@@ -59,8 +59,7 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
       #expect(data["id"] as? String == task.id && data["status"] as? String == "TASK_STATUS_COMPLETED")
 
       // Every attempt is recorded.
-      let store = try await TestDatabase.open(server.directory)
-      let history = try await store.webhookDeliveries(taskID: task.id)
+      let history = try await TestDatabase.withStore(server.directory) { try await $0.webhookDeliveries(taskID: task.id) }
       #expect(history.map(\.state) == [.delivered])
       #expect(history.map { $0.attempts.map(\.statusCode) } == [[500, 204]])
       // A tampered body fails verification.
@@ -90,9 +89,10 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
       try await server.grant("ren", 20)
       let task = try await server.create("ren", prompt: "a gate", webhookURL: receiver.url + "/moved")
       _ = try await server.finished("ren", task.id)
-      let store = try await TestDatabase.open(server.directory)
-      try await waitUntil { try await store.webhookDeliveries(taskID: task.id).first?.state == .delivered }
-      #expect(try await store.webhookDeliveries(taskID: task.id).first?.attempts.map(\.statusCode) == [302, 200])
+      try await TestDatabase.withStore(server.directory) { store in
+        try await waitUntil { try await store.webhookDeliveries(taskID: task.id).first?.state == .delivered }
+        #expect(try await store.webhookDeliveries(taskID: task.id).first?.attempts.map(\.statusCode) == [302, 200])
+      }
       #expect(try await receiver.requests("/elsewhere").isEmpty)
     }
   }
@@ -150,9 +150,10 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
     }
     try await withTestServer(directory: directory, workers: 0, configure: Self.allowingLoopback) { server in
       try await waitUntil { try await receiver.requests("/later").count == 2 }
-      let store = try await TestDatabase.open(directory)
-      try await waitUntil { try await store.webhookDeliveries(taskID: id).first?.state == .delivered }
-      #expect(try await store.webhookDeliveries(taskID: id).first?.attempts.map(\.statusCode) == [503, 200])
+      try await TestDatabase.withStore(directory) { store in
+        try await waitUntil { try await store.webhookDeliveries(taskID: id).first?.state == .delivered }
+        #expect(try await store.webhookDeliveries(taskID: id).first?.attempts.map(\.statusCode) == [503, 200])
+      }
     }
   }
 }

@@ -15,7 +15,7 @@ final class WebhookDispatcher: Service, Sendable {
   let settings: WebhookSettings
   let links: @Sendable (String) -> String?
   let logger: Logger
-  private let client: HTTPClient
+  private let clientConfiguration: HTTPClient.Configuration
   private let wakes: AsyncStream<Void>
 
   init(
@@ -30,10 +30,12 @@ final class WebhookDispatcher: Service, Sendable {
     self.logger = logger
     var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
     configuration.timeout = .init(connect: .seconds(5))
-    client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    clientConfiguration = configuration
   }
 
+  /// Sends due deliveries until a graceful shutdown. Its HTTP client lives as long as this does.
   func run() async throws {
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     await withDiscardingTaskGroup { group in
       let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
       group.addTask {
@@ -46,7 +48,7 @@ final class WebhookDispatcher: Service, Sendable {
         }
       }
       for await _ in ticks.cancelOnGracefulShutdown() {
-        await sendDue()
+        await sendDue(with: client)
       }
       group.cancelAll()
     }
@@ -54,19 +56,19 @@ final class WebhookDispatcher: Service, Sendable {
   }
 
   /// Sends every due delivery, `concurrency` at a time.
-  private func sendDue() async {
+  private func sendDue(with client: HTTPClient) async {
     while true {
       let lock = settings.timeout + .seconds(30)
       guard let batch = try? await store.claimDueWebhookDeliveries(limit: settings.concurrency, lock: lock, now: Date()),
         !batch.isEmpty
       else { return }
       await withDiscardingTaskGroup { sends in
-        for delivery in batch { sends.addTask { await self.send(delivery) } }
+        for delivery in batch { sends.addTask { await self.send(delivery, with: client) } }
       }
     }
   }
 
-  private func send(_ delivery: WebhookDelivery) async {
+  private func send(_ delivery: WebhookDelivery, with client: HTTPClient) async {
     let at = Date()
     let started = ContinuousClock.now
     var statusCode: Int?

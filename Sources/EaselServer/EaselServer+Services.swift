@@ -1,0 +1,107 @@
+import EaselArtifacts
+import EaselCore
+import EaselImaging
+import EaselModels
+import EaselRPC
+import EaselTemplates
+import Foundation
+import GRPCCore
+import Logging
+import ServiceLifecycle
+
+extension EaselServer {
+  /// Everything the server runs, as one ServiceGroup.
+  static func services(
+    configuration: ServerConfiguration, store opened: OpenStore, updates: TaskUpdateHub, running: RunningTasks,
+    workerSignal: WakeSignal,
+    webhookSignal: WakeSignal, logger: Logger, backends extraBackends: [String: any ModelBackend],
+    readiness: Readiness, serving: ServingState
+  ) throws -> ServiceGroup {
+    let store = opened.store
+    let webhookPolicy = try WebhookTargetPolicy(allowed: configuration.webhooks.allowedHosts)
+    var settings = configuration.workerSettings
+    settings.owner = try NodeIdentity.load(dataDirectory: configuration.dataDirectory)
+    let imaging = try VipsImageProcessor(limits: configuration.imaging)
+    let artifacts = try configuration.artifactStore()
+    let metrics = EaselMetrics()
+    let backends = Self.backends(for: configuration, imaging: imaging).merging(extraBackends) { _, extra in extra }
+      .reduce(into: [String: any ModelBackend]()) { metered, entry in
+        metered[entry.key] = MeteredBackend(name: entry.key, backend: entry.value, metrics: metrics)
+      }
+    let runner = TaskRunner(
+      store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, running: running,
+      settings: settings, blocking: ThreadPools.imaging, logger: logger)
+    let pool = WorkerPool(
+      size: configuration.workers, store: store, runner: runner, settings: settings, logger: logger, signal: workerSignal)
+
+    let catalog = TemplateCatalog([], store: store)
+    let reloader = TemplateReloader(
+      loader: TemplateLoader(knownBackends: Set(backends.keys)), directory: configuration.templatesDirectory,
+      catalog: catalog, logger: logger)
+    let started = ReadySignal()
+    let startUp = StartUp(store: opened, settings: settings, reloader: reloader, done: started, logger: logger)
+    let manager = TaskManager(
+      store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
+      updates: updates, limits: configuration.limits, webhookGuard: webhookPolicy, blocking: ThreadPools.imaging,
+      logger: logger)
+    let webhooks = WebhookDispatcher(
+      store: store, policy: webhookPolicy, settings: configuration.webhooks, wakes: webhookSignal.wakes,
+      links: { artifacts.downloadURL(key: $0) }, logger: logger)
+
+    let api: [any RegistrableRPCService] = [
+      TaskServiceHandler(manager: manager, logger: logger),
+      TemplateServiceHandler(
+        templates: catalog, pricing: configuration.pricing, reload: { try await reloader.reload() }, logger: logger),
+      CreditServiceHandler(manager: manager, logger: logger),
+    ]
+    let services: [any RegistrableRPCService] = (configuration.servesAPI ? api : []) + [
+      HealthServiceHandler(state: serving, probe: StorageProbe(interval: .seconds(1)) {
+        do {
+          try await store.ping()
+          try await artifacts.checkWritable()
+          return true
+        } catch {
+          logger.warning("health check failed", metadata: ["error": "\(error)"])
+          return false
+        }
+      }.check),
+      ReflectionServiceHandler(),
+      ReflectionV1AlphaServiceHandler(),
+    ]
+    let addresses = Self.addresses(configuration)
+    // TCP callers need an API key for Easel's services; health and reflection stay open, and the
+    // Unix socket is trusted through its file permissions.
+    let keyCheck = ConditionalInterceptor<any ServerInterceptor>.apply(
+      APIKeyAuthenticator(store: store, cacheDuration: configuration.apiKeyCacheDuration),
+      to: .services([
+        Easel_V1_TaskService.descriptor, Easel_V1_TemplateService.descriptor, Easel_V1_CreditService.descriptor,
+      ]))
+    let measure = ConditionalInterceptor<any ServerInterceptor>.apply(CallObserver(metrics: metrics, logger: logger), to: .all)
+    let listeners = addresses.map { address in
+      let interceptors = if case .tcp = address { [measure, keyCheck] } else { [measure] }
+      return GRPCListener(
+        address: address, tls: configuration.tls, socketGroup: configuration.unixSocketGroup,
+        maxStreamsPerConnection: configuration.maxStreamsPerConnection, services: services,
+        interceptors: interceptors, logger: logger, onListening: readiness.listening)
+    }
+    // The store first (so it stops last), then start-up; everything else waits for start-up.
+    var gated: [any Service] = [webhooks, pool, reloader]
+    if let address = configuration.metrics {
+      gated.append(MetricsEndpoint(address: address, logger: logger, onListening: readiness.metricsListening) {
+        metrics.refresh(
+          statistics: try? await store.statistics(), busyWorkers: pool.busyWorkers, workers: configuration.workers,
+          subscribers: updates.subscriberCount)
+        return metrics.registry.emitToBuffer()
+      })
+    }
+    gated += listeners
+    let first: [any Service] = (opened.service.map { [$0] } ?? []) + [startUp]
+    let all = first + gated.map { Gated(gate: started, service: $0) } + [StreamDrainer(updates: updates, serving: serving)]
+    var groupConfiguration = ServiceGroupConfiguration(services: all.map { .init(service: $0) }, logger: logger)
+    // A drain that takes too long (a 10-minute video, a stuck call) is cut short: running tasks
+    // are canceled, stay PROCESSING and are requeued at the next start, so nothing is lost.
+    groupConfiguration.maximumGracefulShutdownDuration = configuration.drainTimeout
+    groupConfiguration.maximumCancellationDuration = .seconds(5)
+    return ServiceGroup(configuration: groupConfiguration)
+  }
+}
