@@ -8,7 +8,7 @@ public struct Caller: Hashable, Sendable {
     case subscribe
     /// Also create and cancel tasks.
     case tasks
-    /// Also grant and adjust credits and reload templates.
+    /// Also grant and adjust credits, reload templates and drain model servers.
     case admin
   }
 
@@ -20,6 +20,7 @@ public struct Caller: Hashable, Sendable {
     case changeCredits = "grant or adjust credits"
     case readTemplates = "read templates"
     case manageTemplates = "reload templates"
+    case manageBackends = "read or drain model servers"
   }
 
   /// nil for the local (Unix socket) caller, who may act for any platform.
@@ -41,7 +42,7 @@ public struct Caller: Hashable, Sendable {
     switch action {
     case .readTasks, .readCredits, .readTemplates: true
     case .createTasks, .cancelTasks: scope != .subscribe
-    case .changeCredits, .manageTemplates: scope == .admin
+    case .changeCredits, .manageTemplates, .manageBackends: scope == .admin
     }
   }
 

@@ -4,6 +4,21 @@
 public protocol ModelBackend: Sendable {
   func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws
     -> GeneratedMedia
+
+  /// Whether a task of this backend could start now. A backend whose servers run a limited
+  /// number of jobs (a GPU fleet) says no while every slot is taken or every server is down: its
+  /// tasks then wait PENDING, and other backends' tasks are claimed meanwhile.
+  var hasFreeSlot: Bool { get }
+  /// Takes a slot for the task, from its claim until `releaseSlot`; false when none is free.
+  func reserveSlot(for task: GenerationTask) -> Bool
+  func releaseSlot(for taskID: String)
+}
+
+extension ModelBackend {
+  /// Hosted APIs and the offline backend take any number of jobs.
+  public var hasFreeSlot: Bool { true }
+  public func reserveSlot(for task: GenerationTask) -> Bool { true }
+  public func releaseSlot(for taskID: String) {}
 }
 
 public struct GenerationJob: Sendable {

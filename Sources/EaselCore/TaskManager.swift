@@ -54,12 +54,15 @@ public struct TaskManager: Sendable {
       request.parameters["seed"] = .integer(Int64.random(in: 0...Int64(UInt32.max)))
     }
     let creditCost = pricing.cost(of: template, parameters: request.parameters)
-    // A retry, or a request that cannot be paid for, is answered before any image work: the
-    // store checks both again when it creates the task, in one transaction.
-    if let idempotency, let earlier = try await store.task(createdWith: idempotency, account: account) {
-      return earlier
+    if inputImage != nil {
+      // A retry, or a request that cannot be paid for, is answered before any image work: the
+      // store checks both again when it creates the task, in one transaction. (Without an image
+      // there is nothing to save, and those reads would only slow the common case down.)
+      if let idempotency, let earlier = try await store.task(createdWith: idempotency, account: account) {
+        return earlier
+      }
+      try await store.balance(of: account).checkCanHold(creditCost)
     }
-    try await store.balance(of: account).checkCanHold(creditCost)
     let id = UUID().uuidString.lowercased()
     let inputKey = try await inputImage.asyncMap { try await storeInput($0, taskID: id, account: account) }
     let new = NewTask(

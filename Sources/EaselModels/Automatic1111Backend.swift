@@ -2,30 +2,74 @@ import AsyncHTTPClient
 import EaselCore
 import Foundation
 
-/// A Stable Diffusion WebUI-compatible API (AUTOMATIC1111): `/sdapi/v1/txt2img`, or
-/// `/sdapi/v1/img2img` with the input image; `/sdapi/v1/progress` is polled while it runs and
-/// `/sdapi/v1/interrupt` is called when the task is canceled or times out.
-public struct Automatic1111Backend: ModelBackend {
+/// A Stable Diffusion WebUI-compatible API (AUTOMATIC1111, Forge, SD.Next) on one or more servers:
+/// `/sdapi/v1/txt2img`, or `/sdapi/v1/img2img` with the input image. A WebUI runs one generation at
+/// a time and its progress and interrupt are global, so each server has a capacity (1 by default):
+/// a task holds a slot on one server from its claim to its end, `/sdapi/v1/progress` is polled on
+/// that server only, and `/sdapi/v1/interrupt` (cancel, deadline) reaches only the server running
+/// that very task.
+public struct Automatic1111Backend: ModelBackend, FleetBackend {
   public struct Settings: Sendable {
-    public var url: String
-    public var apiKey: String?
+    public var endpoints: [ModelEndpoint]
     public var timeout: Duration
     public var progressInterval: Duration
+    /// A failing server's first cool-down, doubled after each failed probe up to `maxCoolDown`.
+    public var coolDown: Duration = .seconds(2)
+    public var maxCoolDown: Duration = .seconds(120)
 
-    public init(url: String, apiKey: String? = nil, timeout: Duration = .seconds(120), progressInterval: Duration = .seconds(1)) {
-      self.url = url
-      self.apiKey = apiKey
+    public init(endpoints: [ModelEndpoint], timeout: Duration = .seconds(120), progressInterval: Duration = .seconds(1)) {
+      self.endpoints = endpoints
       self.timeout = timeout
       self.progressInterval = progressInterval
     }
+
+    public init(url: String, apiKey: String? = nil, timeout: Duration = .seconds(120), progressInterval: Duration = .seconds(1)) {
+      self.init(endpoints: [ModelEndpoint(url: url, key: apiKey)], timeout: timeout, progressInterval: progressInterval)
+    }
   }
 
-  let api: HTTPModelAPI
+  public let pool: EndpointPool
+  let apis: [String: HTTPModelAPI]
   let progressInterval: Duration
 
   public init(settings: Settings) {
-    api = HTTPModelAPI(name: "automatic1111", baseURL: settings.url, key: settings.apiKey, timeout: settings.timeout)
+    pool = EndpointPool(
+      backend: "automatic1111", endpoints: settings.endpoints, baseCoolDown: settings.coolDown, maxCoolDown: settings.maxCoolDown)
+    apis = Dictionary(
+      settings.endpoints.map {
+        ($0.url, HTTPModelAPI(name: "automatic1111", baseURL: $0.url, key: $0.key, timeout: settings.timeout))
+      }, uniquingKeysWith: { first, _ in first })
     progressInterval = settings.progressInterval
+  }
+
+  public var hasFreeSlot: Bool { pool.hasFreeSlot }
+
+  public func reserveSlot(for task: GenerationTask) -> Bool {
+    let waited = Int64(Date().timeIntervalSince(task.createdAt) * 1000)
+    return pool.reserve(for: task.id, label: task.backendOptions["checkpoint"]?.stringValue, waitedMs: waited)
+  }
+
+  public func releaseSlot(for taskID: String) { pool.release(taskID) }
+
+  /// The WebUI answers `/internal/ping` while it is up.
+  public func probe(_ url: String) async -> Bool {
+    guard let endpoint = pool.endpoints.first(where: { $0.url == url }) else { return false }
+    let api = HTTPModelAPI(name: "automatic1111", baseURL: url, key: endpoint.key, timeout: .seconds(2))
+    return (try? await api.send(.GET, "/internal/ping")) != nil
+  }
+
+  /// The server holding the task's slot; one is waited for if the task has none (a server went
+  /// down between the claim and the start).
+  private func endpoint(for job: GenerationJob) async throws -> (ModelEndpoint, HTTPModelAPI) {
+    let label = job.parameters["checkpoint"]?.stringValue
+    while true {
+      if let endpoint = pool.endpoint(for: job.taskID) ?? (pool.reserve(for: job.taskID, label: label) ? pool.endpoint(for: job.taskID) : nil),
+        let api = apis[endpoint.url]
+      {
+        return (endpoint, api)
+      }
+      try await Task.sleep(for: .milliseconds(200))
+    }
   }
 
   struct Request: Encodable {
@@ -39,6 +83,7 @@ public struct Automatic1111Backend: ModelBackend {
     var seed: Int64
     var init_images: [String]?
     var denoising_strength: Double?
+    var override_settings: [String: String]?
   }
 
   struct Response: Decodable {
@@ -67,12 +112,16 @@ public struct Automatic1111Backend: ModelBackend {
       request.init_images = [Data(input).base64EncodedString()]
       request.denoising_strength = parameters["denoising_strength"]?.numberValue ?? 0.7
     }
+    if let checkpoint = parameters["checkpoint"]?.stringValue { request.override_settings = ["sd_model_checkpoint": checkpoint] }
+    let (server, api) = try await endpoint(for: job)
     let payload = request
     let endpoint = path
     do {
       let body = try await withThrowingTaskGroup(of: Data?.self) { group in
         group.addTask { try await api.send(.POST, endpoint, json: payload) }
         group.addTask {
+          // The WebUI's progress is its running job's: with this task holding the server's only
+          // slot, that job is this task's.
           while true {
             try await Task.sleep(for: progressInterval)
             if let data = try? await api.send(.GET, "/sdapi/v1/progress"),
@@ -88,13 +137,18 @@ public struct Automatic1111Backend: ModelBackend {
         }
         throw CancellationError()
       }
+      pool.record(server.url, failure: nil)
       let response = try api.decode(Response.self, from: body, path: path)
       guard let first = response.images.first, let image = Data(base64Encoded: first) else {
         throw BackendFailure(code: "invalid_response", message: "automatic1111 returned no image")
       }
       return GeneratedMedia(bytes: Array(image), contentType: MediaType.of(Array(image)))
     } catch {
-      if Task.isCancelled { await api.sendIgnoringCancellation(.POST, "/sdapi/v1/interrupt") }
+      if Task.isCancelled {
+        await api.sendIgnoringCancellation(.POST, "/sdapi/v1/interrupt")  // the server running this task, only
+      } else if let failure = error as? BackendFailure {
+        pool.record(server.url, failure: failure)
+      }
       throw error
     }
   }

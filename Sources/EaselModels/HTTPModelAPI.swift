@@ -15,7 +15,7 @@ struct HTTPModelAPI: Sendable {
 
   /// `key` is sent as `Authorization: Bearer KEY`, or as HTTP Basic when it reads `user:password`
   /// (the AUTOMATIC1111 WebUI's `--api-auth`).
-  init(name: String, baseURL: String, key: String?, timeout: Duration, client: HTTPClient = .shared) {
+  init(name: String, baseURL: String, key: String?, timeout: Duration, client: HTTPClient = HTTPModelAPI.client) {
     self.name = name
     self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
     if let key, !key.isEmpty {
@@ -28,6 +28,16 @@ struct HTTPModelAPI: Sendable {
   }
 
   static let transientStatuses: Set<UInt> = [408, 429, 500, 502, 503, 504]
+
+  /// One client for every model API. A server that refuses connections fails the request at once
+  /// (AsyncHTTPClient would otherwise retry until the request's deadline), so a dead server of a
+  /// fleet is taken out of rotation and the task retried on another without a long wait.
+  static let client: HTTPClient = {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool.retryConnectionEstablishment = false
+    configuration.timeout.connect = .seconds(5)
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+  }()
 
   /// Sends the request and returns the body of a 2xx answer. `path` is relative to the API's
   /// base URL unless it is a whole `http(s)://` URL (a result to download, say).

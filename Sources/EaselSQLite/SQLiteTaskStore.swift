@@ -13,6 +13,9 @@ public struct SQLiteTaskStore: Sendable {
   public init(path: String, onChange: (@Sendable (GenerationTask) -> Void)? = nil) throws {
     feed = ChangeFeed(onChange)
     var configuration = Configuration()
+    // Connections opening while another holds a lock (a reader during a checkpoint, a maintenance
+    // command beside the server) wait for it rather than fail with "database is locked".
+    configuration.busyMode = .timeout(5)
     configuration.prepareDatabase { db in
       // FULL: a committed hold or capture survives power loss too, not only a process crash.
       try db.execute(sql: "PRAGMA synchronous = FULL")

@@ -24,15 +24,16 @@ extension EaselServer {
     let imaging = try VipsImageProcessor(limits: configuration.imaging)
     let artifacts = try configuration.artifactStore()
     let metrics = EaselMetrics()
-    let backends = Self.backends(for: configuration, imaging: imaging).merging(extraBackends) { _, extra in extra }
-      .reduce(into: [String: any ModelBackend]()) { metered, entry in
-        metered[entry.key] = MeteredBackend(name: entry.key, backend: entry.value, metrics: metrics)
-      }
+    let unmetered = Self.backends(for: configuration, imaging: imaging).merging(extraBackends) { _, extra in extra }
+    let backends = unmetered.reduce(into: [String: any ModelBackend]()) { metered, entry in
+      metered[entry.key] = MeteredBackend(name: entry.key, backend: entry.value, metrics: metrics)
+    }
     let runner = TaskRunner(
       store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, running: running,
       settings: settings, blocking: ThreadPools.imaging, logger: logger)
     let pool = WorkerPool(
-      size: configuration.workers, store: store, runner: runner, settings: settings, logger: logger, signal: workerSignal)
+      size: configuration.workers, store: store, runner: runner, backends: backends, settings: settings, logger: logger,
+      signal: workerSignal)
 
     let catalog = TemplateCatalog([], store: store)
     let reloader = TemplateReloader(
@@ -53,9 +54,12 @@ extension EaselServer {
       TemplateServiceHandler(
         templates: catalog, pricing: configuration.pricing, reload: { try await reloader.reload() }, logger: logger),
       CreditServiceHandler(manager: manager, logger: logger),
+      BackendServiceHandler(backends: unmetered.mapValues { ($0 as? any FleetBackend)?.pool }, logger: logger),
     ]
     let services: [any RegistrableRPCService] = (configuration.servesAPI ? api : []) + [
-      HealthServiceHandler(state: serving, probe: StorageProbe(interval: .seconds(1)) {
+      HealthServiceHandler(
+        state: serving,
+        probe: StorageProbe(interval: .seconds(1)) {
         do {
           try await store.ping()
           try await artifacts.checkWritable()
@@ -64,7 +68,11 @@ extension EaselServer {
           logger.warning("health check failed", metadata: ["error": "\(error)"])
           return false
         }
-      }.check),
+        }.check,
+        backendInRotation: { name in
+          guard let backend = unmetered[name] else { return nil }
+          return (backend as? any FleetBackend)?.pool.hasServerInRotation ?? true
+        }),
       ReflectionServiceHandler(),
       ReflectionV1AlphaServiceHandler(),
     ]
@@ -75,6 +83,7 @@ extension EaselServer {
       APIKeyAuthenticator(store: store, cacheDuration: configuration.apiKeyCacheDuration),
       to: .services([
         Easel_V1_TaskService.descriptor, Easel_V1_TemplateService.descriptor, Easel_V1_CreditService.descriptor,
+        Easel_V1_BackendService.descriptor,
       ]))
     let measure = ConditionalInterceptor<any ServerInterceptor>.apply(CallObserver(metrics: metrics, logger: logger), to: .all)
     let listeners = addresses.map { address in
@@ -85,7 +94,11 @@ extension EaselServer {
         interceptors: interceptors, logger: logger, onListening: readiness.listening)
     }
     // The store first (so it stops last), then start-up; everything else waits for start-up.
-    var gated: [any Service] = [webhooks, pool, reloader]
+    // Fleet backends (extra backends included) are probed; aliases share one fleet, probed once.
+    var fleets: [String: any FleetBackend] = [:]
+    for case let fleet as any FleetBackend in unmetered.values { fleets[fleet.pool.backend] = fleet }
+    let prober = FleetProber(fleets: Array(fleets.values), logger: logger, wake: { workerSignal.wake() })
+    var gated: [any Service] = [webhooks, pool, reloader, prober]
     if let address = configuration.metrics {
       gated.append(MetricsEndpoint(address: address, logger: logger, onListening: readiness.metricsListening) {
         metrics.refresh(

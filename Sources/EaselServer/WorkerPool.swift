@@ -4,7 +4,9 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Claims due PENDING tasks oldest first, leased to this process, and runs up to `size` at once.
+/// Claims due PENDING tasks oldest first, leased to this process, and runs up to `size` at once;
+/// a task is claimed only when its backend has a free slot (a fleet's server), which it holds
+/// until it ends.
 /// It is woken when a task is created or finished and polls once a second (for retries that come
 /// due); it also hands back tasks whose lease expired. On graceful shutdown it stops claiming and
 /// lets the running tasks finish.
@@ -14,6 +16,7 @@ public final class WorkerPool: Service, Sendable {
   let size: Int
   let store: any TaskQueue
   let runner: TaskRunner
+  let backends: [String: any ModelBackend]
   let settings: WorkerSettings
   let logger: Logger
   private let running = Mutex((total: 0, byBackend: [String: Int]()))
@@ -22,9 +25,10 @@ public final class WorkerPool: Service, Sendable {
 
   /// `signal` wakes the pool when a task may be waiting (one was created, here or on another node).
   public init(
-    size: Int, store: any TaskQueue, runner: TaskRunner, settings: WorkerSettings, logger: Logger,
-    signal: WakeSignal = WakeSignal()
+    size: Int, store: any TaskQueue, runner: TaskRunner, backends: [String: any ModelBackend], settings: WorkerSettings,
+    logger: Logger, signal: WakeSignal = WakeSignal()
   ) {
+    self.backends = backends
     self.size = size
     self.store = store
     self.runner = runner
@@ -50,6 +54,7 @@ public final class WorkerPool: Service, Sendable {
         while hasFreeWorker(), let task = await claim() {
           group.addTask {
             await self.runner.run(task)
+            self.backends[task.backend]?.releaseSlot(for: task.id)
             self.running.withLock { running in
               running.total -= 1
               running.byBackend[task.backend, default: 1] -= 1
@@ -63,11 +68,13 @@ public final class WorkerPool: Service, Sendable {
 
   private func hasFreeWorker() -> Bool { running.withLock { $0.total < size } }
 
-  /// Backends running as many tasks as they may; their tasks wait PENDING.
+  /// Backends running as many tasks as they may, or whose servers have no free slot (all busy,
+  /// cooling down or draining); their tasks wait PENDING.
   private func saturatedBackends() -> Set<String> {
-    running.withLock { running in
+    let limited = running.withLock { running in
       Set(settings.backendLimits.filter { running.byBackend[$0.key, default: 0] >= $0.value }.keys)
     }
+    return limited.union(backends.filter { !$0.value.hasFreeSlot }.keys)
   }
 
   private func claim() async -> GenerationTask? {
@@ -77,6 +84,9 @@ public final class WorkerPool: Service, Sendable {
       let claimed = try await store.claimNextTask(lease: lease, excludingBackends: saturatedBackends(), now: now)
       if claimFailing.exchange(false, ordering: .relaxed) { logger.notice("claiming tasks again") }
       guard let task = claimed else { return nil }
+      // The slot was free a moment ago and this pool is its only taker here; should a probe have
+      // taken the server out meanwhile, the backend waits for a slot within the task's run.
+      _ = backends[task.backend]?.reserveSlot(for: task)
       running.withLock { running in
         running.total += 1
         running.byBackend[task.backend, default: 0] += 1

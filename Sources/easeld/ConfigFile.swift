@@ -41,9 +41,13 @@ enum ConfigFile {
     }
   }
 
-  /// Scalars as written; a list as `a,b`; a mapping as `k=v,k=v` (EASEL_BACKEND_LIMITS).
+  /// Scalars as written; a list as `a,b`; a mapping as `k=v,k=v` (EASEL_BACKEND_LIMITS); a list
+  /// of mappings (a fleet's endpoints) as JSON.
   private static func text(of value: Any, key: String, path: String) throws -> String {
     switch value {
+    case let list as [Any] where list.contains(where: { $0 is [String: Any] }):
+      let data = try JSONSerialization.data(withJSONObject: list, options: [.sortedKeys, .withoutEscapingSlashes])
+      return String(decoding: data, as: UTF8.self)
     case let list as [Any]: return try list.map { try text(of: $0, key: key, path: path) }.joined(separator: ",")
     case let table as [String: Any]:
       return try table.keys.sorted().map { "\($0)=\(try text(of: table[$0]!, key: key, path: path))" }.joined(separator: ",")

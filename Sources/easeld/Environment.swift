@@ -105,10 +105,10 @@ struct Environment {
     let leaseSeconds: Int = try number("EASEL_LEASE_SECONDS", default: 30)
     guard leaseSeconds >= 3 else { throw ValidationError("\(describe("EASEL_LEASE_SECONDS")) must be 3 or more") }
     configuration.workerSettings.leaseDuration = .seconds(leaseSeconds)
-    if let url = try httpURL("STABLE_DIFFUSION_API_URL") {
+    let webUIs = try endpoints(urls: "STABLE_DIFFUSION_API_URL", key: "STABLE_DIFFUSION_API_KEY", list: "STABLE_DIFFUSION_ENDPOINTS")
+    if !webUIs.isEmpty {
       configuration.automatic1111 = .init(
-        url: url, apiKey: self["STABLE_DIFFUSION_API_KEY"],
-        timeout: .milliseconds(try number("STABLE_DIFFUSION_TIMEOUT_MS", default: 120_000)))
+        endpoints: webUIs, timeout: .milliseconds(try number("STABLE_DIFFUSION_TIMEOUT_MS", default: 120_000)))
     }
     if let url = try httpURL("OPENAI_IMAGES_API_URL") {
       configuration.openAIImages = .init(

@@ -56,6 +56,7 @@ struct Setting: Sendable {
     Setting(name: "EASEL_LOG_FORMAT", defaultValue: "text"),
     Setting(name: "STABLE_DIFFUSION_API_URL", defaultValue: ""),
     Setting(name: "STABLE_DIFFUSION_API_KEY", defaultValue: "", shown: masked),
+    Setting(name: "STABLE_DIFFUSION_ENDPOINTS", defaultValue: "", shown: { _ in "(endpoints; keys masked)" }),
     Setting(name: "STABLE_DIFFUSION_TIMEOUT_MS", defaultValue: "120000"),
     Setting(name: "OPENAI_IMAGES_API_URL", defaultValue: ""),
     Setting(name: "OPENAI_IMAGES_API_KEY", defaultValue: "", shown: masked),

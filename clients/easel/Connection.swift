@@ -14,6 +14,7 @@ struct EaselClients {
   let tasks: Easel_V1_TaskService.Client<HTTP2ClientTransport.Posix>
   let templates: Easel_V1_TemplateService.Client<HTTP2ClientTransport.Posix>
   let credits: Easel_V1_CreditService.Client<HTTP2ClientTransport.Posix>
+  let backends: Easel_V1_BackendService.Client<HTTP2ClientTransport.Posix>
   let metadata: Metadata
 }
 
@@ -63,7 +64,7 @@ extension ConnectionOptions {
         try await body(
           EaselClients(
             tasks: .init(wrapping: client), templates: .init(wrapping: client), credits: .init(wrapping: client),
-            metadata: metadata))
+            backends: .init(wrapping: client), metadata: metadata))
       }
     } catch let error as RPCError {
       printError(Self.explain(error, address: address, plaintext: tls == nil))

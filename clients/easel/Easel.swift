@@ -18,7 +18,7 @@ struct Easel: AsyncParsableCommand {
       """,
     subcommands: [
       Create.self, Get.self, List.self, Watch.self, Cancel.self, Download.self, Templates.self, Credits.self,
-      Completion.self,
+      Backends.self, Completion.self,
     ])
 }
 

@@ -109,6 +109,20 @@ enum TextOutput {
     return lines.joined(separator: "\n")
   }
 
+  /// One line a server: `automatic1111  http://gpu1:7860  healthy  1/1 busy  …`.
+  static func backends(_ backends: [Easel_V1_Backend]) -> String {
+    backends.map { backend in
+      let header = backend.name + (backend.degraded ? "  DEGRADED: no server in rotation" : "")
+      return ([header] + backend.endpoints.map { "  " + endpoint($0) }).joined(separator: "\n")
+    }.joined(separator: "\n")
+  }
+
+  static func endpoint(_ endpoint: Easel_V1_Endpoint) -> String {
+    let labels = endpoint.labels.isEmpty ? "" : "  labels \(endpoint.labels.joined(separator: ","))"
+    return "\(endpoint.url)  \(endpoint.state)  \(endpoint.busy)/\(endpoint.capacity) busy  queue wait \(endpoint.queueWaitMs) ms  "
+      + "errors \(Int((endpoint.errorRate * 100).rounded()))% of \(endpoint.jobs) jobs\(labels)"
+  }
+
   private static func number(_ value: Double) -> String {
     value.rounded() == value ? String(Int64(value)) : String(value)
   }

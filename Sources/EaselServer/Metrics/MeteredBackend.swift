@@ -6,6 +6,10 @@ struct MeteredBackend: ModelBackend {
   let backend: any ModelBackend
   let metrics: EaselMetrics
 
+  var hasFreeSlot: Bool { backend.hasFreeSlot }
+  func reserveSlot(for task: GenerationTask) -> Bool { backend.reserveSlot(for: task) }
+  func releaseSlot(for taskID: String) { backend.releaseSlot(for: taskID) }
+
   func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws
     -> GeneratedMedia
   {
