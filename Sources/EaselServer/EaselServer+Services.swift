@@ -95,8 +95,8 @@ extension EaselServer {
     }
     // The store first (so it stops last), then start-up; everything else waits for start-up.
     // Fleet backends (extra backends included) are probed; aliases share one fleet, probed once.
-    var fleets: [String: any FleetBackend] = [:]
-    for case let fleet as any FleetBackend in unmetered.values { fleets[fleet.pool.backend] = fleet }
+    let fleets = unmetered.values.compactMap { $0 as? any FleetBackend }
+      .reduce(into: [String: any FleetBackend]()) { fleets, fleet in fleets[fleet.pool.backend] = fleet }
     let prober = FleetProber(fleets: Array(fleets.values), logger: logger, wake: { workerSignal.wake() })
     var gated: [any Service] = [webhooks, pool, reloader, prober]
     if let address = configuration.metrics {
@@ -104,6 +104,7 @@ extension EaselServer {
         metrics.refresh(
           statistics: try? await store.statistics(), busyWorkers: pool.busyWorkers, workers: configuration.workers,
           subscribers: updates.subscriberCount)
+        metrics.refresh(fleets: fleets.values.map(\.pool))
         return metrics.registry.emitToBuffer()
       })
     }

@@ -170,7 +170,10 @@ extension FleetTests {
   @Test func aDrainedServerTakesNoNewTasksAndTheCLIShowsTheFleet() async throws {
     let first = try FakeWebUI(stepSeconds: 0.01)
     let second = try FakeWebUI(stepSeconds: 0.01)
-    try await withTestServer(workers: 2, automatic1111: Self.settings([first.endpoint, second.endpoint])) { server in
+    try await withTestServer(
+      workers: 2, automatic1111: Self.settings([first.endpoint, second.endpoint]),
+      configure: { $0.metrics = .init(host: "127.0.0.1", port: 0) }
+    ) { server in
       let env = ["EASEL_SERVER": "unix:\(server.endpoints.unixSocketPath)"]
       let drained = try await runTool("easel", ["backends", "drain", "automatic1111", first.url], environment: env)
       #expect(drained.status == 0 && drained.stdout.contains("draining"), "\(drained.stdout)\(drained.stderr)")
@@ -184,6 +187,12 @@ extension FleetTests {
       let listed = try await runTool("easel", ["backends"], environment: env)
       #expect(listed.stdout.contains("\(first.url)  draining") && listed.stdout.contains("\(second.url)  healthy"), "\(listed.stdout)")
       #expect(listed.stdout.contains("procedural"), "every backend is listed")
+      let address = try #require(server.endpoints.metrics)
+      let scraped = try await HTTPClient.shared.get(url: "http://\(address)/metrics").get()
+      let samples = try parsePrometheus(String(buffer: try #require(scraped.body)))
+      let labels = { (url: String) in #"{backend="automatic1111",endpoint="\#(url)"}"# }
+      #expect(samples["easel_endpoint_healthy" + labels(first.url)] == 0 && samples["easel_endpoint_healthy" + labels(second.url)] == 1)
+      #expect(samples["easel_endpoint_capacity" + labels(second.url)] == 1 && samples["easel_endpoint_jobs" + labels(second.url)] == 4)
       let json = try await runTool("easel", ["backends", "--json"], environment: env)
       #expect(json.stdout.contains(#""capacity":1"#) && json.stdout.contains(#""degraded":false"#), "\(json.stdout)")
       #expect(try await runTool("easel", ["backends", "resume", "automatic1111", first.url], environment: env).status == 0)
@@ -193,6 +202,33 @@ extension FleetTests {
       let unknown = try await runTool("easel", ["backends", "drain", "automatic1111", "http://nowhere:1"], environment: env)
       #expect(unknown.status == 1 && unknown.stderr.contains("has no server http://nowhere:1"), "\(unknown.stderr)")
     }
+  }
+}
+
+extension FleetTests {
+  @Test func aFleetIsConfiguredInTheConfigFileOrAsCommaSeparatedURLs() async throws {
+    let first = try FakeWebUI(stepSeconds: 0.01)
+    let second = try FakeWebUI(stepSeconds: 0.01)
+    let data = try TestServer.temporaryDirectory()
+    let config = data.appendingPathComponent("easel.yaml")
+    try """
+      stable_diffusion:
+        endpoints:
+          - url: \(first.url)
+            capacity: 2
+          - url: \(second.url)
+            labels: [sdxl_base]
+      """.write(to: config, atomically: true, encoding: .utf8)
+    let node = try EaseldProcess(data: data, workers: 1, arguments: ["--config", config.path])
+    try await node.start()
+    defer { node.kill(SIGKILL) }
+    let listed = try await runTool("easel", ["backends", "--json", "--server", "unix:\(node.socketPath)"])
+    #expect(listed.stdout.contains(#""capacity":2"#) && listed.stdout.contains(#""labels":["sdxl_base"]"#), "\(listed.stdout)")
+    let fromEnvironment = try await runTool(
+      "easeld", ["config", "print"], environment: ["STABLE_DIFFUSION_API_URL": "\(first.url),\(second.url)"])
+    #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")
+    let bad = try await runTool("easeld", ["config", "print"], environment: ["STABLE_DIFFUSION_ENDPOINTS": #"[{"capacity": 1}]"#])
+    #expect(bad.status == 1 && bad.stderr.contains("an endpoint has no url"), "\(bad.stderr)")
   }
 }
 

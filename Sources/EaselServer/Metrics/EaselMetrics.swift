@@ -62,4 +62,24 @@ public final class EaselMetrics: Sendable {
     registry.makeGauge(descriptor: name("credits_held", "", "credits held by unfinished tasks"))
       .set(Double(statistics.creditsHeld))
   }
+
+  /// Each fleet server's slots, health and history, from its pool.
+  func refresh(fleets: [EndpointPool]) {
+    for pool in fleets {
+      for status in pool.statuses {
+        let labels = [("backend", pool.backend), ("endpoint", status.endpoint.url)]
+        registry.makeGauge(descriptor: name("endpoint_busy", "", "tasks running on a model server"), labels: labels)
+          .set(Double(status.busy))
+        registry.makeGauge(descriptor: name("endpoint_capacity", "", "tasks a model server may run at once"), labels: labels)
+          .set(Double(status.endpoint.capacity))
+        registry.makeGauge(descriptor: name("endpoint_healthy", "", "1 while a model server is in rotation"), labels: labels)
+          .set(status.state == .healthy ? 1.0 : 0.0)
+        registry.makeGauge(descriptor: name("endpoint_jobs", "", "tasks a model server was given since start"), labels: labels)
+          .set(Double(status.jobs))
+        registry.makeGauge(
+          descriptor: name("endpoint_failures", "", "transient failures a model server answered since start"), labels: labels
+        ).set(Double(status.failures))
+      }
+    }
+  }
 }
