@@ -98,15 +98,7 @@ struct NewUserTests {
 
   @Test func theCLIReachesATLSListener() async throws {
     let directory = try TestServer.temporaryDirectory()
-    let cert = directory.appendingPathComponent("cert.pem").path
-    let key = directory.appendingPathComponent("key.pem").path
-    let made = try await runTool(
-      "openssl",
-      [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert,
-      ])
-    try #require(made.status == 0, "\(made.stderr)")
+    let (cert, key) = try await selfSignedCertificate(in: directory)
     try await withTestServer(workers: 0, configure: { $0.tls = .init(certificateChain: cert, privateKey: key) }) { server in
       let port = try #require(server.endpoints.tcp).port
       let secret = try await server.createKey(platform: "default", scope: .tasks).secret

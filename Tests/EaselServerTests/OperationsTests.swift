@@ -52,15 +52,7 @@ import Testing
 
   @Test func tcpCanBeServedOverTLS() async throws {
     let directory = try TestServer.temporaryDirectory()
-    let cert = directory.appendingPathComponent("cert.pem").path
-    let key = directory.appendingPathComponent("key.pem").path
-    let made = try await runTool(
-      "openssl",
-      [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert,
-      ])
-    try #require(made.status == 0, "\(made.stderr)")
+    let (cert, key) = try await selfSignedCertificate(in: directory)
     try await withTestServer(workers: 0, configure: { $0.tls = .init(certificateChain: cert, privateKey: key) }) { server in
       let port = try #require(server.endpoints.tcp).port
       let secret = try await server.createKey(platform: "default", scope: .tasks).secret
@@ -151,4 +143,18 @@ func parsePrometheus(_ text: String) throws -> [String: Double] {
     samples[String(parts[0])] = value
   }
   return samples
+}
+
+/// A self-signed certificate for localhost and 127.0.0.1, made by openssl: (certificate, key) paths.
+func selfSignedCertificate(in directory: URL) async throws -> (cert: String, key: String) {
+  let cert = directory.appendingPathComponent("cert.pem").path
+  let key = directory.appendingPathComponent("key.pem").path
+  let made = try await runTool(
+    "openssl",
+    [
+      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+      "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert,
+    ])
+  try #require(made.status == 0, "\(made.stderr)")
+  return (cert, key)
 }

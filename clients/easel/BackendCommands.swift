@@ -28,29 +28,32 @@ struct Backends: AsyncParsableCommand {
 
   struct Drain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Drain a server: it finishes what it runs and takes nothing new.")
-    @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "The backend, as `easel backends` names it.") var backend: String
-    @Argument(help: "The server's URL.") var url: String
+    @OptionGroup var server: ServerArguments
 
-    func run() async throws { try await setDraining(connection, backend, url, true) }
+    func run() async throws { try await server.setDraining(true) }
   }
 
   struct Resume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Bring a drained server back into rotation.")
-    @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "The backend, as `easel backends` names it.") var backend: String
-    @Argument(help: "The server's URL.") var url: String
+    @OptionGroup var server: ServerArguments
 
-    func run() async throws { try await setDraining(connection, backend, url, false) }
+    func run() async throws { try await server.setDraining(false) }
   }
 }
 
-private func setDraining(_ connection: ConnectionOptions, _ backend: String, _ url: String, _ draining: Bool) async throws {
-  let request = Easel_V1_SetEndpointDrainingRequest.with {
-    $0.backend = backend
-    $0.url = url
-    $0.draining = draining
+/// Which server of which backend.
+struct ServerArguments: ParsableArguments {
+  @OptionGroup var connection: ConnectionOptions
+  @Argument(help: "The backend, as `easel backends` names it.") var backend: String
+  @Argument(help: "The server's URL.") var url: String
+
+  func setDraining(_ draining: Bool) async throws {
+    let request = Easel_V1_SetEndpointDrainingRequest.with {
+      $0.backend = backend
+      $0.url = url
+      $0.draining = draining
+    }
+    let endpoint = try await connection.withClients { try await $0.backends.setEndpointDraining(request, metadata: $0.metadata) }
+    print(connection.json ? try FullJSON.string(endpoint) : "\(backend)  " + TextOutput.endpoint(endpoint))
   }
-  let endpoint = try await connection.withClients { try await $0.backends.setEndpointDraining(request, metadata: $0.metadata) }
-  print(connection.json ? try FullJSON.string(endpoint) : "\(backend)  " + TextOutput.endpoint(endpoint))
 }
