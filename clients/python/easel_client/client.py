@@ -13,6 +13,7 @@ from google.protobuf import struct_pb2
 # The generated stubs import each other as `easel.v1.…`; they live in _proto.
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "_proto"))
 
+from easel.v1 import backends_pb2, backends_pb2_grpc  # noqa: E402
 from easel.v1 import credits_pb2, credits_pb2_grpc  # noqa: E402
 from easel.v1 import tasks_pb2, tasks_pb2_grpc  # noqa: E402
 from easel.v1 import templates_pb2, templates_pb2_grpc  # noqa: E402
@@ -83,6 +84,7 @@ class EaselClient:
         self._tasks = tasks_pb2_grpc.TaskServiceStub(self._channel)
         self._templates = templates_pb2_grpc.TemplateServiceStub(self._channel)
         self._credits = credits_pb2_grpc.CreditServiceStub(self._channel)
+        self._backends = backends_pb2_grpc.BackendServiceStub(self._channel)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._plaintext_tcp = not (tls or root_certificates is not None) and not target.startswith("unix:")
         self._target = target
@@ -210,6 +212,17 @@ class EaselClient:
         """A page of the user's ledger entries, newest first."""
         request = credits_pb2.ListLedgerRequest(page=page, limit=limit, **self._owner())
         return self._credits.ListLedger(request, metadata=self._metadata)
+
+    @_calls
+    def backends(self) -> list:
+        """Every backend and its servers' state (an admin key on TCP), as `easel backends` shows them."""
+        return list(self._backends.ListBackends(backends_pb2.ListBackendsRequest(), metadata=self._metadata).backends)
+
+    @_calls
+    def set_endpoint_draining(self, backend: str, url: str, draining: bool = True) -> backends_pb2.Endpoint:
+        """Drains a server of a fleet (it finishes its tasks and takes no new ones), or brings it back."""
+        request = backends_pb2.SetEndpointDrainingRequest(backend=backend, url=url, draining=draining)
+        return self._backends.SetEndpointDraining(request, metadata=self._metadata)
 
     @_calls
     def templates(self) -> list:

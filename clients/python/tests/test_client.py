@@ -53,6 +53,11 @@ def test_client_over_tcp_with_errors_as_statuses(server):
         with pytest.raises(EaselError) as invalid:
             easel.create("txt2img", prompt="x", params={"width": 9999})
         assert invalid.value.code == "INVALID_ARGUMENT" and "parameters.width" in invalid.value.message
+        backends = {backend.name: backend for backend in easel.backends()}
+        assert "procedural" in backends and not backends["procedural"].endpoints
+        with pytest.raises(EaselError) as no_fleet:
+            easel.set_endpoint_draining("procedural", "http://nowhere")
+        assert no_fleet.value.code == "NOT_FOUND" and "has no servers" in no_fleet.value.message
 
 
 def test_reflection_lists_services_and_resolves_method_types(server):
