@@ -193,6 +193,7 @@ extension FleetTests {
       let labels = { (url: String) in #"{backend="automatic1111",endpoint="\#(url)"}"# }
       #expect(samples["easel_endpoint_healthy" + labels(first.url)] == 0 && samples["easel_endpoint_healthy" + labels(second.url)] == 1)
       #expect(samples["easel_endpoint_capacity" + labels(second.url)] == 1 && samples["easel_endpoint_jobs" + labels(second.url)] == 4)
+      #expect(samples["easel_endpoint_duration_seconds_count" + labels(second.url)] == 4, "a latency histogram per server")
       let json = try await runTool("easel", ["backends", "--json"], environment: env)
       #expect(json.stdout.contains(#""capacity":1"#) && json.stdout.contains(#""degraded":false"#), "\(json.stdout)")
       #expect(try await runTool("easel", ["backends", "resume", "automatic1111", first.url], environment: env).status == 0)

@@ -43,6 +43,13 @@ public final class EaselMetrics: Sendable {
     }
   }
 
+  func endpointFinished(backend: String, endpoint: String, duration: Duration) {
+    registry.makeDurationHistogram(
+      descriptor: name("endpoint_duration", "seconds", "time a model server spent on a task"),
+      labels: [("backend", backend), ("endpoint", endpoint)], buckets: Self.latencyBuckets
+    ).record(duration)
+  }
+
   /// Sets the gauges from the current state; `statistics` is nil when the database can't be read.
   func refresh(statistics: StoreStatistics?, busyWorkers: Int, workers: Int, subscribers: Int) {
     registry.makeGauge(descriptor: name("database_up", "", "1 when the database answered this scrape"))

@@ -1,6 +1,7 @@
 import EaselCore
 
-/// Times a model backend and counts its failures, by the name templates use for it.
+/// Times a model backend and counts its failures, by the name templates use for it; for a fleet,
+/// also by the server that ran the task.
 struct MeteredBackend: ModelBackend {
   let name: String
   let backend: any ModelBackend
@@ -14,6 +15,12 @@ struct MeteredBackend: ModelBackend {
     -> GeneratedMedia
   {
     let start = ContinuousClock.now
+    let fleet = (backend as? any FleetBackend)?.pool
+    defer {
+      if let fleet, let server = fleet.endpoint(for: job.taskID) {
+        metrics.endpointFinished(backend: fleet.backend, endpoint: server.url, duration: .now - start)
+      }
+    }
     do {
       let media = try await backend.generate(job, progress: progress)
       metrics.backendFinished(backend: name, duration: .now - start, errorCode: nil)
