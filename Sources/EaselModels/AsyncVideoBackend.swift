@@ -6,27 +6,39 @@ import Foundation
 /// The original design's video API: `POST {url}/generate`, then `GET {url}/task/{id}` every
 /// poll interval until `completed` (the video is downloaded from `result_url`) or `failed`.
 /// Canceling the task sends `DELETE {url}/task/{id}`.
-public struct AsyncVideoBackend: ModelBackend {
+/// One or more servers, 4 jobs each at once by default; the API has no health call, so a server
+/// that cooled down after failures is trusted again.
+public struct AsyncVideoBackend: FleetModelBackend {
+  public static let defaultCapacity = 4
+
   public struct Settings: Sendable {
-    public var url: String
-    public var apiKey: String?
+    public var endpoints: [ModelEndpoint]
     public var pollInterval: Duration
     public var timeout: Duration
+    public var coolDown: Duration = .seconds(2)
+    public var maxCoolDown: Duration = .seconds(120)
 
-    public init(url: String, apiKey: String? = nil, pollInterval: Duration = .seconds(10), timeout: Duration = .seconds(600)) {
-      self.url = url
-      self.apiKey = apiKey
+    public init(endpoints: [ModelEndpoint], pollInterval: Duration = .seconds(10), timeout: Duration = .seconds(600)) {
+      self.endpoints = endpoints
       self.pollInterval = pollInterval
       self.timeout = timeout
     }
+
+    public init(url: String, apiKey: String? = nil, pollInterval: Duration = .seconds(10), timeout: Duration = .seconds(600)) {
+      self.init(
+        endpoints: [ModelEndpoint(url: url, key: apiKey, capacity: AsyncVideoBackend.defaultCapacity)],
+        pollInterval: pollInterval, timeout: timeout)
+    }
   }
 
-  let api: HTTPModelAPI
+  public let fleet: ModelFleet
   let settings: Settings
 
   public init(settings: Settings) {
     self.settings = settings
-    api = HTTPModelAPI(name: "async-video", baseURL: settings.url, key: settings.apiKey, timeout: .seconds(60))
+    fleet = ModelFleet(
+      name: "async-video", endpoints: settings.endpoints, timeout: .seconds(60), coolDown: settings.coolDown,
+      maxCoolDown: settings.maxCoolDown, probePath: nil)
   }
 
   struct Submit: Encodable {
@@ -58,19 +70,25 @@ public struct AsyncVideoBackend: ModelBackend {
       prompt: job.prompt, duration: job.parameters["duration"]?.integerValue ?? 5,
       fps: job.parameters["fps"]?.integerValue ?? 24, resolution: job.parameters["resolution"]?.stringValue ?? "720p",
       image_url: job.inputImage.map { "data:image/jpeg;base64," + Data($0).base64EncodedString() })
-    let submitted = try api.decode(Submitted.self, from: try await api.send(.POST, "/generate", json: request), path: "/generate")
-    guard let id = submitted.id ?? submitted.task_id, !id.isEmpty else {
-      throw BackendFailure(code: "invalid_response", message: "async-video accepted the job but returned no task id")
-    }
-    do {
-      return try await poll(id, progress: progress)
-    } catch {
-      if Task.isCancelled { await api.sendIgnoringCancellation(.DELETE, "/task/\(id)") }
-      throw error
+    // Submitted, polled and canceled on the one server holding the task's slot.
+    return try await fleet.run(job) { api in
+      let answer = try await api.send(.POST, "/generate", json: request)
+      let submitted = try api.decode(Submitted.self, from: answer, path: "/generate")
+      guard let id = submitted.id ?? submitted.task_id, !id.isEmpty else {
+        throw BackendFailure(code: "invalid_response", message: "async-video accepted the job but returned no task id")
+      }
+      do {
+        return try await poll(id, on: api, progress: progress)
+      } catch {
+        if Task.isCancelled { await api.sendIgnoringCancellation(.DELETE, "/task/\(id)") }
+        throw error
+      }
     }
   }
 
-  private func poll(_ id: String, progress: @escaping @Sendable (Double) async -> Void) async throws -> GeneratedMedia {
+  private func poll(_ id: String, on api: HTTPModelAPI, progress: @escaping @Sendable (Double) async -> Void) async throws
+    -> GeneratedMedia
+  {
     let started = ContinuousClock.now
     while ContinuousClock.now - started < settings.timeout {
       try await Task.sleep(for: settings.pollInterval)

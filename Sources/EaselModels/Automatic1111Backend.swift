@@ -8,7 +8,7 @@ import Foundation
 /// a task holds a slot on one server from its claim to its end, `/sdapi/v1/progress` is polled on
 /// that server only, and `/sdapi/v1/interrupt` (cancel, deadline) reaches only the server running
 /// that very task.
-public struct Automatic1111Backend: ModelBackend, FleetBackend {
+public struct Automatic1111Backend: FleetModelBackend {
   public struct Settings: Sendable {
     public var endpoints: [ModelEndpoint]
     public var timeout: Duration
@@ -28,48 +28,15 @@ public struct Automatic1111Backend: ModelBackend, FleetBackend {
     }
   }
 
-  public let pool: EndpointPool
-  let apis: [String: HTTPModelAPI]
+  public let fleet: ModelFleet
   let progressInterval: Duration
 
   public init(settings: Settings) {
-    pool = EndpointPool(
-      backend: "automatic1111", endpoints: settings.endpoints, baseCoolDown: settings.coolDown, maxCoolDown: settings.maxCoolDown)
-    apis = Dictionary(
-      settings.endpoints.map {
-        ($0.url, HTTPModelAPI(name: "automatic1111", baseURL: $0.url, key: $0.key, timeout: settings.timeout))
-      }, uniquingKeysWith: { first, _ in first })
+    // The WebUI answers `/internal/ping` while it is up.
+    fleet = ModelFleet(
+      name: "automatic1111", endpoints: settings.endpoints, timeout: settings.timeout, coolDown: settings.coolDown,
+      maxCoolDown: settings.maxCoolDown, probePath: "/internal/ping")
     progressInterval = settings.progressInterval
-  }
-
-  public var hasFreeSlot: Bool { pool.hasFreeSlot }
-
-  public func reserveSlot(for task: GenerationTask) -> Bool {
-    let waited = Int64(Date().timeIntervalSince(task.createdAt) * 1000)
-    return pool.reserve(for: task.id, label: task.backendOptions["checkpoint"]?.stringValue, waitedMs: waited)
-  }
-
-  public func releaseSlot(for taskID: String) { pool.release(taskID) }
-
-  /// The WebUI answers `/internal/ping` while it is up.
-  public func probe(_ url: String) async -> Bool {
-    guard let endpoint = pool.endpoints.first(where: { $0.url == url }) else { return false }
-    let api = HTTPModelAPI(name: "automatic1111", baseURL: url, key: endpoint.key, timeout: .seconds(2))
-    return (try? await api.send(.GET, "/internal/ping")) != nil
-  }
-
-  /// The server holding the task's slot; one is waited for if the task has none (a server went
-  /// down between the claim and the start).
-  private func endpoint(for job: GenerationJob) async throws -> (ModelEndpoint, HTTPModelAPI) {
-    let label = job.parameters["checkpoint"]?.stringValue
-    while true {
-      if let endpoint = pool.endpoint(for: job.taskID) ?? (pool.reserve(for: job.taskID, label: label) ? pool.endpoint(for: job.taskID) : nil),
-        let api = apis[endpoint.url]
-      {
-        return (endpoint, api)
-      }
-      try await Task.sleep(for: .milliseconds(200))
-    }
   }
 
   struct Request: Encodable {
@@ -113,41 +80,40 @@ public struct Automatic1111Backend: ModelBackend, FleetBackend {
       request.denoising_strength = parameters["denoising_strength"]?.numberValue ?? 0.7
     }
     if let checkpoint = parameters["checkpoint"]?.stringValue { request.override_settings = ["sd_model_checkpoint": checkpoint] }
-    let (server, api) = try await endpoint(for: job)
     let payload = request
     let endpoint = path
     do {
-      let body = try await withThrowingTaskGroup(of: Data?.self) { group in
-        group.addTask { try await api.send(.POST, endpoint, json: payload) }
-        group.addTask {
-          // The WebUI's progress is its running job's: with this task holding the server's only
-          // slot, that job is this task's.
-          while true {
-            try await Task.sleep(for: progressInterval)
-            if let data = try? await api.send(.GET, "/sdapi/v1/progress"),
-              let answer = try? JSONDecoder().decode(Progress.self, from: data)
-            {
-              await progress(answer.progress)
+      let body = try await fleet.run(job) { api in
+        try await withThrowingTaskGroup(of: Data?.self) { group in
+          group.addTask { try await api.send(.POST, endpoint, json: payload) }
+          group.addTask {
+            // The WebUI's progress is its running job's: with this task holding the server's only
+            // slot, that job is this task's.
+            while true {
+              try await Task.sleep(for: progressInterval)
+              if let data = try? await api.send(.GET, "/sdapi/v1/progress"),
+                let answer = try? JSONDecoder().decode(Progress.self, from: data)
+              {
+                await progress(answer.progress)
+              }
             }
           }
+          defer { group.cancelAll() }
+          while let result = try await group.next() {
+            if let body = result { return body }
+          }
+          throw CancellationError()
         }
-        defer { group.cancelAll() }
-        while let result = try await group.next() {
-          if let body = result { return body }
-        }
-        throw CancellationError()
       }
-      pool.record(server.url, failure: nil)
-      let response = try api.decode(Response.self, from: body, path: path)
+      let response = try HTTPModelAPI.decode(Response.self, from: body, path: path, name: "automatic1111")
       guard let first = response.images.first, let image = Data(base64Encoded: first) else {
         throw BackendFailure(code: "invalid_response", message: "automatic1111 returned no image")
       }
       return GeneratedMedia(bytes: Array(image), contentType: MediaType.of(Array(image)))
     } catch {
-      if Task.isCancelled {
-        await api.sendIgnoringCancellation(.POST, "/sdapi/v1/interrupt")  // the server running this task, only
-      } else if let failure = error as? BackendFailure {
-        pool.record(server.url, failure: failure)
+      // Cancel or deadline: the server running this task, and only that one, stops its job.
+      if Task.isCancelled, let url = fleet.pool.endpoint(for: job.taskID)?.url, let api = fleet.apis[url] {
+        await api.sendIgnoringCancellation(.POST, "/sdapi/v1/interrupt")
       }
       throw error
     }

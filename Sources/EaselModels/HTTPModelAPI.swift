@@ -75,6 +75,10 @@ struct HTTPModelAPI: Sendable {
 
   /// Decodes an answer, or fails permanently: a model that answers garbage won't answer better soon.
   func decode<T: Decodable>(_ type: T.Type, from data: Data, path: String) throws -> T {
+    try Self.decode(type, from: data, path: path, name: name)
+  }
+
+  static func decode<T: Decodable>(_ type: T.Type, from data: Data, path: String, name: String) throws -> T {
     do {
       return try JSONDecoder().decode(type, from: data)
     } catch {

@@ -3,27 +3,38 @@ import Foundation
 
 /// An OpenAI-compatible images API, as many hosted and local servers expose it:
 /// `POST /v1/images/generations`, or `POST /v1/images/edits` (multipart) with the input image;
-/// results come back as `b64_json`.
-public struct OpenAIImagesBackend: ModelBackend {
+/// results come back as `b64_json`. One or more servers; a hosted API takes several jobs at once
+/// (capacity 8 by default), and `/v1/models` shows whether one is up.
+public struct OpenAIImagesBackend: FleetModelBackend {
+  public static let defaultCapacity = 8
+
   public struct Settings: Sendable {
-    public var url: String
-    public var apiKey: String?
+    public var endpoints: [ModelEndpoint]
     public var model: String?
     public var timeout: Duration
+    public var coolDown: Duration = .seconds(2)
+    public var maxCoolDown: Duration = .seconds(120)
 
-    public init(url: String, apiKey: String? = nil, model: String? = nil, timeout: Duration = .seconds(120)) {
-      self.url = url
-      self.apiKey = apiKey
+    public init(endpoints: [ModelEndpoint], model: String? = nil, timeout: Duration = .seconds(120)) {
+      self.endpoints = endpoints
       self.model = model
       self.timeout = timeout
     }
+
+    public init(url: String, apiKey: String? = nil, model: String? = nil, timeout: Duration = .seconds(120)) {
+      self.init(
+        endpoints: [ModelEndpoint(url: url, key: apiKey, capacity: OpenAIImagesBackend.defaultCapacity)], model: model,
+        timeout: timeout)
+    }
   }
 
-  let api: HTTPModelAPI
+  public let fleet: ModelFleet
   let model: String?
 
   public init(settings: Settings) {
-    api = HTTPModelAPI(name: "openai-images", baseURL: settings.url, key: settings.apiKey, timeout: settings.timeout)
+    fleet = ModelFleet(
+      name: "openai-images", endpoints: settings.endpoints, timeout: settings.timeout, coolDown: settings.coolDown,
+      maxCoolDown: settings.maxCoolDown, probePath: "/v1/models")
     model = settings.model
   }
 
@@ -56,12 +67,14 @@ public struct OpenAIImagesBackend: ModelBackend {
       form.add("response_format", "b64_json")
       if let model { form.add("model", model) }
       form.addFile("image", filename: "input.jpg", contentType: "image/jpeg", data: Data(input))
-      body = try await api.send(.POST, path, body: (form.encoded, form.contentType))
+      let upload = (form.encoded, form.contentType)
+      body = try await fleet.run(job) { api in try await api.send(.POST, path, body: upload) }
     } else {
       path = "/v1/images/generations"
-      body = try await api.send(.POST, path, json: Generation(model: model, prompt: job.prompt, size: size))
+      let generation = Generation(model: model, prompt: job.prompt, size: size)
+      body = try await fleet.run(job) { api in try await api.send(.POST, path, json: generation) }
     }
-    let answer = try api.decode(Answer.self, from: body, path: path)
+    let answer = try HTTPModelAPI.decode(Answer.self, from: body, path: path, name: "openai-images")
     guard let encoded = answer.data.first?.b64_json, let image = Data(base64Encoded: encoded) else {
       throw BackendFailure(code: "invalid_response", message: "openai-images returned no b64_json image")
     }

@@ -105,20 +105,26 @@ struct Environment {
     let leaseSeconds: Int = try number("EASEL_LEASE_SECONDS", default: 30)
     guard leaseSeconds >= 3 else { throw ValidationError("\(describe("EASEL_LEASE_SECONDS")) must be 3 or more") }
     configuration.workerSettings.leaseDuration = .seconds(leaseSeconds)
-    let webUIs = try endpoints(urls: "STABLE_DIFFUSION_API_URL", key: "STABLE_DIFFUSION_API_KEY", list: "STABLE_DIFFUSION_ENDPOINTS")
+    let webUIs = try endpoints(
+      urls: "STABLE_DIFFUSION_API_URL", key: "STABLE_DIFFUSION_API_KEY", list: "STABLE_DIFFUSION_ENDPOINTS", capacity: 1)
     if !webUIs.isEmpty {
       configuration.automatic1111 = .init(
         endpoints: webUIs, timeout: .milliseconds(try number("STABLE_DIFFUSION_TIMEOUT_MS", default: 120_000)))
     }
-    if let url = try httpURL("OPENAI_IMAGES_API_URL") {
+    let imageAPIs = try endpoints(
+      urls: "OPENAI_IMAGES_API_URL", key: "OPENAI_IMAGES_API_KEY", list: "OPENAI_IMAGES_ENDPOINTS",
+      capacity: OpenAIImagesBackend.defaultCapacity)
+    if !imageAPIs.isEmpty {
       configuration.openAIImages = .init(
-        url: url, apiKey: self["OPENAI_IMAGES_API_KEY"], model: self["OPENAI_IMAGES_MODEL"],
+        endpoints: imageAPIs, model: self["OPENAI_IMAGES_MODEL"],
         timeout: .milliseconds(try number("OPENAI_IMAGES_TIMEOUT_MS", default: 120_000)))
     }
-    if let url = try httpURL("VIDEO_GENERATION_API_URL") {
+    let videoAPIs = try endpoints(
+      urls: "VIDEO_GENERATION_API_URL", key: "VIDEO_GENERATION_API_KEY", list: "VIDEO_GENERATION_ENDPOINTS",
+      capacity: AsyncVideoBackend.defaultCapacity)
+    if !videoAPIs.isEmpty {
       configuration.asyncVideo = .init(
-        url: url, apiKey: self["VIDEO_GENERATION_API_KEY"],
-        pollInterval: .milliseconds(try number("VIDEO_GENERATION_POLL_INTERVAL_MS", default: 10_000)),
+        endpoints: videoAPIs, pollInterval: .milliseconds(try number("VIDEO_GENERATION_POLL_INTERVAL_MS", default: 10_000)),
         timeout: .milliseconds(try number("VIDEO_GENERATION_TIMEOUT_MS", default: 600_000)))
     }
     guard configuration.workerSettings.maxAttempts >= 1 else { throw ValidationError("\(describe("EASEL_MAX_ATTEMPTS")) must be 1 or more") }

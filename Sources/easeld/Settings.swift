@@ -60,10 +60,12 @@ struct Setting: Sendable {
     Setting(name: "STABLE_DIFFUSION_TIMEOUT_MS", defaultValue: "120000"),
     Setting(name: "OPENAI_IMAGES_API_URL", defaultValue: ""),
     Setting(name: "OPENAI_IMAGES_API_KEY", defaultValue: "", shown: masked),
+    Setting(name: "OPENAI_IMAGES_ENDPOINTS", defaultValue: "", shown: { _ in "(endpoints; keys masked)" }),
     Setting(name: "OPENAI_IMAGES_MODEL", defaultValue: ""),
     Setting(name: "OPENAI_IMAGES_TIMEOUT_MS", defaultValue: "120000"),
     Setting(name: "VIDEO_GENERATION_API_URL", defaultValue: ""),
     Setting(name: "VIDEO_GENERATION_API_KEY", defaultValue: "", shown: masked),
+    Setting(name: "VIDEO_GENERATION_ENDPOINTS", defaultValue: "", shown: { _ in "(endpoints; keys masked)" }),
     Setting(name: "VIDEO_GENERATION_POLL_INTERVAL_MS", defaultValue: "10000"),
     Setting(name: "VIDEO_GENERATION_TIMEOUT_MS", defaultValue: "600000"),
   ]

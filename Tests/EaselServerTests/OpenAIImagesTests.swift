@@ -19,6 +19,24 @@ import Testing
     .init(url: fake.url, apiKey: "sk-openai", model: "gpt-image-1", timeout: .seconds(20))
   }
 
+  @Test func severalServersShareTheWorkWithinTheirCapacities() async throws {
+    let (first, second) = (try FakeModelServer(), try FakeModelServer())
+    var slow = try answer()
+    slow.delay = 0.5  // long enough for four tasks to be in flight together
+    for fake in [first, second] { try await fake.script("/v1/images/generations", [slow]) }
+    let endpoints = [first, second].map { ModelEndpoint(url: $0.url, key: "sk-openai", capacity: 2) }
+    try await withTestServer(
+      workers: 6, openAIImages: .init(endpoints: endpoints, model: "gpt-image-1", timeout: .seconds(20))
+    ) { server in
+      try await server.grant("kit", 100)
+      var ids: [String] = []
+      for index in 0..<6 { ids.append(try await server.create("kit", prompt: "tile \(index)").id) }
+      for id in ids { #expect(try await server.finished("kit", id).status == .completed) }
+      let (a, b) = (try await first.requests("/v1/images/generations"), try await second.requests("/v1/images/generations"))
+      #expect(a.count + b.count == 6 && !a.isEmpty && !b.isEmpty, "\(a.count) and \(b.count)")
+    }
+  }
+
   @Test func generationsAndEditsAreCalledAsTheAPIExpects() async throws {
     let fake = try FakeModelServer()
     try await fake.script("/v1/images/generations", [try answer()])
