@@ -51,7 +51,7 @@ final class FakeWebUI: Sendable {
   /// The bug from issue 17, first: with four workers and one WebUI, canceling a task that waits
   /// must not interrupt the running one, and an interrupted task never completes as charged.
   @Test func cancelingAWaitingTaskNeverInterruptsTheRunningOne() async throws {
-    let webui = try FakeWebUI(stepSeconds: 0.1)  // 20 steps: 2 s a job
+    let webui = try FakeWebUI(stepSeconds: 0.4)  // 20 steps: 8 s a job, time enough to cancel one mid-run
     try await withTestServer(workers: 4, automatic1111: Self.settings([webui.endpoint])) { server in
       try await server.grant("ana", 100)
       let running = try await server.create("ana", prompt: "running")

@@ -58,8 +58,11 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
       let data = try #require(body?["data"] as? [String: Any])
       #expect(data["id"] as? String == task.id && data["status"] as? String == "TASK_STATUS_COMPLETED")
 
-      // Every attempt is recorded.
-      let history = try await TestDatabase.withStore(server.directory) { try await $0.webhookDeliveries(taskID: task.id) }
+      // Every attempt is recorded (the second just after the receiver answered it).
+      let history = try await TestDatabase.withStore(server.directory) { store in
+        try await waitUntil { try await store.webhookDeliveries(taskID: task.id).first?.state == .delivered }
+        return try await store.webhookDeliveries(taskID: task.id)
+      }
       #expect(history.map(\.state) == [.delivered])
       #expect(history.map { $0.attempts.map(\.statusCode) } == [[500, 204]])
       // A tampered body fails verification.
