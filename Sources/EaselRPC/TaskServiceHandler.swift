@@ -85,12 +85,14 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
       }
       let stream = manager.updateStream(
         scope: scope, taskID: taskID, afterSequence: request.afterSequence, resumeToken: token)
-      try await stream.run { task, resumeToken in
-        try await response.write(.with {
-          $0.sequence = task.sequence
-          $0.task = message(task)
-          $0.resumeToken = resumeToken
-        })
+      try await untilCallerLeaves {
+        try await stream.run { task, resumeToken in
+          try await response.write(.with {
+            $0.sequence = task.sequence
+            $0.task = message(task)
+            $0.resumeToken = resumeToken
+          })
+        }
       }
     }
   }
@@ -113,5 +115,25 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
         offset = end
       } while offset < artifact.bytes.count
     }
+  }
+}
+
+/// Runs a long call until it ends or its caller goes away: gRPC reports a closed stream through
+/// the RPC's cancellation handle, not by canceling the handler, so a stream waiting for the next
+/// update would otherwise wait on (and hold its subscription) until something is written.
+func untilCallerLeaves(_ body: @escaping @Sendable () async throws -> Void) async throws {
+  let (left, leave) = AsyncStream.makeStream(of: Void.self)
+  try await withRPCCancellationHandler {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { try await body() }
+      group.addTask {
+        for await _ in left { break }
+        throw CancellationError()
+      }
+      try await group.next()
+      group.cancelAll()
+    }
+  } onCancelRPC: {
+    leave.yield()
   }
 }
