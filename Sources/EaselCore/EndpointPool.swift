@@ -145,10 +145,12 @@ public final class EndpointPool: Sendable {
     }
   }
 
-  /// A probe's answer: back in rotation, or out for twice as long.
-  public func probed(_ url: String, up: Bool) {
+  /// A probe's answer: back in rotation, or out for twice as long. Returns the state it was in.
+  @discardableResult
+  public func probed(_ url: String, up: Bool) -> State? {
     state.withLock { state in
-      guard let index = state.members.firstIndex(where: { $0.endpoint.url == url }) else { return }
+      guard let index = state.members.firstIndex(where: { $0.endpoint.url == url }) else { return nil }
+      let before = state.members[index].state
       if up {
         state.members[index].coolingUntil = nil
         state.members[index].coolDown = baseCoolDown
@@ -156,6 +158,7 @@ public final class EndpointPool: Sendable {
       } else {
         coolDown(&state.members[index])
       }
+      return before
     }
   }
 

@@ -20,9 +20,8 @@ struct FleetProber: Service {
         let due = fleet.pool.dueForProbe()
         logger.trace("probing model servers", metadata: ["backend": "\(fleet.pool.backend)", "endpoints": "\(due)"])
         for url in due {
-          let wasOut = fleet.pool.statuses.first { $0.endpoint.url == url }?.state == .coolingDown
           let up = await fleet.probe(url)
-          fleet.pool.probed(url, up: up)
+          let wasOut = fleet.pool.probed(url, up: up) == .coolingDown
           if wasOut, up {
             logger.notice("model server back in rotation", metadata: ["backend": "\(fleet.pool.backend)", "endpoint": "\(url)"])
             wake()
