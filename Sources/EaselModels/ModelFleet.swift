@@ -42,7 +42,7 @@ public struct ModelFleet: Sendable {
   func probe(_ url: String) async -> Bool {
     guard let probePath else { return true }
     guard let endpoint = pool.endpoints.first(where: { $0.url == url }) else { return false }
-    let api = HTTPModelAPI(name: name, baseURL: url, key: endpoint.key, timeout: .seconds(2))
+    let api = HTTPModelAPI(name: name, baseURL: url, key: endpoint.key, timeout: .seconds(5))
     return (try? await api.send(.GET, probePath)) != nil
   }
 

@@ -46,8 +46,11 @@ public final class PostgresTaskStore: Service, Sendable {
       group.addTask { await self.client.run() }
       let start: Int64
       do {
-        try await guarded { try await PostgresSchema.migrate($0, logger: self.logger) }
-        start = try await guarded { try await Self.lastUpdateID($0) }
+        // Start-up may wait for other nodes' migrations (an advisory lock): it gets at least the
+        // default operation timeout, however short the one for calls is.
+        let startUp = max(operationTimeout, .seconds(30))
+        try await guarded(timeout: startUp) { try await PostgresSchema.migrate($0, logger: self.logger) }
+        start = try await guarded(timeout: startUp) { try await Self.lastUpdateID($0) }
       } catch {
         migrated.finish(.failure(error))
         group.cancelAll()
@@ -107,11 +110,13 @@ public final class PostgresTaskStore: Service, Sendable {
   /// connection is down (the database is unreachable): at once, or as soon as that happens during
   /// the operation; and after `operationTimeout` when the database stops answering without closing
   /// connections (a network partition). Database errors become EaselErrors.
-  private func guarded<T: Sendable>(_ operation: @escaping @Sendable (PostgresConnection) async throws -> T)
+  private func guarded<T: Sendable>(
+    timeout: Duration? = nil, _ operation: @escaping @Sendable (PostgresConnection) async throws -> T
+  )
     async throws -> T
   {
     guard listener.isConnected else { throw PostgresFailure.unavailable }
-    let (client, listener, timeout) = (client, listener, operationTimeout)
+    let (client, listener, timeout) = (client, listener, timeout ?? operationTimeout)
     let race = Race<T>()
     let leased = LeasedConnection()
     let work = race.run {
