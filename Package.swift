@@ -28,6 +28,9 @@ let package = Package(
     // Already built for grpc's TLS support; used here for SHA-256 of API keys.
     .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+    // ComfyUI reports a prompt's progress, previews and end on a websocket.
+    .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+    .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
   ],
   targets: [
     // Domain: templates, pricing, credit rules, task state machine, the ports and use cases. No I/O
@@ -80,6 +83,8 @@ let package = Package(
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "WSClient", package: "swift-websocket"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
       ],
       swiftSettings: strict
     ),

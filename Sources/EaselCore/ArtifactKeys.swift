@@ -1,5 +1,5 @@
 /// Storage keys, laid out as in the original design: `inputs/{user}/…`, `outputs/{user}/…`,
-/// `thumbnails/{user}/…`, then the platform, the task and a hash of the content
+/// `thumbnails/{user}/…`, `previews/{user}/…`, then the platform, the task and a hash of the content
 /// (`outputs/USER/PLATFORM/TASK-HASH.png`), so a key always names the same bytes.
 public enum ArtifactKeys {
   public static func key(for kind: ArtifactKind, taskID: String, account: Account, contentType: String, bytes: [UInt8])
@@ -10,6 +10,7 @@ public enum ArtifactKeys {
       case .input: "inputs"
       case .output: "outputs"
       case .thumbnail: "thumbnails"
+      case .preview: "previews"
       }
     var hash = FNV1a()
     hash.add(bytes)
@@ -24,6 +25,7 @@ public enum ArtifactKeys {
     case "image/jpeg": "jpg"
     case "image/webp": "webp"
     case "video/mp4": "mp4"
+    case "video/webm": "webm"
     default: "bin"
     }
   }

@@ -37,6 +37,10 @@ public struct GenerationTask: Hashable, Sendable, Codable {
   /// When CancelTask asked a PROCESSING task to stop. Stored, so the change feed carries the
   /// request to whichever node runs the task.
   public var cancelRequestedAt: Date?
+  /// The running task's latest intermediate picture (a small JPEG), replaced as the model works.
+  public var preview: Artifact?
+  /// How many previews this task has shown; a subscriber fetches the preview when it grows.
+  public var previewStep: Int = 0
 
   public init(
     id: String, account: Account, kind: GenerationKind, status: TaskStatus, prompt: String,
@@ -45,8 +49,10 @@ public struct GenerationTask: Hashable, Sendable, Codable {
     inputImageKey: String? = nil, output: Artifact? = nil, thumbnail: Artifact? = nil, processingTimeMs: Int64 = 0,
     errorCode: String = "", errorMessage: String = "", attempts: Int = 0, sequence: UInt64 = 1,
     createdAt: Date, updatedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, updateID: Int64 = 0,
-    webhook: WebhookRequest? = nil, cancelRequestedAt: Date? = nil
+    webhook: WebhookRequest? = nil, cancelRequestedAt: Date? = nil, preview: Artifact? = nil, previewStep: Int = 0
   ) {
+    self.preview = preview
+    self.previewStep = previewStep
     self.cancelRequestedAt = cancelRequestedAt
     self.id = id
     self.account = account
@@ -89,7 +95,12 @@ public struct Artifact: Hashable, Sendable, Codable {
 }
 
 public enum ArtifactKind: String, Hashable, Sendable, CaseIterable {
-  case output, thumbnail, input
+  case output, thumbnail, input, preview
+}
+
+extension GenerationTask {
+  /// Whether the template keeps the last preview once the task ends (`backend_options.keep_preview`).
+  public var keepsPreview: Bool { backendOptions["keep_preview"]?.boolValue == true }
 }
 
 /// How a finished attempt ends.

@@ -28,6 +28,10 @@ public enum ParameterValue: Hashable, Sendable {
     }
   }
 
+  public var boolValue: Bool? {
+    if case .bool(let value) = self { value } else { nil }
+  }
+
   /// How the value reads in a prompt or a message.
   public var text: String {
     switch self {

@@ -2,7 +2,7 @@
 
 /// Turns a prompt (and maybe an input image) into an image or a video.
 public protocol ModelBackend: Sendable {
-  func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws
+  func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws
     -> GeneratedMedia
 
   /// Whether a task of this backend could start now. A backend whose servers run a limited
@@ -20,6 +20,20 @@ extension ModelBackend {
   public func reserveSlot(for task: GenerationTask) -> Bool { true }
   public func releaseSlot(for taskID: String) {}
 }
+
+/// What a backend reports while a job runs: how far it is and, when the model shows one, its
+/// latest intermediate picture (in any format libvips reads).
+public struct GenerationProgress: Sendable {
+  public var fraction: Double
+  public var preview: [UInt8]?
+
+  public init(_ fraction: Double, preview: [UInt8]? = nil) {
+    self.fraction = fraction
+    self.preview = preview
+  }
+}
+
+public typealias ProgressHandler = @Sendable (GenerationProgress) async -> Void
 
 public struct GenerationJob: Sendable {
   public var taskID: String
@@ -67,6 +81,8 @@ public protocol ImageProcessor: Sendable {
   func normalizeInput(_ bytes: [UInt8]) throws(EaselError) -> [UInt8]
   /// A 200×200 cover-cropped JPEG q80.
   func thumbnail(of bytes: [UInt8]) throws(EaselError) -> [UInt8]
+  /// A live preview: fitted inside 512×512, JPEG q70.
+  func preview(of bytes: [UInt8]) throws(EaselError) -> [UInt8]
   /// The image type the bytes are ("image/png", "image/jpeg", …), nil if none Easel accepts.
   func contentType(of bytes: [UInt8]) -> String?
 }

@@ -152,11 +152,23 @@ public struct TaskManager: Sendable {
 
   /// The bytes and content type of one of the task's artifacts.
   public func artifact(_ kind: ArtifactKind, taskID: String, account: Account) async throws -> (bytes: [UInt8], contentType: String) {
+    do {
+      return try await storedArtifact(kind, taskID: taskID, account: account)
+    } catch where kind == .preview {
+      // A newer preview replaced (and deleted) the one just read of: the task names the newer one.
+      return try await storedArtifact(kind, taskID: taskID, account: account)
+    }
+  }
+
+  private func storedArtifact(_ kind: ArtifactKind, taskID: String, account: Account) async throws
+    -> (bytes: [UInt8], contentType: String)
+  {
     let task = try await task(id: taskID, account: account)
     let artifact: Artifact? =
       switch kind {
       case .output: task.output
       case .thumbnail: task.thumbnail
+      case .preview: task.preview
       case .input: task.inputImageKey.map { Artifact(key: $0, contentType: "image/jpeg") }
       }
     guard let artifact else {

@@ -43,9 +43,11 @@ public struct TaskRunner: Sendable {
     let canceled = running.start(task.id)
     defer { running.finish(task.id) }
     let started = ContinuousClock.now
+    let reporter = ProgressReporter(
+      task: task, tools: .init(store: store, imaging: imaging, artifacts: artifacts, blocking: blocking, logger: logger))
     let outcome: TaskOutcome
     do {
-      let (output, thumbnail) = try await produce(task, canceled: canceled)
+      let (output, thumbnail) = try await produce(task, canceled: canceled, progress: reporter)
       let elapsed = ContinuousClock.now - started
       outcome = .completed(output: output, thumbnail: thumbnail, processingTimeMs: elapsed.milliseconds)
     } catch is CancellationError {
@@ -54,7 +56,7 @@ public struct TaskRunner: Sendable {
       logger.notice("lost the lease of a running task; leaving it to its new owner", metadata: ["task.id": "\(task.id)"])
       return
     } catch let failure as BackendFailure where failure.isTransient {
-      await retry(task, failure)
+      await reporter.finish(storedAs: await retry(task, failure))
       return
     } catch Interruption.canceled {
       outcome = .canceled
@@ -72,10 +74,10 @@ public struct TaskRunner: Sendable {
     } catch {
       outcome = .failed(code: "internal", message: "generation failed: \(error)")
     }
-    await finish(task, outcome)
+    await reporter.finish(storedAs: await finish(task, outcome))
   }
 
-  private func produce(_ task: GenerationTask, canceled: AsyncStream<Void>) async throws
+  private func produce(_ task: GenerationTask, canceled: AsyncStream<Void>, progress: ProgressReporter) async throws
     -> (output: Artifact, thumbnail: Artifact)
   {
     guard let backend = backends[task.backend] else {
@@ -85,7 +87,7 @@ public struct TaskRunner: Sendable {
     let job = GenerationJob(
       taskID: task.id, kind: task.kind, prompt: task.prompt,
       parameters: task.backendOptions.merging(task.parameters) { _, chosen in chosen }, inputImage: input)
-    let media = try await generate(job, with: backend, task: task, canceled: canceled)
+    let media = try await generate(job, with: backend, task: task, canceled: canceled, progress: progress)
     guard media.contentType.hasPrefix(task.kind == .video ? "video/" : "image/") else {
       throw BackendFailure(code: "invalid_output", message: "the backend returned \(media.contentType) for a \(task.kind) task")
     }
@@ -131,9 +133,9 @@ public struct TaskRunner: Sendable {
   /// The backend's answer, unless the task is canceled or its deadline passes first; either of
   /// those cancels the backend call (its HTTP request, and its own cancel call where it has one).
   private func generate(
-    _ job: GenerationJob, with backend: any ModelBackend, task: GenerationTask, canceled: AsyncStream<Void>
+    _ job: GenerationJob, with backend: any ModelBackend, task: GenerationTask, canceled: AsyncStream<Void>,
+    progress: ProgressReporter
   ) async throws -> GeneratedMedia {
-    let progress = ProgressReporter(taskID: task.id, store: store, logger: logger)
     let deadline = Duration.milliseconds(task.timeoutMs)
     return try await withThrowingTaskGroup(of: GeneratedMedia?.self) { group in
       group.addTask { try await backend.generate(job, progress: progress.report) }
@@ -179,20 +181,26 @@ public struct TaskRunner: Sendable {
     }
   }
 
-  private func finish(_ task: GenerationTask, _ outcome: TaskOutcome) async {
+  /// The task as stored after the run; nil if the store could not be reached (or the task was no
+  /// longer this worker's).
+  private func finish(_ task: GenerationTask, _ outcome: TaskOutcome) async -> GenerationTask? {
+    var stored: GenerationTask?
     await persist(task, "\(outcome.status.rawValue)") {
-      _ = try await store.finishTask(id: task.id, owner: settings.owner, outcome: outcome, now: Date())
+      stored = try await store.finishTask(id: task.id, owner: settings.owner, outcome: outcome, now: Date())
     }
+    return stored
   }
 
   /// Back to the queue after a pause, or FAILED once the attempts are used up.
-  private func retry(_ task: GenerationTask, _ failure: BackendFailure) async {
+  private func retry(_ task: GenerationTask, _ failure: BackendFailure) async -> GenerationTask? {
     let retryAt = Date().addingTimeInterval(settings.retryDelay(afterAttempt: task.attempts).seconds)
+    var stored: GenerationTask?
     await persist(task, "a retry after \(failure.code)") {
-      _ = try await store.retryTask(
+      stored = try await store.retryTask(
         id: task.id, owner: settings.owner, failure: failure, retryAt: retryAt, maxAttempts: settings.maxAttempts,
         now: Date())
     }
+    return stored
   }
 
   /// Stores how a run ended, trying again through a short outage for as long as the lease lasts.

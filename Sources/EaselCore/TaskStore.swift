@@ -119,7 +119,7 @@ public protocol TaskQueue: Sendable {
   func claimNextTask(lease: Lease, excludingBackends: Set<String>, now: Date) async throws -> GenerationTask?
   /// Extends the lease; false if the task is no longer this owner's (finished, or taken over).
   func renewLease(taskID: String, lease: Lease) async throws -> Bool
-  func updateProgress(taskID: String, progress: Double, now: Date) async throws -> GenerationTask?
+  func updateProgress(taskID: String, progress: Double, preview: Artifact?, now: Date) async throws -> GenerationTask?
   /// Ends a PROCESSING task leased to `owner` and settles its hold exactly once; nil if it had
   /// already ended or is no longer this owner's.
   func finishTask(id: String, owner: String, outcome: TaskOutcome, now: Date) async throws -> GenerationTask?

@@ -35,6 +35,7 @@ extension GenerationTask {
   public mutating func end(_ outcome: TaskOutcome, now: Date) {
     status = outcome.status
     finishedAt = now
+    if !keepsPreview { preview = nil }
     switch outcome {
     case .completed(let output, let thumbnail, let processingTimeMs):
       self.output = output
@@ -87,6 +88,12 @@ extension GenerationTask {
   /// A progress report, kept within 0...1.
   public mutating func report(progress value: Double) {
     progress = min(max(value, 0), 1)
+  }
+
+  /// A new intermediate picture replaces the last one.
+  public mutating func show(preview artifact: Artifact) {
+    preview = artifact
+    previewStep += 1
   }
 }
 

@@ -21,6 +21,31 @@ extension Template {
     for name in placeholders where !seen.contains(name) {
       problems.append("prompt uses {\(name)}, which is not a parameter")
     }
+    return problems + workflowProblems(parameters: seen)
+  }
+
+  /// A comfyui template needs a workflow whose bindings go to parameters it has: `prompt` (the
+  /// rendered prompt), a declared parameter, or `input_image` when it takes one.
+  private func workflowProblems(parameters: Set<String>) -> [String] {
+    let hasWorkflow = backendOptions[ComfyWorkflow.workflowOption] != nil
+    guard backend == "comfyui" else {
+      return hasWorkflow ? ["workflow and bindings are for backend comfyui, not \(backend)"] : []
+    }
+    guard hasWorkflow else { return ["a comfyui template needs a workflow (a file in ComfyUI's API format)"] }
+    let workflow: ComfyWorkflow
+    do {
+      workflow = try ComfyWorkflow(options: backendOptions)
+    } catch {
+      return [error.message]
+    }
+    var problems: [String] = []
+    for parameter in workflow.bindings.keys.sorted() {
+      if parameter == ComfyWorkflow.inputImageBinding {
+        if inputImage == .none { problems.append("binding input_image: the template takes no input image") }
+      } else if parameter != "prompt" && !parameters.contains(parameter) {
+        problems.append("binding \(parameter): the template has no parameter \(parameter)")
+      }
+    }
     return problems
   }
 

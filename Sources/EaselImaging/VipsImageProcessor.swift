@@ -27,6 +27,8 @@ public struct VipsImageProcessor: ImageProcessor {
   public static let inputQuality: Int32 = 85
   public static let thumbnailSize: Int32 = 200
   public static let thumbnailQuality: Int32 = 80
+  public static let previewMaxSize: Int32 = 512
+  public static let previewQuality: Int32 = 70
 
   let limits: Limits
 
@@ -56,6 +58,13 @@ public struct VipsImageProcessor: ImageProcessor {
     guard ImageFormat.sniff(bytes) != nil else { throw .invalidArgument("the output is not an image") }
     return try transform(bytes, field: "output") { input, out, length in
       easel_vips_cover_jpeg(input.baseAddress!, input.count, Self.thumbnailSize, Self.thumbnailQuality, out, length)
+    }
+  }
+
+  public func preview(of bytes: [UInt8]) throws(EaselError) -> [UInt8] {
+    guard ImageFormat.sniff(bytes) != nil else { throw .invalidArgument("the preview is not an image") }
+    return try transform(bytes, field: "preview") { input, out, length in
+      easel_vips_fit_jpeg(input.baseAddress!, input.count, Self.previewMaxSize, Self.previewQuality, out, length)
     }
   }
 

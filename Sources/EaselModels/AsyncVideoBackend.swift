@@ -62,7 +62,7 @@ public struct AsyncVideoBackend: FleetModelBackend {
     var error: String?
   }
 
-  public func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws
+  public func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws
     -> GeneratedMedia
   {
     guard job.kind == .video else { throw BackendFailure(code: "unsupported", message: "async-video makes videos only") }
@@ -86,7 +86,7 @@ public struct AsyncVideoBackend: FleetModelBackend {
     }
   }
 
-  private func poll(_ id: String, on api: HTTPModelAPI, progress: @escaping @Sendable (Double) async -> Void) async throws
+  private func poll(_ id: String, on api: HTTPModelAPI, progress: @escaping ProgressHandler) async throws
     -> GeneratedMedia
   {
     let started = ContinuousClock.now
@@ -107,7 +107,7 @@ public struct AsyncVideoBackend: FleetModelBackend {
       case "failed":
         throw BackendFailure(code: "model_failed", message: status.error ?? "async-video reported that task \(id) failed")
       default:
-        if let value = status.progress { await progress(value > 1 ? value / 100 : value) }
+        if let value = status.progress { await progress(GenerationProgress(value > 1 ? value / 100 : value)) }
       }
     }
     await api.sendIgnoringCancellation(.DELETE, "/task/\(id)")

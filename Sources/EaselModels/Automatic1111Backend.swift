@@ -7,7 +7,8 @@ import Foundation
 /// a time and its progress and interrupt are global, so each server has a capacity (1 by default):
 /// a task holds a slot on one server from its claim to its end, `/sdapi/v1/progress` is polled on
 /// that server only, and `/sdapi/v1/interrupt` (cancel, deadline) reaches only the server running
-/// that very task.
+/// that very task. The progress answer's `current_image` (the WebUI's live preview, when on)
+/// becomes the task's preview.
 public struct Automatic1111Backend: FleetModelBackend {
   public struct Settings: Sendable {
     public var endpoints: [ModelEndpoint]
@@ -59,9 +60,11 @@ public struct Automatic1111Backend: FleetModelBackend {
 
   struct Progress: Decodable {
     var progress: Double
+    /// The latest intermediate picture (base64 PNG), when the WebUI's live previews are on.
+    var current_image: String?
   }
 
-  public func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws
+  public func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws
     -> GeneratedMedia
   {
     guard job.kind == .image else {
@@ -94,7 +97,8 @@ public struct Automatic1111Backend: FleetModelBackend {
               if let data = try? await api.send(.GET, "/sdapi/v1/progress"),
                 let answer = try? JSONDecoder().decode(Progress.self, from: data)
               {
-                await progress(answer.progress)
+                let preview = answer.current_image.flatMap { Data(base64Encoded: $0) }.map(Array.init)
+                await progress(GenerationProgress(answer.progress, preview: preview))
               }
             }
           }

@@ -46,6 +46,23 @@ struct HTTPModelAPI: Sendable {
   }
 
   func send(_ method: HTTPMethod, _ path: String, body: (data: Data, contentType: String)?) async throws -> Data {
+    let (status, body) = try await exchange(method, path, body: body)
+    guard (200..<300).contains(status) else { throw failure(status: status, body: body, path: path) }
+    return body
+  }
+
+  /// What a non-2xx answer means: transient for overload and gateway statuses, permanent otherwise.
+  func failure(status: UInt, body: Data, path: String) -> BackendFailure {
+    let text = String(decoding: body.prefix(300), as: UTF8.self)
+    return BackendFailure(
+      code: "model_http_\(status)", message: "\(name) answered HTTP \(status) to \(path): \(text)",
+      isTransient: Self.transientStatuses.contains(status))
+  }
+
+  /// The answer's status and body, whatever the status; throws only when there is no answer.
+  func exchange(_ method: HTTPMethod, _ path: String, body: (data: Data, contentType: String)?) async throws
+    -> (status: UInt, body: Data)
+  {
     let url = path.hasPrefix("http://") || path.hasPrefix("https://") ? path : baseURL + path
     var request = HTTPClientRequest(url: url)
     request.method = method
@@ -63,14 +80,7 @@ struct HTTPModelAPI: Sendable {
       throw BackendFailure(
         code: "model_unreachable", message: "\(name) at \(baseURL) can't be reached: \(error)", isTransient: true)
     }
-    let status = response.status.code
-    guard (200..<300).contains(status) else {
-      let text = String(buffer: body).prefix(300)
-      throw BackendFailure(
-        code: "model_http_\(status)", message: "\(name) answered HTTP \(status) to \(path): \(text)",
-        isTransient: Self.transientStatuses.contains(status))
-    }
-    return Data(body.readableBytesView)
+    return (response.status.code, Data(body.readableBytesView))
   }
 
   /// Decodes an answer, or fails permanently: a model that answers garbage won't answer better soon.

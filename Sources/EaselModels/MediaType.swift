@@ -7,6 +7,8 @@ enum MediaType {
     if bytes.count > 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) {
       return "image/webp"
     }
+    if bytes.count > 12, Array(bytes[4..<8]) == Array("ftyp".utf8) { return "video/mp4" }
+    if bytes.starts(with: [0x1A, 0x45, 0xDF, 0xA3]) { return "video/webm" }
     return "application/octet-stream"
   }
 }

@@ -51,7 +51,7 @@ public struct OpenAIImagesBackend: FleetModelBackend {
     var data: [Image]
   }
 
-  public func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws
+  public func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws
     -> GeneratedMedia
   {
     guard job.kind == .image else { throw BackendFailure(code: "unsupported", message: "openai-images makes images only") }

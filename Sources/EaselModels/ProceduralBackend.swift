@@ -18,7 +18,7 @@ public struct ProceduralBackend: ModelBackend {
     self.delay = delay
   }
 
-  public func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws
+  public func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws
     -> GeneratedMedia
   {
     if delay > .zero { try await Task.sleep(for: delay) }
@@ -26,7 +26,7 @@ public struct ProceduralBackend: ModelBackend {
     if job.kind == .video {
       let clip = ProceduralClip(job: job, seed: seed)
       let media = try await clip.encode(with: ffmpeg)
-      await progress(1)
+      await progress(GenerationProgress(1))
       return media
     }
     let width = Int(job.parameters["width"]?.integerValue ?? 512)
@@ -35,7 +35,7 @@ public struct ProceduralBackend: ModelBackend {
     let png = try await blocking.run { [imaging] in
       try imaging.png(rgb: painting.render(width: width, height: height), width: width, height: height)
     }
-    await progress(1)
+    await progress(GenerationProgress(1))
     return GeneratedMedia(bytes: png, contentType: "image/png")
   }
 }

@@ -172,6 +172,13 @@ enum PostgresSchema {
       ]
     ),
     ("v9: cancel requests", ["ALTER TABLE tasks ADD COLUMN cancel_requested_at DOUBLE PRECISION"]),
+    (
+      "v10: live previews",
+      [
+        "ALTER TABLE tasks ADD COLUMN preview_key TEXT",
+        "ALTER TABLE tasks ADD COLUMN preview_step BIGINT NOT NULL DEFAULT 0",
+      ]
+    ),
   ]
 
   /// Applies the migrations not applied yet. Nodes starting together take turns on an advisory

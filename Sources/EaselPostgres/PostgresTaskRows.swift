@@ -8,7 +8,7 @@ enum PostgresTaskRows {
     id, platform, user_id, kind, status, prompt, parameters, template_code, template_name, template_version,
     template_category, backend, backend_options, credit_cost, timeout_ms, progress, input_key, output_key,
     output_content_type, thumbnail_key, processing_time_ms, error_code, error_message, attempts, sequence,
-    created_at, updated_at, started_at, finished_at, update_id, webhook, cancel_requested_at
+    created_at, updated_at, started_at, finished_at, update_id, webhook, cancel_requested_at, preview_key, preview_step
     """
 
   static func insert(_ tx: PostgresTransaction, _ task: GenerationTask) async throws {
@@ -39,7 +39,8 @@ enum PostgresTaskRows {
         error_message = \(task.errorMessage), attempts = \(Int64(task.attempts)), sequence = \(Int64(task.sequence)),
         updated_at = \(now.timeIntervalSince1970), started_at = \(task.startedAt?.timeIntervalSince1970),
         finished_at = \(task.finishedAt?.timeIntervalSince1970),
-        cancel_requested_at = \(task.cancelRequestedAt?.timeIntervalSince1970)
+        cancel_requested_at = \(task.cancelRequestedAt?.timeIntervalSince1970),
+        preview_key = \(task.preview?.key), preview_step = \(Int64(task.previewStep))
       WHERE id = \(task.id)
       """)
     tx.log(task)
@@ -245,6 +246,8 @@ enum PostgresTaskRows {
       finishedAt: (try value("finished_at", as: Double?.self)).map(Date.init(timeIntervalSince1970:)),
       updateID: try value("update_id"),
       webhook: try webhook.map { try StoredJSON.decode(WebhookRequest.self, $0) },
-      cancelRequestedAt: (try value("cancel_requested_at", as: Double?.self)).map(Date.init(timeIntervalSince1970:)))
+      cancelRequestedAt: (try value("cancel_requested_at", as: Double?.self)).map(Date.init(timeIntervalSince1970:)),
+      preview: (try value("preview_key", as: String?.self)).map { Artifact(key: $0, contentType: "image/jpeg") },
+      previewStep: Int(try value("preview_step", as: Int64.self)))
   }
 }

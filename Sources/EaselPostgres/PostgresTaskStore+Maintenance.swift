@@ -13,10 +13,10 @@ extension PostgresTaskStore: StoreHealth, TaskRetention {
           FOR UPDATE),
         holds AS (DELETE FROM credit_holds WHERE task_id IN (SELECT id FROM doomed)),
         keys AS (DELETE FROM idempotency_keys WHERE task_id IN (SELECT id FROM doomed))
-        DELETE FROM tasks WHERE id IN (SELECT id FROM doomed) RETURNING input_key, output_key, thumbnail_key
+        DELETE FROM tasks WHERE id IN (SELECT id FROM doomed) RETURNING input_key, output_key, thumbnail_key, preview_key
         """)
       let keys = try deleted.flatMap { row in
-        try ["input_key", "output_key", "thumbnail_key"].compactMap { try row[$0].decode(String?.self) }
+        try ["input_key", "output_key", "thumbnail_key", "preview_key"].compactMap { try row[$0].decode(String?.self) }
       }
       return (deleted.count, keys)
     }
@@ -26,7 +26,7 @@ extension PostgresTaskStore: StoreHealth, TaskRetention {
     try await read { connection in
       let rows = try await connection.query(
         """
-        SELECT COUNT(*), COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) FROM tasks
+        SELECT COUNT(*), COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) + COUNT(preview_key) FROM tasks
         WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)
         """, logger: Self.quiet
       ).decode((Int64, Int64).self)

@@ -26,12 +26,15 @@ extension PostgresTaskStore: TaskQueue {
     }
   }
 
-  public func updateProgress(taskID: String, progress: Double, now: Date) async throws -> GenerationTask? {
+  public func updateProgress(taskID: String, progress: Double, preview: Artifact?, now: Date) async throws
+    -> GenerationTask?
+  {
     try await write { tx in
       guard var task = try await PostgresTaskRows.fetch(tx.connection, id: taskID, forUpdate: true),
         task.status == .processing
       else { return nil }
       task.report(progress: progress)
+      if let preview { task.show(preview: preview) }
       try await PostgresTaskRows.saveChange(tx, &task, now: now)
       return task
     }

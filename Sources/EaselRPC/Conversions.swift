@@ -77,6 +77,7 @@ extension ArtifactKind {
     case .output, .unspecified: self = .output
     case .thumbnail: self = .thumbnail
     case .input: self = .input
+    case .preview: self = .preview
     case .UNRECOGNIZED(let value): throw .invalidArgument("kind \(value) is not an artifact kind")
     }
   }
@@ -111,6 +112,7 @@ extension Easel_V1_Task {
       outputContentType = output.contentType
     }
     if let thumbnail = task.thumbnail { thumbnailURL = links(thumbnail.key) ?? ArtifactKind.thumbnail.url(taskID: task.id) }
+    if let preview = task.preview { previewURL = links(preview.key) ?? ArtifactKind.preview.url(taskID: task.id) }
     webhookURL = task.webhook?.url ?? ""
     processingTimeMs = task.processingTimeMs
     errorCode = task.errorCode

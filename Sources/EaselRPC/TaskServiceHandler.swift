@@ -91,6 +91,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
             $0.sequence = task.sequence
             $0.task = message(task)
             $0.resumeToken = resumeToken
+            $0.previewStep = UInt32(clamping: task.previewStep)
           })
         }
       }

@@ -207,6 +207,13 @@ enum Schema {
       // A cancel of a PROCESSING task is stored, so the node running it hears of it through the feed.
       try db.execute(sql: "ALTER TABLE tasks ADD COLUMN cancel_requested_at REAL")
     }
+    migrator.registerMigration("v10: live previews") { db in
+      try db.execute(
+        sql: """
+          ALTER TABLE tasks ADD COLUMN preview_key TEXT;
+          ALTER TABLE tasks ADD COLUMN preview_step INTEGER NOT NULL DEFAULT 0;
+          """)
+    }
     return migrator
   }
 }

@@ -24,7 +24,8 @@ enum TaskRows {
       literal: """
         UPDATE tasks SET status = \(task.status.rawValue), progress = \(task.progress), output_key = \(task.output?.key), output_content_type = \(task.output?.contentType), thumbnail_key = \(task.thumbnail?.key),
           processing_time_ms = \(task.processingTimeMs), error_code = \(task.errorCode), error_message = \(task.errorMessage), attempts = \(task.attempts), sequence = \(task.sequence), updated_at = \(now.timeIntervalSince1970),
-          started_at = \(task.startedAt?.timeIntervalSince1970), finished_at = \(task.finishedAt?.timeIntervalSince1970), cancel_requested_at = \(task.cancelRequestedAt?.timeIntervalSince1970)
+          started_at = \(task.startedAt?.timeIntervalSince1970), finished_at = \(task.finishedAt?.timeIntervalSince1970), cancel_requested_at = \(task.cancelRequestedAt?.timeIntervalSince1970),
+          preview_key = \(task.preview?.key), preview_step = \(task.previewStep)
         WHERE id = \(task.id)
         """)
     try appendUpdate(db, &task, feed: feed)
@@ -164,7 +165,9 @@ enum TaskRows {
       finishedAt: date(row["finished_at"]),
       updateID: row["update_id"],
       webhook: try (row["webhook"] as String?).map { try StoredJSON.decode(WebhookRequest.self, $0) },
-      cancelRequestedAt: date(row["cancel_requested_at"]))
+      cancelRequestedAt: date(row["cancel_requested_at"]),
+      preview: (row["preview_key"] as String?).map { Artifact(key: $0, contentType: "image/jpeg") },
+      previewStep: row["preview_step"])
   }
 
   private static func date(_ seconds: Double?) -> Date? {

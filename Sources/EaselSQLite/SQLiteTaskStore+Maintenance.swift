@@ -7,8 +7,8 @@ extension SQLiteTaskStore: StoreHealth, TaskRetention {
   public func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String]) {
     try await writer.write { db in
       let filter: SQL = "status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)"
-      let rows = try Row.fetchAll(db, cached: "SELECT id, input_key, output_key, thumbnail_key FROM tasks WHERE \(filter)")
-      let keys = rows.flatMap { row in ["input_key", "output_key", "thumbnail_key"].compactMap { row[$0] as String? } }
+      let rows = try Row.fetchAll(db, cached: "SELECT id, input_key, output_key, thumbnail_key, preview_key FROM tasks WHERE \(filter)")
+      let keys = rows.flatMap { row in ["input_key", "output_key", "thumbnail_key", "preview_key"].compactMap { row[$0] as String? } }
       let owned: SQL = "SELECT id FROM tasks WHERE \(filter)"
       try db.execute(literal: "DELETE FROM credit_holds WHERE task_id IN (\(owned))")
       try db.execute(literal: "DELETE FROM idempotency_keys WHERE task_id IN (\(owned))")
@@ -27,7 +27,7 @@ extension SQLiteTaskStore: StoreHealth, TaskRetention {
       let row = try Row.fetchOne(
         db,
         cached: """
-          SELECT COUNT(*) AS tasks, COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) AS artifacts
+          SELECT COUNT(*) AS tasks, COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) + COUNT(preview_key) AS artifacts
           FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)
           """)
       return (row?["tasks"] ?? 0, row?["artifacts"] ?? 0)

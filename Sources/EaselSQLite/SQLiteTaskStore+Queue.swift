@@ -22,10 +22,13 @@ extension SQLiteTaskStore: TaskQueue {
     }
   }
 
-  public func updateProgress(taskID: String, progress: Double, now: Date) async throws -> GenerationTask? {
+  public func updateProgress(taskID: String, progress: Double, preview: Artifact?, now: Date) async throws
+    -> GenerationTask?
+  {
     try await writer.write { db in
       guard var task = try TaskRows.fetch(db, id: taskID), task.status == .processing else { return nil }
       task.report(progress: progress)
+      if let preview { task.show(preview: preview) }
       try TaskRows.saveChange(db, &task, now: now, feed: feed)
       return task
     }

@@ -38,6 +38,7 @@ public final class EaselServer: Sendable {
   public static func backendNames(for configuration: ServerConfiguration) -> Set<String> {
     var names = builtinBackends
     if configuration.automatic1111 != nil { names.insert("automatic1111") }
+    if configuration.comfyUI != nil { names.insert("comfyui") }
     if configuration.asyncVideo != nil { names.insert("async-video") }
     if configuration.openAIImages != nil { names.insert("openai-images") }
     return names
@@ -48,6 +49,7 @@ public final class EaselServer: Sendable {
     let procedural = ProceduralBackend(imaging: imaging, blocking: ThreadPools.imaging, delay: configuration.proceduralDelay)
     var backends: [String: any ModelBackend] = ["procedural": procedural]
     if let settings = configuration.automatic1111 { backends["automatic1111"] = Automatic1111Backend(settings: settings) }
+    if let settings = configuration.comfyUI { backends["comfyui"] = ComfyUIBackend(settings: settings) }
     if let settings = configuration.asyncVideo { backends["async-video"] = AsyncVideoBackend(settings: settings) }
     if let settings = configuration.openAIImages { backends["openai-images"] = OpenAIImagesBackend(settings: settings) }
     backends["default-image"] = backends["automatic1111"] ?? backends["openai-images"] ?? procedural

@@ -17,10 +17,13 @@ struct TemplateDocument: Decodable {
   var backendOptions: Parameters
   var parameters: [ParameterSpec]
   var timeoutSeconds: Int?
+  /// A ComfyUI workflow file (API format), relative to the template file, and its bindings.
+  var workflow: String?
+  var bindings: [String: String]
 
   static let keys: Set<String> = [
     "code", "name", "version", "category", "kind", "description", "backend", "credit_cost", "input_image", "prompt",
-    "backend_options", "parameters", "timeout_seconds",
+    "backend_options", "parameters", "timeout_seconds", "workflow", "bindings",
   ]
 
   init(from decoder: any Decoder) throws {
@@ -40,13 +43,30 @@ struct TemplateDocument: Decodable {
     let specs = try container.decodeIfPresent(OrderedSpecs.self, forKey: "parameters")
     parameters = specs?.specs ?? []
     timeoutSeconds = try container.decodeIfPresent(Int.self, forKey: "timeout_seconds")
+    workflow = try container.decodeIfPresent(String.self, forKey: "workflow")
+    bindings = try container.decodeIfPresent([String: String].self, forKey: "bindings") ?? [:]
   }
 
-  var template: Template {
-    Template(
+  /// The template, with its workflow (read from `folder`) checked and kept in its backend options.
+  func template(folder: URL?) throws(TemplateLoader.Problem) -> Template {
+    var options = backendOptions
+    if let workflow {
+      let file = URL(fileURLWithPath: workflow, relativeTo: folder).standardizedFileURL
+      guard let json = FileManager.default.contents(atPath: file.path) else {
+        throw TemplateLoader.Problem(file: "", message: "workflow \(workflow) can't be read (looked for \(file.path))")
+      }
+      do {
+        options.merge(try ComfyWorkflow(json: json, bindings: bindings).options) { _, workflow in workflow }
+      } catch {
+        throw TemplateLoader.Problem(file: "", message: "workflow \(workflow): \(error.message)")
+      }
+    } else if !bindings.isEmpty {
+      throw TemplateLoader.Problem(file: "", message: "bindings need a workflow")
+    }
+    return Template(
       code: code, name: name, version: version, category: category, kind: kind, description: description,
       backend: backend, creditCost: creditCost, inputImage: inputImage, parameters: parameters, promptTemplate: prompt,
-      backendOptions: backendOptions, timeoutSeconds: timeoutSeconds)
+      backendOptions: options, timeoutSeconds: timeoutSeconds)
   }
 }
 

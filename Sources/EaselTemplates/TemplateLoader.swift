@@ -17,6 +17,9 @@ public struct TemplateLoader: Sendable {
   }
 
   public let knownBackends: Set<String>
+  /// Backends some built-in templates need that a server may not have (ComfyUI's workflows): those
+  /// templates are left out of a server without the backend, instead of failing its start.
+  static let optionalBuiltinBackends: Set<String> = ["comfyui"]
 
   public init(knownBackends: Set<String>) {
     self.knownBackends = knownBackends
@@ -39,9 +42,13 @@ public struct TemplateLoader: Sendable {
     var byCode: [String: Loaded] = [:]
     for (source, files) in [("built-in", Self.builtinFiles()), ("folder", directory.map(Self.files(in:)) ?? [])] {
       var seenHere: [String: String] = [:]
+      let loader = source == "built-in" ? TemplateLoader(knownBackends: knownBackends.union(Self.optionalBuiltinBackends)) : self
       for file in files {
         do {
-          let template = try parse(try String(contentsOf: file, encoding: .utf8), file: file.lastPathComponent)
+          let template = try loader.parse(
+            try String(contentsOf: file, encoding: .utf8), file: file.lastPathComponent,
+            folder: file.deletingLastPathComponent())
+          guard knownBackends.contains(template.backend) else { continue }  // an optional built-in
           if let other = seenHere[template.code] {
             throw Problem(file: file.lastPathComponent, message: "code \(template.code) is already defined by \(other)")
           }
@@ -61,11 +68,13 @@ public struct TemplateLoader: Sendable {
     return byCode.keys.sorted().compactMap { byCode[$0] }
   }
 
-  /// Parses and validates one template file.
-  public func parse(_ yaml: String, file: String) throws(Problem) -> Template {
+  /// Parses and validates one template file; a workflow it names is read from `folder`.
+  public func parse(_ yaml: String, file: String, folder: URL? = nil) throws(Problem) -> Template {
     let template: Template
     do {
-      template = try YAMLDecoder().decode(TemplateDocument.self, from: yaml).template
+      template = try YAMLDecoder().decode(TemplateDocument.self, from: yaml).template(folder: folder)
+    } catch let problem as Problem {
+      throw Problem(file: file, message: problem.message)
     } catch let error as DecodingError {
       throw Problem(file: file, message: Self.explain(error))
     } catch {

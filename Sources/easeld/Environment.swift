@@ -111,6 +111,11 @@ struct Environment {
       configuration.automatic1111 = .init(
         endpoints: webUIs, timeout: .milliseconds(try number("STABLE_DIFFUSION_TIMEOUT_MS", default: 120_000)))
     }
+    let comfyUIs = try endpoints(urls: "COMFYUI_API_URL", key: "COMFYUI_API_KEY", list: "COMFYUI_ENDPOINTS", capacity: 1)
+    if !comfyUIs.isEmpty {
+      configuration.comfyUI = .init(
+        endpoints: comfyUIs, timeout: .milliseconds(try number("COMFYUI_TIMEOUT_MS", default: 120_000)))
+    }
     let imageAPIs = try endpoints(
       urls: "OPENAI_IMAGES_API_URL", key: "OPENAI_IMAGES_API_KEY", list: "OPENAI_IMAGES_ENDPOINTS",
       capacity: OpenAIImagesBackend.defaultCapacity)

@@ -37,7 +37,7 @@ struct ProceduralBackendTests {
 
   @Test func progressEndsAtOne() async throws {
     let reports = Reports()
-    _ = try await backend.generate(job(prompt: "lanterns", seed: 1)) { reports.append($0) }
+    _ = try await backend.generate(job(prompt: "lanterns", seed: 1)) { reports.append($0.fraction) }
     #expect(reports.values.last == 1)
   }
 }

@@ -156,12 +156,15 @@ final class FakeWebUI: Sendable {
     let endpoints = [plain.endpoint, ModelEndpoint(url: sdxl.url, labels: ["sdxl_base"])]
     try await withTestServer(workers: 2, templates: folder, automatic1111: Self.settings(endpoints)) { server in
       try await server.grant("ed", 100)
+      var attempts = 0
       for index in 0..<4 {
         let task = try await server.create("ed", template: "sdxl", prompt: "routed \(index)")
-        #expect(try await server.finished("ed", task.id).status == .completed)
+        let finished = try await server.finished("ed", task.id)
+        #expect(finished.status == .completed)
+        attempts += Int(finished.attempts)
       }
       let (routed, other) = (try await sdxl.stats(), try await plain.stats())
-      #expect(routed.finished.count == 4 && other.started.isEmpty)
+      #expect(routed.finished.count == attempts && other.started.isEmpty)
     }
   }
 }
@@ -178,12 +181,16 @@ extension FleetTests {
       let drained = try await runTool("easel", ["backends", "drain", "automatic1111", first.url], environment: env)
       #expect(drained.status == 0 && drained.stdout.contains("draining"), "\(drained.stdout)\(drained.stderr)")
       try await server.grant("fay", 100)
+      // A busy machine may fail an attempt after the job (a slow store); each attempt is a job.
+      var attempts = 0
       for index in 0..<4 {
         let task = try await server.create("fay", prompt: "while draining \(index)")
-        #expect(try await server.finished("fay", task.id).status == .completed)
+        let finished = try await server.finished("fay", task.id)
+        #expect(finished.status == .completed)
+        attempts += Int(finished.attempts)
       }
       let (drainedStats, activeStats) = (try await first.stats(), try await second.stats())
-      #expect(drainedStats.started.isEmpty && activeStats.finished.count == 4)
+      #expect(drainedStats.started.isEmpty && activeStats.finished.count == attempts)
       let listed = try await runTool("easel", ["backends"], environment: env)
       #expect(listed.stdout.contains("\(first.url)  draining") && listed.stdout.contains("\(second.url)  healthy"), "\(listed.stdout)")
       #expect(listed.stdout.contains("procedural"), "every backend is listed")
@@ -192,8 +199,9 @@ extension FleetTests {
       let samples = try parsePrometheus(String(buffer: try #require(scraped.body)))
       let labels = { (url: String) in #"{backend="automatic1111",endpoint="\#(url)"}"# }
       #expect(samples["easel_endpoint_healthy" + labels(first.url)] == 0 && samples["easel_endpoint_healthy" + labels(second.url)] == 1)
-      #expect(samples["easel_endpoint_capacity" + labels(second.url)] == 1 && samples["easel_endpoint_jobs" + labels(second.url)] == 4)
-      #expect(samples["easel_endpoint_duration_seconds_count" + labels(second.url)] == 4, "a latency histogram per server")
+      let jobs = Double(attempts)
+      #expect(samples["easel_endpoint_capacity" + labels(second.url)] == 1 && samples["easel_endpoint_jobs" + labels(second.url)] == jobs)
+      #expect(samples["easel_endpoint_duration_seconds_count" + labels(second.url)] == jobs, "a latency histogram per server")
       let json = try await runTool("easel", ["backends", "--json"], environment: env)
       #expect(json.stdout.contains(#""capacity":1"#) && json.stdout.contains(#""degraded":false"#), "\(json.stdout)")
       #expect(try await runTool("easel", ["backends", "resume", "automatic1111", first.url], environment: env).status == 0)
@@ -219,12 +227,18 @@ extension FleetTests {
             capacity: 2
           - url: \(second.url)
             labels: [sdxl_base]
+      comfyui:
+        endpoints:
+          - url: http://127.0.0.1:9
       """.write(to: config, atomically: true, encoding: .utf8)
     let node = try EaseldProcess(data: data, workers: 1, arguments: ["--config", config.path])
     try await node.start()
     defer { node.kill(SIGKILL) }
     let listed = try await runTool("easel", ["backends", "--json", "--server", "unix:\(node.socketPath)"])
     #expect(listed.stdout.contains(#""capacity":2"#) && listed.stdout.contains(#""labels":["sdxl_base"]"#), "\(listed.stdout)")
+    #expect(listed.stdout.contains("comfyui") && listed.stdout.contains("http://127.0.0.1:9"), "a ComfyUI box too")
+    let templates = try await runTool("easel", ["templates", "--server", "unix:\(node.socketPath)"])
+    #expect(templates.stdout.contains("comfyui_txt2img"), "ComfyUI's built-in templates come with it: \(templates.stdout)")
     let fromEnvironment = try await runTool(
       "easeld", ["config", "print"], environment: ["STABLE_DIFFUSION_API_URL": "\(first.url),\(second.url)"])
     #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")

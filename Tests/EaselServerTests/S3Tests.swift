@@ -23,8 +23,10 @@ final class S3Server: Sendable {
   /// The Python with moto: `EASEL_TEST_PYTHON` (set by scripts/test), else the test virtualenv.
   static var python: String {
     if let python = ProcessInfo.processInfo.environment["EASEL_TEST_PYTHON"] { return python }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .appendingPathComponent("../../.build/python-venv/bin/python").standardizedFileURL.path
+    // The package root, two folders up; not `standardized`, which would resolve the venv's symlink
+    // to the system Python (without the venv's packages).
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return root.appendingPathComponent(".build/python-venv/bin/python").path
   }
 
   init() throws {

@@ -127,11 +127,14 @@ func sequencesByTask(_ updates: [Easel_V1_TaskUpdate]) -> [String: [UInt64]] {
 }
 
 /// Polls `condition` every 20 ms for up to 10 s.
-func waitUntil(within limit: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+func waitUntil(
+  within limit: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation,
+  _ condition: () async throws -> Bool
+) async throws {
   let deadline = ContinuousClock.now + limit
   while ContinuousClock.now < deadline {
     if try await condition() { return }
     try await Task.sleep(for: .milliseconds(20))
   }
-  Issue.record("the condition did not come true within \(limit)")
+  Issue.record("the condition did not come true within \(limit)", sourceLocation: sourceLocation)
 }

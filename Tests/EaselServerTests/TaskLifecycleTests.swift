@@ -210,14 +210,14 @@ final class GatedBackend: ModelBackend {
 
   func open() { isOpen.store(true, ordering: .releasing) }
 
-  func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws -> GeneratedMedia {
+  func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> GeneratedMedia {
     while !isOpen.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
     return GeneratedMedia(bytes: try VipsImageProcessor().png(rgb: [0, 0, 0], width: 1, height: 1), contentType: "image/png")
   }
 }
 
 struct FailingBackend: ModelBackend {
-  func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws -> GeneratedMedia {
+  func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> GeneratedMedia {
     throw BackendFailure(code: "model_error", message: "the model refused the prompt")
   }
 }

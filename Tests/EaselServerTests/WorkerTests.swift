@@ -9,10 +9,10 @@ import Testing
 
 /// Reports progress in steps, then returns a tiny PNG.
 struct SteppingBackend: ModelBackend {
-  func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws -> GeneratedMedia {
+  func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> GeneratedMedia {
     for step in [0.3, 0.6, 0.9] {
       try await Task.sleep(for: .milliseconds(300))
-      await progress(step)
+      await progress(GenerationProgress(step))
     }
     return GeneratedMedia(bytes: try VipsImageProcessor().png(rgb: [9, 9, 9], width: 1, height: 1), contentType: "image/png")
   }
@@ -82,7 +82,7 @@ final class FlakyBackend: ModelBackend {
   private let remaining: Mutex<Int>
   init(failures: Int) { remaining = Mutex(failures) }
 
-  func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws -> GeneratedMedia {
+  func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> GeneratedMedia {
     let fail = remaining.withLock { count in
       defer { count -= 1 }
       return count > 0

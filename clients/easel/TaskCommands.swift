@@ -93,7 +93,6 @@ func parseParameters(_ pairs: [String], prompt: String?) throws -> Google_Protob
   return parameters
 }
 
-/// Streams a task's updates until it ends, printing each; returns the final state.
 /// Where a stream got to, so a dropped one resumes with no gap and no duplicate.
 private struct StreamPosition: Sendable {
   var last = Easel_V1_Task()
@@ -101,12 +100,16 @@ private struct StreamPosition: Sendable {
   var resumeToken = ""
   var barOpen = false
   var finished = false
+  /// The last preview step saved of each task (`watch --preview`).
+  var savedPreviews: [String: UInt32] = [:]
 }
 
-/// Prints a task's (or a user's) updates as they come. A stream the server ends or drops (a
-/// restart, a slow terminal) is opened again from where it stopped, for up to a minute.
+/// Prints a task's (or a user's) updates as they come, and returns the final state. A stream the
+/// server ends or drops (a restart, a slow terminal) is opened again from where it stopped, for up
+/// to a minute. With `previews`, each new live preview is saved there as `TASK-STEP.jpg`.
 func follow(
-  _ clients: EaselClients, platform: String, userID: String, taskID: String, json: Bool, printFinal: Bool
+  _ clients: EaselClients, platform: String, userID: String, taskID: String, json: Bool, printFinal: Bool,
+  previews: URL? = nil
 ) async throws -> Easel_V1_Task {
   let onTerminal = !json && isatty(STDOUT_FILENO) == 1
   var position = StreamPosition()
@@ -127,6 +130,7 @@ func follow(
         do {
           for try await update in response.messages {
             show(update, after: &position, onTerminal: onTerminal, json: json)
+            if let previews { await save(previewOf: update, to: previews, clients, platform: platform, userID: userID, &position) }
             position.finished = !taskID.isEmpty && TextOutput.isTerminal(update.task.status)
           }
           return (position, nil)
@@ -149,6 +153,48 @@ func follow(
   if position.barOpen { print() }
   if printFinal, !json { print(TextOutput.task(position.last)) }
   return position.last
+}
+
+/// Saves the update's preview when it is newer than the last one saved of its task. The task may
+/// have moved on meanwhile (a newer preview, or none once it ended): that frame is skipped.
+private func save(
+  previewOf update: Easel_V1_TaskUpdate, to folder: URL, _ clients: EaselClients, platform: String, userID: String,
+  _ position: inout StreamPosition
+) async {
+  let task = update.task
+  guard update.previewStep > position.savedPreviews[task.id, default: 0], !task.previewURL.isEmpty else { return }
+  position.savedPreviews[task.id] = update.previewStep
+  guard
+    let (bytes, _) = try? await fetchArtifact(
+      clients, platform: platform, userID: userID, taskID: task.id, kind: .preview)
+  else { return }
+  let file = folder.appendingPathComponent("\(task.id)-\(update.previewStep).jpg")
+  do {
+    try bytes.write(to: file, options: .atomic)
+  } catch {
+    FileHandle.standardError.write(Data("easel: can't save a preview to \(file.path): \(error)\n".utf8))
+  }
+}
+
+/// An artifact's bytes and content type.
+func fetchArtifact(
+  _ clients: EaselClients, platform: String, userID: String, taskID: String, kind: Easel_V1_ArtifactKind
+) async throws -> (Data, String) {
+  let request = Easel_V1_FetchArtifactRequest.with {
+    $0.platform = platform
+    $0.userID = userID
+    $0.taskID = taskID
+    $0.kind = kind
+  }
+  return try await clients.tasks.fetchArtifact(request, metadata: clients.metadata) { response in
+    var bytes = Data()
+    var contentType = ""
+    for try await chunk in response.messages {
+      bytes.append(chunk.data)
+      contentType = chunk.contentType
+    }
+    return (bytes, contentType)
+  }
 }
 
 private func show(_ update: Easel_V1_TaskUpdate, after position: inout StreamPosition, onTerminal: Bool, json: Bool) {
@@ -228,13 +274,17 @@ struct Watch: AsyncParsableCommand {
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var account: AccountOptions
   @Argument(help: "Task id; leave out to follow all of the user's tasks.") var id: String?
+  @Option(help: "Save each live preview the tasks show in this folder, as TASK_ID-STEP.jpg.") var preview: String?
 
   func run() async throws {
     let json = connection.json
     let platform = account.platformName
     let userID = account.userID
+    let folder = preview.map { URL(fileURLWithPath: $0, isDirectory: true) }
+    if let folder { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
     try await connection.withClients { clients in
-      _ = try await follow(clients, platform: platform, userID: userID, taskID: id ?? "", json: json, printFinal: false)
+      _ = try await follow(
+        clients, platform: platform, userID: userID, taskID: id ?? "", json: json, printFinal: false, previews: folder)
     }
   }
 }
@@ -275,22 +325,10 @@ struct Download: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let request = Easel_V1_FetchArtifactRequest.with {
-      $0.platform = account.platformName
-      $0.userID = account.userID
-      $0.taskID = id
-      $0.kind = thumbnail ? .thumbnail : input ? .input : .output
-    }
+    let (platform, userID, id) = (account.platformName, account.userID, id)
+    let kind: Easel_V1_ArtifactKind = thumbnail ? .thumbnail : input ? .input : .output
     let (bytes, contentType) = try await connection.withClients { clients in
-      try await clients.tasks.fetchArtifact(request, metadata: clients.metadata) { response in
-        var bytes = Data()
-        var contentType = ""
-        for try await chunk in response.messages {
-          bytes.append(chunk.data)
-          contentType = chunk.contentType
-        }
-        return (bytes, contentType)
-      }
+      try await fetchArtifact(clients, platform: platform, userID: userID, taskID: id, kind: kind)
     }
     try bytes.write(to: URL(fileURLWithPath: output), options: .atomic)
     if connection.json {

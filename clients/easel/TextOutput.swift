@@ -62,17 +62,25 @@ enum TextOutput {
 
   static func list(_ response: Easel_V1_ListTasksResponse) -> String {
     var lines = ["page \(response.page) of \(max(response.totalPages, 1)) (\(response.total) tasks)"]
+    let codes = column(response.tasks.map(\.template.code))
     for task in response.tasks {
       lines.append(
         "\(task.id)  \(status(task.status).padding(toLength: 10, withPad: " ", startingAt: 0))  "
-          + "\(task.template.code.padding(toLength: 14, withPad: " ", startingAt: 0))  \(date(task.createdAt))  \(task.prompt.prefix(40))")
+          + "\(codes(task.template.code))  \(date(task.createdAt))  \(task.prompt.prefix(40))")
     }
     return lines.joined(separator: "\n")
   }
 
   static func templates(_ templates: [Easel_V1_Template]) -> String {
-    templates.map { "\($0.code.padding(toLength: 14, withPad: " ", startingAt: 0)) v\($0.version)  \($0.creditCost) credits  \($0.name) (\($0.category))" }
+    let codes = column(templates.map(\.code))
+    return templates.map { "\(codes($0.code)) v\($0.version)  \($0.creditCost) credits  \($0.name) (\($0.category))" }
       .joined(separator: "\n")
+  }
+
+  /// Pads a column's values to its longest one (never cuts a value short).
+  private static func column(_ values: [String]) -> (String) -> String {
+    let width = values.map(\.count).max() ?? 0
+    return { $0.padding(toLength: max(width, $0.count), withPad: " ", startingAt: 0) }
   }
 
   static func template(_ template: Easel_V1_Template) -> String {

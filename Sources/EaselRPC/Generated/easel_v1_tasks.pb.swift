@@ -81,6 +81,10 @@ public nonisolated enum Easel_V1_ArtifactKind: SwiftProtobuf.Enum, Swift.CaseIte
   case output // = 1
   case thumbnail // = 2
   case input // = 3
+
+  /// A running task's latest intermediate picture (JPEG, at most 512 px), replaced about once a
+  /// second; gone when the task ends unless its template keeps it.
+  case preview // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -93,6 +97,7 @@ public nonisolated enum Easel_V1_ArtifactKind: SwiftProtobuf.Enum, Swift.CaseIte
     case 1: self = .output
     case 2: self = .thumbnail
     case 3: self = .input
+    case 4: self = .preview
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -103,6 +108,7 @@ public nonisolated enum Easel_V1_ArtifactKind: SwiftProtobuf.Enum, Swift.CaseIte
     case .output: return 1
     case .thumbnail: return 2
     case .input: return 3
+    case .preview: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -113,6 +119,7 @@ public nonisolated enum Easel_V1_ArtifactKind: SwiftProtobuf.Enum, Swift.CaseIte
     .output,
     .thumbnail,
     .input,
+    .preview,
   ]
 
 }
@@ -285,6 +292,12 @@ public nonisolated struct Easel_V1_Task: @unchecked Sendable {
     set {_uniqueStorage()._webhookURL = newValue}
   }
 
+  /// The live preview (see ARTIFACT_KIND_PREVIEW); empty while the task has none.
+  public var previewURL: String {
+    get {_storage._previewURL}
+    set {_uniqueStorage()._previewURL = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -439,6 +452,10 @@ public nonisolated struct Easel_V1_TaskUpdate: Sendable {
   /// messages that open a fresh stream, except the last of them.
   public var resumeToken: String = String()
 
+  /// How many previews the task has shown: when it grows, a new preview is at the task's
+  /// preview_url. 0 while it has shown none.
+  public var previewStep: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -506,7 +523,7 @@ nonisolated extension Easel_V1_TaskStatus: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Easel_V1_ArtifactKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ARTIFACT_KIND_UNSPECIFIED\0\u{1}ARTIFACT_KIND_OUTPUT\0\u{1}ARTIFACT_KIND_THUMBNAIL\0\u{1}ARTIFACT_KIND_INPUT\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ARTIFACT_KIND_UNSPECIFIED\0\u{1}ARTIFACT_KIND_OUTPUT\0\u{1}ARTIFACT_KIND_THUMBNAIL\0\u{1}ARTIFACT_KIND_INPUT\0\u{1}ARTIFACT_KIND_PREVIEW\0")
 }
 
 nonisolated extension Easel_V1_TemplateRef: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -556,7 +573,7 @@ nonisolated extension Easel_V1_TemplateRef: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0\u{3}preview_url\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -582,6 +599,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _startedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _webhookURL: String = String()
+    var _previewURL: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -615,6 +633,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _startedAt = source._startedAt
       _finishedAt = source._finishedAt
       _webhookURL = source._webhookURL
+      _previewURL = source._previewURL
     }
   }
 
@@ -656,6 +675,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 21: try { try decoder.decodeSingularMessageField(value: &_storage._startedAt) }()
         case 22: try { try decoder.decodeSingularMessageField(value: &_storage._finishedAt) }()
         case 23: try { try decoder.decodeSingularStringField(value: &_storage._webhookURL) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._previewURL) }()
         default: break
         }
       }
@@ -737,6 +757,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       if !_storage._webhookURL.isEmpty {
         try visitor.visitSingularStringField(value: _storage._webhookURL, fieldNumber: 23)
       }
+      if !_storage._previewURL.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._previewURL, fieldNumber: 24)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -769,6 +792,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._startedAt != rhs_storage._startedAt {return false}
         if _storage._finishedAt != rhs_storage._finishedAt {return false}
         if _storage._webhookURL != rhs_storage._webhookURL {return false}
+        if _storage._previewURL != rhs_storage._previewURL {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1039,7 +1063,7 @@ nonisolated extension Easel_V1_StreamTaskUpdatesRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Easel_V1_TaskUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}task\0\u{3}resume_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}task\0\u{3}resume_token\0\u{3}preview_step\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1050,6 +1074,7 @@ nonisolated extension Easel_V1_TaskUpdate: SwiftProtobuf.Message, SwiftProtobuf.
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._task) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.resumeToken) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.previewStep) }()
       default: break
       }
     }
@@ -1069,6 +1094,9 @@ nonisolated extension Easel_V1_TaskUpdate: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.resumeToken.isEmpty {
       try visitor.visitSingularStringField(value: self.resumeToken, fieldNumber: 3)
     }
+    if self.previewStep != 0 {
+      try visitor.visitSingularUInt32Field(value: self.previewStep, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1076,6 +1104,7 @@ nonisolated extension Easel_V1_TaskUpdate: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.sequence != rhs.sequence {return false}
     if lhs._task != rhs._task {return false}
     if lhs.resumeToken != rhs.resumeToken {return false}
+    if lhs.previewStep != rhs.previewStep {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -11,7 +11,7 @@ struct MeteredBackend: ModelBackend {
   func reserveSlot(for task: GenerationTask) -> Bool { backend.reserveSlot(for: task) }
   func releaseSlot(for taskID: String) { backend.releaseSlot(for: taskID) }
 
-  func generate(_ job: GenerationJob, progress: @escaping @Sendable (Double) async -> Void) async throws
+  func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws
     -> GeneratedMedia
   {
     let start = ContinuousClock.now
