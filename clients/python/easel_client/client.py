@@ -28,6 +28,7 @@ _ARTIFACT_KINDS = {
     "output": tasks_pb2.ARTIFACT_KIND_OUTPUT,
     "thumbnail": tasks_pb2.ARTIFACT_KIND_THUMBNAIL,
     "input": tasks_pb2.ARTIFACT_KIND_INPUT,
+    "preview": tasks_pb2.ARTIFACT_KIND_PREVIEW,
 }
 
 
