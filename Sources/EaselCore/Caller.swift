@@ -27,14 +27,17 @@ public struct Caller: Hashable, Sendable {
   public let platform: String?
   public let scope: Scope
   public let keyID: String?
+  /// The highest task priority this caller may ask for.
+  public let maxPriority: Int
 
-  public init(platform: String?, scope: Scope, keyID: String?) {
+  public init(platform: String?, scope: Scope, keyID: String?, maxPriority: Int = FairQueue.defaultPriority) {
     self.platform = platform
     self.scope = scope
     self.keyID = keyID
+    self.maxPriority = maxPriority
   }
 
-  public static let local = Caller(platform: nil, scope: .admin, keyID: nil)
+  public static let local = Caller(platform: nil, scope: .admin, keyID: nil, maxPriority: FairQueue.priorities.upperBound)
 
   @TaskLocal public static var current: Caller = .local
 
@@ -79,8 +82,14 @@ public struct APIKeyRecord: Hashable, Sendable {
   public var name: String
   public var createdAt: Date
   public var revokedAt: Date?
+  /// The highest task priority the key may ask for (`keys create --max-priority`).
+  public var maxPriority: Int
 
-  public init(id: String, platform: String, scope: Caller.Scope, name: String, createdAt: Date, revokedAt: Date?) {
+  public init(
+    id: String, platform: String, scope: Caller.Scope, name: String, createdAt: Date, revokedAt: Date?,
+    maxPriority: Int = FairQueue.defaultPriority
+  ) {
+    self.maxPriority = maxPriority
     self.id = id
     self.platform = platform
     self.scope = scope
@@ -89,5 +98,5 @@ public struct APIKeyRecord: Hashable, Sendable {
     self.revokedAt = revokedAt
   }
 
-  public var caller: Caller { Caller(platform: platform, scope: scope, keyID: id) }
+  public var caller: Caller { Caller(platform: platform, scope: scope, keyID: id, maxPriority: maxPriority) }
 }

@@ -44,6 +44,7 @@ public enum LedgerReason {
   public static let generation = "ai_generation"
   public static let generationFailed = "ai_generation_failed"
   public static let generationCanceled = "ai_generation_canceled"
+  public static let generationExpired = "ai_generation_expired"
   public static let grant = "grant"
 }
 

@@ -41,6 +41,12 @@ public struct GenerationTask: Hashable, Sendable, Codable {
   public var preview: Artifact?
   /// How many previews this task has shown; a subscriber fetches the preview when it grows.
   public var previewStep: Int = 0
+  /// 0...9; higher is claimed first (see `FairQueue`).
+  public var priority: Int = FairQueue.defaultPriority
+  /// Where the task stands in the fair queue: lower is claimed first. Set by the store when queued.
+  public var queueRank: Double = 0
+  /// A PENDING task not started by then ends EXPIRED (`start_within_ms`); nil: it waits as long as it takes.
+  public var startBy: Date?
 
   public init(
     id: String, account: Account, kind: GenerationKind, status: TaskStatus, prompt: String,
@@ -49,8 +55,12 @@ public struct GenerationTask: Hashable, Sendable, Codable {
     inputImageKey: String? = nil, output: Artifact? = nil, thumbnail: Artifact? = nil, processingTimeMs: Int64 = 0,
     errorCode: String = "", errorMessage: String = "", attempts: Int = 0, sequence: UInt64 = 1,
     createdAt: Date, updatedAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, updateID: Int64 = 0,
-    webhook: WebhookRequest? = nil, cancelRequestedAt: Date? = nil, preview: Artifact? = nil, previewStep: Int = 0
+    webhook: WebhookRequest? = nil, cancelRequestedAt: Date? = nil, preview: Artifact? = nil, previewStep: Int = 0,
+    priority: Int = FairQueue.defaultPriority, queueRank: Double = 0, startBy: Date? = nil
   ) {
+    self.startBy = startBy
+    self.priority = priority
+    self.queueRank = queueRank
     self.preview = preview
     self.previewStep = previewStep
     self.cancelRequestedAt = cancelRequestedAt

@@ -11,6 +11,7 @@ public struct TaskManager: Sendable {
   public let artifacts: any ArtifactStore
   public let updates: TaskUpdateHub
   let limits: UsageLimits
+  let scheduling: SchedulingSettings
   private let userCreates: RateLimiter
   private let keyCreates: RateLimiter
   /// Checks webhook URLs; nil refuses tasks that ask for one.
@@ -21,8 +22,10 @@ public struct TaskManager: Sendable {
   public init(
     store: any TaskRecords & CreditLedger & UpdateLog, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
     artifacts: any ArtifactStore, updates: TaskUpdateHub, limits: UsageLimits = UsageLimits(),
-    webhookGuard: (any WebhookGuard)? = nil, blocking: any BlockingExecutor, logger: Logger = Logger(label: "easel")
+    webhookGuard: (any WebhookGuard)? = nil, scheduling: SchedulingSettings = SchedulingSettings(),
+    blocking: any BlockingExecutor, logger: Logger = Logger(label: "easel")
   ) {
+    self.scheduling = scheduling
     self.blocking = blocking
     self.logger = logger
     self.webhookGuard = webhookGuard
@@ -39,8 +42,13 @@ public struct TaskManager: Sendable {
 
   public func createTask(
     account: Account, templateCode: String, parameters: Parameters, inputImage: [UInt8]?, idempotencyKey: String,
-    webhook: WebhookRequest? = nil, caller: Caller = .local
+    webhook: WebhookRequest? = nil, priority: Int? = nil, startWithinMs: Int64? = nil, caller: Caller = .local
   ) async throws -> GenerationTask {
+    if let startWithinMs, startWithinMs < 0 {
+      throw EaselError.invalidArgument("start_within_ms must be 0 (the template's default) or more; got \(startWithinMs)")
+    }
+    let priority = priority ?? FairQueue.defaultPriority
+    try FairQueue.check(priority: priority, caller: caller)
     try checkCreateRate(account, caller: caller)
     if let webhook {
       guard let webhookGuard else { throw EaselError(.failedPrecondition, "webhooks are not enabled on this server") }
@@ -65,9 +73,12 @@ public struct TaskManager: Sendable {
     }
     let id = UUID().uuidString.lowercased()
     let inputKey = try await inputImage.asyncMap { try await storeInput($0, taskID: id, account: account) }
-    let new = NewTask(
+    var new = NewTask(
       id: id, account: account, template: template, request: request, creditCost: creditCost, inputImageKey: inputKey,
       idempotency: idempotency, maxActiveTasks: limits.maxActiveTasksPerUser, webhook: webhook)
+    new.priority = priority
+    new.fairnessWeight = scheduling.weight(of: account.platform)
+    new.startWithin = (startWithinMs.flatMap { $0 > 0 ? $0 : nil } ?? template.startWithinMs).map { .milliseconds($0) }
     let result: (task: GenerationTask, created: Bool)
     do {
       result = try await store.createTask(new, now: Date())

@@ -4,7 +4,8 @@
 ///        │  ▲          │ ├─────▶ FAILED
 ///        │  └──────────┘ └─────▶ CANCELED
 ///        ├──────────────────────▶ FAILED
-///        └──────────────────────▶ CANCELED
+///        ├──────────────────────▶ CANCELED
+///        └──────────────────────▶ EXPIRED (not started within its start_within_ms)
 ///
 /// PROCESSING goes back to PENDING only when a worker hands a task back (restart, shutdown).
 public enum TaskStatus: String, Hashable, Sendable, Codable, CaseIterable {
@@ -13,17 +14,18 @@ public enum TaskStatus: String, Hashable, Sendable, Codable, CaseIterable {
   case completed = "COMPLETED"
   case failed = "FAILED"
   case canceled = "CANCELED"
+  case expired = "EXPIRED"
 
   public var isTerminal: Bool {
     switch self {
-    case .completed, .failed, .canceled: true
+    case .completed, .failed, .canceled, .expired: true
     case .pending, .processing: false
     }
   }
 
   public func canTransition(to next: TaskStatus) -> Bool {
     switch (self, next) {
-    case (.pending, .processing), (.pending, .failed), (.pending, .canceled): true
+    case (.pending, .processing), (.pending, .failed), (.pending, .canceled), (.pending, .expired): true
     case (.processing, .pending), (.processing, .completed), (.processing, .failed), (.processing, .canceled): true
     default: false
     }
@@ -35,6 +37,7 @@ public enum TaskStatus: String, Hashable, Sendable, Codable, CaseIterable {
     case .completed: .capture
     case .failed: .release(reason: LedgerReason.generationFailed)
     case .canceled: .release(reason: LedgerReason.generationCanceled)
+    case .expired: .release(reason: LedgerReason.generationExpired)
     case .pending, .processing: nil
     }
   }

@@ -23,6 +23,11 @@ public struct NewTask: Sendable {
   /// The most PENDING + PROCESSING tasks the account may have, this one included.
   public var maxActiveTasks: Int
   public var webhook: WebhookRequest?
+  public var priority: Int = FairQueue.defaultPriority
+  /// Turns the account's user gets per turn of others (its platform's weight).
+  public var fairnessWeight: Double = 1
+  /// How long the task may wait before it starts (the request's, else the template's); nil: no bound.
+  public var startWithin: Duration?
 
   public init(
     id: String, account: Account, template: Template, request: ResolvedRequest, creditCost: Int64,
@@ -117,6 +122,8 @@ public protocol TaskQueue: Sendable {
   /// PROCESSING with one more attempt and leased to `lease.owner` until `lease.expires`; nil when
   /// nothing is due.
   func claimNextTask(lease: Lease, excludingBackends: Set<String>, now: Date) async throws -> GenerationTask?
+  /// PENDING tasks whose start deadline passed, now EXPIRED with their holds released (a batch at a time).
+  func expireOverdueTasks(now: Date) async throws -> [GenerationTask]
   /// Extends the lease; false if the task is no longer this owner's (finished, or taken over).
   func renewLease(taskID: String, lease: Lease) async throws -> Bool
   func updateProgress(taskID: String, progress: Double, preview: Artifact?, now: Date) async throws -> GenerationTask?

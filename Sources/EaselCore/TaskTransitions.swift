@@ -11,6 +11,8 @@ extension GenerationTask {
       backendOptions: new.template.backendOptions, creditCost: new.creditCost,
       timeoutMs: new.template.timeout.milliseconds, inputImageKey: new.inputImageKey, createdAt: now, updatedAt: now,
       webhook: new.webhook)
+    priority = new.priority
+    startBy = new.startWithin.map { now.addingTimeInterval($0.seconds) }
   }
 
   /// A worker took it: PROCESSING, one more attempt.
@@ -83,6 +85,18 @@ extension GenerationTask {
     default:
       return false
     }
+  }
+
+  /// A PENDING task whose start deadline passed: EXPIRED, its hold released in full. False (and
+  /// nothing changed) unless it was PENDING with a deadline before `now`.
+  public mutating func expire(now: Date) -> Bool {
+    guard status == .pending, let startBy, startBy < now else { return false }
+    let waited = Int64((startBy.timeIntervalSince(createdAt) * 1000).rounded())
+    status = .expired
+    finishedAt = now
+    errorCode = "start_deadline_exceeded"
+    errorMessage = "the task did not start within \(waited) ms (start_within_ms); nothing was charged"
+    return true
   }
 
   /// A progress report, kept within 0...1.

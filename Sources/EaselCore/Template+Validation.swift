@@ -13,6 +13,7 @@ extension Template {
     }
     if let creditCost, creditCost < 0 { problems.append("credit_cost must be 0 or more") }
     if let timeoutSeconds, timeoutSeconds <= 0 { problems.append("timeout_seconds must be positive") }
+    if let startWithinMs, startWithinMs <= 0 { problems.append("start_within_ms must be positive") }
     var seen = Set<String>()
     for spec in parameters {
       if !seen.insert(spec.name).inserted { problems.append("parameter \(spec.name) is declared twice") }

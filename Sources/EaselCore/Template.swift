@@ -22,13 +22,16 @@ public struct Template: Hashable, Sendable, Codable {
   public var backendOptions: Parameters
   /// How long one generation may take before it fails with `deadline_exceeded`; nil means the kind's default.
   public var timeoutSeconds: Int?
+  /// How long its tasks may wait to start unless the request says otherwise; nil: no bound.
+  public var startWithinMs: Int64?
 
   public init(
     code: String, name: String, version: String, category: String, kind: GenerationKind,
     description: String, backend: String, creditCost: Int64? = nil, inputImage: InputImage = .none,
     parameters: [ParameterSpec], promptTemplate: String? = nil, backendOptions: Parameters = [:],
-    timeoutSeconds: Int? = nil
+    timeoutSeconds: Int? = nil, startWithinMs: Int64? = nil
   ) {
+    self.startWithinMs = startWithinMs
     self.code = code
     self.name = name
     self.version = version

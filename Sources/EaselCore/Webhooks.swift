@@ -20,6 +20,7 @@ public enum WebhookEvent: String, Hashable, Sendable, Codable {
   case completed = "task.completed"
   case failed = "task.failed"
   case canceled = "task.canceled"
+  case expired = "task.expired"
 
   /// The event a stored change of `task` causes, if its webhook wants one.
   public static func caused(by task: GenerationTask) -> WebhookEvent? {
@@ -29,6 +30,7 @@ public enum WebhookEvent: String, Hashable, Sendable, Codable {
     case .completed: return .completed
     case .failed: return .failed
     case .canceled: return .canceled
+    case .expired: return .expired
     case .pending: return nil
     }
   }

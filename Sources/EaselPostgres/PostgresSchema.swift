@@ -179,6 +179,47 @@ enum PostgresSchema {
         "ALTER TABLE tasks ADD COLUMN preview_step BIGINT NOT NULL DEFAULT 0",
       ]
     ),
+    (
+      // Tasks are claimed by queue rank (FairQueue). Dispatches are counted by a sequence, and the
+      // clock's base is written only when a dispatched start passes it, so claims rarely wait on one row.
+      "v11: fair queue",
+      [
+        "ALTER TABLE tasks ADD COLUMN priority BIGINT NOT NULL DEFAULT 5",
+        "ALTER TABLE tasks ADD COLUMN queue_rank DOUBLE PRECISION NOT NULL DEFAULT -5",
+        "DROP INDEX tasks_queue",
+        "CREATE INDEX tasks_fair_queue ON tasks (queue_rank, created_at, id) WHERE status = 'PENDING'",
+        """
+        CREATE TABLE queue_keys (
+          platform TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          finish DOUBLE PRECISION NOT NULL,
+          PRIMARY KEY (platform, user_id)
+        )
+        """,
+        "CREATE SEQUENCE queue_dispatches",
+        """
+        CREATE TABLE queue_clock (
+          id BIGINT PRIMARY KEY CHECK (id = 1),
+          base DOUBLE PRECISION NOT NULL,
+          base_dispatch BIGINT NOT NULL
+        )
+        """,
+        "INSERT INTO queue_clock VALUES (1, 0, 0)",
+        "ALTER TABLE api_keys ADD COLUMN max_priority BIGINT NOT NULL DEFAULT 5",
+      ]
+    ),
+    (
+      "v12: queue deadlines",
+      [
+        "ALTER TABLE tasks ADD COLUMN start_by DOUBLE PRECISION",
+        "CREATE INDEX tasks_start_by ON tasks (start_by) WHERE status = 'PENDING' AND start_by IS NOT NULL",
+        "ALTER TABLE tasks DROP CONSTRAINT tasks_status_check",
+        """
+        ALTER TABLE tasks ADD CONSTRAINT tasks_status_check
+          CHECK (status IN ('PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED'))
+        """,
+      ]
+    ),
   ]
 
   /// Applies the migrations not applied yet. Nodes starting together take turns on an advisory

@@ -8,7 +8,8 @@ enum PostgresTaskRows {
     id, platform, user_id, kind, status, prompt, parameters, template_code, template_name, template_version,
     template_category, backend, backend_options, credit_cost, timeout_ms, progress, input_key, output_key,
     output_content_type, thumbnail_key, processing_time_ms, error_code, error_message, attempts, sequence,
-    created_at, updated_at, started_at, finished_at, update_id, webhook, cancel_requested_at, preview_key, preview_step
+    created_at, updated_at, started_at, finished_at, update_id, webhook, cancel_requested_at, preview_key, preview_step,
+    priority, queue_rank, start_by
     """
 
   static func insert(_ tx: PostgresTransaction, _ task: GenerationTask) async throws {
@@ -16,15 +17,34 @@ enum PostgresTaskRows {
       """
       INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
         template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-        created_at, updated_at, webhook)
+        created_at, updated_at, webhook, priority, queue_rank, start_by)
       VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue),
         \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name),
         \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)),
         \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(Int64(task.sequence)),
         \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970),
-        \(try task.webhook.map(StoredJSON.string)))
+        \(try task.webhook.map(StoredJSON.string)), \(Int64(task.priority)), \(task.queueRank),
+        \(task.startBy?.timeIntervalSince1970))
       """)
     tx.log(task)
+  }
+
+  /// The queue rank of a new task of `account` (FairQueue), its key's turn taken in the same
+  /// transaction (the key's row lock orders a user's concurrent creates).
+  static func enqueue(_ tx: PostgresTransaction, account: Account, priority: Int, weight: Double) async throws -> Double {
+    let step = 1 / weight
+    let rows = try await tx.query(
+      """
+      INSERT INTO queue_keys (platform, user_id, finish)
+      SELECT \(account.platform), \(account.userID),
+        clock.base + ((CASE WHEN is_called THEN last_value ELSE 0 END) - clock.base_dispatch) * \(FairQueue.agingPerDispatch)
+          + \(step)
+      FROM queue_dispatches, queue_clock clock
+      ON CONFLICT (platform, user_id) DO UPDATE SET finish = GREATEST(queue_keys.finish, excluded.finish - \(step)) + \(step)
+      RETURNING finish
+      """)
+    let finish = try rows.first?["finish"].decode(Double.self) ?? step
+    return FairQueue.rank(start: finish - step, priority: priority)
   }
 
   /// Stores the task's mutable fields under the next sequence number; the log entry follows at commit.
@@ -101,17 +121,42 @@ enum PostgresTaskRows {
 
   /// The oldest due PENDING task no other transaction has locked: nodes claiming at once each get
   /// a different task and none waits for another.
+  /// A dispatch (number `dispatch`, the claim's `nextval`) moves the fair queue's virtual time on.
+  static func countDispatch(_ tx: PostgresTransaction, of task: GenerationTask, dispatch: Int64) async throws {
+    let start = FairQueue.start(rank: task.queueRank, priority: task.priority)
+    try await tx.query(
+      """
+      UPDATE queue_clock SET base = \(start), base_dispatch = \(dispatch)
+      WHERE \(start) > base + (\(dispatch) - base_dispatch) * \(FairQueue.agingPerDispatch)
+      """)
+  }
+
   static func claimOldestDue(_ tx: PostgresTransaction, now: Date, excludingBackends: Set<String>) async throws
     -> GenerationTask?
   {
     let rows = try await tx.query(
       """
-      SELECT \(unescaped: columns) FROM tasks
+      SELECT \(unescaped: columns), nextval('queue_dispatches') AS dispatch FROM tasks
       WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= \(now.timeIntervalSince1970))
+        AND (start_by IS NULL OR start_by >= \(now.timeIntervalSince1970))
         AND NOT (backend = ANY(\(excludingBackends.sorted())))
-      ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+      ORDER BY queue_rank, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
       """)
-    return try rows.first.map(decode)
+    guard let row = rows.first else { return nil }
+    let task = try decode(row)
+    try await countDispatch(tx, of: task, dispatch: try row["dispatch"].decode(Int64.self))
+    return task
+  }
+
+  /// PENDING tasks whose start deadline passed, locked (others changing now are skipped).
+  static func overdue(_ tx: PostgresTransaction, now: Date, limit: Int) async throws -> [GenerationTask] {
+    try await tx.query(
+      """
+      SELECT \(unescaped: columns) FROM tasks
+      WHERE status = 'PENDING' AND start_by IS NOT NULL AND start_by < \(now.timeIntervalSince1970)
+      ORDER BY start_by LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED
+      """
+    ).map(decode)
   }
 
   /// The abandoned PROCESSING tasks, locked; tasks another node is changing right now are skipped,
@@ -248,6 +293,8 @@ enum PostgresTaskRows {
       webhook: try webhook.map { try StoredJSON.decode(WebhookRequest.self, $0) },
       cancelRequestedAt: (try value("cancel_requested_at", as: Double?.self)).map(Date.init(timeIntervalSince1970:)),
       preview: (try value("preview_key", as: String?.self)).map { Artifact(key: $0, contentType: "image/jpeg") },
-      previewStep: Int(try value("preview_step", as: Int64.self)))
+      previewStep: Int(try value("preview_step", as: Int64.self)),
+      priority: Int(try value("priority", as: Int64.self)), queueRank: try value("queue_rank"),
+      startBy: (try value("start_by", as: Double?.self)).map(Date.init(timeIntervalSince1970:)))
   }
 }

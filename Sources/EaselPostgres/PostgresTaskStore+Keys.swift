@@ -8,9 +8,9 @@ extension PostgresTaskStore: APIKeyStore {
     _ = try await write { tx in
       try await tx.query(
         """
-        INSERT INTO api_keys (id, secret_hash, platform, scope, name, created_at)
+        INSERT INTO api_keys (id, secret_hash, platform, scope, name, created_at, max_priority)
         VALUES (\(record.id), \(secretHash), \(record.platform), \(record.scope.rawValue), \(record.name),
-          \(record.createdAt.timeIntervalSince1970))
+          \(record.createdAt.timeIntervalSince1970), \(Int64(record.maxPriority)))
         """)
     }
   }
@@ -33,7 +33,8 @@ extension PostgresTaskStore: APIKeyStore {
         scope: Caller.Scope(rawValue: try row["scope"].decode(String.self)) ?? .subscribe,
         name: try row["name"].decode(String.self),
         createdAt: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)),
-        revokedAt: try row["revoked_at"].decode(Double?.self).map(Date.init(timeIntervalSince1970:)))
+        revokedAt: try row["revoked_at"].decode(Double?.self).map(Date.init(timeIntervalSince1970:)),
+        maxPriority: Int(try row["max_priority"].decode(Int64.self)))
     }
   }
 

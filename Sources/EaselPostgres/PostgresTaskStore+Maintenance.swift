@@ -9,7 +9,7 @@ extension PostgresTaskStore: StoreHealth, TaskRetention {
       let deleted = try await tx.query(
         """
         WITH doomed AS (
-          SELECT id FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)
+          SELECT id FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED') AND finished_at < \(cutoff.timeIntervalSince1970)
           FOR UPDATE),
         holds AS (DELETE FROM credit_holds WHERE task_id IN (SELECT id FROM doomed)),
         keys AS (DELETE FROM idempotency_keys WHERE task_id IN (SELECT id FROM doomed))
@@ -27,7 +27,7 @@ extension PostgresTaskStore: StoreHealth, TaskRetention {
       let rows = try await connection.query(
         """
         SELECT COUNT(*), COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) + COUNT(preview_key) FROM tasks
-        WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)
+        WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED') AND finished_at < \(cutoff.timeIntervalSince1970)
         """, logger: Self.quiet
       ).decode((Int64, Int64).self)
       for try await (tasks, artifacts) in rows { return (Int(tasks), Int(artifacts)) }

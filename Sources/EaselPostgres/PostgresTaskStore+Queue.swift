@@ -15,6 +15,17 @@ extension PostgresTaskStore: TaskQueue {
     }
   }
 
+  public func expireOverdueTasks(now: Date) async throws -> [GenerationTask] {
+    try await write { tx in
+      var expired: [GenerationTask] = []
+      for var task in try await PostgresTaskRows.overdue(tx, now: now, limit: 100) where task.expire(now: now) {
+        try await self.save(tx, &task, now: now)
+        expired.append(task)
+      }
+      return expired
+    }
+  }
+
   public func renewLease(taskID: String, lease: Lease) async throws -> Bool {
     try await write { tx in
       try await tx.query(

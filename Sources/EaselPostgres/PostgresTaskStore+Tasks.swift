@@ -18,7 +18,9 @@ extension PostgresTaskStore: TaskRecords {
       }
       try account.balance.checkCanHold(new.creditCost)
       try new.checkActiveLimit(active: account.activeTasks)
-      let task = GenerationTask(new: new, now: now)
+      var task = GenerationTask(new: new, now: now)
+      task.queueRank = try await PostgresTaskRows.enqueue(
+        tx, account: new.account, priority: new.priority, weight: new.fairnessWeight)
       try await PostgresTaskRows.insert(tx, task)
       try await PostgresCredits.hold(tx, task: task, on: account.balance, now: now)
       if let idempotency = new.idempotency {

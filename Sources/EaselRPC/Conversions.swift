@@ -56,6 +56,7 @@ extension TaskStatus {
     case .completed: self = .completed
     case .failed: self = .failed
     case .canceled: self = .canceled
+    case .expired: self = .expired
     case .unspecified, .UNRECOGNIZED: return nil
     }
   }
@@ -67,6 +68,7 @@ extension TaskStatus {
     case .completed: .completed
     case .failed: .failed
     case .canceled: .canceled
+    case .expired: .expired
     }
   }
 }
@@ -114,6 +116,7 @@ extension Easel_V1_Task {
     if let thumbnail = task.thumbnail { thumbnailURL = links(thumbnail.key) ?? ArtifactKind.thumbnail.url(taskID: task.id) }
     if let preview = task.preview { previewURL = links(preview.key) ?? ArtifactKind.preview.url(taskID: task.id) }
     webhookURL = task.webhook?.url ?? ""
+    priority = Int32(task.priority)
     processingTimeMs = task.processingTimeMs
     errorCode = task.errorCode
     errorMessage = task.errorMessage

@@ -29,6 +29,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
         inputImage: request.inputImage.isEmpty ? nil : Array(request.inputImage),
         idempotencyKey: request.idempotencyKey,
         webhook: request.webhookURL.isEmpty ? nil : WebhookRequest(url: request.webhookURL, onStart: request.webhookOnStart),
+        priority: request.hasPriority ? Int(request.priority) : nil, startWithinMs: request.startWithinMs,
         caller: Caller.current)
       return message(task)
     }

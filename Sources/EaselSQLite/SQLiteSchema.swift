@@ -214,6 +214,49 @@ enum Schema {
           ALTER TABLE tasks ADD COLUMN preview_step INTEGER NOT NULL DEFAULT 0;
           """)
     }
+    migrator.registerMigration("v11: fair queue") { db in
+      // Tasks are claimed by queue rank (FairQueue); tasks queued before keep their order, as
+      // default-priority tasks of the queue's first turn.
+      try db.execute(
+        sql: """
+          ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 5;
+          ALTER TABLE tasks ADD COLUMN queue_rank REAL NOT NULL DEFAULT -5;
+          DROP INDEX tasks_queue;
+          CREATE INDEX tasks_fair_queue ON tasks (queue_rank, created_at) WHERE status = 'PENDING';
+          CREATE TABLE queue_keys (
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            finish REAL NOT NULL,
+            PRIMARY KEY (platform, user_id)
+          ) WITHOUT ROWID;
+          CREATE TABLE queue_clock (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            dispatches INTEGER NOT NULL,
+            base REAL NOT NULL,
+            base_dispatch INTEGER NOT NULL
+          );
+          INSERT INTO queue_clock VALUES (1, 0, 0, 0);
+          ALTER TABLE api_keys ADD COLUMN max_priority INTEGER NOT NULL DEFAULT 5;
+          """)
+    }
+    migrator.registerMigration("v12: queue deadlines") { db in
+      try db.execute(
+        sql: """
+          ALTER TABLE tasks ADD COLUMN start_by REAL;
+          CREATE INDEX tasks_start_by ON tasks (start_by) WHERE status = 'PENDING' AND start_by IS NOT NULL;
+          """)
+      // A new terminal status. SQLite can't alter a CHECK constraint; for a change that leaves the
+      // stored rows as they are, its documentation edits the table's definition in place.
+      let version = try Int.fetchOne(db, sql: "PRAGMA schema_version") ?? 0
+      try db.execute(sql: "PRAGMA writable_schema = ON")
+      try db.execute(
+        sql: """
+          UPDATE sqlite_master SET sql = replace(sql, '''FAILED'', ''CANCELED'')', '''FAILED'', ''CANCELED'', ''EXPIRED'')')
+          WHERE type = 'table' AND name = 'tasks'
+          """)
+      try db.execute(sql: "PRAGMA schema_version = \(version + 1)")
+      try db.execute(sql: "PRAGMA writable_schema = OFF")
+    }
     return migrator
   }
 }

@@ -9,8 +9,8 @@ enum TaskRows {
       literal: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
           template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-          created_at, updated_at, webhook)
-        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)))
+          created_at, updated_at, webhook, priority, queue_rank, start_by)
+        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970))
         """)
     var logged = task
     try appendUpdate(db, &logged, feed: feed)
@@ -74,14 +74,53 @@ enum TaskRows {
     return task
   }
 
+  /// The queue rank of a new task of `account` (FairQueue), its key's turn taken in the same transaction.
+  static func enqueue(_ db: Database, account: Account, priority: Int, weight: Double) throws -> Double {
+    let step = 1 / weight
+    let row = try Row.fetchOne(
+      db,
+      cached: """
+        INSERT INTO queue_keys (platform, user_id, finish)
+        VALUES (\(account.platform), \(account.userID), (SELECT base + (dispatches - base_dispatch) * \(FairQueue.agingPerDispatch) FROM queue_clock) + \(step))
+        ON CONFLICT (platform, user_id) DO UPDATE SET finish = max(finish, excluded.finish - \(step)) + \(step)
+        RETURNING finish
+        """)
+    let finish: Double = row?["finish"] ?? step
+    return FairQueue.rank(start: finish - step, priority: priority)
+  }
+
+  /// A dispatch moves the fair queue's virtual time on.
+  static func countDispatch(_ db: Database, of task: GenerationTask) throws {
+    let start = FairQueue.start(rank: task.queueRank, priority: task.priority)
+    let passes: SQL = "\(start) > base + (dispatches + 1 - base_dispatch) * \(FairQueue.agingPerDispatch)"
+    try db.run(
+      literal: """
+        UPDATE queue_clock SET dispatches = dispatches + 1,
+          base = CASE WHEN \(passes) THEN \(start) ELSE base END,
+          base_dispatch = CASE WHEN \(passes) THEN dispatches + 1 ELSE base_dispatch END
+        """)
+  }
+
   static func oldestDue(_ db: Database, now: Date, excludingBackends: Set<String>) throws -> GenerationTask? {
     let exclusion: SQL = excludingBackends.isEmpty ? "" : "AND backend NOT IN \(excludingBackends.sorted())"
     return try Row.fetchOne(
       db,
       cached: """
         SELECT * FROM tasks WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= \(now.timeIntervalSince1970))
+        AND (start_by IS NULL OR start_by >= \(now.timeIntervalSince1970))
         \(exclusion)
-        ORDER BY created_at, rowid LIMIT 1
+        ORDER BY queue_rank, created_at LIMIT 1
+        """
+    ).map(decode)
+  }
+
+  /// PENDING tasks whose start deadline passed, oldest deadline first.
+  static func overdue(_ db: Database, now: Date, limit: Int) throws -> [GenerationTask] {
+    try Row.fetchAll(
+      db,
+      cached: """
+        SELECT * FROM tasks WHERE status = 'PENDING' AND start_by IS NOT NULL AND start_by < \(now.timeIntervalSince1970)
+        ORDER BY start_by LIMIT \(limit)
         """
     ).map(decode)
   }
@@ -167,7 +206,8 @@ enum TaskRows {
       webhook: try (row["webhook"] as String?).map { try StoredJSON.decode(WebhookRequest.self, $0) },
       cancelRequestedAt: date(row["cancel_requested_at"]),
       preview: (row["preview_key"] as String?).map { Artifact(key: $0, contentType: "image/jpeg") },
-      previewStep: row["preview_step"])
+      previewStep: row["preview_step"], priority: row["priority"], queueRank: row["queue_rank"],
+      startBy: date(row["start_by"]))
   }
 
   private static func date(_ seconds: Double?) -> Date? {

@@ -25,7 +25,7 @@ extension SQLiteTaskStore: APIKeyStore {
 enum APIKeys {
   static func insert(_ db: Database, _ key: APIKeyRecord, secretHash: String) throws {
     try db.run(
-      literal: "INSERT INTO api_keys (id, secret_hash, platform, scope, name, created_at) VALUES (\(key.id), \(secretHash), \(key.platform), \(key.scope.rawValue), \(key.name), \(key.createdAt.timeIntervalSince1970))")
+      literal: "INSERT INTO api_keys (id, secret_hash, platform, scope, name, created_at, max_priority) VALUES (\(key.id), \(secretHash), \(key.platform), \(key.scope.rawValue), \(key.name), \(key.createdAt.timeIntervalSince1970), \(key.maxPriority))")
   }
 
   static func fetch(_ db: Database, secretHash: String) throws -> APIKeyRecord? {
@@ -48,6 +48,6 @@ enum APIKeys {
     return APIKeyRecord(
       id: row["id"], platform: row["platform"], scope: Caller.Scope(rawValue: row["scope"]) ?? .subscribe,
       name: row["name"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
-      revokedAt: revoked.map(Date.init(timeIntervalSince1970:)))
+      revokedAt: revoked.map(Date.init(timeIntervalSince1970:)), maxPriority: row["max_priority"])
   }
 }

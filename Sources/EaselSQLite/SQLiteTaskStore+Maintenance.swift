@@ -6,7 +6,7 @@ import GRDB
 extension SQLiteTaskStore: StoreHealth, TaskRetention {
   public func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String]) {
     try await writer.write { db in
-      let filter: SQL = "status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)"
+      let filter: SQL = "status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED') AND finished_at < \(cutoff.timeIntervalSince1970)"
       let rows = try Row.fetchAll(db, cached: "SELECT id, input_key, output_key, thumbnail_key, preview_key FROM tasks WHERE \(filter)")
       let keys = rows.flatMap { row in ["input_key", "output_key", "thumbnail_key", "preview_key"].compactMap { row[$0] as String? } }
       let owned: SQL = "SELECT id FROM tasks WHERE \(filter)"
@@ -28,7 +28,7 @@ extension SQLiteTaskStore: StoreHealth, TaskRetention {
         db,
         cached: """
           SELECT COUNT(*) AS tasks, COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) + COUNT(preview_key) AS artifacts
-          FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED') AND finished_at < \(cutoff.timeIntervalSince1970)
+          FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED') AND finished_at < \(cutoff.timeIntervalSince1970)
           """)
       return (row?["tasks"] ?? 0, row?["artifacts"] ?? 0)
     }

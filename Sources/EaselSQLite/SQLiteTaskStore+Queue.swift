@@ -7,10 +7,22 @@ extension SQLiteTaskStore: TaskQueue {
   public func claimNextTask(lease: Lease, excludingBackends: Set<String>, now: Date) async throws -> GenerationTask? {
     try await writer.write { db in
       guard var task = try TaskRows.oldestDue(db, now: now, excludingBackends: excludingBackends) else { return nil }
+      try TaskRows.countDispatch(db, of: task)
       task.claim(now: now)
       try TaskRows.saveChange(db, &task, now: now, feed: feed)
       try TaskRows.setLease(db, id: task.id, lease: lease)
       return task
+    }
+  }
+
+  public func expireOverdueTasks(now: Date) async throws -> [GenerationTask] {
+    try await writer.write { db in
+      var expired: [GenerationTask] = []
+      for var task in try TaskRows.overdue(db, now: now, limit: 100) where task.expire(now: now) {
+        try save(db, &task, now: now)
+        expired.append(task)
+      }
+      return expired
     }
   }
 

@@ -16,7 +16,8 @@ extension SQLiteTaskStore: TaskRecords {
       }
       try Credits.account(db, new.account).checkCanHold(new.creditCost)
       try new.checkActiveLimit(active: Credits.activeTasks(db, new.account))
-      let task = GenerationTask(new: new, now: now)
+      var task = GenerationTask(new: new, now: now)
+      task.queueRank = try TaskRows.enqueue(db, account: new.account, priority: new.priority, weight: new.fairnessWeight)
       try TaskRows.insert(db, task, feed: feed)
       try Credits.hold(db, task: task, now: now)
       if let idempotency = new.idempotency {

@@ -43,8 +43,8 @@ extension EaselServer {
     let startUp = StartUp(store: opened, settings: settings, reloader: reloader, done: started, logger: logger)
     let manager = TaskManager(
       store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
-      updates: updates, limits: configuration.limits, webhookGuard: webhookPolicy, blocking: ThreadPools.imaging,
-      logger: logger)
+      updates: updates, limits: configuration.limits, webhookGuard: webhookPolicy, scheduling: configuration.scheduling,
+      blocking: ThreadPools.imaging, logger: logger)
     let webhooks = WebhookDispatcher(
       store: store, policy: webhookPolicy, settings: configuration.webhooks, wakes: webhookSignal.wakes,
       links: { artifacts.downloadURL(key: $0) }, logger: logger)

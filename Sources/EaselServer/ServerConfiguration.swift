@@ -60,6 +60,8 @@ public struct ServerConfiguration: Sendable {
   public var workerSettings = WorkerSettings()
   /// A Stable Diffusion WebUI-compatible API; when set, the built-in image templates use it.
   public var automatic1111: Automatic1111Backend.Settings?
+  /// How the queue shares the workers between platforms (`EASEL_PLATFORM_WEIGHTS`).
+  public var scheduling = SchedulingSettings()
   /// ComfyUI servers; templates use them with `backend: comfyui` and a workflow.
   public var comfyUI: ComfyUIBackend.Settings?
   /// The original design's asynchronous video API; when set, the built-in video templates use it.

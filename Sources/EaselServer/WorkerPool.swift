@@ -44,7 +44,11 @@ public final class WorkerPool: Service, Sendable {
 
   public func run() async throws {
     guard size > 0 else {
-      try? await gracefulShutdown()
+      // A node without workers still ends tasks whose start deadline passed.
+      while !Task.isShuttingDownGracefully, !Task.isCancelled {
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.pollInterval) }
+        await expireOverdueTasks()
+      }
       return
     }
     await withDiscardingTaskGroup { group in
@@ -110,7 +114,18 @@ public final class WorkerPool: Service, Sendable {
         lastRescue = .now
         await rescueExpiredLeases()
       }
+      await expireOverdueTasks()
       wake()
+    }
+  }
+
+  /// PENDING tasks past their start deadline end EXPIRED, their holds released.
+  private func expireOverdueTasks() async {
+    do {
+      let expired = try await store.expireOverdueTasks(now: Date())
+      if !expired.isEmpty { logger.info("expired tasks that did not start in time", metadata: ["count": "\(expired.count)"]) }
+    } catch {
+      logger.error("can't expire overdue tasks", metadata: ["error": "\(error)"])
     }
   }
 

@@ -17,13 +17,14 @@ struct TemplateDocument: Decodable {
   var backendOptions: Parameters
   var parameters: [ParameterSpec]
   var timeoutSeconds: Int?
+  var startWithinMs: Int64?
   /// A ComfyUI workflow file (API format), relative to the template file, and its bindings.
   var workflow: String?
   var bindings: [String: String]
 
   static let keys: Set<String> = [
     "code", "name", "version", "category", "kind", "description", "backend", "credit_cost", "input_image", "prompt",
-    "backend_options", "parameters", "timeout_seconds", "workflow", "bindings",
+    "backend_options", "parameters", "timeout_seconds", "workflow", "bindings", "start_within_ms",
   ]
 
   init(from decoder: any Decoder) throws {
@@ -43,6 +44,7 @@ struct TemplateDocument: Decodable {
     let specs = try container.decodeIfPresent(OrderedSpecs.self, forKey: "parameters")
     parameters = specs?.specs ?? []
     timeoutSeconds = try container.decodeIfPresent(Int.self, forKey: "timeout_seconds")
+    startWithinMs = try container.decodeIfPresent(Int64.self, forKey: "start_within_ms")
     workflow = try container.decodeIfPresent(String.self, forKey: "workflow")
     bindings = try container.decodeIfPresent([String: String].self, forKey: "bindings") ?? [:]
   }
@@ -66,7 +68,7 @@ struct TemplateDocument: Decodable {
     return Template(
       code: code, name: name, version: version, category: category, kind: kind, description: description,
       backend: backend, creditCost: creditCost, inputImage: inputImage, parameters: parameters, promptTemplate: prompt,
-      backendOptions: options, timeoutSeconds: timeoutSeconds)
+      backendOptions: options, timeoutSeconds: timeoutSeconds, startWithinMs: startWithinMs)
   }
 }
 

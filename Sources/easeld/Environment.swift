@@ -155,6 +155,13 @@ struct Environment {
         configuration.workerSettings.backendLimits[parts[0]] = limit
       }
     }
+    for pair in (self["EASEL_PLATFORM_WEIGHTS"] ?? "").split(separator: ",") {
+      let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
+      guard parts.count == 2, let weight = Double(parts[1]), weight > 0, weight <= 1000 else {
+        throw ValidationError("\(describe("EASEL_PLATFORM_WEIGHTS")): \(pair) is not PLATFORM=WEIGHT with 0 < WEIGHT ≤ 1000")
+      }
+      configuration.scheduling.platformWeights[parts[0]] = weight
+    }
     return configuration
   }
 

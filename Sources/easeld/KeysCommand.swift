@@ -19,6 +19,11 @@ struct KeysCommand: AsyncParsableCommand {
     @Option(help: "subscribe (read and stream), tasks (also create and cancel), admin (also credits and templates).")
     var scope: String
     @Option(help: "A label to tell keys apart.") var name: String = ""
+    @Option(help: "The highest task priority (0-9) the key may ask for.") var maxPriority = FairQueue.defaultPriority
+
+    func validate() throws {
+      guard FairQueue.priorities.contains(maxPriority) else { throw ValidationError("--max-priority must be from 0 to 9") }
+    }
 
     func run() async throws {
       guard let scope = Caller.Scope(rawValue: scope) else {
@@ -28,11 +33,13 @@ struct KeysCommand: AsyncParsableCommand {
       let secret = APIKeySecret.generate()
       let record = APIKeyRecord(
         id: String(UUID().uuidString.lowercased().prefix(8)), platform: account.platform, scope: scope, name: name,
-        createdAt: Date(), revokedAt: nil)
+        createdAt: Date(), revokedAt: nil, maxPriority: maxPriority)
       try await reportingFailures {
         try await options.withExistingStore { try await $0.createAPIKey(record, secretHash: APIKeySecret.hash(secret)) }
       }
-      print("created key \(record.id) for platform \(record.platform), scope \(scope.rawValue); it is shown only now:")
+      print(
+        "created key \(record.id) for platform \(record.platform), scope \(scope.rawValue), max priority \(maxPriority); "
+          + "it is shown only now:")
       print(secret)
     }
   }
@@ -44,7 +51,7 @@ struct KeysCommand: AsyncParsableCommand {
     func run() async throws {
       for key in try await reportingFailures({ try await options.withExistingStore { try await $0.apiKeys() } }) {
         let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
-        print("\(key.id)  \(key.platform)  \(key.scope.rawValue)  \(state)  \(key.name)")
+        print("\(key.id)  \(key.platform)  \(key.scope.rawValue)  \(state)  \(key.name)  max-priority \(key.maxPriority)")
       }
     }
   }

@@ -4,7 +4,7 @@ import Testing
 @Suite struct DomainRulesTests {
   @Test func onlyTheDrawnTransitionsAreAllowed() {
     let allowed: Set<String> = [
-      "PENDING>PROCESSING", "PENDING>FAILED", "PENDING>CANCELED", "PROCESSING>PENDING", "PROCESSING>COMPLETED",
+      "PENDING>PROCESSING", "PENDING>FAILED", "PENDING>CANCELED", "PENDING>EXPIRED", "PROCESSING>PENDING", "PROCESSING>COMPLETED",
       "PROCESSING>FAILED", "PROCESSING>CANCELED",
     ]
     for from in TaskStatus.allCases {
@@ -18,6 +18,7 @@ import Testing
     #expect(TaskStatus.completed.holdSettlement == .capture)
     #expect(TaskStatus.failed.holdSettlement == .release(reason: "ai_generation_failed"))
     #expect(TaskStatus.canceled.holdSettlement == .release(reason: "ai_generation_canceled"))
+    #expect(TaskStatus.expired.holdSettlement == .release(reason: "ai_generation_expired"))
     #expect(TaskStatus.pending.holdSettlement == nil)
     #expect(TaskStatus.processing.holdSettlement == nil)
   }

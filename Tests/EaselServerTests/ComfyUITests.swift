@@ -60,11 +60,12 @@ final class FakeComfyUI: Sendable {
       try await server.grant("cy", 100)
       let task = try await server.create(
         "cy", template: "comfyui_txt2img", prompt: "a lighthouse at dusk",
-        parameters: ["width": Self.number(768), "seed": Self.number(42), "steps": Self.number(8)])
+        parameters: ["width": Self.number(768), "seed": Self.number(42), "steps": Self.number(12)])
+      async let followed = server.updates("cy", task.id)
       try await waitUntil { try await !server.get("cy", task.id).previewURL.isEmpty }
       let (preview, previewType, _) = try await server.artifact("cy", task.id, .preview)
       #expect(previewType == "image/jpeg" && preview.starts(with: [0xFF, 0xD8]))
-      let updates = try await server.updates("cy", task.id)
+      let updates = try await followed
       let final = try #require(updates.last).task
       #expect(final.status == .completed, "\(final.errorCode): \(final.errorMessage)")
       #expect(updates.contains { $0.task.status == .processing && $0.task.progress > 0 && $0.task.progress < 1 })
@@ -74,7 +75,7 @@ final class FakeComfyUI: Sendable {
       let prompt = try #require(try await comfy.stats().prompts.last)
       #expect(prompt["6"]?["inputs"]?["text"] == .string("a lighthouse at dusk"))
       #expect(prompt["5"]?["inputs"]?["width"] == .integer(768) && prompt["5"]?["inputs"]?["height"] == .integer(1024))
-      #expect(prompt["3"]?["inputs"]?["seed"] == .integer(42) && prompt["3"]?["inputs"]?["steps"] == .integer(8))
+      #expect(prompt["3"]?["inputs"]?["seed"] == .integer(42) && prompt["3"]?["inputs"]?["steps"] == .integer(12))
       #expect(prompt["7"]?["inputs"]?["text"] == .string("low quality, blurry, distorted"), "a default is bound too")
       #expect(try await server.balance("cy").available == 90)
     }
@@ -144,11 +145,11 @@ final class FakeComfyUI: Sendable {
   }
 
   @Test func cancelRemovesAQueuedPromptAndInterruptsOnlyTheRunningOne() async throws {
-    let comfy = try FakeComfyUI(stepSeconds: 0.3)
+    let comfy = try FakeComfyUI(stepSeconds: 0.5)
     // Capacity 2: ComfyUI itself queues the second prompt behind the first.
     try await withTestServer(workers: 4, configure: Self.configure(comfy, capacity: 2)) { server in
       try await server.grant("cq", 100)
-      let steps: [String: Google_Protobuf_Value] = ["steps": Self.number(50)]  // 15 s: still running when canceled
+      let steps: [String: Google_Protobuf_Value] = ["steps": Self.number(60)]  // 30 s: still running when canceled
       let first = try await server.create("cq", template: "comfyui_txt2img", prompt: "first", parameters: steps)
       try await waitUntil { try await server.get("cq", first.id).progress > 0 }
       let second = try await server.create("cq", template: "comfyui_txt2img", prompt: "second", parameters: steps)

@@ -173,8 +173,9 @@ import Testing
     try await node.start()
     let server = ["--server", "unix:\(node.socketPath)", "--user", "lin"]
     #expect(try await runTool("easel", ["credits", "grant", "10"] + server).status == 0)
-    let created = try await runTool("easel", ["create", "--template", "txt2img", "--prompt", "a secret garden", "--wait"] + server)
-    #expect(created.status == 0, "\(created.stderr)")
+    let created = try await runTool(
+      "easel", ["create", "--template", "txt2img", "--prompt", "a secret garden", "--priority", "7", "--wait"] + server)
+    #expect(created.status == 0 && created.stdout.contains("priority 7"), "\(created.stdout)\(created.stderr)")
     node.kill(SIGTERM)
     #expect(await node.exitStatus() == 0)
     let stderr = String(decoding: try Data(contentsOf: log), as: UTF8.self)

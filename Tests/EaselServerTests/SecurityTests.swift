@@ -8,12 +8,13 @@ import Testing
 
 extension TestServer {
   /// Creates an API key straight in the server's database, as `easeld keys create` does.
-  func createKey(platform: String, scope: Caller.Scope) async throws -> (id: String, secret: String) {
+  func createKey(platform: String, scope: Caller.Scope, maxPriority: Int = 5) async throws -> (id: String, secret: String) {
     let secret = APIKeySecret.generate()
     let id = String(UUID().uuidString.prefix(8)).lowercased()
     try await TestDatabase.withStore(directory) { store in
       try await store.createAPIKey(
-        APIKeyRecord(id: id, platform: platform, scope: scope, name: "test", createdAt: Date(), revokedAt: nil),
+        APIKeyRecord(
+          id: id, platform: platform, scope: scope, name: "test", createdAt: Date(), revokedAt: nil, maxPriority: maxPriority),
         secretHash: APIKeySecret.hash(secret))
     }
     return (id, secret)

@@ -41,6 +41,12 @@ struct Create: AsyncParsableCommand {
   @Flag(help: "Follow the task until it ends; exit non-zero unless it COMPLETED.")
   var wait = false
 
+  @Option(help: "0 (lowest) to 9 (highest); 5 when left out. Above the API key's maximum is refused.")
+  var priority: Int32?
+
+  @Option(help: "The longest the task may wait to start, e.g. 500ms, 15s, 2m; past it, it ends EXPIRED, uncharged.")
+  var startWithin: String?
+
   func run() async throws {
     var request = Easel_V1_CreateTaskRequest()
     request.platform = account.platformName
@@ -51,6 +57,8 @@ struct Create: AsyncParsableCommand {
     request.idempotencyKey = idempotencyKey ?? ""
     request.webhookURL = webhookURL ?? ""
     request.webhookOnStart = webhookOnStart
+    if let priority { request.priority = priority }
+    if let startWithin { request.startWithinMs = try milliseconds(startWithin, option: "--start-within") }
     let json = connection.json
     let finalTask = try await connection.withClients { clients in
       let task = try await clients.tasks.createTask(request, metadata: clients.metadata)
@@ -67,6 +75,17 @@ struct Create: AsyncParsableCommand {
     }
     if wait, finalTask.status != .completed { throw ExitCode(1) }
   }
+}
+
+/// `500ms`, `15s`, `2m` or a number of milliseconds.
+func milliseconds(_ text: String, option: String) throws -> Int64 {
+  let units: [(suffix: String, factor: Double)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
+  let (number, factor) = units.first { text.hasSuffix($0.suffix) }.map { (String(text.dropLast($0.suffix.count)), $0.factor) }
+    ?? (text, 1)
+  guard let value = Double(number), value > 0 else {
+    throw ValidationError("\(option) \(text) is not a duration like 500ms, 15s or 2m")
+  }
+  return Int64((value * factor).rounded())
 }
 
 /// Parses NAME=VALUE pairs into a protobuf Struct, inferring booleans and numbers.
@@ -243,7 +262,7 @@ struct List: AsyncParsableCommand {
   @OptionGroup var account: AccountOptions
   @Option(help: "Page, from 1.") var page: Int32 = 1
   @Option(help: "Tasks per page, 1 to 100.") var limit: Int32 = 10
-  @Option(help: "Only tasks in this status: pending, processing, completed, failed or canceled.")
+  @Option(help: "Only tasks in this status: pending, processing, completed, failed, canceled or expired.")
   var status: String?
 
   func run() async throws {
@@ -254,10 +273,10 @@ struct List: AsyncParsableCommand {
     request.limit = limit
     if let status {
       let statuses: [String: Easel_V1_TaskStatus] = [
-        "pending": .pending, "processing": .processing, "completed": .completed, "failed": .failed, "canceled": .canceled,
+        "pending": .pending, "processing": .processing, "completed": .completed, "failed": .failed, "canceled": .canceled, "expired": .expired,
       ]
       guard let value = statuses[status.lowercased()] else {
-        throw ValidationError("--status \(status) is not one of pending, processing, completed, failed, canceled")
+        throw ValidationError("--status \(status) is not one of pending, processing, completed, failed, canceled, expired")
       }
       request.status = value
     }

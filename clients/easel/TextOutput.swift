@@ -14,7 +14,7 @@ enum TextOutput {
       "  template   \(task.template.code) v\(task.template.version) — \(task.template.name) (\(task.template.category))",
       "  user       \(task.platform)/\(task.userID)",
       "  prompt     \(task.prompt)",
-      "  credits    \(task.creditCost)",
+      "  credits    \(task.creditCost)   priority \(task.priority)",
       "  progress   \(Int((task.progress * 100).rounded()))%   attempts \(task.attempts)",
       "  created    \(date(task.createdAt))",
     ]
@@ -45,7 +45,7 @@ enum TextOutput {
   }
 
   static func isTerminal(_ status: Easel_V1_TaskStatus) -> Bool {
-    [.completed, .failed, .canceled].contains(status)
+    [.completed, .failed, .canceled, .expired].contains(status)
   }
 
   /// `[██████░░░░░░░░░░░░░░]  30% PROCESSING 3f2c…` for terminals.

@@ -33,6 +33,9 @@ public nonisolated enum Easel_V1_TaskStatus: SwiftProtobuf.Enum, Swift.CaseItera
   case completed // = 3
   case failed // = 4
   case canceled // = 5
+
+  /// Did not start within its start_within_ms; its hold was released in full.
+  case expired // = 6
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -47,6 +50,7 @@ public nonisolated enum Easel_V1_TaskStatus: SwiftProtobuf.Enum, Swift.CaseItera
     case 3: self = .completed
     case 4: self = .failed
     case 5: self = .canceled
+    case 6: self = .expired
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -59,6 +63,7 @@ public nonisolated enum Easel_V1_TaskStatus: SwiftProtobuf.Enum, Swift.CaseItera
     case .completed: return 3
     case .failed: return 4
     case .canceled: return 5
+    case .expired: return 6
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -71,6 +76,7 @@ public nonisolated enum Easel_V1_TaskStatus: SwiftProtobuf.Enum, Swift.CaseItera
     .completed,
     .failed,
     .canceled,
+    .expired,
   ]
 
 }
@@ -298,6 +304,12 @@ public nonisolated struct Easel_V1_Task: @unchecked Sendable {
     set {_uniqueStorage()._previewURL = newValue}
   }
 
+  /// 0 (lowest) to 9 (highest).
+  public var priority: Int32 {
+    get {_storage._priority}
+    set {_uniqueStorage()._priority = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -340,11 +352,27 @@ public nonisolated struct Easel_V1_CreateTaskRequest: Sendable {
   /// Also POST when processing starts.
   public var webhookOnStart: Bool = false
 
+  /// 0 (lowest) to 9 (highest); absent means 5. Above the API key's maximum (`easeld keys create
+  /// --max-priority`) is PERMISSION_DENIED. See the README's Scheduling section.
+  public var priority: Int32 {
+    get {_priority ?? 0}
+    set {_priority = newValue}
+  }
+  /// Returns true if `priority` has been explicitly set.
+  public var hasPriority: Bool {self._priority != nil}
+  /// Clears the value of `priority`. Subsequent reads from it will return its default value.
+  public mutating func clearPriority() {self._priority = nil}
+
+  /// The longest the task may wait before it starts; past it the task ends EXPIRED, not charged.
+  /// 0 means the template's default (`start_within_ms` in its file), if it has one.
+  public var startWithinMs: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _parameters: SwiftProtobuf.Google_Protobuf_Struct? = nil
+  fileprivate var _priority: Int32? = nil
 }
 
 public nonisolated struct Easel_V1_GetTaskRequest: Sendable {
@@ -519,7 +547,7 @@ public nonisolated struct Easel_V1_ArtifactChunk: Sendable {
 fileprivate nonisolated let _protobuf_package = "easel.v1"
 
 nonisolated extension Easel_V1_TaskStatus: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_STATUS_UNSPECIFIED\0\u{1}TASK_STATUS_PENDING\0\u{1}TASK_STATUS_PROCESSING\0\u{1}TASK_STATUS_COMPLETED\0\u{1}TASK_STATUS_FAILED\0\u{1}TASK_STATUS_CANCELED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_STATUS_UNSPECIFIED\0\u{1}TASK_STATUS_PENDING\0\u{1}TASK_STATUS_PROCESSING\0\u{1}TASK_STATUS_COMPLETED\0\u{1}TASK_STATUS_FAILED\0\u{1}TASK_STATUS_CANCELED\0\u{1}TASK_STATUS_EXPIRED\0")
 }
 
 nonisolated extension Easel_V1_ArtifactKind: SwiftProtobuf._ProtoNameProviding {
@@ -573,7 +601,7 @@ nonisolated extension Easel_V1_TemplateRef: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0\u{3}preview_url\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0\u{3}preview_url\0\u{1}priority\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -600,6 +628,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _webhookURL: String = String()
     var _previewURL: String = String()
+    var _priority: Int32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -634,6 +663,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _finishedAt = source._finishedAt
       _webhookURL = source._webhookURL
       _previewURL = source._previewURL
+      _priority = source._priority
     }
   }
 
@@ -676,6 +706,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 22: try { try decoder.decodeSingularMessageField(value: &_storage._finishedAt) }()
         case 23: try { try decoder.decodeSingularStringField(value: &_storage._webhookURL) }()
         case 24: try { try decoder.decodeSingularStringField(value: &_storage._previewURL) }()
+        case 25: try { try decoder.decodeSingularInt32Field(value: &_storage._priority) }()
         default: break
         }
       }
@@ -760,6 +791,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       if !_storage._previewURL.isEmpty {
         try visitor.visitSingularStringField(value: _storage._previewURL, fieldNumber: 24)
       }
+      if _storage._priority != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._priority, fieldNumber: 25)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -793,6 +827,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._finishedAt != rhs_storage._finishedAt {return false}
         if _storage._webhookURL != rhs_storage._webhookURL {return false}
         if _storage._previewURL != rhs_storage._previewURL {return false}
+        if _storage._priority != rhs_storage._priority {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -804,7 +839,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateTaskRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0\u{3}webhook_url\0\u{3}webhook_on_start\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0\u{3}webhook_url\0\u{3}webhook_on_start\0\u{1}priority\0\u{3}start_within_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -820,6 +855,8 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
       case 6: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.webhookURL) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.webhookOnStart) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self._priority) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.startWithinMs) }()
       default: break
       }
     }
@@ -854,6 +891,12 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if self.webhookOnStart != false {
       try visitor.visitSingularBoolField(value: self.webhookOnStart, fieldNumber: 8)
     }
+    try { if let v = self._priority {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 9)
+    } }()
+    if self.startWithinMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.startWithinMs, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -866,6 +909,8 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if lhs.idempotencyKey != rhs.idempotencyKey {return false}
     if lhs.webhookURL != rhs.webhookURL {return false}
     if lhs.webhookOnStart != rhs.webhookOnStart {return false}
+    if lhs._priority != rhs._priority {return false}
+    if lhs.startWithinMs != rhs.startWithinMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -23,7 +23,12 @@ TaskUpdate = tasks_pb2.TaskUpdate
 TaskStatus = tasks_pb2.TaskStatus
 ParamValue = Union[str, int, float, bool]
 
-_TERMINAL = {tasks_pb2.TASK_STATUS_COMPLETED, tasks_pb2.TASK_STATUS_FAILED, tasks_pb2.TASK_STATUS_CANCELED}
+_TERMINAL = {
+    tasks_pb2.TASK_STATUS_COMPLETED,
+    tasks_pb2.TASK_STATUS_FAILED,
+    tasks_pb2.TASK_STATUS_CANCELED,
+    tasks_pb2.TASK_STATUS_EXPIRED,
+}
 _ARTIFACT_KINDS = {
     "output": tasks_pb2.ARTIFACT_KIND_OUTPUT,
     "thumbnail": tasks_pb2.ARTIFACT_KIND_THUMBNAIL,
@@ -124,9 +129,14 @@ class EaselClient:
         idempotency_key: str = "",
         webhook_url: str = "",
         webhook_on_start: bool = False,
+        priority: Optional[int] = None,
+        start_within_ms: int = 0,
     ) -> Task:
         """Creates a task; its credits are held until it ends. `input_image` is bytes or a file path.
-        `webhook_url` receives a signed POST when the task ends (and when it starts, if asked)."""
+        `webhook_url` receives a signed POST when the task ends (and when it starts, if asked).
+        `priority` is 0 (lowest) to 9 (highest), 5 when None; above the key's maximum is refused.
+        `start_within_ms` bounds the wait before the task starts (it ends EXPIRED, uncharged, past it);
+        0 means the template's default."""
         parameters = struct_pb2.Struct()
         parameters.update(dict(params or {}))
         if prompt is not None:
@@ -140,8 +150,11 @@ class EaselClient:
             idempotency_key=idempotency_key,
             webhook_url=webhook_url,
             webhook_on_start=webhook_on_start,
+            start_within_ms=start_within_ms,
             **self._owner(),
         )
+        if priority is not None:
+            request.priority = priority
         return self._tasks.CreateTask(request, metadata=self._metadata)
 
     @_calls

@@ -43,6 +43,10 @@ def test_client_over_tcp_with_errors_as_statuses(server):
         thumbnail, content_type = easel.download(task.id, "thumbnail")
         assert content_type == "image/jpeg" and thumbnail.startswith(b"\xff\xd8")
         assert easel.list(limit=5).total == 1
+        assert task.priority == 5
+        with pytest.raises(EaselError) as too_high:
+            easel.create("txt2img", prompt="x", priority=9)
+        assert too_high.value.code == "PERMISSION_DENIED" and "--max-priority 9" in too_high.value.message
         with pytest.raises(EaselError) as missing:
             easel.get("no-such-task")
         assert missing.value.code == "NOT_FOUND"

@@ -27,39 +27,39 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from easel.v1 import common_pb2 as easel_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x65\x61sel/v1/tasks.proto\x12\x08\x65\x61sel.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x65\x61sel/v1/common.proto\"L\n\x0bTemplateRef\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\"\xb5\x05\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x10\n\x08platform\x18\x03 \x01(\t\x12&\n\x04type\x18\x04 \x01(\x0e\x32\x18.easel.v1.GenerationType\x12$\n\x06status\x18\x05 \x01(\x0e\x32\x14.easel.v1.TaskStatus\x12\x0e\n\x06prompt\x18\x06 \x01(\t\x12+\n\nparameters\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\'\n\x08template\x18\x08 \x01(\x0b\x32\x15.easel.v1.TemplateRef\x12\x13\n\x0b\x63redit_cost\x18\t \x01(\x03\x12\x10\n\x08progress\x18\n \x01(\x02\x12\x17\n\x0finput_image_url\x18\x0b \x01(\t\x12\x12\n\noutput_url\x18\x0c \x01(\t\x12\x15\n\rthumbnail_url\x18\r \x01(\t\x12\x1b\n\x13output_content_type\x18\x0e \x01(\t\x12\x1a\n\x12processing_time_ms\x18\x0f \x01(\x03\x12\x12\n\nerror_code\x18\x10 \x01(\t\x12\x15\n\rerror_message\x18\x11 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x12 \x01(\x05\x12.\n\ncreated_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bwebhook_url\x18\x17 \x01(\t\x12\x13\n\x0bpreview_url\x18\x18 \x01(\t\"\xd7\x01\n\x11\x43reateTaskRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x15\n\rtemplate_code\x18\x03 \x01(\t\x12+\n\nparameters\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0binput_image\x18\x05 \x01(\x0c\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x13\n\x0bwebhook_url\x18\x07 \x01(\t\x12\x18\n\x10webhook_on_start\x18\x08 \x01(\x08\"D\n\x0eGetTaskRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\"x\n\x10ListTasksRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\r\n\x05limit\x18\x04 \x01(\x05\x12$\n\x06status\x18\x05 \x01(\x0e\x32\x14.easel.v1.TaskStatus\"s\n\x11ListTasksResponse\x12\x1d\n\x05tasks\x18\x01 \x03(\x0b\x32\x0e.easel.v1.Task\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x05 \x01(\x05\"|\n\x18StreamTaskUpdatesRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x04 \x01(\x04\x12\x14\n\x0cresume_token\x18\x05 \x01(\t\"h\n\nTaskUpdate\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x1c\n\x04task\x18\x02 \x01(\x0b\x32\x0e.easel.v1.Task\x12\x14\n\x0cresume_token\x18\x03 \x01(\t\x12\x14\n\x0cpreview_step\x18\x04 \x01(\r\"G\n\x11\x43\x61ncelTaskRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\"p\n\x14\x46\x65tchArtifactRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12$\n\x04kind\x18\x04 \x01(\x0e\x32\x16.easel.v1.ArtifactKind\"G\n\rArtifactChunk\x12\x14\n\x0c\x63ontent_type\x18\x01 \x01(\t\x12\x12\n\ntotal_size\x18\x02 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c*\xab\x01\n\nTaskStatus\x12\x1b\n\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13TASK_STATUS_PENDING\x10\x01\x12\x1a\n\x16TASK_STATUS_PROCESSING\x10\x02\x12\x19\n\x15TASK_STATUS_COMPLETED\x10\x03\x12\x16\n\x12TASK_STATUS_FAILED\x10\x04\x12\x18\n\x14TASK_STATUS_CANCELED\x10\x05*\x98\x01\n\x0c\x41rtifactKind\x12\x1d\n\x19\x41RTIFACT_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41RTIFACT_KIND_OUTPUT\x10\x01\x12\x1b\n\x17\x41RTIFACT_KIND_THUMBNAIL\x10\x02\x12\x17\n\x13\x41RTIFACT_KIND_INPUT\x10\x03\x12\x19\n\x15\x41RTIFACT_KIND_PREVIEW\x10\x04\x32\x9b\x03\n\x0bTaskService\x12\x39\n\nCreateTask\x12\x1b.easel.v1.CreateTaskRequest\x1a\x0e.easel.v1.Task\x12\x33\n\x07GetTask\x12\x18.easel.v1.GetTaskRequest\x1a\x0e.easel.v1.Task\x12\x44\n\tListTasks\x12\x1a.easel.v1.ListTasksRequest\x1a\x1b.easel.v1.ListTasksResponse\x12O\n\x11StreamTaskUpdates\x12\".easel.v1.StreamTaskUpdatesRequest\x1a\x14.easel.v1.TaskUpdate0\x01\x12\x39\n\nCancelTask\x12\x1b.easel.v1.CancelTaskRequest\x1a\x0e.easel.v1.Task\x12J\n\rFetchArtifact\x12\x1e.easel.v1.FetchArtifactRequest\x1a\x17.easel.v1.ArtifactChunk0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x65\x61sel/v1/tasks.proto\x12\x08\x65\x61sel.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x65\x61sel/v1/common.proto\"L\n\x0bTemplateRef\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\"\xc7\x05\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x10\n\x08platform\x18\x03 \x01(\t\x12&\n\x04type\x18\x04 \x01(\x0e\x32\x18.easel.v1.GenerationType\x12$\n\x06status\x18\x05 \x01(\x0e\x32\x14.easel.v1.TaskStatus\x12\x0e\n\x06prompt\x18\x06 \x01(\t\x12+\n\nparameters\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\'\n\x08template\x18\x08 \x01(\x0b\x32\x15.easel.v1.TemplateRef\x12\x13\n\x0b\x63redit_cost\x18\t \x01(\x03\x12\x10\n\x08progress\x18\n \x01(\x02\x12\x17\n\x0finput_image_url\x18\x0b \x01(\t\x12\x12\n\noutput_url\x18\x0c \x01(\t\x12\x15\n\rthumbnail_url\x18\r \x01(\t\x12\x1b\n\x13output_content_type\x18\x0e \x01(\t\x12\x1a\n\x12processing_time_ms\x18\x0f \x01(\x03\x12\x12\n\nerror_code\x18\x10 \x01(\t\x12\x15\n\rerror_message\x18\x11 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x12 \x01(\x05\x12.\n\ncreated_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bwebhook_url\x18\x17 \x01(\t\x12\x13\n\x0bpreview_url\x18\x18 \x01(\t\x12\x10\n\x08priority\x18\x19 \x01(\x05\"\x94\x02\n\x11\x43reateTaskRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x15\n\rtemplate_code\x18\x03 \x01(\t\x12+\n\nparameters\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0binput_image\x18\x05 \x01(\x0c\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x13\n\x0bwebhook_url\x18\x07 \x01(\t\x12\x18\n\x10webhook_on_start\x18\x08 \x01(\x08\x12\x15\n\x08priority\x18\t \x01(\x05H\x00\x88\x01\x01\x12\x17\n\x0fstart_within_ms\x18\n \x01(\x03\x42\x0b\n\t_priority\"D\n\x0eGetTaskRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\"x\n\x10ListTasksRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\r\n\x05limit\x18\x04 \x01(\x05\x12$\n\x06status\x18\x05 \x01(\x0e\x32\x14.easel.v1.TaskStatus\"s\n\x11ListTasksResponse\x12\x1d\n\x05tasks\x18\x01 \x03(\x0b\x32\x0e.easel.v1.Task\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\r\n\x05limit\x18\x04 \x01(\x05\x12\x13\n\x0btotal_pages\x18\x05 \x01(\x05\"|\n\x18StreamTaskUpdatesRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x04 \x01(\x04\x12\x14\n\x0cresume_token\x18\x05 \x01(\t\"h\n\nTaskUpdate\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x1c\n\x04task\x18\x02 \x01(\x0b\x32\x0e.easel.v1.Task\x12\x14\n\x0cresume_token\x18\x03 \x01(\t\x12\x14\n\x0cpreview_step\x18\x04 \x01(\r\"G\n\x11\x43\x61ncelTaskRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\"p\n\x14\x46\x65tchArtifactRequest\x12\x10\n\x08platform\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12$\n\x04kind\x18\x04 \x01(\x0e\x32\x16.easel.v1.ArtifactKind\"G\n\rArtifactChunk\x12\x14\n\x0c\x63ontent_type\x18\x01 \x01(\t\x12\x12\n\ntotal_size\x18\x02 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c*\xc4\x01\n\nTaskStatus\x12\x1b\n\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13TASK_STATUS_PENDING\x10\x01\x12\x1a\n\x16TASK_STATUS_PROCESSING\x10\x02\x12\x19\n\x15TASK_STATUS_COMPLETED\x10\x03\x12\x16\n\x12TASK_STATUS_FAILED\x10\x04\x12\x18\n\x14TASK_STATUS_CANCELED\x10\x05\x12\x17\n\x13TASK_STATUS_EXPIRED\x10\x06*\x98\x01\n\x0c\x41rtifactKind\x12\x1d\n\x19\x41RTIFACT_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41RTIFACT_KIND_OUTPUT\x10\x01\x12\x1b\n\x17\x41RTIFACT_KIND_THUMBNAIL\x10\x02\x12\x17\n\x13\x41RTIFACT_KIND_INPUT\x10\x03\x12\x19\n\x15\x41RTIFACT_KIND_PREVIEW\x10\x04\x32\x9b\x03\n\x0bTaskService\x12\x39\n\nCreateTask\x12\x1b.easel.v1.CreateTaskRequest\x1a\x0e.easel.v1.Task\x12\x33\n\x07GetTask\x12\x18.easel.v1.GetTaskRequest\x1a\x0e.easel.v1.Task\x12\x44\n\tListTasks\x12\x1a.easel.v1.ListTasksRequest\x1a\x1b.easel.v1.ListTasksResponse\x12O\n\x11StreamTaskUpdates\x12\".easel.v1.StreamTaskUpdatesRequest\x1a\x14.easel.v1.TaskUpdate0\x01\x12\x39\n\nCancelTask\x12\x1b.easel.v1.CancelTaskRequest\x1a\x0e.easel.v1.Task\x12J\n\rFetchArtifact\x12\x1e.easel.v1.FetchArtifactRequest\x1a\x17.easel.v1.ArtifactChunk0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'easel.v1.tasks_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TASKSTATUS']._serialized_start=1914
-  _globals['_TASKSTATUS']._serialized_end=2085
-  _globals['_ARTIFACTKIND']._serialized_start=2088
-  _globals['_ARTIFACTKIND']._serialized_end=2240
+  _globals['_TASKSTATUS']._serialized_start=1993
+  _globals['_TASKSTATUS']._serialized_end=2189
+  _globals['_ARTIFACTKIND']._serialized_start=2192
+  _globals['_ARTIFACTKIND']._serialized_end=2344
   _globals['_TEMPLATEREF']._serialized_start=120
   _globals['_TEMPLATEREF']._serialized_end=196
   _globals['_TASK']._serialized_start=199
-  _globals['_TASK']._serialized_end=892
-  _globals['_CREATETASKREQUEST']._serialized_start=895
-  _globals['_CREATETASKREQUEST']._serialized_end=1110
-  _globals['_GETTASKREQUEST']._serialized_start=1112
-  _globals['_GETTASKREQUEST']._serialized_end=1180
-  _globals['_LISTTASKSREQUEST']._serialized_start=1182
-  _globals['_LISTTASKSREQUEST']._serialized_end=1302
-  _globals['_LISTTASKSRESPONSE']._serialized_start=1304
-  _globals['_LISTTASKSRESPONSE']._serialized_end=1419
-  _globals['_STREAMTASKUPDATESREQUEST']._serialized_start=1421
-  _globals['_STREAMTASKUPDATESREQUEST']._serialized_end=1545
-  _globals['_TASKUPDATE']._serialized_start=1547
-  _globals['_TASKUPDATE']._serialized_end=1651
-  _globals['_CANCELTASKREQUEST']._serialized_start=1653
-  _globals['_CANCELTASKREQUEST']._serialized_end=1724
-  _globals['_FETCHARTIFACTREQUEST']._serialized_start=1726
-  _globals['_FETCHARTIFACTREQUEST']._serialized_end=1838
-  _globals['_ARTIFACTCHUNK']._serialized_start=1840
-  _globals['_ARTIFACTCHUNK']._serialized_end=1911
-  _globals['_TASKSERVICE']._serialized_start=2243
-  _globals['_TASKSERVICE']._serialized_end=2654
+  _globals['_TASK']._serialized_end=910
+  _globals['_CREATETASKREQUEST']._serialized_start=913
+  _globals['_CREATETASKREQUEST']._serialized_end=1189
+  _globals['_GETTASKREQUEST']._serialized_start=1191
+  _globals['_GETTASKREQUEST']._serialized_end=1259
+  _globals['_LISTTASKSREQUEST']._serialized_start=1261
+  _globals['_LISTTASKSREQUEST']._serialized_end=1381
+  _globals['_LISTTASKSRESPONSE']._serialized_start=1383
+  _globals['_LISTTASKSRESPONSE']._serialized_end=1498
+  _globals['_STREAMTASKUPDATESREQUEST']._serialized_start=1500
+  _globals['_STREAMTASKUPDATESREQUEST']._serialized_end=1624
+  _globals['_TASKUPDATE']._serialized_start=1626
+  _globals['_TASKUPDATE']._serialized_end=1730
+  _globals['_CANCELTASKREQUEST']._serialized_start=1732
+  _globals['_CANCELTASKREQUEST']._serialized_end=1803
+  _globals['_FETCHARTIFACTREQUEST']._serialized_start=1805
+  _globals['_FETCHARTIFACTREQUEST']._serialized_end=1917
+  _globals['_ARTIFACTCHUNK']._serialized_start=1919
+  _globals['_ARTIFACTCHUNK']._serialized_end=1990
+  _globals['_TASKSERVICE']._serialized_start=2347
+  _globals['_TASKSERVICE']._serialized_end=2758
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,234 @@
+import EaselCore
+import EaselRPC
+import EaselServer
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+import Testing
+
+/// The fair queue (FairQueue): tasks are created through gRPC on a server without workers, then
+/// claimed straight from its store (SQLite, or PostgreSQL with EASEL_TEST_DATABASE_URL), so every
+/// dispatch is counted.
+@Suite(.timeLimit(.minutes(3))) struct SchedulingTests {
+  /// Claims up to `count` tasks in order, as workers would; their users (and ids).
+  static func dispatch(_ count: Int, from directory: URL) async throws -> [(user: String, id: String)] {
+    try await TestDatabase.withStore(directory) { store in
+      var claimed: [(String, String)] = []
+      for _ in 0..<count {
+        let lease = Lease(owner: "scheduler-test", expires: Date().addingTimeInterval(60))
+        guard let task = try await store.claimNextTask(lease: lease, excludingBackends: [], now: Date()) else { break }
+        claimed.append((task.account.userID, task.id))
+      }
+      return claimed
+    }
+  }
+
+  static func priority(_ value: Int) -> (inout Easel_V1_CreateTaskRequest) -> Void { { $0.priority = Int32(value) } }
+
+  @Test func aUserWithOneTaskIsNotStuckBehindAUserWithTwoHundred() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    try await withTestServer(directory: directory, workers: 0) { server in
+      for user in ["ann", "bob"] { try await server.grant(user, 10_000) }
+      for index in 0..<200 { _ = try await server.create("ann", prompt: "ann \(index)") }
+      let bob = try await server.create("bob", prompt: "bob")
+      let first = try await Self.dispatch(2, from: directory)
+      #expect(first.map(\.id).contains(bob.id), "bob starts within 2 dispatches: \(first.map(\.user))")
+      // Later on too: after 50 of ann's, a new task of bob's is again within the next 2.
+      _ = try await Self.dispatch(50, from: directory)
+      let again = try await server.create("bob", prompt: "bob again")
+      #expect(try await Self.dispatch(2, from: directory).map(\.id).contains(again.id))
+    }
+  }
+
+  @Test func fiveUsersShareTheDispatchesEvenly() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let users = ["u1", "u2", "u3", "u4", "u5"]
+    try await withTestServer(directory: directory, workers: 0) { server in
+      for user in users { try await server.grant(user, 10_000) }
+      // Bursts of random sizes, in turns, until each user has queued 80.
+      var queued = Dictionary(uniqueKeysWithValues: users.map { ($0, 0) })
+      var generator = SystemRandomNumberGenerator()
+      while queued.values.contains(where: { $0 < 80 }) {
+        for user in users where queued[user, default: 0] < 80 {
+          let burst = min(Int.random(in: 1...25, using: &generator), 80 - queued[user, default: 0])
+          for _ in 0..<burst { _ = try await server.create(user, prompt: "work") }
+          queued[user, default: 0] += burst
+        }
+      }
+      let order = try await Self.dispatch(400, from: directory).map(\.user)
+      #expect(order.count == 400)
+      for start in 0...(order.count - 100) {
+        let window = order[start..<(start + 100)]
+        for user in users {
+          let count = window.filter { $0 == user }.count
+          #expect((18...22).contains(count), "\(user) had \(count) of the 100 dispatches from \(start)")
+        }
+      }
+    }
+  }
+
+  @Test func priorityGoesFirstAndAgingBoundsTheWait() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    try await withTestServer(directory: directory, workers: 0) { server in
+      for user in ["ann", "vip", "low"] { try await server.grant(user, 100_000) }
+      for index in 0..<100 { _ = try await server.create("ann", prompt: "normal \(index)") }
+      let urgent = try await server.tasks.createTask(.with {
+        $0.userID = "vip"
+        $0.templateCode = "txt2img"
+        $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "urgent")
+        $0.priority = 9
+      })
+      #expect(urgent.priority == 9)
+      #expect(try await Self.dispatch(1, from: directory).first?.id == urgent.id, "priority 9 overtakes 100 queued at 5")
+      _ = try await Self.dispatch(99, from: directory)  // ann's remaining tasks but one
+
+      // A priority-0 task under a constant stream of priority-9 tasks, one new per dispatch, from
+      // ever new users: it starts within (9 − 0) × 10 dispatches, plus the one task queued before it.
+      let patient = try await server.tasks.createTask(.with {
+        $0.userID = "low"
+        $0.templateCode = "txt2img"
+        $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "patient")
+        $0.priority = 0
+      })
+      var waited = 0
+      while waited < 200 {
+        try await server.grant("s\(waited)", 100)
+        _ = try await server.tasks.createTask(.with {
+          $0.userID = "s\(waited)"
+          $0.templateCode = "txt2img"
+          $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "stream")
+          $0.priority = 9
+        })
+        waited += 1
+        if try await Self.dispatch(1, from: directory).first?.id == patient.id { break }
+      }
+      #expect(waited <= 9 * 10 + 2, "the priority-0 task waited \(waited) dispatches")
+      #expect(waited > 50, "priority 9 did go ahead of it for a while (\(waited))")
+    }
+  }
+
+  @Test func aKeyGrantsPriorityUpToItsMaximum() async throws {
+    try await withTestServer(workers: 0) { server in
+      let plain = try await server.createKey(platform: "web", scope: .tasks)
+      let premium = try await server.createKey(platform: "web", scope: .tasks, maxPriority: 9)
+      try await server.grant("pat", 100, platform: "web")
+      try await server.withTCPClient { client in
+        let tasks = Easel_V1_TaskService.Client(wrapping: client)
+        func request(_ priority: Int32?) -> Easel_V1_CreateTaskRequest {
+          .with {
+            $0.userID = "pat"
+            $0.templateCode = "txt2img"
+            $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "p")
+            if let priority { $0.priority = priority }
+          }
+        }
+        let normal = try await tasks.createTask(request(nil), metadata: bearer(plain.secret))
+        #expect(normal.priority == 5, "5 by default")
+        let denied = await rpcError { try await tasks.createTask(request(6), metadata: bearer(plain.secret)) }
+        #expect(denied?.code == .permissionDenied && denied?.message.contains("maximum of 5") == true, "\(String(describing: denied))")
+        let high = try await tasks.createTask(request(9), metadata: bearer(premium.secret))
+        #expect(high.priority == 9)
+        let invalid = await rpcError { try await tasks.createTask(request(10), metadata: bearer(premium.secret)) }
+        #expect(invalid?.code == .invalidArgument)
+      }
+    }
+  }
+}
+
+extension SchedulingTests {
+  /// Two nodes' stores claiming at once from one fair queue: every task is claimed once.
+  @Test func twoClaimersTakeEachTaskOnce() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    try await withTestServer(directory: directory, workers: 0) { server in
+      for user in ["ann", "bob", "cy"] {
+        try await server.grant(user, 10_000)
+        for _ in 0..<40 { _ = try await server.create(user, prompt: "shared") }
+      }
+    }
+    let claimed = try await withThrowingTaskGroup(of: [String].self) { group in
+      for node in ["node-a", "node-b"] {
+        group.addTask {
+          try await TestDatabase.withStore(directory) { store in
+            var ids: [String] = []
+            let lease = Lease(owner: node, expires: Date().addingTimeInterval(60))
+            while let task = try await store.claimNextTask(lease: lease, excludingBackends: [], now: Date()) {
+              ids.append(task.id)
+            }
+            return ids
+          }
+        }
+      }
+      return try await group.reduce(into: []) { $0 += $1 }
+    }
+    #expect(claimed.count == 120 && Set(claimed).count == 120)
+  }
+}
+
+extension SchedulingTests {
+  @Test func aPlatformWeightGivesItsUsersMoreTurns() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let weighted: (inout ServerConfiguration) -> Void = { $0.scheduling = SchedulingSettings(platformWeights: ["web": 3]) }
+    try await withTestServer(directory: directory, workers: 0, configure: weighted) { server in
+      for platform in ["web", "bot"] {
+        try await server.grant("\(platform)-user", 10_000, platform: platform)
+        for _ in 0..<80 { _ = try await server.create("\(platform)-user", prompt: "p", platform: platform) }
+      }
+      let order = try await Self.dispatch(80, from: directory).map(\.user)
+      #expect(order.filter { $0 == "web-user" }.count == 60, "3 turns for 1: \(order.filter { $0 == "web-user" }.count)")
+    }
+    let bad = try await runTool("easeld", ["config", "print"], environment: ["EASEL_PLATFORM_WEIGHTS": "web=0"])
+    #expect(bad.status == 1 && bad.stderr.contains("PLATFORM=WEIGHT"), "\(bad.stderr)")
+  }
+}
+
+/// Queue deadlines: a task that can't start in time ends EXPIRED, uncharged.
+@Suite(.timeLimit(.minutes(2))) struct QueueDeadlineTests {
+  @Test func aTaskThatCannotStartInTimeExpiresUncharged() async throws {
+    let receiver = try FakeModelServer()
+    try await receiver.script("/hooks/easel", [.init(status: 204)])
+    try await withTestServer(workers: 1, proceduralDelay: .seconds(3), configure: WebhookTests.allowingLoopback) { server in
+      try await server.grant("eve", 100)
+      let busy = try await server.create("eve", prompt: "takes the only worker")
+      try await waitUntil { try await server.get("eve", busy.id).status == .processing }
+      let late = try await server.tasks.createTask(.with {
+        $0.userID = "eve"
+        $0.templateCode = "txt2img"
+        $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "in a hurry")
+        $0.startWithinMs = 500
+        $0.webhookURL = receiver.url + "/hooks/easel"
+      })
+      #expect(try await server.balance("eve").held == 20)
+      let updates = try await server.updates("eve", late.id)
+      let final = try #require(updates.last).task
+      #expect(final.status == .expired && final.errorCode == "start_deadline_exceeded", "\(final.status) \(final.errorMessage)")
+      #expect(!final.hasStartedAt && final.attempts == 0)
+      try await waitUntil { try await receiver.requests("/hooks/easel").count == 1 }
+      #expect(try await receiver.requests("/hooks/easel").first?.json?["type"] == .string("task.expired"))
+      #expect(try await server.finished("eve", busy.id).status == .completed)
+      let balance = try await server.balance("eve")
+      #expect(balance.available == 90 && balance.held == 0, "only the task that ran is charged")
+      let ledger = try await server.ledger("eve")
+      #expect(ledger.contains { $0.taskID == late.id && $0.reason == "ai_generation_expired" })
+      #expect(try await TestDatabase.withStore(server.directory) { try await $0.auditCredits() }.isEmpty)
+    }
+  }
+
+  @Test func aTemplateDefaultAppliesAndBadValuesAreRefused() async throws {
+    let folder = try TestServer.temporaryDirectory()
+    try TemplateTests.poster(version: "1", extra: "start_within_ms: 300\n")
+      .write(to: folder.appendingPathComponent("poster.yaml"), atomically: true, encoding: .utf8)
+    try await withTestServer(workers: 0, templates: folder) { server in
+      try await server.grant("deb", 100)
+      let task = try await server.create("deb", template: "poster", prompt: nil, parameters: ["event": Google_Protobuf_Value(stringValue: "x")])
+      try await waitUntil(within: .seconds(5)) { try await server.get("deb", task.id).status == .expired } // no worker: it never starts
+      let negative = await rpcError {
+        try await server.tasks.createTask(.with {
+          $0.userID = "deb"
+          $0.templateCode = "poster"
+          $0.startWithinMs = -1
+        })
+      }
+      #expect(negative?.code == .invalidArgument)
+    }
+  }
+}
