@@ -39,6 +39,8 @@ public struct UsageLimits: Sendable {
   public var maxActiveTasksPerUser: Int
   public var userCreatesPerMinute: Int
   public var keyCreatesPerMinute: Int
+  /// The most PENDING tasks a backend's queue may hold (`EASEL_MAX_QUEUE_LENGTH`); absent: no bound.
+  public var maxQueueLength: [String: Int] = [:]
 
   public init(maxActiveTasksPerUser: Int = 10, userCreatesPerMinute: Int = 60, keyCreatesPerMinute: Int = 600) {
     self.maxActiveTasksPerUser = maxActiveTasksPerUser

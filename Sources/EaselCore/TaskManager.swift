@@ -4,7 +4,7 @@ import Logging
 /// The use cases behind the RPCs: create, read, cancel tasks; read and grant credits.
 /// Every rule lives in the domain types; this type orders the calls to the adapters.
 public struct TaskManager: Sendable {
-  let store: any TaskRecords & CreditLedger & UpdateLog
+  let store: any TaskRecords & CreditLedger & UpdateLog & QueueInsight
   public let templates: TemplateCatalog
   public let pricing: Pricing
   public let imaging: any ImageProcessor
@@ -12,6 +12,7 @@ public struct TaskManager: Sendable {
   public let updates: TaskUpdateHub
   let limits: UsageLimits
   let scheduling: SchedulingSettings
+  let estimates = QueueEstimateCache()
   private let userCreates: RateLimiter
   private let keyCreates: RateLimiter
   /// Checks webhook URLs; nil refuses tasks that ask for one.
@@ -20,7 +21,7 @@ public struct TaskManager: Sendable {
   let logger: Logger
 
   public init(
-    store: any TaskRecords & CreditLedger & UpdateLog, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
+    store: any TaskRecords & CreditLedger & UpdateLog & QueueInsight, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
     artifacts: any ArtifactStore, updates: TaskUpdateHub, limits: UsageLimits = UsageLimits(),
     webhookGuard: (any WebhookGuard)? = nil, scheduling: SchedulingSettings = SchedulingSettings(),
     blocking: any BlockingExecutor, logger: Logger = Logger(label: "easel")
@@ -40,45 +41,35 @@ public struct TaskManager: Sendable {
     self.updates = updates
   }
 
-  public func createTask(
-    account: Account, templateCode: String, parameters: Parameters, inputImage: [UInt8]?, idempotencyKey: String,
-    webhook: WebhookRequest? = nil, priority: Int? = nil, startWithinMs: Int64? = nil, caller: Caller = .local
-  ) async throws -> GenerationTask {
-    if let startWithinMs, startWithinMs < 0 {
-      throw EaselError.invalidArgument("start_within_ms must be 0 (the template's default) or more; got \(startWithinMs)")
-    }
-    let priority = priority ?? FairQueue.defaultPriority
-    try FairQueue.check(priority: priority, caller: caller)
-    try checkCreateRate(account, caller: caller)
-    if let webhook {
+  public func createTask(_ order: TaskOrder, caller: Caller = .local) async throws -> GenerationTask {
+    try checkCreateRate(order.account, caller: caller)
+    if let webhook = order.webhook {
       guard let webhookGuard else { throw EaselError(.failedPrecondition, "webhooks are not enabled on this server") }
       try await webhookGuard.check(webhook.url)
     }
-    let template = try templates.current(code: templateCode)
-    var request = try template.resolve(parameters, hasInputImage: inputImage != nil)
-    let idempotency = try IdempotencyKey(
-      idempotencyKey, requestHash: RequestFingerprint.of(template: template.code, parameters: parameters, inputImage: inputImage))
-    if template.parameters.contains(where: { $0.name == "seed" }), request.parameters["seed"] == nil {
-      request.parameters["seed"] = .integer(Int64.random(in: 0...Int64(UInt32.max)))
+    let prepared = try await prepare(order, caller: caller)
+    let account = order.account
+    if let maxWaitMs = order.maxWaitMs, maxWaitMs > 0 {
+      try await checkWait(of: prepared, account: account, maxWaitMs: maxWaitMs)
     }
-    let creditCost = pricing.cost(of: template, parameters: request.parameters)
-    if inputImage != nil {
+    if order.inputImage != nil {
       // A retry, or a request that cannot be paid for, is answered before any image work: the
       // store checks both again when it creates the task, in one transaction. (Without an image
       // there is nothing to save, and those reads would only slow the common case down.)
-      if let idempotency, let earlier = try await store.task(createdWith: idempotency, account: account) {
+      if let idempotency = prepared.idempotency, let earlier = try await store.task(createdWith: idempotency, account: account) {
         return earlier
       }
-      try await store.balance(of: account).checkCanHold(creditCost)
+      try await store.balance(of: account).checkCanHold(prepared.creditCost)
     }
     let id = UUID().uuidString.lowercased()
-    let inputKey = try await inputImage.asyncMap { try await storeInput($0, taskID: id, account: account) }
+    let inputKey = try await order.inputImage.asyncMap { try await storeInput($0, taskID: id, account: account) }
     var new = NewTask(
-      id: id, account: account, template: template, request: request, creditCost: creditCost, inputImageKey: inputKey,
-      idempotency: idempotency, maxActiveTasks: limits.maxActiveTasksPerUser, webhook: webhook)
-    new.priority = priority
+      id: id, account: account, template: prepared.template, request: prepared.request, creditCost: prepared.creditCost,
+      inputImageKey: inputKey, idempotency: prepared.idempotency, maxActiveTasks: limits.maxActiveTasksPerUser,
+      webhook: order.webhook)
+    new.priority = prepared.priority
     new.fairnessWeight = scheduling.weight(of: account.platform)
-    new.startWithin = (startWithinMs.flatMap { $0 > 0 ? $0 : nil } ?? template.startWithinMs).map { .milliseconds($0) }
+    new.startWithin = prepared.startWithin
     let result: (task: GenerationTask, created: Bool)
     do {
       result = try await store.createTask(new, now: Date())
@@ -94,14 +85,14 @@ public struct TaskManager: Sendable {
   }
 
   /// The input image, validated, rotated, stripped and fitted, stored under its content hash.
-  private func storeInput(_ image: [UInt8], taskID: String, account: Account) async throws -> String {
+  func storeInput(_ image: [UInt8], taskID: String, account: Account) async throws -> String {
     let normalized = try await blocking.run { [imaging] in try imaging.normalizeInput(image) }
     let key = ArtifactKeys.key(for: .input, taskID: taskID, account: account, contentType: "image/jpeg", bytes: normalized)
     try await artifacts.write(normalized, key: key)
     return key
   }
 
-  private func deleteInput(_ key: String, taskID: String) async {
+  func deleteInput(_ key: String, taskID: String) async {
     do {
       try await artifacts.delete(key: key)
     } catch {

@@ -98,7 +98,7 @@ public struct PageRequest: Hashable, Sendable {
 /// ledger, keys, template versions and the update log. Each part of Easel depends on the narrow
 /// port it needs; every method is one transaction.
 public typealias TaskStore = TaskRecords & TaskQueue & CreditLedger & APIKeyStore & TemplateVersionStore & UpdateLog
-  & StoreHealth & TaskRetention
+  & StoreHealth & TaskRetention & QueueInsight
 
 /// Creating, canceling and reading tasks: what the task RPCs do.
 public protocol TaskRecords: Sendable {

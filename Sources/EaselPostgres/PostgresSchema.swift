@@ -220,6 +220,13 @@ enum PostgresSchema {
         """,
       ]
     ),
+    (
+      "v13: queue positions",
+      [
+        "CREATE INDEX tasks_backend_queue ON tasks (backend, queue_rank, created_at) WHERE status = 'PENDING'",
+        "CREATE INDEX tasks_backend_started ON tasks (backend, started_at)",
+      ]
+    ),
   ]
 
   /// Applies the migrations not applied yet. Nodes starting together take turns on an advisory

@@ -89,6 +89,15 @@ extension ArtifactKind {
 }
 
 extension Easel_V1_Task {
+  /// Where a PENDING task stands.
+  var queue: QueueEstimate {
+    get { QueueEstimate(position: Int(queuePosition), estimatedStart: hasEstimatedStartAt ? estimatedStartAt.date : nil) }
+    set {
+      queuePosition = Int32(clamping: newValue.position)
+      if let start = newValue.estimatedStart { estimatedStartAt = Google_Protobuf_Timestamp(date: start) }
+    }
+  }
+
   /// `links` gives an artifact key's direct URL, if the store has one (presigned S3); otherwise the
   /// URL is an `easel-artifact://` reference for FetchArtifact.
   init(_ task: GenerationTask, links: (_ key: String) -> String?) {

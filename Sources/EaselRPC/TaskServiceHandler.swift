@@ -2,6 +2,7 @@ import Foundation
 import EaselCore
 import GRPCCore
 import Logging
+import SwiftProtobuf
 
 /// `easel.v1.TaskService`.
 public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
@@ -20,25 +21,54 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     Easel_V1_Task(task, links: manager.downloadURL(key:))
   }
 
+  /// The wire form of a task, and where it stands in the queue while PENDING.
+  private func messageWithQueue(_ task: GenerationTask) async -> Easel_V1_Task {
+    var message = message(task)
+    if let queue = await manager.queueEstimate(of: task) { message.queue = queue }
+    return message
+  }
+
+  /// What CreateTask and QuoteTask take from a request.
+  private func order(_ request: Easel_V1_CreateTaskRequest, action: Caller.Action) throws -> TaskOrder {
+    let account = try authorized(action, platform: request.platform, userID: request.userID)
+    guard !request.templateCode.isEmpty else { throw EaselError.invalidArgument("template_code is required") }
+    var order = TaskOrder(
+      account: account, templateCode: request.templateCode, parameters: try Parameters(request.parameters),
+      inputImage: request.inputImage.isEmpty ? nil : Array(request.inputImage))
+    order.idempotencyKey = request.idempotencyKey
+    order.webhook = request.webhookURL.isEmpty ? nil : WebhookRequest(url: request.webhookURL, onStart: request.webhookOnStart)
+    order.priority = request.hasPriority ? Int(request.priority) : nil
+    order.startWithinMs = request.startWithinMs
+    order.maxWaitMs = request.maxWaitMs
+    return order
+  }
+
   public func createTask(request: Easel_V1_CreateTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
     try await mappingErrors("CreateTask", context: context, logger: logger) {
-      let account = try authorized(.createTasks, platform: request.platform, userID: request.userID)
-      guard !request.templateCode.isEmpty else { throw EaselError.invalidArgument("template_code is required") }
-      let task = try await manager.createTask(
-        account: account, templateCode: request.templateCode, parameters: try Parameters(request.parameters),
-        inputImage: request.inputImage.isEmpty ? nil : Array(request.inputImage),
-        idempotencyKey: request.idempotencyKey,
-        webhook: request.webhookURL.isEmpty ? nil : WebhookRequest(url: request.webhookURL, onStart: request.webhookOnStart),
-        priority: request.hasPriority ? Int(request.priority) : nil, startWithinMs: request.startWithinMs,
-        caller: Caller.current)
+      let task = try await manager.createTask(try order(request, action: .createTasks), caller: Caller.current)
       return message(task)
+    }
+  }
+
+  public func quoteTask(request: Easel_V1_CreateTaskRequest, context: ServerContext) async throws
+    -> Easel_V1_QuoteTaskResponse
+  {
+    try await mappingErrors("QuoteTask", context: context, logger: logger) {
+      let quote = try await manager.quote(try order(request, action: .createTasks), caller: Caller.current)
+      return .with {
+        $0.creditCost = quote.creditCost
+        $0.queuePosition = Int32(clamping: quote.queue.position)
+        if let start = quote.queue.estimatedStart { $0.estimatedStartAt = Google_Protobuf_Timestamp(date: start) }
+        $0.covered = quote.covered
+        $0.available = quote.available
+      }
     }
   }
 
   public func getTask(request: Easel_V1_GetTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
     try await mappingErrors("GetTask", context: context, logger: logger) {
       let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
-      return message(try await manager.task(id: request.taskID, account: account))
+      return await messageWithQueue(try await manager.task(id: request.taskID, account: account))
     }
   }
 
@@ -88,9 +118,10 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
         scope: scope, taskID: taskID, afterSequence: request.afterSequence, resumeToken: token)
       try await untilCallerLeaves {
         try await stream.run { task, resumeToken in
+          let message = await messageWithQueue(task)
           try await response.write(.with {
             $0.sequence = task.sequence
-            $0.task = message(task)
+            $0.task = message
             $0.resumeToken = resumeToken
             $0.previewStep = UInt32(clamping: task.previewStep)
           })

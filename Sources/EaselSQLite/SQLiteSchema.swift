@@ -257,6 +257,14 @@ enum Schema {
       try db.execute(sql: "PRAGMA schema_version = \(version + 1)")
       try db.execute(sql: "PRAGMA writable_schema = OFF")
     }
+    migrator.registerMigration("v13: queue positions") { db in
+      // A task's position counts the tasks of its backend ahead of it; throughput counts recent starts.
+      try db.execute(
+        sql: """
+          CREATE INDEX tasks_backend_queue ON tasks (backend, queue_rank, created_at) WHERE status = 'PENDING';
+          CREATE INDEX tasks_backend_started ON tasks (backend, started_at);
+          """)
+    }
     return migrator
   }
 }

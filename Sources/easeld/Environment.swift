@@ -155,6 +155,13 @@ struct Environment {
         configuration.workerSettings.backendLimits[parts[0]] = limit
       }
     }
+    for pair in (self["EASEL_MAX_QUEUE_LENGTH"] ?? "").split(separator: ",") {
+      let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
+      guard parts.count == 2, let length = Int(parts[1]), length >= 1 else {
+        throw ValidationError("\(describe("EASEL_MAX_QUEUE_LENGTH")): \(pair) is not BACKEND=N with N ≥ 1")
+      }
+      configuration.limits.maxQueueLength[parts[0]] = length
+    }
     for pair in (self["EASEL_PLATFORM_WEIGHTS"] ?? "").split(separator: ",") {
       let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
       guard parts.count == 2, let weight = Double(parts[1]), weight > 0, weight <= 1000 else {

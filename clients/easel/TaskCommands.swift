@@ -16,18 +16,7 @@ struct Create: AsyncParsableCommand {
 
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var account: AccountOptions
-
-  @Option(help: "Template code (see `easel templates`).")
-  var template: String
-
-  @Option(help: "The prompt (sets the `prompt` parameter).")
-  var prompt: String?
-
-  @Option(name: .customLong("param"), help: "A template parameter as NAME=VALUE; repeatable.")
-  var parameters: [String] = []
-
-  @Option(help: "An input image file (JPEG, PNG or WebP).")
-  var input: String?
+  @OptionGroup var task: TaskRequestOptions
 
   @Option(help: "Retrying with the same key returns the same task and charges once.")
   var idempotencyKey: String?
@@ -41,24 +30,11 @@ struct Create: AsyncParsableCommand {
   @Flag(help: "Follow the task until it ends; exit non-zero unless it COMPLETED.")
   var wait = false
 
-  @Option(help: "0 (lowest) to 9 (highest); 5 when left out. Above the API key's maximum is refused.")
-  var priority: Int32?
-
-  @Option(help: "The longest the task may wait to start, e.g. 500ms, 15s, 2m; past it, it ends EXPIRED, uncharged.")
-  var startWithin: String?
-
   func run() async throws {
-    var request = Easel_V1_CreateTaskRequest()
-    request.platform = account.platformName
-    request.userID = account.userID
-    request.templateCode = template
-    request.parameters = try parseParameters(parameters, prompt: prompt)
-    if let input { request.inputImage = try Data(contentsOf: URL(fileURLWithPath: input)) }
+    var request = try task.request(for: account)
     request.idempotencyKey = idempotencyKey ?? ""
     request.webhookURL = webhookURL ?? ""
     request.webhookOnStart = webhookOnStart
-    if let priority { request.priority = priority }
-    if let startWithin { request.startWithinMs = try milliseconds(startWithin, option: "--start-within") }
     let json = connection.json
     let finalTask = try await connection.withClients { clients in
       let task = try await clients.tasks.createTask(request, metadata: clients.metadata)
@@ -74,6 +50,59 @@ struct Create: AsyncParsableCommand {
         clients, platform: task.platform, userID: task.userID, taskID: task.id, json: json, printFinal: true)
     }
     if wait, finalTask.status != .completed { throw ExitCode(1) }
+  }
+}
+
+/// What a task request is made of, for `create` and `quote`.
+struct TaskRequestOptions: ParsableArguments {
+  @Option(help: "Template code (see `easel templates`).")
+  var template: String
+
+  @Option(help: "The prompt (sets the `prompt` parameter).")
+  var prompt: String?
+
+  @Option(name: .customLong("param"), help: "A template parameter as NAME=VALUE; repeatable.")
+  var parameters: [String] = []
+
+  @Option(help: "An input image file (JPEG, PNG or WebP).")
+  var input: String?
+
+  @Option(help: "0 (lowest) to 9 (highest); 5 when left out. Above the API key's maximum is refused.")
+  var priority: Int32?
+
+  @Option(help: "The longest the task may wait to start, e.g. 500ms, 15s, 2m; past it, it ends EXPIRED, uncharged.")
+  var startWithin: String?
+
+  @Option(help: "Refuse the task if its estimated wait is longer, e.g. 30s.")
+  var maxWait: String?
+
+  func request(for account: AccountOptions) throws -> Easel_V1_CreateTaskRequest {
+    var request = Easel_V1_CreateTaskRequest()
+    request.platform = account.platformName
+    request.userID = account.userID
+    request.templateCode = template
+    request.parameters = try parseParameters(parameters, prompt: prompt)
+    if let input { request.inputImage = try Data(contentsOf: URL(fileURLWithPath: input)) }
+    if let priority { request.priority = priority }
+    if let startWithin { request.startWithinMs = try milliseconds(startWithin, option: "--start-within") }
+    if let maxWait { request.maxWaitMs = try milliseconds(maxWait, option: "--max-wait") }
+    return request
+  }
+}
+
+struct Quote: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "What a task would cost and where it would stand in the queue; creates nothing.",
+    discussion: "Example: easel quote --template txt2img --user alice --prompt \"a lighthouse\" --param quality=high")
+
+  @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var account: AccountOptions
+  @OptionGroup var task: TaskRequestOptions
+
+  func run() async throws {
+    let request = try task.request(for: account)
+    let quote = try await connection.withClients { try await $0.tasks.quoteTask(request, metadata: $0.metadata) }
+    print(connection.json ? try FullJSON.string(quote) : TextOutput.quote(quote))
   }
 }
 

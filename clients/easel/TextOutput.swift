@@ -18,6 +18,7 @@ enum TextOutput {
       "  progress   \(Int((task.progress * 100).rounded()))%   attempts \(task.attempts)",
       "  created    \(date(task.createdAt))",
     ]
+    if task.status == .pending { lines.append("  queue      \(queue(task.queuePosition, task.hasEstimatedStartAt ? task.estimatedStartAt : nil))") }
     if task.hasFinishedAt { lines.append("  finished   \(date(task.finishedAt))\(ranFor(task))") }
     if !task.outputURL.isEmpty {
       lines.append("  output     \(task.outputContentType) — easel download \(task.id) --user \(task.userID) -o FILE")
@@ -37,9 +38,22 @@ enum TextOutput {
     return " (after \(max(milliseconds, 0)) ms processing)"
   }
 
+  /// `3 ahead, likely to start 14:02:11`.
+  static func queue(_ position: Int32, _ start: Google_Protobuf_Timestamp?) -> String {
+    let ahead = position == 0 ? "next" : "\(position) ahead"
+    return ahead + (start.map { ", likely to start \(date($0))" } ?? "")
+  }
+
+  static func quote(_ quote: Easel_V1_QuoteTaskResponse) -> String {
+    let cover = quote.covered ? "covered" : "NOT covered"
+    return "\(quote.creditCost) credits (\(quote.available) available: \(cover)); queue: "
+      + queue(quote.queuePosition, quote.hasEstimatedStartAt ? quote.estimatedStartAt : nil)
+  }
+
   static func update(_ update: Easel_V1_TaskUpdate) -> String {
     let task = update.task
     var line = "[\(update.sequence)] \(task.id) \(status(task.status)) \(Int((task.progress * 100).rounded()))%"
+    if task.status == .pending { line += " (" + queue(task.queuePosition, task.hasEstimatedStartAt ? task.estimatedStartAt : nil) + ")" }
     if !task.errorMessage.isEmpty { line += " — \(task.errorCode): \(task.errorMessage)" }
     return line
   }
@@ -56,6 +70,7 @@ enum TextOutput {
     let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
     let percent = String(Int((task.progress * 100).rounded())).leftPadded(3)
     var line = "[\(bar)] \(percent)% \(status(task.status)) \(task.id)"
+    if task.status == .pending { line += " (" + queue(task.queuePosition, task.hasEstimatedStartAt ? task.estimatedStartAt : nil) + ")" }
     if !task.errorMessage.isEmpty { line += " — \(task.errorMessage)" }
     return line
   }

@@ -98,6 +98,19 @@ public enum Easel_V1_TaskService: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "QuoteTask" metadata.
+        public enum QuoteTask: Sendable {
+            /// Request type for "QuoteTask".
+            public typealias Input = Easel_V1_CreateTaskRequest
+            /// Response type for "QuoteTask".
+            public typealias Output = Easel_V1_QuoteTaskResponse
+            /// Descriptor for "QuoteTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "easel.v1.TaskService"),
+                method: "QuoteTask",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "easel.v1.TaskService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateTask.descriptor,
@@ -105,7 +118,8 @@ public enum Easel_V1_TaskService: Sendable {
             ListTasks.descriptor,
             StreamTaskUpdates.descriptor,
             CancelTask.descriptor,
-            FetchArtifact.descriptor
+            FetchArtifact.descriptor,
+            QuoteTask.descriptor
         ]
     }
 }
@@ -238,6 +252,26 @@ extension Easel_V1_TaskService {
             request: GRPCCore.StreamingServerRequest<Easel_V1_FetchArtifactRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_ArtifactChunk>
+
+        /// Handle the "QuoteTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What CreateTask would do with the same request, without creating anything: the price, the
+        /// > queue position and estimated start, whether the caller's credits cover it, and CreateTask's
+        /// > error status for a request it would refuse.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Easel_V1_CreateTaskRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Easel_V1_QuoteTaskResponse` messages.
+        func quoteTask(
+            request: GRPCCore.StreamingServerRequest<Easel_V1_CreateTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_QuoteTaskResponse>
     }
 
     /// Service protocol for the "easel.v1.TaskService" service.
@@ -354,6 +388,26 @@ extension Easel_V1_TaskService {
             request: GRPCCore.ServerRequest<Easel_V1_FetchArtifactRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_ArtifactChunk>
+
+        /// Handle the "QuoteTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What CreateTask would do with the same request, without creating anything: the price, the
+        /// > queue position and estimated start, whether the caller's credits cover it, and CreateTask's
+        /// > error status for a request it would refuse.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_CreateTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Easel_V1_QuoteTaskResponse` message.
+        func quoteTask(
+            request: GRPCCore.ServerRequest<Easel_V1_CreateTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Easel_V1_QuoteTaskResponse>
     }
 
     /// Simple service protocol for the "easel.v1.TaskService" service.
@@ -470,6 +524,26 @@ extension Easel_V1_TaskService {
             response: GRPCCore.RPCWriter<Easel_V1_ArtifactChunk>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "QuoteTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What CreateTask would do with the same request, without creating anything: the price, the
+        /// > queue position and estimated start, whether the caller's credits cover it, and CreateTask's
+        /// > error status for a request it would refuse.
+        ///
+        /// - Parameters:
+        ///   - request: A `Easel_V1_CreateTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Easel_V1_QuoteTaskResponse` to respond with.
+        func quoteTask(
+            request: Easel_V1_CreateTaskRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Easel_V1_QuoteTaskResponse
     }
 }
 
@@ -538,6 +612,17 @@ extension Easel_V1_TaskService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_ArtifactChunk>(),
             handler: { request, context in
                 try await self.fetchArtifact(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Easel_V1_TaskService.Method.QuoteTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_CreateTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_QuoteTaskResponse>(),
+            handler: { request, context in
+                try await self.quoteTask(
                     request: request,
                     context: context
                 )
@@ -613,6 +698,17 @@ extension Easel_V1_TaskService.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    public func quoteTask(
+        request: GRPCCore.StreamingServerRequest<Easel_V1_CreateTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_QuoteTaskResponse> {
+        let response = try await self.quoteTask(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -702,6 +798,19 @@ extension Easel_V1_TaskService.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func quoteTask(
+        request: GRPCCore.ServerRequest<Easel_V1_CreateTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Easel_V1_QuoteTaskResponse> {
+        return GRPCCore.ServerResponse<Easel_V1_QuoteTaskResponse>(
+            message: try await self.quoteTask(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -850,6 +959,31 @@ extension Easel_V1_TaskService {
             deserializer: some GRPCCore.MessageDeserializer<Easel_V1_ArtifactChunk>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Easel_V1_ArtifactChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "QuoteTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What CreateTask would do with the same request, without creating anything: the price, the
+        /// > queue position and estimated start, whether the caller's credits cover it, and CreateTask's
+        /// > error status for a request it would refuse.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_CreateTaskRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_CreateTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_QuoteTaskResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func quoteTask<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_CreateTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_CreateTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_QuoteTaskResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_QuoteTaskResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1067,6 +1201,42 @@ extension Easel_V1_TaskService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "QuoteTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What CreateTask would do with the same request, without creating anything: the price, the
+        /// > queue position and estimated start, whether the caller's credits cover it, and CreateTask's
+        /// > error status for a request it would refuse.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_CreateTaskRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_CreateTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_QuoteTaskResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func quoteTask<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_CreateTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_CreateTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_QuoteTaskResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_QuoteTaskResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Easel_V1_TaskService.Method.QuoteTask.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1233,6 +1403,37 @@ extension Easel_V1_TaskService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_FetchArtifactRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_ArtifactChunk>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "QuoteTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > What CreateTask would do with the same request, without creating anything: the price, the
+    /// > queue position and estimated start, whether the caller's credits cover it, and CreateTask's
+    /// > error status for a request it would refuse.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Easel_V1_CreateTaskRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func quoteTask<Result>(
+        request: GRPCCore.ClientRequest<Easel_V1_CreateTaskRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_QuoteTaskResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.quoteTask(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_CreateTaskRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_QuoteTaskResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1425,6 +1626,41 @@ extension Easel_V1_TaskService.ClientProtocol {
             metadata: metadata
         )
         return try await self.fetchArtifact(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "QuoteTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > What CreateTask would do with the same request, without creating anything: the price, the
+    /// > queue position and estimated start, whether the caller's credits cover it, and CreateTask's
+    /// > error status for a request it would refuse.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func quoteTask<Result>(
+        _ message: Easel_V1_CreateTaskRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_QuoteTaskResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Easel_V1_CreateTaskRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.quoteTask(
             request: request,
             options: options,
             onResponse: handleResponse

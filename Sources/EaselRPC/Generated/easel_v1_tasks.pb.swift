@@ -310,6 +310,23 @@ public nonisolated struct Easel_V1_Task: @unchecked Sendable {
     set {_uniqueStorage()._priority = newValue}
   }
 
+  /// While PENDING (on GetTask and stream updates, refreshed at most once a second): how many tasks
+  /// of its backend will be dispatched before it (0: it is next; counted up to 10000), and when it
+  /// is likely to start, from the backend's throughput over the last 5 minutes (unset without any).
+  public var queuePosition: Int32 {
+    get {_storage._queuePosition}
+    set {_uniqueStorage()._queuePosition = newValue}
+  }
+
+  public var estimatedStartAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._estimatedStartAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._estimatedStartAt = newValue}
+  }
+  /// Returns true if `estimatedStartAt` has been explicitly set.
+  public var hasEstimatedStartAt: Bool {_storage._estimatedStartAt != nil}
+  /// Clears the value of `estimatedStartAt`. Subsequent reads from it will return its default value.
+  public mutating func clearEstimatedStartAt() {_uniqueStorage()._estimatedStartAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -367,12 +384,47 @@ public nonisolated struct Easel_V1_CreateTaskRequest: Sendable {
   /// 0 means the template's default (`start_within_ms` in its file), if it has one.
   public var startWithinMs: Int64 = 0
 
+  /// Refuse the task (FAILED_PRECONDITION) when its estimated wait is already longer; 0: no bound.
+  public var maxWaitMs: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _parameters: SwiftProtobuf.Google_Protobuf_Struct? = nil
   fileprivate var _priority: Int32? = nil
+}
+
+public nonisolated struct Easel_V1_QuoteTaskResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var creditCost: Int64 = 0
+
+  /// How many tasks of its backend would be dispatched before it.
+  public var queuePosition: Int32 = 0
+
+  /// Unset while the backend has started nothing in the last 5 minutes.
+  public var estimatedStartAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_estimatedStartAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_estimatedStartAt = newValue}
+  }
+  /// Returns true if `estimatedStartAt` has been explicitly set.
+  public var hasEstimatedStartAt: Bool {self._estimatedStartAt != nil}
+  /// Clears the value of `estimatedStartAt`. Subsequent reads from it will return its default value.
+  public mutating func clearEstimatedStartAt() {self._estimatedStartAt = nil}
+
+  /// Whether the caller's available credits cover credit_cost.
+  public var covered: Bool = false
+
+  public var available: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _estimatedStartAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Easel_V1_GetTaskRequest: Sendable {
@@ -601,7 +653,7 @@ nonisolated extension Easel_V1_TemplateRef: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0\u{3}preview_url\0\u{1}priority\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0\u{3}preview_url\0\u{1}priority\0\u{3}queue_position\0\u{3}estimated_start_at\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -629,6 +681,8 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _webhookURL: String = String()
     var _previewURL: String = String()
     var _priority: Int32 = 0
+    var _queuePosition: Int32 = 0
+    var _estimatedStartAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -664,6 +718,8 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _webhookURL = source._webhookURL
       _previewURL = source._previewURL
       _priority = source._priority
+      _queuePosition = source._queuePosition
+      _estimatedStartAt = source._estimatedStartAt
     }
   }
 
@@ -707,6 +763,8 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 23: try { try decoder.decodeSingularStringField(value: &_storage._webhookURL) }()
         case 24: try { try decoder.decodeSingularStringField(value: &_storage._previewURL) }()
         case 25: try { try decoder.decodeSingularInt32Field(value: &_storage._priority) }()
+        case 26: try { try decoder.decodeSingularInt32Field(value: &_storage._queuePosition) }()
+        case 27: try { try decoder.decodeSingularMessageField(value: &_storage._estimatedStartAt) }()
         default: break
         }
       }
@@ -794,6 +852,12 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       if _storage._priority != 0 {
         try visitor.visitSingularInt32Field(value: _storage._priority, fieldNumber: 25)
       }
+      if _storage._queuePosition != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._queuePosition, fieldNumber: 26)
+      }
+      try { if let v = _storage._estimatedStartAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -828,6 +892,8 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._webhookURL != rhs_storage._webhookURL {return false}
         if _storage._previewURL != rhs_storage._previewURL {return false}
         if _storage._priority != rhs_storage._priority {return false}
+        if _storage._queuePosition != rhs_storage._queuePosition {return false}
+        if _storage._estimatedStartAt != rhs_storage._estimatedStartAt {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -839,7 +905,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateTaskRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0\u{3}webhook_url\0\u{3}webhook_on_start\0\u{1}priority\0\u{3}start_within_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0\u{3}webhook_url\0\u{3}webhook_on_start\0\u{1}priority\0\u{3}start_within_ms\0\u{3}max_wait_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -857,6 +923,7 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
       case 8: try { try decoder.decodeSingularBoolField(value: &self.webhookOnStart) }()
       case 9: try { try decoder.decodeSingularInt32Field(value: &self._priority) }()
       case 10: try { try decoder.decodeSingularInt64Field(value: &self.startWithinMs) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.maxWaitMs) }()
       default: break
       }
     }
@@ -897,6 +964,9 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if self.startWithinMs != 0 {
       try visitor.visitSingularInt64Field(value: self.startWithinMs, fieldNumber: 10)
     }
+    if self.maxWaitMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.maxWaitMs, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -911,6 +981,61 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if lhs.webhookOnStart != rhs.webhookOnStart {return false}
     if lhs._priority != rhs._priority {return false}
     if lhs.startWithinMs != rhs.startWithinMs {return false}
+    if lhs.maxWaitMs != rhs.maxWaitMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Easel_V1_QuoteTaskResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuoteTaskResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}credit_cost\0\u{3}queue_position\0\u{3}estimated_start_at\0\u{1}covered\0\u{1}available\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.creditCost) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.queuePosition) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._estimatedStartAt) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.covered) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.available) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.creditCost != 0 {
+      try visitor.visitSingularInt64Field(value: self.creditCost, fieldNumber: 1)
+    }
+    if self.queuePosition != 0 {
+      try visitor.visitSingularInt32Field(value: self.queuePosition, fieldNumber: 2)
+    }
+    try { if let v = self._estimatedStartAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.covered != false {
+      try visitor.visitSingularBoolField(value: self.covered, fieldNumber: 4)
+    }
+    if self.available != 0 {
+      try visitor.visitSingularInt64Field(value: self.available, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Easel_V1_QuoteTaskResponse, rhs: Easel_V1_QuoteTaskResponse) -> Bool {
+    if lhs.creditCost != rhs.creditCost {return false}
+    if lhs.queuePosition != rhs.queuePosition {return false}
+    if lhs._estimatedStartAt != rhs._estimatedStartAt {return false}
+    if lhs.covered != rhs.covered {return false}
+    if lhs.available != rhs.available {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -131,12 +131,36 @@ class EaselClient:
         webhook_on_start: bool = False,
         priority: Optional[int] = None,
         start_within_ms: int = 0,
+        max_wait_ms: int = 0,
     ) -> Task:
         """Creates a task; its credits are held until it ends. `input_image` is bytes or a file path.
         `webhook_url` receives a signed POST when the task ends (and when it starts, if asked).
         `priority` is 0 (lowest) to 9 (highest), 5 when None; above the key's maximum is refused.
         `start_within_ms` bounds the wait before the task starts (it ends EXPIRED, uncharged, past it);
-        0 means the template's default."""
+        0 means the template's default. `max_wait_ms` refuses the task (FAILED_PRECONDITION) when
+        its estimated wait is longer."""
+        request = self._request(template, prompt, params, input_image, priority, start_within_ms, max_wait_ms)
+        request.idempotency_key = idempotency_key
+        request.webhook_url = webhook_url
+        request.webhook_on_start = webhook_on_start
+        return self._tasks.CreateTask(request, metadata=self._metadata)
+
+    @_calls
+    def quote(
+        self,
+        template: str,
+        prompt: Optional[str] = None,
+        params: Optional[Mapping[str, ParamValue]] = None,
+        input_image: Union[bytes, str, Path, None] = None,
+        priority: Optional[int] = None,
+    ):
+        """What `create` would charge and where the task would stand (a QuoteTaskResponse:
+        credit_cost, queue_position, estimated_start_at, covered, available); creates nothing.
+        A request `create` would refuse raises the same EaselError."""
+        request = self._request(template, prompt, params, input_image, priority, 0, 0)
+        return self._tasks.QuoteTask(request, metadata=self._metadata)
+
+    def _request(self, template, prompt, params, input_image, priority, start_within_ms, max_wait_ms):
         parameters = struct_pb2.Struct()
         parameters.update(dict(params or {}))
         if prompt is not None:
@@ -147,15 +171,13 @@ class EaselClient:
             template_code=template,
             parameters=parameters,
             input_image=input_image or b"",
-            idempotency_key=idempotency_key,
-            webhook_url=webhook_url,
-            webhook_on_start=webhook_on_start,
             start_within_ms=start_within_ms,
+            max_wait_ms=max_wait_ms,
             **self._owner(),
         )
         if priority is not None:
             request.priority = priority
-        return self._tasks.CreateTask(request, metadata=self._metadata)
+        return request
 
     @_calls
     def get(self, task_id: str) -> Task:

@@ -44,6 +44,8 @@ def test_client_over_tcp_with_errors_as_statuses(server):
         assert content_type == "image/jpeg" and thumbnail.startswith(b"\xff\xd8")
         assert easel.list(limit=5).total == 1
         assert task.priority == 5
+        quote = easel.quote("txt2img", prompt="a lantern", params={"quality": "high"})
+        assert quote.credit_cost == 15 and quote.covered and quote.available == 15
         with pytest.raises(EaselError) as too_high:
             easel.create("txt2img", prompt="x", priority=9)
         assert too_high.value.code == "PERMISSION_DENIED" and "--max-priority 9" in too_high.value.message

@@ -65,6 +65,11 @@ class TaskServiceStub:
                 request_serializer=easel_dot_v1_dot_tasks__pb2.FetchArtifactRequest.SerializeToString,
                 response_deserializer=easel_dot_v1_dot_tasks__pb2.ArtifactChunk.FromString,
                 _registered_method=True)
+        self.QuoteTask = channel.unary_unary(
+                '/easel.v1.TaskService/QuoteTask',
+                request_serializer=easel_dot_v1_dot_tasks__pb2.CreateTaskRequest.SerializeToString,
+                response_deserializer=easel_dot_v1_dot_tasks__pb2.QuoteTaskResponse.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -114,6 +119,15 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QuoteTask(self, request, context):
+        """What CreateTask would do with the same request, without creating anything: the price, the
+        queue position and estimated start, whether the caller's credits cover it, and CreateTask's
+        error status for a request it would refuse.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -146,6 +160,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.FetchArtifact,
                     request_deserializer=easel_dot_v1_dot_tasks__pb2.FetchArtifactRequest.FromString,
                     response_serializer=easel_dot_v1_dot_tasks__pb2.ArtifactChunk.SerializeToString,
+            ),
+            'QuoteTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.QuoteTask,
+                    request_deserializer=easel_dot_v1_dot_tasks__pb2.CreateTaskRequest.FromString,
+                    response_serializer=easel_dot_v1_dot_tasks__pb2.QuoteTaskResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +330,33 @@ class TaskService:
             '/easel.v1.TaskService/FetchArtifact',
             easel_dot_v1_dot_tasks__pb2.FetchArtifactRequest.SerializeToString,
             easel_dot_v1_dot_tasks__pb2.ArtifactChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QuoteTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/easel.v1.TaskService/QuoteTask',
+            easel_dot_v1_dot_tasks__pb2.CreateTaskRequest.SerializeToString,
+            easel_dot_v1_dot_tasks__pb2.QuoteTaskResponse.FromString,
             options,
             channel_credentials,
             insecure,

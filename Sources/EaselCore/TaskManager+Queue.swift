@@ -1,0 +1,144 @@
+import Foundation
+import Synchronization
+
+/// What CreateTask and QuoteTask take.
+public struct TaskOrder: Sendable {
+  public var account: Account
+  public var templateCode: String
+  public var parameters: Parameters
+  public var inputImage: [UInt8]?
+  public var idempotencyKey = ""
+  public var webhook: WebhookRequest?
+  /// 0...9; nil means the default, 5.
+  public var priority: Int?
+  /// The longest the task may wait to start; nil or 0 means the template's default.
+  public var startWithinMs: Int64?
+  /// Refuse the task when the estimated wait is longer; nil or 0: no bound.
+  public var maxWaitMs: Int64?
+
+  public init(account: Account, templateCode: String, parameters: Parameters, inputImage: [UInt8]? = nil) {
+    self.account = account
+    self.templateCode = templateCode
+    self.parameters = parameters
+    self.inputImage = inputImage
+  }
+}
+
+/// A task as it would be created, checked.
+struct PreparedTask: Sendable {
+  var template: Template
+  var request: ResolvedRequest
+  var creditCost: Int64
+  var idempotency: IdempotencyKey?
+  var priority: Int
+  var startWithin: Duration?
+}
+
+/// What QuoteTask answers: the price, where the task would stand, and whether the caller can pay.
+public struct TaskQuote: Hashable, Sendable {
+  public var creditCost: Int64
+  public var queue: QueueEstimate
+  public var available: Int64
+  public var covered: Bool
+}
+
+/// Recent queue estimates of PENDING tasks, so a busy stream or poller costs one count a second.
+final class QueueEstimateCache: Sendable {
+  private let entries = Mutex(ExpiringEntries<QueueEstimate>(capacity: 10_000))
+
+  func value(for taskID: String) -> QueueEstimate? { entries.withLock { $0.value(for: taskID) } }
+  func insert(_ estimate: QueueEstimate, for taskID: String) {
+    entries.withLock { $0.insert(estimate, for: taskID, lifetime: .seconds(1)) }
+  }
+}
+
+extension TaskManager {
+  /// The checks CreateTask and QuoteTask share; nothing is written.
+  func prepare(_ order: TaskOrder, caller: Caller) async throws -> PreparedTask {
+    if let startWithinMs = order.startWithinMs, startWithinMs < 0 {
+      throw EaselError.invalidArgument("start_within_ms must be 0 (the template's default) or more; got \(startWithinMs)")
+    }
+    if let maxWaitMs = order.maxWaitMs, maxWaitMs < 0 {
+      throw EaselError.invalidArgument("max_wait_ms must be 0 (no bound) or more; got \(maxWaitMs)")
+    }
+    let priority = order.priority ?? FairQueue.defaultPriority
+    try FairQueue.check(priority: priority, caller: caller)
+    let template = try templates.current(code: order.templateCode)
+    var request = try template.resolve(order.parameters, hasInputImage: order.inputImage != nil)
+    let idempotency = try IdempotencyKey(
+      order.idempotencyKey,
+      requestHash: RequestFingerprint.of(template: template.code, parameters: order.parameters, inputImage: order.inputImage))
+    if template.parameters.contains(where: { $0.name == "seed" }), request.parameters["seed"] == nil {
+      request.parameters["seed"] = .integer(Int64.random(in: 0...Int64(UInt32.max)))
+    }
+    try await checkQueueRoom(backend: template.backend)
+    let startWithin = (order.startWithinMs.flatMap { $0 > 0 ? $0 : nil } ?? template.startWithinMs).map { Duration.milliseconds($0) }
+    return PreparedTask(
+      template: template, request: request, creditCost: pricing.cost(of: template, parameters: request.parameters),
+      idempotency: idempotency, priority: priority, startWithin: startWithin)
+  }
+
+  /// What CreateTask would charge and where the task would stand, and CreateTask's errors for a
+  /// request it would refuse (too few credits is not one: `covered` says it). Creates nothing.
+  public func quote(_ order: TaskOrder, caller: Caller = .local) async throws -> TaskQuote {
+    let prepared = try await prepare(order, caller: caller)
+    if let image = order.inputImage { _ = try await blocking.run { [imaging] in try imaging.normalizeInput(image) } }
+    let balance = try await store.balance(of: order.account)
+    let queue = try await estimate(forNew: prepared, account: order.account)
+    return TaskQuote(
+      creditCost: prepared.creditCost, queue: queue, available: balance.available,
+      covered: balance.available >= prepared.creditCost)
+  }
+
+  /// Where a PENDING task stands, refreshed at most once a second; nil for other tasks (or when the
+  /// store can't say right now).
+  public func queueEstimate(of task: GenerationTask) async -> QueueEstimate? {
+    guard task.status == .pending else { return nil }
+    if let cached = estimates.value(for: task.id) { return cached }
+    do {
+      let ahead = try await store.tasksAhead(
+        backend: task.backend, rank: task.queueRank, createdAt: task.createdAt, limit: QueueEstimate.maxCounted)
+      let estimate = try await estimate(position: ahead, backend: task.backend)
+      estimates.insert(estimate, for: task.id)
+      return estimate
+    } catch {
+      logger.debug("could not estimate a task's start", metadata: ["task.id": "\(task.id)", "error": "\(error)"])
+      return nil
+    }
+  }
+
+  private func estimate(position: Int, backend: String) async throws -> QueueEstimate {
+    let now = Date()
+    let started = try await store.startedCount(backend: backend, since: now.addingTimeInterval(-QueueEstimate.throughputWindow))
+    return QueueEstimate(position: position, recentStarts: started, now: now)
+  }
+
+  private func estimate(forNew prepared: PreparedTask, account: Account) async throws -> QueueEstimate {
+    let rank = try await store.prospectiveRank(
+      account: account, priority: prepared.priority, weight: scheduling.weight(of: account.platform))
+    let ahead = try await store.tasksAhead(
+      backend: prepared.template.backend, rank: rank, createdAt: Date(), limit: QueueEstimate.maxCounted)
+    return try await estimate(position: ahead, backend: prepared.template.backend)
+  }
+
+  /// FAILED_PRECONDITION when the estimated wait is already longer than the caller will wait.
+  func checkWait(of prepared: PreparedTask, account: Account, maxWaitMs: Int64) async throws {
+    let queue = try await estimate(forNew: prepared, account: account)
+    guard let wait = queue.waitMs(from: Date()), wait > maxWaitMs else { return }
+    throw EaselError(
+      .failedPrecondition,
+      "the estimated wait is \(wait) ms (\(queue.position) tasks ahead), longer than max_wait_ms \(maxWaitMs); "
+        + "try later or raise max_wait_ms")
+  }
+
+  /// RESOURCE_EXHAUSTED when the backend's queue holds as many tasks as `EASEL_MAX_QUEUE_LENGTH` allows.
+  private func checkQueueRoom(backend: String) async throws {
+    guard let bound = limits.maxQueueLength[backend] else { return }
+    let waiting = try await store.tasksAhead(backend: backend, rank: .infinity, createdAt: .distantFuture, limit: bound)
+    guard waiting < bound else {
+      throw EaselError(
+        .resourceExhausted,
+        "the queue of backend \(backend) is full (\(bound) tasks waiting, EASEL_MAX_QUEUE_LENGTH); try again later")
+    }
+  }
+}
