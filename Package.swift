@@ -143,7 +143,7 @@ let package = Package(
     .executableTarget(
       name: "easel-bench",
       dependencies: [
-        "EaselRPC", "EaselCore", "EaselSQLite", "EaselImaging",
+        "EaselRPC", "EaselCore", "EaselSQLite", "EaselImaging", "EaselServer", "EaselPostgres",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),

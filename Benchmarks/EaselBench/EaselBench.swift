@@ -1,5 +1,6 @@
 import ArgumentParser
 import EaselRPC
+import EaselServer
 import Foundation
 import GRPCCore
 
@@ -128,7 +129,29 @@ struct EaselBench: AsyncParsableCommand {
       ratio: fanout.healthRoundTrip.p50 / fanout.delivery.p50)
     await full.stop()
 
-    // 5: imaging, in this process, against the vipsthumbnail command.
+    // 5: the fair queue against its length, on SQLite and PostgreSQL.
+    log("queue length…")
+    let queue = QueueBench(cycles: quick ? 300 : 2_000)
+    let (long, users) = quick ? (10_000, 1_000) : (100_000, 10_000)
+    var stores: [(String, (String) throws -> StoreLocation)] = [
+      ("SQLite", { .sqlite(path: work.appendingPathComponent("queue-\($0).sqlite").path) })
+    ]
+    if let postgres {
+      stores.append(("PostgreSQL", { name in
+        try PostgresBench.freshDatabase(url: postgres, name: "queue_\(name)")
+      }))
+    }
+    for (name, location) in stores {
+      let short = try await queue.run(try location("short"), pending: 100, users: 100)
+      let full = try await queue.run(try location("long"), pending: long, users: users)
+      report.add(
+        "\(name): claim with \(long) PENDING over \(users) users",
+        "claim p50 \(format(full.claims.p50, digits: 2)) ms, p99 \(format(full.claims.p99, digits: 2)) ms; \(format(full.cyclesPerSecond, digits: 0)) claim → finish/s",
+        reference: "100 PENDING: p50 \(format(short.claims.p50, digits: 2)) ms, p99 \(format(short.claims.p99, digits: 2)) ms; \(format(short.cyclesPerSecond, digits: 0))/s",
+        ratio: full.cyclesPerSecond / short.cyclesPerSecond, target: "≥ 80 %")
+    }
+
+    // 6: imaging, in this process, against the vipsthumbnail command.
     log("imaging…")
     let imaging = try await ImagingBench(folder: work, files: quick ? 4 : 8, rounds: quick ? 2 : 5).run()
     report.add(
@@ -140,7 +163,7 @@ struct EaselBench: AsyncParsableCommand {
       reference: "vipsthumbnail -s 200x200 --smartcrop centre: \(format(imaging.vipsThumbnailPerSecond))/s",
       ratio: imaging.thumbnailPerSecond / imaging.vipsThumbnailPerSecond)
 
-    // 6: footprint.
+    // 7: footprint.
     report.add("Start-up to SERVING (migrations, template load, both listeners)", "\(format(startup.milliseconds, digits: 0)) ms")
     report.add("Resident memory: idle / peak under the loads above", "\(mebibytes(idleRSS)) / \(mebibytes(peakRSS))")
 

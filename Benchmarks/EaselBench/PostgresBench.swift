@@ -1,4 +1,6 @@
+import EaselPostgres
 import EaselRPC
+import EaselServer
 import Foundation
 
 /// CreateTask and GetTask on the PostgreSQL store, each against the same figure on SQLite in
@@ -21,14 +23,25 @@ struct PostgresBench {
   let gets: Int
   static let accounts = 16
 
-  func run() async throws -> Figures {
-    let name = "easel_bench_\(UInt32.random(in: 0...UInt32.max))"
+  /// A new, empty database on the server at `url`; its URL.
+  static func freshDatabaseURL(url: String, name: String) throws -> String {
+    let name = "easel_bench_\(name)_\(UInt32.random(in: 0...UInt32.max))"
     try shell("psql", [url, "-qc", "CREATE DATABASE \(name)"])
     guard var components = URLComponents(string: url) else { throw BenchError("bad --postgres URL") }
     components.path = "/" + name
+    return components.string ?? url
+  }
+
+  /// A new, empty database, as a store location (a pool of 4, as one node's workers use).
+  static func freshDatabase(url: String, name: String) throws -> StoreLocation {
+    .postgres(try DatabaseURL(try freshDatabaseURL(url: url, name: name)), poolSize: 4)
+  }
+
+  func run() async throws -> Figures {
+    let databaseURL = try Self.freshDatabaseURL(url: url, name: "rpc")
     let server = try ServerProcess(
       easeld: easeld, data: folder.appendingPathComponent("postgres"), workers: 0,
-      environment: ["EASEL_DATABASE_URL": components.string ?? url, "EASEL_DATABASE_POOL_SIZE": "16"])
+      environment: ["EASEL_DATABASE_URL": databaseURL, "EASEL_DATABASE_POOL_SIZE": "16"])
     try await server.start()
     let key = try await server.adminKey()
     let taskID = try await server.withUnix { client in

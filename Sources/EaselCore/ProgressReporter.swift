@@ -69,8 +69,14 @@ final class ProgressReporter: Sendable {
       let key = ArtifactKeys.key(for: .preview, taskID: task.id, account: task.account, contentType: "image/jpeg", bytes: jpeg)
       try await tools.artifacts.write(jpeg, key: key)
       let preview = Artifact(key: key, contentType: "image/jpeg")
-      let stored = try await tools.store.updateProgress(
-        taskID: task.id, progress: min(progress, 0.99), preview: preview, now: Date())
+      let stored: GenerationTask?
+      do {
+        stored = try await tools.store.updateProgress(
+          taskID: task.id, progress: min(progress, 0.99), preview: preview, now: Date())
+      } catch {
+        await delete(key)  // not recorded (the run ended mid-call, say): no file without a task naming it
+        throw error
+      }
       guard stored != nil else { return await delete(key) }  // the task ended meanwhile
       let replaced = previews.withLock { previews in
         defer { previews.shown = key }
@@ -83,11 +89,15 @@ final class ProgressReporter: Sendable {
     }
   }
 
+  /// Deletes a preview file, also when the run that asked is being canceled.
   private func delete(_ key: String) async {
-    do {
-      try await tools.artifacts.delete(key: key)
-    } catch {
-      tools.logger.notice("could not delete a task's preview", metadata: ["task.id": "\(task.id)", "error": "\(error)"])
-    }
+    let (artifacts, logger, taskID) = (tools.artifacts, tools.logger, task.id)
+    await Task {
+      do {
+        try await artifacts.delete(key: key)
+      } catch {
+        logger.notice("could not delete a task's preview", metadata: ["task.id": "\(taskID)", "error": "\(error)"])
+      }
+    }.value
   }
 }
