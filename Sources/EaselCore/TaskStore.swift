@@ -118,10 +118,11 @@ public protocol TaskRecords: Sendable {
 
 /// The queue: what workers do with tasks.
 public protocol TaskQueue: Sendable {
-  /// The oldest PENDING task that is due and whose backend is not in `excludingBackends`, now
-  /// PROCESSING with one more attempt and leased to `lease.owner` until `lease.expires`; nil when
-  /// nothing is due.
-  func claimNextTask(lease: Lease, excludingBackends: Set<String>, now: Date) async throws -> GenerationTask?
+  /// The first due PENDING task in queue order (`FairQueue`) whose backend is one of `backends`
+  /// (nil: any), now PROCESSING with one more attempt and leased to `lease.owner` until
+  /// `lease.expires`; nil when nothing is due. Each backend's head is one index lookup, so tasks
+  /// of backends left out (a saturated fleet) cost a claim nothing however many wait.
+  func claimNextTask(lease: Lease, among backends: Set<String>?, now: Date) async throws -> GenerationTask?
   /// PENDING tasks whose start deadline passed, now EXPIRED with their holds released (a batch at a time).
   func expireOverdueTasks(now: Date) async throws -> [GenerationTask]
   /// Extends the lease; false if the task is no longer this owner's (finished, or taken over).

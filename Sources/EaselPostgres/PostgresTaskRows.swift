@@ -131,17 +131,33 @@ enum PostgresTaskRows {
       """)
   }
 
-  static func claimOldestDue(_ tx: PostgresTransaction, now: Date, excludingBackends: Set<String>) async throws
+  /// The first due PENDING task in queue order among `backends` (nil: any), locked: each
+  /// backend's head from its own index range (locked tasks skipped), then the first of those.
+  static func claimNextDue(_ tx: PostgresTransaction, now: Date, among backends: Set<String>?) async throws
     -> GenerationTask?
   {
-    let rows = try await tx.query(
-      """
-      SELECT \(unescaped: columns), nextval('queue_dispatches') AS dispatch FROM tasks
-      WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= \(now.timeIntervalSince1970))
-        AND (start_by IS NULL OR start_by >= \(now.timeIntervalSince1970))
-        AND NOT (backend = ANY(\(excludingBackends.sorted())))
-      ORDER BY queue_rank, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
-      """)
+    let at = now.timeIntervalSince1970
+    let rows: [PostgresRandomAccessRow]
+    if let backends {
+      rows = try await tx.query(
+        """
+        SELECT head.*, nextval('queue_dispatches') AS dispatch FROM (
+          SELECT candidate.* FROM unnest(\(backends.sorted())::text[]) AS wanted(backend)
+          CROSS JOIN LATERAL (
+            SELECT \(unescaped: columns) FROM tasks
+            WHERE backend = wanted.backend AND status = 'PENDING' AND (not_before IS NULL OR not_before <= \(at))
+              AND (start_by IS NULL OR start_by >= \(at))
+            ORDER BY queue_rank, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) candidate
+          ORDER BY candidate.queue_rank, candidate.created_at, candidate.id LIMIT 1) head
+        """)
+    } else {
+      rows = try await tx.query(
+        """
+        SELECT \(unescaped: columns), nextval('queue_dispatches') AS dispatch FROM tasks
+        WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= \(at)) AND (start_by IS NULL OR start_by >= \(at))
+        ORDER BY queue_rank, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+        """)
+    }
     guard let row = rows.first else { return nil }
     let task = try decode(row)
     try await countDispatch(tx, of: task, dispatch: try row["dispatch"].decode(Int64.self))

@@ -4,9 +4,9 @@ import PostgresNIO
 
 /// TaskQueue: claims, leases, progress and endings, each settling credits the domain's way.
 extension PostgresTaskStore: TaskQueue {
-  public func claimNextTask(lease: Lease, excludingBackends: Set<String>, now: Date) async throws -> GenerationTask? {
+  public func claimNextTask(lease: Lease, among backends: Set<String>?, now: Date) async throws -> GenerationTask? {
     try await write { tx in
-      guard var task = try await PostgresTaskRows.claimOldestDue(tx, now: now, excludingBackends: excludingBackends)
+      guard var task = try await PostgresTaskRows.claimNextDue(tx, now: now, among: backends)
       else { return nil }
       task.claim(now: now)
       try await PostgresTaskRows.saveChange(tx, &task, now: now)

@@ -101,16 +101,22 @@ enum TaskRows {
         """)
   }
 
-  static func oldestDue(_ db: Database, now: Date, excludingBackends: Set<String>) throws -> GenerationTask? {
-    let exclusion: SQL = excludingBackends.isEmpty ? "" : "AND backend NOT IN \(excludingBackends.sorted())"
-    return try Row.fetchOne(
-      db,
-      cached: """
-        SELECT * FROM tasks WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= \(now.timeIntervalSince1970))
+  /// The first due PENDING task in queue order among `backends` (nil: any): each backend's head
+  /// from its own index range, then the first of those.
+  static func nextDue(_ db: Database, now: Date, among backends: Set<String>?) throws -> GenerationTask? {
+    let due: SQL = """
+      status = 'PENDING' AND (not_before IS NULL OR not_before <= \(now.timeIntervalSince1970))
         AND (start_by IS NULL OR start_by >= \(now.timeIntervalSince1970))
-        \(exclusion)
-        ORDER BY queue_rank, created_at LIMIT 1
-        """
+      """
+    guard let backends else {
+      return try Row.fetchOne(db, cached: "SELECT * FROM tasks WHERE \(due) ORDER BY queue_rank, created_at LIMIT 1").map(decode)
+    }
+    let heads = backends.sorted().map { backend -> SQL in
+      "SELECT * FROM (SELECT * FROM tasks WHERE \(due) AND backend = \(backend) ORDER BY queue_rank, created_at LIMIT 1)"
+    }
+    guard !heads.isEmpty else { return nil }
+    return try Row.fetchOne(
+      db, cached: "SELECT * FROM (\(heads.joined(separator: " UNION ALL "))) ORDER BY queue_rank, created_at LIMIT 1"
     ).map(decode)
   }
 

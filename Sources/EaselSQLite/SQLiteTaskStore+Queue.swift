@@ -4,9 +4,9 @@ import GRDB
 
 /// TaskQueue: claims, leases, progress and endings, each settling credits the domain's way.
 extension SQLiteTaskStore: TaskQueue {
-  public func claimNextTask(lease: Lease, excludingBackends: Set<String>, now: Date) async throws -> GenerationTask? {
+  public func claimNextTask(lease: Lease, among backends: Set<String>?, now: Date) async throws -> GenerationTask? {
     try await writer.write { db in
-      guard var task = try TaskRows.oldestDue(db, now: now, excludingBackends: excludingBackends) else { return nil }
+      guard var task = try TaskRows.nextDue(db, now: now, among: backends) else { return nil }
       try TaskRows.countDispatch(db, of: task)
       task.claim(now: now)
       try TaskRows.saveChange(db, &task, now: now, feed: feed)

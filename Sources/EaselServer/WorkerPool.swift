@@ -85,7 +85,9 @@ public final class WorkerPool: Service, Sendable {
     do {
       let now = Date()
       let lease = settings.lease(from: now)
-      let claimed = try await store.claimNextTask(lease: lease, excludingBackends: saturatedBackends(), now: now)
+      let claimable = Set(backends.keys).subtracting(saturatedBackends())
+      guard !claimable.isEmpty else { return nil }
+      let claimed = try await store.claimNextTask(lease: lease, among: claimable, now: now)
       if claimFailing.exchange(false, ordering: .relaxed) { logger.notice("claiming tasks again") }
       guard let task = claimed else { return nil }
       // The slot was free a moment ago and this pool is its only taker here; should a probe have

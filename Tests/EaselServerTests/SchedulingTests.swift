@@ -1,9 +1,11 @@
 import EaselCore
+import EaselImaging
 import EaselRPC
 import EaselServer
 import Foundation
 import GRPCCore
 import SwiftProtobuf
+import Synchronization
 import Testing
 
 /// The fair queue (FairQueue): tasks are created through gRPC on a server without workers, then
@@ -16,7 +18,7 @@ import Testing
       var claimed: [(String, String)] = []
       for _ in 0..<count {
         let lease = Lease(owner: "scheduler-test", expires: Date().addingTimeInterval(60))
-        guard let task = try await store.claimNextTask(lease: lease, excludingBackends: [], now: Date()) else { break }
+        guard let task = try await store.claimNextTask(lease: lease, among: nil, now: Date()) else { break }
         claimed.append((task.account.userID, task.id))
       }
       return claimed
@@ -151,7 +153,7 @@ extension SchedulingTests {
           try await TestDatabase.withStore(directory) { store in
             var ids: [String] = []
             let lease = Lease(owner: node, expires: Date().addingTimeInterval(60))
-            while let task = try await store.claimNextTask(lease: lease, excludingBackends: [], now: Date()) {
+            while let task = try await store.claimNextTask(lease: lease, among: nil, now: Date()) {
               ids.append(task.id)
             }
             return ids
@@ -229,6 +231,58 @@ extension SchedulingTests {
         })
       }
       #expect(negative?.code == .invalidArgument)
+    }
+  }
+}
+
+/// Records the order generations start in, each taking a little while.
+final class StartRecorder: ModelBackend, Sendable {
+  private let started = Mutex<[String]>([])
+
+  var order: [String] { started.withLock { $0 } }
+
+  func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> GeneratedMedia {
+    started.withLock { $0.append(job.prompt) }
+    try await Task.sleep(for: .milliseconds(40))
+    return GeneratedMedia(bytes: try VipsImageProcessor().png(rgb: [7, 7, 7], width: 1, height: 1), contentType: "image/png")
+  }
+}
+
+extension SchedulingTests {
+  /// The same through real workers: two of them, generations that take a while.
+  @Test func withTwoWorkersALateUserStartsWithinTheNextDispatches() async throws {
+    let recorder = StartRecorder()
+    try await withTestServer(workers: 2, backends: ["default-image": recorder]) { server in
+      for user in ["ann", "bob"] { try await server.grant(user, 10_000) }
+      for index in 0..<200 { _ = try await server.create("ann", prompt: "ann \(index)") }
+      try await waitUntil { recorder.order.count >= 20 }
+      let startedBefore = recorder.order.count
+      let bob = try await server.create("bob", prompt: "bob")
+      _ = try await server.finished("bob", bob.id)
+      let position = try #require(recorder.order.firstIndex(of: "bob"))
+      // Two claims may already be under way when bob's task arrives; then it is one of the next two.
+      #expect(position - startedBefore <= 3, "bob started \(position - startedBefore) starts after arriving")
+    }
+  }
+}
+
+extension SchedulingTests {
+  /// A claim reads each wanted backend's head: tasks of a backend left out (a saturated fleet)
+  /// never stand in the way, however many are ahead.
+  @Test func aClaimTakesOnlyTheBackendsAskedFor() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    try await withTestServer(directory: directory, workers: 0) { server in
+      try await server.grant("mix", 10_000)
+      for index in 0..<5 { _ = try await server.create("mix", prompt: "image \(index)") }
+      let video = try await server.create("mix", template: "txt2video", prompt: "a clip")
+      try await TestDatabase.withStore(directory) { store in
+        let lease = Lease(owner: "picky", expires: Date().addingTimeInterval(60))
+        #expect(try await store.claimNextTask(lease: lease, among: ["default-video"], now: Date())?.id == video.id)
+        #expect(try await store.claimNextTask(lease: lease, among: [], now: Date()) == nil)
+        #expect(try await store.claimNextTask(lease: lease, among: ["nowhere"], now: Date()) == nil)
+        let image = try await store.claimNextTask(lease: lease, among: ["default-image", "default-video"], now: Date())
+        #expect(image?.prompt == "image 0")
+      }
     }
   }
 }
