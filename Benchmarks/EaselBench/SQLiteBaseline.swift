@@ -4,7 +4,7 @@ import Foundation
 import GRDB
 
 /// The reference for durable task creation: the rows CreateTask writes (task, its first logged
-/// update, the credit account, the hold and its ledger entry), inserted straight into a database
+/// update, the credit account, the user's turn in the fair queue, the hold and its ledger entry), inserted straight into a database
 /// with Easel's schema and pragmas (WAL, synchronous = FULL), one transaction per task, in a loop.
 enum SQLiteBaseline {
   /// Synchronous on purpose: the loop pays no thread hop between transactions, only SQLite's work.
@@ -44,6 +44,11 @@ enum SQLiteBaseline {
         try db.executeCached(sql: "UPDATE tasks SET update_id = ? WHERE id = ?", arguments: [db.lastInsertedRowID, id])
         try db.executeCached(
           sql: "UPDATE credit_accounts SET held = held + 10, active_tasks = active_tasks + 1 WHERE platform = 'default' AND user_id = 'bench'")
+        try db.executeCached(
+          sql: """
+            INSERT INTO queue_keys (platform, user_id, finish) VALUES ('default', 'bench', 1)
+            ON CONFLICT (platform, user_id) DO UPDATE SET finish = finish + 1
+            """)
         try db.executeCached(
           sql: "INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at) VALUES (?, 'default', 'bench', 10, 'OPEN', ?)",
           arguments: [id, at])

@@ -223,7 +223,8 @@ enum PostgresSchema {
     (
       "v13: queue positions",
       [
-        "CREATE INDEX tasks_backend_queue ON tasks (backend, queue_rank, created_at) WHERE status = 'PENDING'",
+        // With id, as the claim orders: each backend's head is then the index's first entry.
+        "CREATE INDEX tasks_backend_queue ON tasks (backend, queue_rank, created_at, id) WHERE status = 'PENDING'",
         "CREATE INDEX tasks_backend_started ON tasks (backend, started_at)",
       ]
     ),

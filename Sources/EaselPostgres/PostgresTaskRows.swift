@@ -139,17 +139,26 @@ enum PostgresTaskRows {
     let at = now.timeIntervalSince1970
     let rows: [PostgresRandomAccessRow]
     if let backends {
-      rows = try await tx.query(
+      // One CTE per backend, its value bound, so the planner reads each backend's head from its
+      // own index range (a LATERAL join over an array hid the value, and it scanned the queue).
+      guard !backends.isEmpty else { return nil }
+      var bindings = PostgresBindings()
+      bindings.append(at)
+      let heads = backends.sorted().enumerated().map { index, backend in
+        bindings.append(backend)
+        return """
+          h\(index) AS (SELECT \(columns) FROM tasks
+            WHERE backend = $\(index + 2) AND status = 'PENDING' AND (not_before IS NULL OR not_before <= $1)
+              AND (start_by IS NULL OR start_by >= $1)
+            ORDER BY queue_rank, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+          """
+      }
+      let union = heads.indices.map { "SELECT * FROM h\($0)" }.joined(separator: " UNION ALL ")
+      let sql = """
+        WITH \(heads.joined(separator: ",\n")) SELECT head.*, nextval('queue_dispatches') AS dispatch
+        FROM (SELECT * FROM (\(union)) heads ORDER BY queue_rank, created_at, id LIMIT 1) head
         """
-        SELECT head.*, nextval('queue_dispatches') AS dispatch FROM (
-          SELECT candidate.* FROM unnest(\(backends.sorted())::text[]) AS wanted(backend)
-          CROSS JOIN LATERAL (
-            SELECT \(unescaped: columns) FROM tasks
-            WHERE backend = wanted.backend AND status = 'PENDING' AND (not_before IS NULL OR not_before <= \(at))
-              AND (start_by IS NULL OR start_by >= \(at))
-            ORDER BY queue_rank, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) candidate
-          ORDER BY candidate.queue_rank, candidate.created_at, candidate.id LIMIT 1) head
-        """)
+      rows = try await tx.query(PostgresQuery(unsafeSQL: sql, binds: bindings))
     } else {
       rows = try await tx.query(
         """
