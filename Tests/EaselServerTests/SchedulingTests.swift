@@ -199,7 +199,7 @@ extension SchedulingTests {
         $0.startWithinMs = 500
         $0.webhookURL = receiver.url + "/hooks/easel"
       })
-      #expect(try await server.balance("eve").held == 20)
+      #expect(late.status == .pending && late.creditCost == 10, "held like any task until it expires")
       let updates = try await server.updates("eve", late.id)
       let final = try #require(updates.last).task
       #expect(final.status == .expired && final.errorCode == "start_deadline_exceeded", "\(final.status) \(final.errorMessage)")
@@ -210,6 +210,7 @@ extension SchedulingTests {
       let balance = try await server.balance("eve")
       #expect(balance.available == 90 && balance.held == 0, "only the task that ran is charged")
       let ledger = try await server.ledger("eve")
+      #expect(ledger.contains { $0.taskID == late.id && $0.kind == "HOLD" })
       #expect(ledger.contains { $0.taskID == late.id && $0.reason == "ai_generation_expired" })
       #expect(try await TestDatabase.withStore(server.directory) { try await $0.auditCredits() }.isEmpty)
     }
@@ -222,7 +223,7 @@ extension SchedulingTests {
     try await withTestServer(workers: 0, templates: folder) { server in
       try await server.grant("deb", 100)
       let task = try await server.create("deb", template: "poster", prompt: nil, parameters: ["event": Google_Protobuf_Value(stringValue: "x")])
-      try await waitUntil(within: .seconds(5)) { try await server.get("deb", task.id).status == .expired } // no worker: it never starts
+      try await waitUntil(within: .seconds(20)) { try await server.get("deb", task.id).status == .expired }  // no worker: it never starts
       let negative = await rpcError {
         try await server.tasks.createTask(.with {
           $0.userID = "deb"
