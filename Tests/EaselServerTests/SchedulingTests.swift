@@ -14,15 +14,17 @@ import Testing
 @Suite(.timeLimit(.minutes(3))) struct SchedulingTests {
   /// Claims up to `count` tasks in order, as workers would; their users (and ids).
   static func dispatch(_ count: Int, from directory: URL) async throws -> [(user: String, id: String)] {
-    try await TestDatabase.withStore(directory) { store in
-      var claimed: [(String, String)] = []
-      for _ in 0..<count {
-        let lease = Lease(owner: "scheduler-test", expires: Date().addingTimeInterval(60))
-        guard let task = try await store.claimNextTask(lease: lease, among: nil, now: Date()) else { break }
-        claimed.append((task.account.userID, task.id))
-      }
-      return claimed
+    try await TestDatabase.withStore(directory) { store in try await dispatch(count, from: store) }
+  }
+
+  static func dispatch(_ count: Int, from store: any TaskStore) async throws -> [(user: String, id: String)] {
+    var claimed: [(String, String)] = []
+    for _ in 0..<count {
+      let lease = Lease(owner: "scheduler-test", expires: Date().addingTimeInterval(60))
+      guard let task = try await store.claimNextTask(lease: lease, among: nil, now: Date()) else { break }
+      claimed.append((task.account.userID, task.id))
     }
+    return claimed
   }
 
   static func priority(_ value: Int) -> (inout Easel_V1_CreateTaskRequest) -> Void { { $0.priority = Int32(value) } }
@@ -92,17 +94,20 @@ import Testing
         $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "patient")
         $0.priority = 0
       })
-      var waited = 0
-      while waited < 200 {
-        try await server.grant("s\(waited)", 100)
-        _ = try await server.tasks.createTask(.with {
-          $0.userID = "s\(waited)"
-          $0.templateCode = "txt2img"
-          $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "stream")
-          $0.priority = 9
-        })
-        waited += 1
-        if try await Self.dispatch(1, from: directory).first?.id == patient.id { break }
+      let waited = try await TestDatabase.withStore(directory) { store in
+        var waited = 0
+        while waited < 200 {
+          try await server.grant("s\(waited)", 100)
+          _ = try await server.tasks.createTask(.with {
+            $0.userID = "s\(waited)"
+            $0.templateCode = "txt2img"
+            $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "stream")
+            $0.priority = 9
+          })
+          waited += 1
+          if try await Self.dispatch(1, from: store).first?.id == patient.id { break }
+        }
+        return waited
       }
       #expect(waited <= 9 * 10 + 2, "the priority-0 task waited \(waited) dispatches")
       #expect(waited > 50, "priority 9 did go ahead of it for a while (\(waited))")

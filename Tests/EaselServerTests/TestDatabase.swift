@@ -2,6 +2,7 @@ import EaselCore
 import EaselPostgres
 import EaselServer
 import Foundation
+import Synchronization
 import Testing
 
 /// Which store the tests run against. Unset `EASEL_TEST_DATABASE_URL` means SQLite in each test's
@@ -12,13 +13,20 @@ enum TestDatabase {
 
   static var isPostgres: Bool { adminURL != nil }
 
+  /// Databases this process has created: each is made once (every process start risks
+  /// Foundation's `Process.run()` crash on Linux; see docs/testing.md).
+  private static let created = Mutex<Set<String>>([])
+
   /// The database URL for a data folder (created on first use), or nil for SQLite.
   static func url(for directory: URL) async throws -> String? {
     guard let adminURL else { return nil }
     let name = "easel_" + directory.lastPathComponent.lowercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
-    let created = try await runTool("psql", [adminURL, "-qc", "CREATE DATABASE \(name)"])
-    guard created.status == 0 || created.stderr.contains("already exists") else {
-      throw EaselError.internalError("can't create test database \(name): \(created.stderr)")
+    if !created.withLock({ $0.contains(name) }) {
+      let result = try await runTool("psql", [adminURL, "-qc", "CREATE DATABASE \(name)"])
+      guard result.status == 0 || result.stderr.contains("already exists") else {
+        throw EaselError.internalError("can't create test database \(name): \(result.stderr)")
+      }
+      created.withLock { _ = $0.insert(name) }
     }
     var components = try #require(URLComponents(string: adminURL))
     components.path = "/" + name
