@@ -42,13 +42,21 @@ public struct TaskQuote: Hashable, Sendable {
   public var covered: Bool
 }
 
-/// Recent queue estimates of PENDING tasks, so a busy stream or poller costs one count a second.
+/// Recent queue estimates of PENDING tasks, and recent throughputs of backends, each kept for a
+/// second: a busy stream or poller costs one count a second, and the tasks of one backend share
+/// its throughput count.
 final class QueueEstimateCache: Sendable {
-  private let entries = Mutex(ExpiringEntries<QueueEstimate>(capacity: 10_000))
+  private let estimates = Mutex(ExpiringEntries<QueueEstimate>(capacity: 10_000))
+  private let starts = Mutex(ExpiringEntries<Int>(capacity: 1_000))
 
-  func value(for taskID: String) -> QueueEstimate? { entries.withLock { $0.value(for: taskID) } }
+  func value(for taskID: String) -> QueueEstimate? { estimates.withLock { $0.value(for: taskID) } }
   func insert(_ estimate: QueueEstimate, for taskID: String) {
-    entries.withLock { $0.insert(estimate, for: taskID, lifetime: .seconds(1)) }
+    estimates.withLock { $0.insert(estimate, for: taskID, lifetime: .seconds(1)) }
+  }
+
+  func recentStarts(of backend: String) -> Int? { starts.withLock { $0.value(for: backend) } }
+  func insert(recentStarts: Int, of backend: String) {
+    starts.withLock { $0.insert(recentStarts, for: backend, lifetime: .seconds(1)) }
   }
 }
 
@@ -109,8 +117,13 @@ extension TaskManager {
 
   private func estimate(position: Int, backend: String) async throws -> QueueEstimate {
     let now = Date()
-    let started = try await store.startedCount(backend: backend, since: now.addingTimeInterval(-QueueEstimate.throughputWindow))
-    return QueueEstimate(position: position, recentStarts: started, now: now)
+    var started = estimates.recentStarts(of: backend)
+    if started == nil {
+      let counted = try await store.startedCount(backend: backend, since: now.addingTimeInterval(-QueueEstimate.throughputWindow))
+      estimates.insert(recentStarts: counted, of: backend)
+      started = counted
+    }
+    return QueueEstimate(position: position, recentStarts: started ?? 0, now: now)
   }
 
   private func estimate(forNew prepared: PreparedTask, account: Account) async throws -> QueueEstimate {

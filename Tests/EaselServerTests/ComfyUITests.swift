@@ -126,6 +126,23 @@ final class FakeComfyUI: Sendable {
         width: {type: integer, default: 512}
         height: {type: integer, default: 512}
       """.write(to: folder.appendingPathComponent("any.yaml"), atomically: true, encoding: .utf8)
+    // A custom node the server does not have: ComfyUI answers with a prompt error and no node_errors.
+    let custom = try String(contentsOf: Self.builtinWorkflow(), encoding: .utf8)
+      .replacingOccurrences(of: "\"VAEDecode\"", with: "\"UpscaleWithMagic\"")
+    try custom.write(to: folder.appendingPathComponent("flows/custom.json"), atomically: true, encoding: .utf8)
+    try """
+      code: comfy-custom
+      name: Custom node
+      version: "1"
+      category: images
+      kind: image
+      backend: comfyui
+      workflow: flows/custom.json
+      bindings:
+        prompt: "6.inputs.text"
+      parameters:
+        prompt: {type: string, required: true}
+      """.write(to: folder.appendingPathComponent("custom.yaml"), atomically: true, encoding: .utf8)
     try await withTestServer(templates: folder, configure: Self.configure(comfy)) { server in
       try await server.grant("ne", 100)
       // Rejected at /prompt: a checkpoint the server lacks.
@@ -140,7 +157,10 @@ final class FakeComfyUI: Sendable {
       let failed = try await server.finished("ne", huge.id)
       #expect(failed.status == .failed && failed.errorCode == "model_error")
       #expect(failed.errorMessage.contains("node 3 (KSampler)") && failed.errorMessage.contains("out of memory"), "\(failed.errorMessage)")
-      #expect(try await server.balance("ne").available == 100, "both holds released")
+      let unknown = try await server.finished("ne", try await server.create("ne", template: "comfy-custom").id)
+      #expect(unknown.status == .failed && unknown.errorCode == "invalid_workflow")
+      #expect(unknown.errorMessage.contains("Cannot execute because node UpscaleWithMagic does not exist"), "\(unknown.errorMessage)")
+      #expect(try await server.balance("ne").available == 100, "every hold released")
     }
   }
 

@@ -7,7 +7,8 @@ Shaped after ComfyUI's own source (server.py, execution.py, main.py's prompt wor
   - a prompt's messages go only to the websocket of the client_id that submitted it: executing,
     progress (value/max), binary preview frames (4-byte event 1, 4-byte format, then the picture),
     executed, execution_success / execution_error / execution_interrupted, then executing(node None);
-  - /interrupt stops whatever prompt is executing (global); POST /queue {"delete": [...]} removes
+  - /interrupt stops whatever prompt is executing (global, as ComfyUI before it read a prompt_id;
+    newer servers stop only the named prompt, which is kinder); POST /queue {"delete": [...]} removes
     queued ones; GET /queue lists [number, prompt_id, prompt, extra, outputs] entries;
   - /history/{id} has the outputs and status once the prompt ended; /view serves output files;
     /upload/image takes a multipart upload into the input folder; /system_stats answers while up.
@@ -69,26 +70,29 @@ wake = None  # asyncio.Event: a prompt was queued
 
 def validate(prompt):
     """(error, node_errors) as execution.validate_prompt reports them, or (None, {})."""
-    if not isinstance(prompt, dict) or not any(NODES.get(n.get("class_type"), ([], False))[1] for n in prompt.values()):
+    for node_id, node in (prompt.items() if isinstance(prompt, dict) else []):
+        if node.get("class_type") not in NODES:
+            # An unknown class is a prompt error, with no node_errors.
+            return {"type": "invalid_prompt", "message": f"Cannot execute because node {node.get('class_type')} does not exist.",
+                    "details": f"Node ID '#{node_id}'", "extra_info": {}}, {}
+    if not isinstance(prompt, dict) or not any(NODES[n["class_type"]][1] for n in prompt.values()):
         return {"type": "prompt_no_outputs", "message": "Prompt has no outputs", "details": "", "extra_info": {}}, {}
     node_errors = {}
     for node_id, node in prompt.items():
-        required, _ = NODES.get(node.get("class_type"), (None, False))
-        errors = []
-        if required is None:
-            errors.append({"type": "invalid_prompt", "message": f"Cannot execute because node {node.get('class_type')} does not exist.", "details": ""})
-        else:
-            for name in required:
-                if name not in node.get("inputs", {}):
-                    errors.append({"type": "required_input_missing", "message": "Required input is missing", "details": name})
-            value = node.get("inputs", {}).get("ckpt_name")
-            if node["class_type"] == "CheckpointLoaderSimple" and value is not None and value not in options.checkpoints.split(","):
-                errors.append({"type": "value_not_in_list", "message": "Value not in list", "details": f"ckpt_name: '{value}' not in {options.checkpoints.split(',')}"})
-            image = node.get("inputs", {}).get("image")
-            if node["class_type"] == "LoadImage" and image is not None and image not in inputs:
-                errors.append({"type": "custom_validation_failed", "message": "Custom validation failed for node", "details": f"image - Invalid image file: {image}"})
+        required, _ = NODES[node["class_type"]]
+        inputs_given = node.get("inputs", {})
+        errors = [{"type": "required_input_missing", "message": "Required input is missing", "details": name}
+                  for name in required if name not in inputs_given]
+        checkpoint = inputs_given.get("ckpt_name")
+        if node["class_type"] == "CheckpointLoaderSimple" and checkpoint is not None and checkpoint not in options.checkpoints.split(","):
+            errors.append({"type": "value_not_in_list", "message": "Value not in list",
+                           "details": f"ckpt_name: '{checkpoint}' not in {options.checkpoints.split(',')}"})
+        image = inputs_given.get("image")
+        if node["class_type"] == "LoadImage" and image is not None and image not in inputs:
+            errors.append({"type": "custom_validation_failed", "message": "Custom validation failed for node",
+                           "details": f"image - Invalid image file: {image}"})
         if errors:
-            node_errors[node_id] = {"errors": errors, "dependent_outputs": [], "class_type": node.get("class_type")}
+            node_errors[node_id] = {"errors": errors, "dependent_outputs": [], "class_type": node["class_type"]}
     if node_errors:
         details = "\n".join(f"{e['message']}: {e['details']}" for n in node_errors.values() for e in n["errors"])
         return {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": details, "extra_info": {}}, node_errors
