@@ -43,7 +43,7 @@ public struct GenerationTask: Hashable, Sendable, Codable {
   public var previewStep: Int = 0
   /// 0...9; higher is claimed first (see `FairQueue`).
   public var priority: Int = FairQueue.defaultPriority
-  /// Where the task stands in the fair queue: lower is claimed first. Set by the store when queued.
+  /// Where the task stands in its level of the fair queue: lower is claimed first. Set by the store when queued.
   public var queueRank: Double = 0
   /// A PENDING task not started by then ends EXPIRED (`start_within_ms`); nil: it waits as long as it takes.
   public var startBy: Date?

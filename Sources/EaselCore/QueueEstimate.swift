@@ -32,12 +32,32 @@ public struct QueueEstimate: Hashable, Sendable {
   }
 }
 
-/// What the scheduler reads to place a task: positions, throughput, and the rank a new task would get.
+/// Where a PENDING task stands in the fair queue (`FairQueue`): tasks are dispatched by level
+/// (highest first), then rank (lowest first), then age.
+public struct QueuePlace: Hashable, Sendable {
+  public var level: Int
+  public var rank: Double
+  public var createdAt: Date
+
+  public init(level: Int, rank: Double, createdAt: Date) {
+    self.level = level
+    self.rank = rank
+    self.createdAt = createdAt
+  }
+
+  /// Behind every queued task: the tasks ahead of it are the whole queue.
+  public static let last = QueuePlace(level: -1, rank: .infinity, createdAt: .distantFuture)
+}
+
+/// What the scheduler reads to place a task: positions, throughput, and the place a new task would get.
 public protocol QueueInsight: Sendable {
-  /// PENDING tasks of `backend` dispatched before one at (`rank`, `createdAt`), counted up to `limit`.
-  func tasksAhead(backend: String, rank: Double, createdAt: Date, limit: Int) async throws -> Int
+  /// PENDING tasks of `backend` dispatched before one at `place`, counted up to `limit`.
+  func tasksAhead(backend: String, of place: QueuePlace, limit: Int) async throws -> Int
+  /// PENDING tasks dispatched before the PENDING task `id` at its place now (aging may have
+  /// raised it), counted up to `limit`; nil when it is not PENDING.
+  func tasksAhead(ofTask id: String, limit: Int) async throws -> Int?
   /// Tasks of `backend` started since `since`.
   func startedCount(backend: String, since: Date) async throws -> Int
-  /// The queue rank a task of `account` would get now; nothing is written.
-  func prospectiveRank(account: Account, priority: Int, weight: Double) async throws -> Double
+  /// The place a task of `account` at `priority` would get now; nothing is written.
+  func prospectivePlace(account: Account, priority: Int, weight: Double, now: Date) async throws -> QueuePlace
 }

@@ -125,6 +125,9 @@ public protocol TaskQueue: Sendable {
   func claimNextTask(lease: Lease, among backends: Set<String>?, now: Date) async throws -> GenerationTask?
   /// PENDING tasks whose start deadline passed, now EXPIRED with their holds released (a batch at a time).
   func expireOverdueTasks(now: Date) async throws -> [GenerationTask]
+  /// Raises by one level each PENDING task that has waited `aging` at its level (FairQueue's
+  /// aging), in batches; returns how many rose. Callers see no change but the order.
+  func agePendingTasks(every aging: Duration, now: Date) async throws -> Int
   /// Extends the lease; false if the task is no longer this owner's (finished, or taken over).
   func renewLease(taskID: String, lease: Lease) async throws -> Bool
   func updateProgress(taskID: String, progress: Double, preview: Artifact?, now: Date) async throws -> GenerationTask?

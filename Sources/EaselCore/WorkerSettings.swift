@@ -12,11 +12,15 @@ public struct WorkerSettings: Sendable {
   public var retryBase: Duration
   /// At most this many tasks of a backend run at once (by the backend name tasks record).
   public var backendLimits: [String: Int]
+  /// How long a PENDING task waits at one priority level before it rises to the next (FairQueue).
+  public var priorityAging: Duration
 
   public init(
     owner: String = UUID().uuidString.lowercased(), leaseDuration: Duration = .seconds(30), maxAttempts: Int = 3,
-    retryBase: Duration = .seconds(2), backendLimits: [String: Int] = ["default-video": 4, "async-video": 4]
+    retryBase: Duration = .seconds(2), backendLimits: [String: Int] = ["default-video": 4, "async-video": 4],
+    priorityAging: Duration = FairQueue.defaultAging
   ) {
+    self.priorityAging = priorityAging
     self.owner = owner
     self.leaseDuration = leaseDuration
     self.maxAttempts = maxAttempts
@@ -35,7 +39,8 @@ public struct WorkerSettings: Sendable {
 }
 
 extension Duration {
-  var seconds: Double {
+  /// The duration in seconds, as a TimeInterval.
+  public var seconds: Double {
     let (seconds, attoseconds) = components
     return Double(seconds) + Double(attoseconds) / 1e18
   }

@@ -1,3 +1,4 @@
+import EaselCore
 import Logging
 import PostgresNIO
 
@@ -227,6 +228,47 @@ enum PostgresSchema {
         "CREATE INDEX tasks_backend_queue ON tasks (backend, queue_rank, created_at, id) WHERE status = 'PENDING'",
         "CREATE INDEX tasks_backend_started ON tasks (backend, started_at)",
       ]
+    ),
+    (
+      // Levels are strict and rise with waiting time; each level has its own virtual time (its
+      // dispatches counted by its own sequence) and each user a turn per level (FairQueue). Queued
+      // tasks keep their order: their ranks lose the old head start of one turn a level, and every
+      // level's clock starts at the old clock.
+      "v14: strict priority levels with aging",
+      [
+        "ALTER TABLE tasks ADD COLUMN queue_level BIGINT NOT NULL DEFAULT 5",
+        "ALTER TABLE tasks ADD COLUMN queue_level_since DOUBLE PRECISION NOT NULL DEFAULT 0",
+        """
+        UPDATE tasks SET queue_level = priority, queue_level_since = created_at, queue_rank = queue_rank + priority
+        WHERE status = 'PENDING'
+        """,
+        "DROP INDEX tasks_fair_queue",
+        "DROP INDEX tasks_backend_queue",
+        "CREATE INDEX tasks_fair_queue ON tasks (queue_level DESC, queue_rank, created_at, id) WHERE status = 'PENDING'",
+        """
+        CREATE INDEX tasks_backend_queue ON tasks (backend, queue_level DESC, queue_rank, created_at, id)
+          WHERE status = 'PENDING'
+        """,
+        "CREATE INDEX tasks_aging ON tasks (queue_level, queue_level_since) WHERE status = 'PENDING'",
+        "ALTER TABLE queue_keys ADD COLUMN priority BIGINT NOT NULL DEFAULT 5",
+        "ALTER TABLE queue_keys DROP CONSTRAINT queue_keys_pkey",
+        "ALTER TABLE queue_keys ADD PRIMARY KEY (platform, user_id, priority)",
+        """
+        CREATE TABLE queue_clock_by_level (
+          level BIGINT PRIMARY KEY,
+          base DOUBLE PRECISION NOT NULL,
+          base_dispatch BIGINT NOT NULL
+        )
+        """,
+        """
+        INSERT INTO queue_clock_by_level
+        SELECT level, clock.base + ((CASE WHEN is_called THEN last_value ELSE 0 END) - clock.base_dispatch) * 0.1, 0
+        FROM generate_series(0, 9) level, queue_dispatches, queue_clock clock
+        """,
+        "DROP TABLE queue_clock",
+        "ALTER TABLE queue_clock_by_level RENAME TO queue_clock",
+        "DROP SEQUENCE queue_dispatches",
+      ] + FairQueue.priorities.map { "CREATE SEQUENCE queue_dispatches_\($0)" }
     ),
   ]
 

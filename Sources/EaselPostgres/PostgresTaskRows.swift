@@ -17,34 +17,40 @@ enum PostgresTaskRows {
       """
       INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
         template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-        created_at, updated_at, webhook, priority, queue_rank, start_by)
+        created_at, updated_at, webhook, priority, queue_rank, start_by, queue_level, queue_level_since)
       VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue),
         \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name),
         \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)),
         \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(Int64(task.sequence)),
         \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970),
         \(try task.webhook.map(StoredJSON.string)), \(Int64(task.priority)), \(task.queueRank),
-        \(task.startBy?.timeIntervalSince1970))
+        \(task.startBy?.timeIntervalSince1970), \(Int64(task.priority)), \(task.createdAt.timeIntervalSince1970))
       """)
     tx.log(task)
   }
 
-  /// The queue rank of a new task of `account` (FairQueue), its key's turn taken in the same
-  /// transaction (the key's row lock orders a user's concurrent creates).
+  /// A level's virtual time (FairQueue), as SQL: each level counts its dispatches in its own sequence.
+  static func clock(level: Int) -> String {
+    """
+    (SELECT clock.base + ((CASE WHEN d.is_called THEN d.last_value ELSE 0 END) - clock.base_dispatch) \
+    * \(FairQueue.clockStepPerDispatch) FROM queue_dispatches_\(level) d, queue_clock clock WHERE clock.level = \(level))
+    """
+  }
+
+  /// The queue rank of a new task of `account` at `priority` (FairQueue), its key's turn taken in
+  /// the same transaction (the key's row lock orders a user's concurrent creates).
   static func enqueue(_ tx: PostgresTransaction, account: Account, priority: Int, weight: Double) async throws -> Double {
     let step = 1 / weight
     let rows = try await tx.query(
       """
-      INSERT INTO queue_keys (platform, user_id, finish)
-      SELECT \(account.platform), \(account.userID),
-        clock.base + ((CASE WHEN is_called THEN last_value ELSE 0 END) - clock.base_dispatch) * \(FairQueue.agingPerDispatch)
-          + \(step)
-      FROM queue_dispatches, queue_clock clock
-      ON CONFLICT (platform, user_id) DO UPDATE SET finish = GREATEST(queue_keys.finish, excluded.finish - \(step)) + \(step)
+      INSERT INTO queue_keys (platform, user_id, priority, finish)
+      VALUES (\(account.platform), \(account.userID), \(Int64(priority)), \(unescaped: clock(level: priority)) + \(step))
+      ON CONFLICT (platform, user_id, priority)
+        DO UPDATE SET finish = GREATEST(queue_keys.finish, excluded.finish - \(step)) + \(step)
       RETURNING finish
       """)
     let finish = try rows.first?["finish"].decode(Double.self) ?? step
-    return FairQueue.rank(start: finish - step, priority: priority)
+    return finish - step
   }
 
   /// Stores the task's mutable fields under the next sequence number; the log entry follows at commit.
@@ -121,13 +127,14 @@ enum PostgresTaskRows {
 
   /// The oldest due PENDING task no other transaction has locked: nodes claiming at once each get
   /// a different task and none waits for another.
-  /// A dispatch (number `dispatch`, the claim's `nextval`) moves the fair queue's virtual time on.
-  static func countDispatch(_ tx: PostgresTransaction, of task: GenerationTask, dispatch: Int64) async throws {
-    let start = FairQueue.start(rank: task.queueRank, priority: task.priority)
+  /// A dispatch at `level` (number `dispatch` there, the claim's `nextval`) moves that level's
+  /// virtual time on.
+  static func countDispatch(_ tx: PostgresTransaction, of task: GenerationTask, level: Int64, dispatch: Int64) async throws {
+    let start = task.queueRank
     try await tx.query(
       """
       UPDATE queue_clock SET base = \(start), base_dispatch = \(dispatch)
-      WHERE \(start) > base + (\(dispatch) - base_dispatch) * \(FairQueue.agingPerDispatch)
+      WHERE level = \(level) AND \(start) > base + (\(dispatch) - base_dispatch) * \(FairQueue.clockStepPerDispatch)
       """)
   }
 
@@ -137,6 +144,8 @@ enum PostgresTaskRows {
     -> GenerationTask?
   {
     let at = now.timeIntervalSince1970
+    let order = "ORDER BY queue_level DESC, queue_rank, created_at, id LIMIT 1"
+    let dispatch = "nextval(format('queue_dispatches_%s', head.queue_level)::regclass) AS dispatch"
     let rows: [PostgresRandomAccessRow]
     if let backends {
       // One CTE per backend, its value bound, so the planner reads each backend's head from its
@@ -147,30 +156,69 @@ enum PostgresTaskRows {
       let heads = backends.sorted().enumerated().map { index, backend in
         bindings.append(backend)
         return """
-          h\(index) AS (SELECT \(columns) FROM tasks
+          h\(index) AS (SELECT \(columns), queue_level FROM tasks
             WHERE backend = $\(index + 2) AND status = 'PENDING' AND (not_before IS NULL OR not_before <= $1)
               AND (start_by IS NULL OR start_by >= $1)
-            ORDER BY queue_rank, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+            \(order) FOR UPDATE SKIP LOCKED)
           """
       }
       let union = heads.indices.map { "SELECT * FROM h\($0)" }.joined(separator: " UNION ALL ")
       let sql = """
-        WITH \(heads.joined(separator: ",\n")) SELECT head.*, nextval('queue_dispatches') AS dispatch
-        FROM (SELECT * FROM (\(union)) heads ORDER BY queue_rank, created_at, id LIMIT 1) head
+        WITH \(heads.joined(separator: ",\n")) SELECT head.*, \(dispatch)
+        FROM (SELECT * FROM (\(union)) heads \(order)) head
         """
       rows = try await tx.query(PostgresQuery(unsafeSQL: sql, binds: bindings))
     } else {
       rows = try await tx.query(
         """
-        SELECT \(unescaped: columns), nextval('queue_dispatches') AS dispatch FROM tasks
-        WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= \(at)) AND (start_by IS NULL OR start_by >= \(at))
-        ORDER BY queue_rank, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+        SELECT head.*, \(unescaped: dispatch) FROM (
+          SELECT \(unescaped: columns), queue_level FROM tasks
+          WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= \(at)) AND (start_by IS NULL OR start_by >= \(at))
+          \(unescaped: order) FOR UPDATE SKIP LOCKED) head
         """)
     }
     guard let row = rows.first else { return nil }
     let task = try decode(row)
-    try await countDispatch(tx, of: task, dispatch: try row["dispatch"].decode(Int64.self))
+    try await countDispatch(
+      tx, of: task, level: try row["queue_level"].decode(Int64.self), dispatch: try row["dispatch"].decode(Int64.self))
     return task
+  }
+
+  /// PENDING tasks of `backend` dispatched before one at `place`, up to `limit`: those of higher
+  /// levels, then those of its level ahead of it, each an index range.
+  static func countAhead(_ connection: PostgresConnection, backend: String, of place: QueuePlace, limit: Int, logger: Logger)
+    async throws -> Int
+  {
+    let rows = try await connection.query(
+      """
+      SELECT COUNT(*) FROM (
+        SELECT 1 FROM tasks WHERE status = 'PENDING' AND backend = \(backend) AND queue_level > \(Int64(place.level))
+        UNION ALL
+        SELECT 1 FROM tasks
+        WHERE status = 'PENDING' AND backend = \(backend) AND queue_level = \(Int64(place.level))
+          AND (queue_rank, created_at) < (\(place.rank), \(place.createdAt.timeIntervalSince1970))
+        LIMIT \(Int64(limit))) ahead
+      """, logger: logger
+    ).collect()
+    return Int(try rows.first?.decode(Int64.self) ?? 0)
+  }
+
+  /// Raises up to `limit` PENDING tasks of `level` that have waited `aging` there by one level,
+  /// each joining the next level at its current turn; how many rose. Tasks being claimed are skipped.
+  static func age(_ tx: PostgresTransaction, level: Int, aging: Double, now: Date, limit: Int) async throws -> Int {
+    let rows = try await tx.query(
+      """
+      WITH raised AS (
+        UPDATE tasks SET queue_level = \(Int64(level + 1)), queue_level_since = queue_level_since + \(aging),
+          queue_rank = \(unescaped: clock(level: level + 1))
+        WHERE id IN (
+          SELECT id FROM tasks
+          WHERE status = 'PENDING' AND queue_level = \(Int64(level)) AND queue_level_since <= \(now.timeIntervalSince1970 - aging)
+          LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+        RETURNING 1)
+      SELECT COUNT(*) FROM raised
+      """)
+    return Int(try rows.first?[0].decode(Int64.self) ?? 0)
   }
 
   /// PENDING tasks whose start deadline passed, locked (others changing now are skipped).

@@ -26,6 +26,28 @@ extension PostgresTaskStore: TaskQueue {
     }
   }
 
+  public func agePendingTasks(every aging: Duration, now: Date) async throws -> Int {
+    var raised = 0
+    var more = true
+    while more {
+      // Lowest level first, so a task that waited several intervals rises several levels at once;
+      // batches keep a long queue's sweep short.
+      let (count, full) = try await write { tx in
+        var count = 0
+        var full = false
+        for level in FairQueue.priorities.dropLast() {
+          let batch = try await PostgresTaskRows.age(tx, level: level, aging: aging.seconds, now: now, limit: 1_000)
+          count += batch
+          full = full || batch == 1_000
+        }
+        return (count, full)
+      }
+      raised += count
+      more = full
+    }
+    return raised
+  }
+
   public func renewLease(taskID: String, lease: Lease) async throws -> Bool {
     try await write { tx in
       try await tx.query(

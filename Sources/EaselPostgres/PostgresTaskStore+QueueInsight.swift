@@ -3,18 +3,22 @@ import Foundation
 import PostgresNIO
 
 extension PostgresTaskStore: QueueInsight {
-  public func tasksAhead(backend: String, rank: Double, createdAt: Date, limit: Int) async throws -> Int {
+  public func tasksAhead(backend: String, of place: QueuePlace, limit: Int) async throws -> Int {
+    try await read { connection in
+      try await PostgresTaskRows.countAhead(connection, backend: backend, of: place, limit: limit, logger: Self.quiet)
+    }
+  }
+
+  public func tasksAhead(ofTask id: String, limit: Int) async throws -> Int? {
     try await read { connection in
       let rows = try await connection.query(
-        """
-        SELECT COUNT(*) FROM (
-          SELECT 1 FROM tasks
-          WHERE status = 'PENDING' AND backend = \(backend)
-            AND (queue_rank < \(rank) OR (queue_rank = \(rank) AND created_at < \(createdAt.timeIntervalSince1970)))
-          LIMIT \(Int64(limit))) ahead
-        """, logger: Self.quiet
+        "SELECT backend, queue_level, queue_rank, created_at FROM tasks WHERE id = \(id) AND status = 'PENDING'",
+        logger: Self.quiet
       ).collect()
-      return Int(try rows.first?.decode(Int64.self) ?? 0)
+      guard let row = rows.first else { return nil }
+      let (backend, level, rank, createdAt) = try row.decode((String, Int64, Double, Double).self)
+      let place = QueuePlace(level: Int(level), rank: rank, createdAt: Date(timeIntervalSince1970: createdAt))
+      return try await PostgresTaskRows.countAhead(connection, backend: backend, of: place, limit: limit, logger: Self.quiet)
     }
   }
 
@@ -28,18 +32,18 @@ extension PostgresTaskStore: QueueInsight {
     }
   }
 
-  public func prospectiveRank(account: Account, priority: Int, weight: Double) async throws -> Double {
+  public func prospectivePlace(account: Account, priority: Int, weight: Double, now: Date) async throws -> QueuePlace {
     try await read { connection in
       let rows = try await connection.query(
         """
-        SELECT clock.base + ((CASE WHEN is_called THEN last_value ELSE 0 END) - clock.base_dispatch) * \(FairQueue.agingPerDispatch),
-          (SELECT finish FROM queue_keys WHERE platform = \(account.platform) AND user_id = \(account.userID))
-        FROM queue_dispatches, queue_clock clock
+        SELECT \(unescaped: PostgresTaskRows.clock(level: priority)),
+          (SELECT finish FROM queue_keys
+           WHERE platform = \(account.platform) AND user_id = \(account.userID) AND priority = \(Int64(priority)))
         """, logger: Self.quiet
       ).collect()
       let (clock, last) = try rows.first?.decode((Double, Double?).self) ?? (0, nil)
       let turn = FairQueue.turn(virtualTime: clock, lastFinish: last, weight: weight)
-      return FairQueue.rank(start: turn.start, priority: priority)
+      return QueuePlace(level: priority, rank: turn.start, createdAt: now)
     }
   }
 }

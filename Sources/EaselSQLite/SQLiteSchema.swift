@@ -265,6 +265,45 @@ enum Schema {
           CREATE INDEX tasks_backend_started ON tasks (backend, started_at);
           """)
     }
+    migrator.registerMigration("v14: strict priority levels with aging") { db in
+      // Levels are strict and rise with waiting time; each level has its own virtual time and each
+      // user a turn per level (FairQueue). Queued tasks keep their order: their ranks lose the old
+      // head start of one turn a level, and every level's clock starts at the old clock.
+      try db.execute(
+        sql: """
+          ALTER TABLE tasks ADD COLUMN queue_level INTEGER NOT NULL DEFAULT 5;
+          ALTER TABLE tasks ADD COLUMN queue_level_since REAL NOT NULL DEFAULT 0;
+          UPDATE tasks SET queue_level = priority, queue_level_since = created_at, queue_rank = queue_rank + priority
+          WHERE status = 'PENDING';
+          DROP INDEX tasks_fair_queue;
+          DROP INDEX tasks_backend_queue;
+          CREATE INDEX tasks_fair_queue ON tasks (queue_level DESC, queue_rank, created_at) WHERE status = 'PENDING';
+          CREATE INDEX tasks_backend_queue ON tasks (backend, queue_level DESC, queue_rank, created_at)
+            WHERE status = 'PENDING';
+          CREATE INDEX tasks_aging ON tasks (queue_level, queue_level_since) WHERE status = 'PENDING';
+          CREATE TABLE queue_keys_by_level (
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            finish REAL NOT NULL,
+            PRIMARY KEY (platform, user_id, priority)
+          ) WITHOUT ROWID;
+          INSERT INTO queue_keys_by_level SELECT platform, user_id, 5, finish FROM queue_keys;
+          DROP TABLE queue_keys;
+          ALTER TABLE queue_keys_by_level RENAME TO queue_keys;
+          CREATE TABLE queue_clock_by_level (
+            level INTEGER PRIMARY KEY,
+            dispatches INTEGER NOT NULL,
+            base REAL NOT NULL,
+            base_dispatch INTEGER NOT NULL
+          );
+          WITH RECURSIVE levels(level) AS (SELECT 0 UNION ALL SELECT level + 1 FROM levels WHERE level < 9)
+          INSERT INTO queue_clock_by_level
+          SELECT level, 0, (SELECT base + (dispatches - base_dispatch) * 0.1 FROM queue_clock), 0 FROM levels;
+          DROP TABLE queue_clock;
+          ALTER TABLE queue_clock_by_level RENAME TO queue_clock;
+          """)
+    }
     return migrator
   }
 }

@@ -9,8 +9,8 @@ enum TaskRows {
       literal: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
           template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-          created_at, updated_at, webhook, priority, queue_rank, start_by)
-        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970))
+          created_at, updated_at, webhook, priority, queue_rank, start_by, queue_level, queue_level_since)
+        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970), \(task.priority), \(task.createdAt.timeIntervalSince1970))
         """)
     var logged = task
     try appendUpdate(db, &logged, feed: feed)
@@ -74,50 +74,91 @@ enum TaskRows {
     return task
   }
 
-  /// The queue rank of a new task of `account` (FairQueue), its key's turn taken in the same transaction.
+  /// A level's virtual time (FairQueue), as SQL.
+  static func clock(level: Int) -> SQL {
+    "(SELECT base + (dispatches - base_dispatch) * \(FairQueue.clockStepPerDispatch) FROM queue_clock WHERE level = \(level))"
+  }
+
+  /// The queue rank of a new task of `account` at `priority` (FairQueue), its key's turn taken in
+  /// the same transaction.
   static func enqueue(_ db: Database, account: Account, priority: Int, weight: Double) throws -> Double {
     let step = 1 / weight
     let row = try Row.fetchOne(
       db,
       cached: """
-        INSERT INTO queue_keys (platform, user_id, finish)
-        VALUES (\(account.platform), \(account.userID), (SELECT base + (dispatches - base_dispatch) * \(FairQueue.agingPerDispatch) FROM queue_clock) + \(step))
-        ON CONFLICT (platform, user_id) DO UPDATE SET finish = max(finish, excluded.finish - \(step)) + \(step)
+        INSERT INTO queue_keys (platform, user_id, priority, finish)
+        VALUES (\(account.platform), \(account.userID), \(priority), \(clock(level: priority)) + \(step))
+        ON CONFLICT (platform, user_id, priority) DO UPDATE SET finish = max(finish, excluded.finish - \(step)) + \(step)
         RETURNING finish
         """)
     let finish: Double = row?["finish"] ?? step
-    return FairQueue.rank(start: finish - step, priority: priority)
+    return finish - step
   }
 
-  /// A dispatch moves the fair queue's virtual time on.
-  static func countDispatch(_ db: Database, of task: GenerationTask) throws {
-    let start = FairQueue.start(rank: task.queueRank, priority: task.priority)
-    let passes: SQL = "\(start) > base + (dispatches + 1 - base_dispatch) * \(FairQueue.agingPerDispatch)"
+  /// A dispatch at `level` moves that level's virtual time on.
+  static func countDispatch(_ db: Database, of task: GenerationTask, level: Int) throws {
+    let start = task.queueRank
+    let passes: SQL = "\(start) > base + (dispatches + 1 - base_dispatch) * \(FairQueue.clockStepPerDispatch)"
     try db.run(
       literal: """
         UPDATE queue_clock SET dispatches = dispatches + 1,
           base = CASE WHEN \(passes) THEN \(start) ELSE base END,
           base_dispatch = CASE WHEN \(passes) THEN dispatches + 1 ELSE base_dispatch END
+        WHERE level = \(level)
         """)
   }
 
-  /// The first due PENDING task in queue order among `backends` (nil: any): each backend's head
-  /// from its own index range, then the first of those.
-  static func nextDue(_ db: Database, now: Date, among backends: Set<String>?) throws -> GenerationTask? {
+  /// The first due PENDING task in queue order among `backends` (nil: any), and its level: each
+  /// backend's head from its own index range, then the first of those.
+  static func nextDue(_ db: Database, now: Date, among backends: Set<String>?) throws -> (GenerationTask, level: Int)? {
     let due: SQL = """
       status = 'PENDING' AND (not_before IS NULL OR not_before <= \(now.timeIntervalSince1970))
         AND (start_by IS NULL OR start_by >= \(now.timeIntervalSince1970))
       """
-    guard let backends else {
-      return try Row.fetchOne(db, cached: "SELECT * FROM tasks WHERE \(due) ORDER BY queue_rank, created_at LIMIT 1").map(decode)
+    let order: SQL = "ORDER BY queue_level DESC, queue_rank, created_at LIMIT 1"
+    let row: Row?
+    if let backends {
+      let heads = backends.sorted().map { backend -> SQL in
+        "SELECT * FROM (SELECT * FROM tasks WHERE \(due) AND backend = \(backend) \(order))"
+      }
+      guard !heads.isEmpty else { return nil }
+      row = try Row.fetchOne(db, cached: "SELECT * FROM (\(heads.joined(separator: " UNION ALL "))) \(order)")
+    } else {
+      row = try Row.fetchOne(db, cached: "SELECT * FROM tasks WHERE \(due) \(order)")
     }
-    let heads = backends.sorted().map { backend -> SQL in
-      "SELECT * FROM (SELECT * FROM tasks WHERE \(due) AND backend = \(backend) ORDER BY queue_rank, created_at LIMIT 1)"
-    }
-    guard !heads.isEmpty else { return nil }
-    return try Row.fetchOne(
-      db, cached: "SELECT * FROM (\(heads.joined(separator: " UNION ALL "))) ORDER BY queue_rank, created_at LIMIT 1"
-    ).map(decode)
+    return try row.map { (try decode($0), $0["queue_level"]) }
+  }
+
+  /// PENDING tasks of `backend` dispatched before one at `place`, up to `limit`: those of higher
+  /// levels, then those of its level ahead of it, each an index range.
+  static func countAhead(_ db: Database, backend: String, of place: QueuePlace, limit: Int) throws -> Int {
+    try Int.fetchOne(
+      db,
+      cached: """
+        SELECT COUNT(*) FROM (
+          SELECT 1 FROM tasks INDEXED BY tasks_backend_queue
+          WHERE status = 'PENDING' AND backend = \(backend) AND queue_level > \(place.level)
+          UNION ALL
+          SELECT 1 FROM tasks INDEXED BY tasks_backend_queue
+          WHERE status = 'PENDING' AND backend = \(backend) AND queue_level = \(place.level)
+            AND (queue_rank, created_at) < (\(place.rank), \(place.createdAt.timeIntervalSince1970))
+          LIMIT \(limit))
+        """) ?? 0
+  }
+
+  /// Raises up to `limit` PENDING tasks of `level` that have waited `aging` there by one level,
+  /// each joining the next level at its current turn; how many rose.
+  static func age(_ db: Database, level: Int, aging: TimeInterval, now: Date, limit: Int) throws -> Int {
+    try db.run(
+      literal: """
+        UPDATE tasks SET queue_level = \(level + 1), queue_level_since = queue_level_since + \(aging),
+          queue_rank = \(clock(level: level + 1))
+        WHERE id IN (
+          SELECT id FROM tasks INDEXED BY tasks_aging
+          WHERE status = 'PENDING' AND queue_level = \(level) AND queue_level_since <= \(now.timeIntervalSince1970 - aging)
+          LIMIT \(limit))
+        """)
+    return db.changesCount
   }
 
   /// PENDING tasks whose start deadline passed, oldest deadline first.

@@ -3,17 +3,21 @@ import Foundation
 import GRDB
 
 extension SQLiteTaskStore: QueueInsight {
-  public func tasksAhead(backend: String, rank: Double, createdAt: Date, limit: Int) async throws -> Int {
+  public func tasksAhead(backend: String, of place: QueuePlace, limit: Int) async throws -> Int {
+    try readInline { db in try TaskRows.countAhead(db, backend: backend, of: place, limit: limit) }
+  }
+
+  public func tasksAhead(ofTask id: String, limit: Int) async throws -> Int? {
     try readInline { db in
-      try Int.fetchOne(
-        db,
-        cached: """
-          SELECT COUNT(*) FROM (
-            SELECT 1 FROM tasks INDEXED BY tasks_backend_queue
-            WHERE status = 'PENDING' AND backend = \(backend)
-              AND (queue_rank < \(rank) OR (queue_rank = \(rank) AND created_at < \(createdAt.timeIntervalSince1970)))
-            LIMIT \(limit))
-          """) ?? 0
+      guard
+        let row = try Row.fetchOne(
+          db,
+          cached: "SELECT backend, queue_level, queue_rank, created_at FROM tasks WHERE id = \(id) AND status = 'PENDING'")
+      else { return nil }
+      let place = QueuePlace(
+        level: row["queue_level"], rank: row["queue_rank"],
+        createdAt: Date(timeIntervalSince1970: row["created_at"]))
+      return try TaskRows.countAhead(db, backend: row["backend"], of: place, limit: limit)
     }
   }
 
@@ -25,14 +29,17 @@ extension SQLiteTaskStore: QueueInsight {
     }
   }
 
-  public func prospectiveRank(account: Account, priority: Int, weight: Double) async throws -> Double {
+  public func prospectivePlace(account: Account, priority: Int, weight: Double, now: Date) async throws -> QueuePlace {
     try readInline { db in
-      let clock = try Double.fetchOne(
-        db, sql: "SELECT base + (dispatches - base_dispatch) * \(FairQueue.agingPerDispatch) FROM queue_clock") ?? 0
+      let clock = try Double.fetchOne(db, cached: "SELECT \(TaskRows.clock(level: priority))") ?? 0
       let last = try Double.fetchOne(
-        db, cached: "SELECT finish FROM queue_keys WHERE platform = \(account.platform) AND user_id = \(account.userID)")
+        db,
+        cached: """
+          SELECT finish FROM queue_keys
+          WHERE platform = \(account.platform) AND user_id = \(account.userID) AND priority = \(priority)
+          """)
       let turn = FairQueue.turn(virtualTime: clock, lastFinish: last, weight: weight)
-      return FairQueue.rank(start: turn.start, priority: priority)
+      return QueuePlace(level: priority, rank: turn.start, createdAt: now)
     }
   }
 }

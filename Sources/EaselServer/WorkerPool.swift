@@ -44,10 +44,10 @@ public final class WorkerPool: Service, Sendable {
 
   public func run() async throws {
     guard size > 0 else {
-      // A node without workers still ends tasks whose start deadline passed.
+      // A node without workers still keeps the queue: deadlines and aging.
       while !Task.isShuttingDownGracefully, !Task.isCancelled {
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.pollInterval) }
-        await expireOverdueTasks()
+        await maintainQueue()
       }
       return
     }
@@ -116,18 +116,25 @@ public final class WorkerPool: Service, Sendable {
         lastRescue = .now
         await rescueExpiredLeases()
       }
-      await expireOverdueTasks()
+      await maintainQueue()
       wake()
     }
   }
 
-  /// PENDING tasks past their start deadline end EXPIRED, their holds released.
-  private func expireOverdueTasks() async {
+  /// PENDING tasks past their start deadline end EXPIRED, their holds released; tasks that waited
+  /// long enough rise a priority level.
+  private func maintainQueue() async {
     do {
       let expired = try await store.expireOverdueTasks(now: Date())
       if !expired.isEmpty { logger.info("expired tasks that did not start in time", metadata: ["count": "\(expired.count)"]) }
     } catch {
       logger.error("can't expire overdue tasks", metadata: ["error": "\(error)"])
+    }
+    do {
+      let raised = try await store.agePendingTasks(every: settings.priorityAging, now: Date())
+      if raised > 0 { logger.debug("raised waiting tasks a priority level", metadata: ["count": "\(raised)"]) }
+    } catch {
+      logger.error("can't age waiting tasks", metadata: ["error": "\(error)"])
     }
   }
 

@@ -13,11 +13,6 @@ import Testing
     #expect(FairQueue.turn(virtualTime: 10, lastFinish: nil, weight: 4).finish == 10.25, "weight 4: four turns per turn")
   }
 
-  @Test func priorityIsAHeadStartOfOneTurnALevel() {
-    #expect(FairQueue.rank(start: 20, priority: 9) == 11 && FairQueue.rank(start: 20, priority: 0) == 20)
-    #expect(FairQueue.start(rank: FairQueue.rank(start: 7.5, priority: 3), priority: 3) == 7.5)
-  }
-
   @Test func prioritiesOutsideTheRangeOrAboveTheKeyAreRefused() {
     let key = Caller(platform: "web", scope: .tasks, keyID: "k", maxPriority: 6)
     #expect(throws: Never.self) { try FairQueue.check(priority: 6, caller: key) }

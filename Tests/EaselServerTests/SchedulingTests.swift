@@ -27,7 +27,16 @@ import Testing
     return claimed
   }
 
-  static func priority(_ value: Int) -> (inout Easel_V1_CreateTaskRequest) -> Void { { $0.priority = Int32(value) } }
+  static func create(_ server: TestServer, _ user: String, priority: Int, prompt: String = "work") async throws
+    -> Easel_V1_Task
+  {
+    try await server.tasks.createTask(.with {
+      $0.userID = user
+      $0.templateCode = "txt2img"
+      $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: prompt)
+      $0.priority = Int32(priority)
+    })
+  }
 
   @Test func aUserWithOneTaskIsNotStuckBehindAUserWithTwoHundred() async throws {
     let directory = try TestServer.temporaryDirectory()
@@ -71,46 +80,62 @@ import Testing
     }
   }
 
-  @Test func priorityGoesFirstAndAgingBoundsTheWait() async throws {
+  @Test func priorityLevelsAreStrict() async throws {
     let directory = try TestServer.temporaryDirectory()
     try await withTestServer(directory: directory, workers: 0) { server in
-      for user in ["ann", "vip", "low"] { try await server.grant(user, 100_000) }
+      for user in ["ann", "vip"] { try await server.grant(user, 100_000) }
       for index in 0..<100 { _ = try await server.create("ann", prompt: "normal \(index)") }
-      let urgent = try await server.tasks.createTask(.with {
-        $0.userID = "vip"
-        $0.templateCode = "txt2img"
-        $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "urgent")
-        $0.priority = 9
-      })
+      let urgent = try await Self.create(server, "vip", priority: 9, prompt: "urgent")
       #expect(urgent.priority == 9)
       #expect(try await Self.dispatch(1, from: directory).first?.id == urgent.id, "priority 9 overtakes 100 queued at 5")
-      _ = try await Self.dispatch(99, from: directory)  // ann's remaining tasks but one
+      // A whole backlog of priority 9, queued after and between priority-5 work, goes first.
+      var backlog: [String] = []
+      for index in 0..<30 {
+        backlog.append(try await Self.create(server, "vip", priority: 9, prompt: "vip \(index)").id)
+        _ = try await server.create("ann", prompt: "more \(index)")
+      }
+      let low = try await Self.create(server, "ann", priority: 4, prompt: "below")
+      #expect(try await server.get("ann", low.id).queuePosition == 160, "its position counts every higher level")
+      let order = try await Self.dispatch(200, from: directory).map(\.id)
+      #expect(Array(order.prefix(30)) == backlog, "the priority-9 backlog, in its order, before any priority-5 task")
+      #expect(order.count == 161 && order.last == low.id, "priority 4 after every priority-5 task")
+    }
+  }
 
-      // A priority-0 task under a constant stream of priority-9 tasks, one new per dispatch, from
-      // ever new users: it starts within (9 − 0) × 10 dispatches, plus the one task queued before it.
-      let patient = try await server.tasks.createTask(.with {
-        $0.userID = "low"
-        $0.templateCode = "txt2img"
-        $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "patient")
-        $0.priority = 0
-      })
+  /// With a simulated clock (1 s a dispatch, aging every 5 s), a priority-0 task under a constant
+  /// stream of priority-9 tasks rises a level every 5 s and starts once it reaches level 9.
+  @Test func agingBoundsTheWaitOfALowPriorityTask() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    try await withTestServer(directory: directory, workers: 0) { server in
+      try await server.grant("low", 100)
+      let patient = try await Self.create(server, "low", priority: 0, prompt: "patient")
+      let start = Date()
       let waited = try await TestDatabase.withStore(directory) { store in
         var waited = 0
         while waited < 200 {
           try await server.grant("s\(waited)", 100)
-          _ = try await server.tasks.createTask(.with {
-            $0.userID = "s\(waited)"
-            $0.templateCode = "txt2img"
-            $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "stream")
-            $0.priority = 9
-          })
+          _ = try await Self.create(server, "s\(waited)", priority: 9, prompt: "stream")
           waited += 1
+          _ = try await store.agePendingTasks(every: .seconds(5), now: start.addingTimeInterval(Double(waited)))
           if try await Self.dispatch(1, from: store).first?.id == patient.id { break }
         }
         return waited
       }
-      #expect(waited <= 9 * 10 + 2, "the priority-0 task waited \(waited) dispatches")
-      #expect(waited > 50, "priority 9 did go ahead of it for a while (\(waited))")
+      #expect((9 * 5)...(9 * 5 + 1) ~= waited, "levels 0 to 9 at 5 s a level: started after \(waited) s")
+    }
+  }
+
+  /// The worker pool runs the aging sweep, also on a node without workers.
+  @Test func thePoolRaisesWaitingTasks() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let settings = WorkerSettings(priorityAging: .milliseconds(100))
+    try await withTestServer(directory: directory, workers: 0, workerSettings: settings) { server in
+      for user in ["low", "vip"] { try await server.grant(user, 100) }
+      let patient = try await Self.create(server, "low", priority: 0)
+      _ = try await Self.create(server, "vip", priority: 9)
+      // 0.9 s lifts the task to level 9, where, older than the other, it goes first.
+      try await Task.sleep(for: .milliseconds(2_500))
+      #expect(try await Self.dispatch(1, from: directory).first?.id == patient.id)
     }
   }
 
