@@ -46,7 +46,7 @@ struct QueueBench: Sendable {
       for index in 0..<cycles {
         let lease = Lease(owner: "bench", expires: Date().addingTimeInterval(60))
         let started = ContinuousClock.now
-        guard let task = try await store.claimNextTask(lease: lease, among: Self.backends, now: Date()) else {
+        guard let task = try await store.claimNextTask(lease: lease, among: Self.backends, aging: FairQueue.defaultAging, now: Date()) else {
           throw BenchError("the queue ran dry")
         }
         let claimed = ContinuousClock.now

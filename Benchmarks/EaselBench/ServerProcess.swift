@@ -1,3 +1,4 @@
+import EaselImaging
 import EaselRPC
 import Foundation
 import GRPCCore
@@ -69,7 +70,7 @@ final class ServerProcess: @unchecked Sendable {
     let out = Pipe()
     tool.standardOutput = out
     try tool.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let text = String(decoding: out.fileHandleForReading.readToEndOfFile(), as: UTF8.self)
     tool.waitUntilExit()
     guard let key = text.split(separator: "\n").last else { throw BenchError("easeld keys create printed nothing") }
     return String(key)
@@ -106,7 +107,7 @@ func shell(_ executable: String, _ arguments: [String]) throws -> String {
   process.standardOutput = out
   process.standardError = FileHandle.nullDevice
   try process.run()
-  let data = out.fileHandleForReading.readDataToEndOfFile()
+  let data = out.fileHandleForReading.readToEndOfFile()
   process.waitUntilExit()
   guard process.terminationStatus == 0 else { throw BenchError("\(executable) \(arguments.joined(separator: " ")) failed") }
   return String(decoding: data, as: UTF8.self)

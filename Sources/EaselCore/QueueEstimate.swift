@@ -32,30 +32,27 @@ public struct QueueEstimate: Hashable, Sendable {
   }
 }
 
-/// Where a PENDING task stands in the fair queue (`FairQueue`): tasks are dispatched by level
-/// (highest first), then rank (lowest first), then age.
+/// Where a PENDING task stands in the fair queue (`FairQueue`): its level, and its rank and age
+/// within the level.
 public struct QueuePlace: Hashable, Sendable {
-  public var level: Int
+  public var priority: Int
   public var rank: Double
   public var createdAt: Date
 
-  public init(level: Int, rank: Double, createdAt: Date) {
-    self.level = level
+  public init(priority: Int, rank: Double, createdAt: Date) {
+    self.priority = priority
     self.rank = rank
     self.createdAt = createdAt
   }
-
-  /// Behind every queued task: the tasks ahead of it are the whole queue.
-  public static let last = QueuePlace(level: -1, rank: .infinity, createdAt: .distantFuture)
 }
 
 /// What the scheduler reads to place a task: positions, throughput, and the place a new task would get.
 public protocol QueueInsight: Sendable {
-  /// PENDING tasks of `backend` dispatched before one at `place`, counted up to `limit`.
-  func tasksAhead(backend: String, of place: QueuePlace, limit: Int) async throws -> Int
-  /// PENDING tasks dispatched before the PENDING task `id` at its place now (aging may have
-  /// raised it), counted up to `limit`; nil when it is not PENDING.
-  func tasksAhead(ofTask id: String, limit: Int) async throws -> Int?
+  /// PENDING tasks of `backend` dispatched before one at `place` (nil: every one), in the order
+  /// of `now` with levels aging by `aging`, counted up to `limit`.
+  func tasksAhead(backend: String, of place: QueuePlace?, aging: Duration, now: Date, limit: Int) async throws -> Int
+  /// The same for the PENDING task `id`; nil when it is not PENDING.
+  func tasksAhead(ofTask id: String, aging: Duration, now: Date, limit: Int) async throws -> Int?
   /// Tasks of `backend` started since `since`.
   func startedCount(backend: String, since: Date) async throws -> Int
   /// The place a task of `account` at `priority` would get now; nothing is written.

@@ -104,7 +104,10 @@ extension TaskManager {
     guard task.status == .pending else { return nil }
     if let cached = estimates.value(for: task.id) { return cached }
     do {
-      guard let ahead = try await store.tasksAhead(ofTask: task.id, limit: QueueEstimate.maxCounted) else { return nil }
+      guard
+        let ahead = try await store.tasksAhead(
+          ofTask: task.id, aging: scheduling.priorityAging, now: Date(), limit: QueueEstimate.maxCounted)
+      else { return nil }
       let estimate = try await estimate(position: ahead, backend: task.backend)
       estimates.insert(estimate, for: task.id)
       return estimate
@@ -128,7 +131,9 @@ extension TaskManager {
   private func estimate(forNew prepared: PreparedTask, account: Account) async throws -> QueueEstimate {
     let place = try await store.prospectivePlace(
       account: account, priority: prepared.priority, weight: scheduling.weight(of: account.platform), now: Date())
-    let ahead = try await store.tasksAhead(backend: prepared.template.backend, of: place, limit: QueueEstimate.maxCounted)
+    let ahead = try await store.tasksAhead(
+      backend: prepared.template.backend, of: place, aging: scheduling.priorityAging, now: place.createdAt,
+      limit: QueueEstimate.maxCounted)
     return try await estimate(position: ahead, backend: prepared.template.backend)
   }
 
@@ -145,7 +150,8 @@ extension TaskManager {
   /// RESOURCE_EXHAUSTED when the backend's queue holds as many tasks as `EASEL_MAX_QUEUE_LENGTH` allows.
   private func checkQueueRoom(backend: String) async throws {
     guard let bound = limits.maxQueueLength[backend] else { return }
-    let waiting = try await store.tasksAhead(backend: backend, of: .last, limit: bound)
+    let waiting = try await store.tasksAhead(
+      backend: backend, of: nil, aging: scheduling.priorityAging, now: Date(), limit: bound)
     guard waiting < bound else {
       throw EaselError(
         .resourceExhausted,

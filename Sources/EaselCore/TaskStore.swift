@@ -67,30 +67,71 @@ public struct Page<Item: Sendable>: Sendable {
   public var items: [Item]
   public var total: Int64
   public var request: PageRequest
+  /// Where the next page starts (keyset paging); nil on the last page.
+  public var next: TaskCursor?
 
-  public init(items: [Item], total: Int64, request: PageRequest) {
+  public init(items: [Item], total: Int64, request: PageRequest, next: TaskCursor? = nil) {
     self.items = items
     self.total = total
     self.request = request
+    self.next = next
   }
 
   public var totalPages: Int32 { Int32((total + Int64(request.limit) - 1) / Int64(request.limit)) }
 }
 
-/// A 1-based page of at most 100 items; zero values take the defaults.
+/// A 1-based page of at most 100 items, or (tasks only) the page after a cursor; zero values take
+/// the defaults.
 public struct PageRequest: Hashable, Sendable {
   public static let maxLimit: Int32 = 100
   public var page: Int32
   public var limit: Int32
-  public var offset: Int { Int(page - 1) * Int(limit) }
+  /// Set: the page starts after this task, found through the index however deep it is, and `page`
+  /// is not used.
+  public var after: TaskCursor?
+  public var offset: Int { after == nil ? Int(page - 1) * Int(limit) : 0 }
 
-  public init(page: Int32, limit: Int32) throws(EaselError) {
+  public init(page: Int32, limit: Int32, pageToken: String = "") throws(EaselError) {
     guard page >= 0 else { throw .invalidArgument("page must be 1 or more; got \(page)") }
     guard limit >= 0, limit <= PageRequest.maxLimit else {
       throw .invalidArgument("limit must be between 1 and \(PageRequest.maxLimit); got \(limit)")
     }
+    if !pageToken.isEmpty {
+      guard page <= 1 else { throw .invalidArgument("set page or page_token, not both") }
+      after = try TaskCursor(token: pageToken)
+    }
     self.page = page == 0 ? 1 : page
     self.limit = limit == 0 ? 10 : limit
+  }
+}
+
+/// A place in a task listing (newest first): the task's stored creation time and id. Callers see it
+/// only as an opaque `page_token`.
+public struct TaskCursor: Hashable, Sendable {
+  /// Seconds since 1970 exactly as stored, so the next page starts exactly after the task.
+  public var createdAt: Double
+  public var id: String
+
+  public init(createdAt: Double, id: String) {
+    self.createdAt = createdAt
+    self.id = id
+  }
+
+  public init(token: String) throws(EaselError) {
+    var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+    base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+    let parts = Data(base64Encoded: base64).map { String(decoding: $0, as: UTF8.self) }?
+      .split(separator: " ", maxSplits: 2).map(String.init)
+    guard let parts, parts.count == 3, parts[0] == "t1", let bits = UInt64(parts[1], radix: 16), !parts[2].isEmpty else {
+      throw .invalidArgument("page_token is not one this server gave out; pass a next_page_token as it came")
+    }
+    self.init(createdAt: Double(bitPattern: bits), id: parts[2])
+  }
+
+  public var token: String {
+    Data("t1 \(String(createdAt.bitPattern, radix: 16)) \(id)".utf8).base64EncodedString()
+      .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+      .replacingOccurrences(of: "=", with: "")
   }
 }
 
@@ -122,12 +163,10 @@ public protocol TaskQueue: Sendable {
   /// (nil: any), now PROCESSING with one more attempt and leased to `lease.owner` until
   /// `lease.expires`; nil when nothing is due. Each backend's head is one index lookup, so tasks
   /// of backends left out (a saturated fleet) cost a claim nothing however many wait.
-  func claimNextTask(lease: Lease, among backends: Set<String>?, now: Date) async throws -> GenerationTask?
+  /// Levels age by `aging` (FairQueue).
+  func claimNextTask(lease: Lease, among backends: Set<String>?, aging: Duration, now: Date) async throws -> GenerationTask?
   /// PENDING tasks whose start deadline passed, now EXPIRED with their holds released (a batch at a time).
   func expireOverdueTasks(now: Date) async throws -> [GenerationTask]
-  /// Raises by one level each PENDING task that has waited `aging` at its level (FairQueue's
-  /// aging), in batches; returns how many rose. Callers see no change but the order.
-  func agePendingTasks(every aging: Duration, now: Date) async throws -> Int
   /// Extends the lease; false if the task is no longer this owner's (finished, or taken over).
   func renewLease(taskID: String, lease: Lease) async throws -> Bool
   func updateProgress(taskID: String, progress: Double, preview: Artifact?, now: Date) async throws -> GenerationTask?

@@ -12,15 +12,11 @@ public struct WorkerSettings: Sendable {
   public var retryBase: Duration
   /// At most this many tasks of a backend run at once (by the backend name tasks record).
   public var backendLimits: [String: Int]
-  /// How long a PENDING task waits at one priority level before it rises to the next (FairQueue).
-  public var priorityAging: Duration
 
   public init(
     owner: String = UUID().uuidString.lowercased(), leaseDuration: Duration = .seconds(30), maxAttempts: Int = 3,
-    retryBase: Duration = .seconds(2), backendLimits: [String: Int] = ["default-video": 4, "async-video": 4],
-    priorityAging: Duration = FairQueue.defaultAging
+    retryBase: Duration = .seconds(2), backendLimits: [String: Int] = ["default-video": 4, "async-video": 4]
   ) {
-    self.priorityAging = priorityAging
     self.owner = owner
     self.leaseDuration = leaseDuration
     self.maxAttempts = maxAttempts

@@ -46,7 +46,7 @@ public struct FFmpeg: VideoProcessor {
     }
     try Task.checkCancellation()
     guard status == 0 else {
-      let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      let message = String(decoding: errors.fileHandleForReading.readToEndOfFile(), as: UTF8.self)
       throw Failure(description: "ffmpeg failed (\(status)): \(message.trimmingCharacters(in: .whitespacesAndNewlines).suffix(300))")
     }
     return Array(try Data(contentsOf: outputURL))

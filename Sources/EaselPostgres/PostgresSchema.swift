@@ -230,26 +230,18 @@ enum PostgresSchema {
       ]
     ),
     (
-      // Levels are strict and rise with waiting time; each level has its own virtual time (its
-      // dispatches counted by its own sequence) and each user a turn per level (FairQueue). Queued
-      // tasks keep their order: their ranks lose the old head start of one turn a level, and every
+      // Each priority is a level with its own fair queue: its own virtual time (its dispatches
+      // counted by its own sequence), and a turn per user (FairQueue). Queued tasks keep their order
+      // within their level (their ranks lose the old head start of one turn a level), and every
       // level's clock starts at the old clock.
-      "v14: strict priority levels with aging",
+      "v14: strict priority levels",
       [
-        "ALTER TABLE tasks ADD COLUMN queue_level BIGINT NOT NULL DEFAULT 5",
-        "ALTER TABLE tasks ADD COLUMN queue_level_since DOUBLE PRECISION NOT NULL DEFAULT 0",
-        """
-        UPDATE tasks SET queue_level = priority, queue_level_since = created_at, queue_rank = queue_rank + priority
-        WHERE status = 'PENDING'
-        """,
+        "UPDATE tasks SET queue_rank = queue_rank + priority WHERE status = 'PENDING'",
         "DROP INDEX tasks_fair_queue",
         "DROP INDEX tasks_backend_queue",
-        "CREATE INDEX tasks_fair_queue ON tasks (queue_level DESC, queue_rank, created_at, id) WHERE status = 'PENDING'",
-        """
-        CREATE INDEX tasks_backend_queue ON tasks (backend, queue_level DESC, queue_rank, created_at, id)
-          WHERE status = 'PENDING'
-        """,
-        "CREATE INDEX tasks_aging ON tasks (queue_level, queue_level_since) WHERE status = 'PENDING'",
+        "CREATE INDEX tasks_fair_queue ON tasks (priority, queue_rank, created_at, id) WHERE status = 'PENDING'",
+        "CREATE INDEX tasks_backend_queue ON tasks (backend, priority, queue_rank, created_at, id) WHERE status = 'PENDING'",
+        "CREATE INDEX tasks_waiting ON tasks (priority, created_at) WHERE status = 'PENDING'",
         "ALTER TABLE queue_keys ADD COLUMN priority BIGINT NOT NULL DEFAULT 5",
         "ALTER TABLE queue_keys DROP CONSTRAINT queue_keys_pkey",
         "ALTER TABLE queue_keys ADD PRIMARY KEY (platform, user_id, priority)",
@@ -269,6 +261,55 @@ enum PostgresSchema {
         "ALTER TABLE queue_clock_by_level RENAME TO queue_clock",
         "DROP SEQUENCE queue_dispatches",
       ] + FairQueue.priorities.map { "CREATE SEQUENCE queue_dispatches_\($0)" }
+    ),
+    (
+      // ListTasks reads totals from counters and pages through an index after a cursor, so its
+      // cost doesn't grow with a user's history. Ended tasks are counted as they end (tasks are
+      // always inserted PENDING; unfinished ones are the open holds already counted), in the
+      // transaction that ends them, which already holds the account's row.
+      "v15: task counters and keyset pages",
+      [
+        """
+        CREATE TABLE task_counts (
+          platform TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          status TEXT NOT NULL,
+          count BIGINT NOT NULL CHECK (count >= 0),
+          PRIMARY KEY (platform, user_id, status)
+        )
+        """,
+        """
+        INSERT INTO task_counts
+        SELECT platform, user_id, status, COUNT(*) FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED')
+        GROUP BY platform, user_id, status
+        """,
+        """
+        CREATE FUNCTION count_ended_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP = 'DELETE' THEN
+            UPDATE task_counts SET count = count - 1
+            WHERE platform = OLD.platform AND user_id = OLD.user_id AND status = OLD.status;
+          ELSE
+            INSERT INTO task_counts VALUES (NEW.platform, NEW.user_id, NEW.status, 1)
+            ON CONFLICT (platform, user_id, status) DO UPDATE SET count = task_counts.count + 1;
+          END IF;
+          RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE TRIGGER tasks_count_ended AFTER UPDATE OF status ON tasks FOR EACH ROW
+        WHEN (NEW.status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED') AND OLD.status NOT IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED'))
+        EXECUTE FUNCTION count_ended_tasks()
+        """,
+        """
+        CREATE TRIGGER tasks_count_deleted AFTER DELETE ON tasks FOR EACH ROW
+        WHEN (OLD.status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED'))
+        EXECUTE FUNCTION count_ended_tasks()
+        """,
+        "DROP INDEX tasks_by_owner",
+        "CREATE INDEX tasks_by_owner ON tasks (platform, user_id, created_at DESC, id DESC)",
+        "CREATE INDEX tasks_by_owner_status ON tasks (platform, user_id, status, created_at DESC, id DESC)",
+      ]
     ),
   ]
 

@@ -17,14 +17,14 @@ enum PostgresTaskRows {
       """
       INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
         template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-        created_at, updated_at, webhook, priority, queue_rank, start_by, queue_level, queue_level_since)
+        created_at, updated_at, webhook, priority, queue_rank, start_by)
       VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue),
         \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name),
         \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)),
         \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(Int64(task.sequence)),
         \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970),
         \(try task.webhook.map(StoredJSON.string)), \(Int64(task.priority)), \(task.queueRank),
-        \(task.startBy?.timeIntervalSince1970), \(Int64(task.priority)), \(task.createdAt.timeIntervalSince1970))
+        \(task.startBy?.timeIntervalSince1970))
       """)
     tx.log(task)
   }
@@ -127,98 +127,103 @@ enum PostgresTaskRows {
 
   /// The oldest due PENDING task no other transaction has locked: nodes claiming at once each get
   /// a different task and none waits for another.
-  /// A dispatch at `level` (number `dispatch` there, the claim's `nextval`) moves that level's
-  /// virtual time on.
-  static func countDispatch(_ tx: PostgresTransaction, of task: GenerationTask, level: Int64, dispatch: Int64) async throws {
+  /// A dispatch (number `dispatch` of its level, the claim's `nextval`) moves its level's virtual time on.
+  static func countDispatch(_ tx: PostgresTransaction, of task: GenerationTask, dispatch: Int64) async throws {
     let start = task.queueRank
     try await tx.query(
       """
       UPDATE queue_clock SET base = \(start), base_dispatch = \(dispatch)
-      WHERE level = \(level) AND \(start) > base + (\(dispatch) - base_dispatch) * \(FairQueue.clockStepPerDispatch)
+      WHERE level = \(Int64(task.priority)) AND \(start) > base + (\(dispatch) - base_dispatch) * \(FairQueue.clockStepPerDispatch)
       """)
   }
 
-  /// The first due PENDING task in queue order among `backends` (nil: any), locked: each
-  /// backend's head from its own index range (locked tasks skipped), then the first of those.
-  static func claimNextDue(_ tx: PostgresTransaction, now: Date, among backends: Set<String>?) async throws
+  /// When each level's longest-waiting PENDING task was queued (levels with none left out): one
+  /// index lookup a level.
+  static func oldestWaiting(_ connection: PostgresConnection, logger: Logger) async throws -> [Int: Date] {
+    let rows = try await connection.query(
+      """
+      SELECT level, (SELECT MIN(created_at) FROM tasks WHERE status = 'PENDING' AND priority = level)
+      FROM generate_series(0, 9) level
+      """, logger: logger)
+    var oldest: [Int: Date] = [:]
+    for try await (level, since) in rows.decode((Int32, Double?).self) {
+      if let since { oldest[Int(level)] = Date(timeIntervalSince1970: since) }
+    }
+    return oldest
+  }
+
+  /// The first due PENDING task in queue order among `backends` (nil: any), locked: the first
+  /// level in `order` that has one, and in it each backend's head from its own index range (locked
+  /// tasks skipped), then the first of those.
+  static func claimNextDue(_ tx: PostgresTransaction, now: Date, among backends: Set<String>?, order: [Int]) async throws
     -> GenerationTask?
   {
-    let at = now.timeIntervalSince1970
-    let order = "ORDER BY queue_level DESC, queue_rank, created_at, id LIMIT 1"
-    let dispatch = "nextval(format('queue_dispatches_%s', head.queue_level)::regclass) AS dispatch"
-    let rows: [PostgresRandomAccessRow]
+    for level in order {
+      if let task = try await claimNextDue(tx, now: now, among: backends, priority: level) { return task }
+    }
+    return nil
+  }
+
+  private static func claimNextDue(_ tx: PostgresTransaction, now: Date, among backends: Set<String>?, priority: Int)
+    async throws -> GenerationTask?
+  {
+    var bindings = PostgresBindings()
+    bindings.append(now.timeIntervalSince1970)
+    bindings.append(Int64(priority))
+    let due = """
+      status = 'PENDING' AND priority = $2 AND (not_before IS NULL OR not_before <= $1)
+        AND (start_by IS NULL OR start_by >= $1)
+      """
+    let order = "ORDER BY queue_rank, created_at, id LIMIT 1"
+    let dispatch = "nextval('queue_dispatches_\(priority)') AS dispatch"
+    let sql: String
     if let backends {
       // One CTE per backend, its value bound, so the planner reads each backend's head from its
       // own index range (a LATERAL join over an array hid the value, and it scanned the queue).
       guard !backends.isEmpty else { return nil }
-      var bindings = PostgresBindings()
-      bindings.append(at)
       let heads = backends.sorted().enumerated().map { index, backend in
         bindings.append(backend)
-        return """
-          h\(index) AS (SELECT \(columns), queue_level FROM tasks
-            WHERE backend = $\(index + 2) AND status = 'PENDING' AND (not_before IS NULL OR not_before <= $1)
-              AND (start_by IS NULL OR start_by >= $1)
-            \(order) FOR UPDATE SKIP LOCKED)
-          """
+        return "h\(index) AS (SELECT \(columns) FROM tasks WHERE backend = $\(index + 3) AND \(due) \(order) FOR UPDATE SKIP LOCKED)"
       }
       let union = heads.indices.map { "SELECT * FROM h\($0)" }.joined(separator: " UNION ALL ")
-      let sql = """
+      sql = """
         WITH \(heads.joined(separator: ",\n")) SELECT head.*, \(dispatch)
         FROM (SELECT * FROM (\(union)) heads \(order)) head
         """
-      rows = try await tx.query(PostgresQuery(unsafeSQL: sql, binds: bindings))
     } else {
-      rows = try await tx.query(
-        """
-        SELECT head.*, \(unescaped: dispatch) FROM (
-          SELECT \(unescaped: columns), queue_level FROM tasks
-          WHERE status = 'PENDING' AND (not_before IS NULL OR not_before <= \(at)) AND (start_by IS NULL OR start_by >= \(at))
-          \(unescaped: order) FOR UPDATE SKIP LOCKED) head
-        """)
+      sql = "SELECT head.*, \(dispatch) FROM (SELECT \(columns) FROM tasks WHERE \(due) \(order) FOR UPDATE SKIP LOCKED) head"
     }
-    guard let row = rows.first else { return nil }
+    guard let row = try await tx.query(PostgresQuery(unsafeSQL: sql, binds: bindings)).first else { return nil }
     let task = try decode(row)
-    try await countDispatch(
-      tx, of: task, level: try row["queue_level"].decode(Int64.self), dispatch: try row["dispatch"].decode(Int64.self))
+    try await countDispatch(tx, of: task, dispatch: try row["dispatch"].decode(Int64.self))
     return task
   }
 
-  /// PENDING tasks of `backend` dispatched before one at `place`, up to `limit`: those of higher
-  /// levels, then those of its level ahead of it, each an index range.
-  static func countAhead(_ connection: PostgresConnection, backend: String, of place: QueuePlace, limit: Int, logger: Logger)
-    async throws -> Int
-  {
-    let rows = try await connection.query(
-      """
-      SELECT COUNT(*) FROM (
-        SELECT 1 FROM tasks WHERE status = 'PENDING' AND backend = \(backend) AND queue_level > \(Int64(place.level))
-        UNION ALL
-        SELECT 1 FROM tasks
-        WHERE status = 'PENDING' AND backend = \(backend) AND queue_level = \(Int64(place.level))
-          AND (queue_rank, created_at) < (\(place.rank), \(place.createdAt.timeIntervalSince1970))
-        LIMIT \(Int64(limit))) ahead
-      """, logger: logger
-    ).collect()
+  /// PENDING tasks of `backend` dispatched before one at `place` (nil: all) when levels are served
+  /// in `order`, up to `limit`: those of the levels before its own, then those of its level ahead
+  /// of it, each an index range.
+  static func countAhead(
+    _ connection: PostgresConnection, backend: String, of place: QueuePlace?, order: [Int], limit: Int, logger: Logger
+  ) async throws -> Int {
+    let query: PostgresQuery
+    if let place {
+      let before = order.prefix { $0 != place.priority }.map(Int64.init)
+      query = """
+        SELECT COUNT(*) FROM (
+          SELECT 1 FROM tasks WHERE status = 'PENDING' AND backend = \(backend) AND priority = ANY(\(before))
+          UNION ALL
+          SELECT 1 FROM tasks
+          WHERE status = 'PENDING' AND backend = \(backend) AND priority = \(Int64(place.priority))
+            AND (queue_rank, created_at) < (\(place.rank), \(place.createdAt.timeIntervalSince1970))
+          LIMIT \(Int64(limit))) ahead
+        """
+    } else {
+      query = """
+        SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE status = 'PENDING' AND backend = \(backend) LIMIT \(Int64(limit))) ahead
+        """
+    }
+    let rows = try await connection.query(query, logger: logger).collect()
     return Int(try rows.first?.decode(Int64.self) ?? 0)
-  }
-
-  /// Raises up to `limit` PENDING tasks of `level` that have waited `aging` there by one level,
-  /// each joining the next level at its current turn; how many rose. Tasks being claimed are skipped.
-  static func age(_ tx: PostgresTransaction, level: Int, aging: Double, now: Date, limit: Int) async throws -> Int {
-    let rows = try await tx.query(
-      """
-      WITH raised AS (
-        UPDATE tasks SET queue_level = \(Int64(level + 1)), queue_level_since = queue_level_since + \(aging),
-          queue_rank = \(unescaped: clock(level: level + 1))
-        WHERE id IN (
-          SELECT id FROM tasks
-          WHERE status = 'PENDING' AND queue_level = \(Int64(level)) AND queue_level_since <= \(now.timeIntervalSince1970 - aging)
-          LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
-        RETURNING 1)
-      SELECT COUNT(*) FROM raised
-      """)
-    return Int(try rows.first?[0].decode(Int64.self) ?? 0)
   }
 
   /// PENDING tasks whose start deadline passed, locked (others changing now are skipped).
@@ -267,25 +272,59 @@ enum PostgresTaskRows {
     return try await connection.query(query, logger: PostgresTaskStore.quiet).collect().map { try decode($0.makeRandomAccess()) }
   }
 
+  /// A page of the account's tasks, newest first: by offset, or after a cursor through the index.
   static func page(_ connection: PostgresConnection, account: Account, status: TaskStatus?, page: PageRequest) async throws
     -> Page<GenerationTask>
   {
-    let status = status?.rawValue
-    var total: Int64 = 0
-    let counted = try await connection.query(
+    var bindings = PostgresBindings()
+    bindings.append(account.platform)
+    bindings.append(account.userID)
+    var filter = "platform = $1 AND user_id = $2"
+    if let status {
+      bindings.append(status.rawValue)
+      filter += " AND status = $\(bindings.count)"
+    }
+    if let after = page.after {
+      bindings.append(after.createdAt)
+      bindings.append(after.id)
+      filter += " AND (created_at, id) < ($\(bindings.count - 1), $\(bindings.count))"
+    }
+    let sql = """
+      SELECT \(columns) FROM tasks WHERE \(filter) ORDER BY created_at DESC, id DESC
+      LIMIT \(page.limit + 1) OFFSET \(page.offset)
       """
-      SELECT COUNT(*) FROM tasks WHERE platform = \(account.platform) AND user_id = \(account.userID)
-        AND (\(status)::text IS NULL OR status = \(status))
-      """, logger: PostgresTaskStore.quiet)
-    for try await count in counted.decode(Int64.self) { total = count }
-    let rows = try await connection.query(
-      """
-      SELECT \(unescaped: columns) FROM tasks WHERE platform = \(account.platform) AND user_id = \(account.userID)
-        AND (\(status)::text IS NULL OR status = \(status))
-      ORDER BY created_at DESC, id DESC LIMIT \(Int64(page.limit)) OFFSET \(Int64(page.offset))
-      """, logger: PostgresTaskStore.quiet
-    ).collect()
-    return Page(items: try rows.map { try decode($0.makeRandomAccess()) }, total: total, request: page)
+    let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: PostgresTaskStore.quiet)
+      .collect().map { $0.makeRandomAccess() }
+    let shown = rows.prefix(Int(page.limit))
+    let next = try rows.count > shown.count
+      ? shown.last.map { TaskCursor(createdAt: try $0["created_at"].decode(Double.self), id: try $0["id"].decode(String.self)) }
+      : nil
+    return Page(
+      items: try shown.map(decode), total: try await count(connection, account: account, status: status), request: page,
+      next: next)
+  }
+
+  /// The account's tasks in `status` (nil: all), from counters: ended tasks are counted by status
+  /// as they end (`task_counts`, kept by a trigger), unfinished ones by their open holds; only a
+  /// count of PENDING or PROCESSING alone reads the tasks, and there are few of those.
+  static func count(_ connection: PostgresConnection, account: Account, status: TaskStatus?) async throws -> Int64 {
+    let query: PostgresQuery =
+      switch status {
+      case nil:
+        """
+        SELECT COALESCE((SELECT SUM(count) FROM task_counts WHERE platform = \(account.platform) AND user_id = \(account.userID)), 0)::BIGINT
+          + COALESCE((SELECT active_tasks FROM credit_accounts WHERE platform = \(account.platform) AND user_id = \(account.userID)), 0)
+        """
+      case let status? where status.isTerminal:
+        """
+        SELECT count FROM task_counts
+        WHERE platform = \(account.platform) AND user_id = \(account.userID) AND status = \(status.rawValue)
+        """
+      case let status?:
+        "SELECT COUNT(*) FROM tasks WHERE platform = \(account.platform) AND user_id = \(account.userID) AND status = \(status.rawValue)"
+      }
+    let rows = try await connection.query(query, logger: PostgresTaskStore.quiet).collect()
+    return try rows.first?.decode(Int64.self) ?? 0
   }
 
   /// Logged states after `updateID`, oldest first: of one account, of a platform, or (nil) of everyone.

@@ -4,9 +4,13 @@ import PostgresNIO
 
 /// TaskQueue: claims, leases, progress and endings, each settling credits the domain's way.
 extension PostgresTaskStore: TaskQueue {
-  public func claimNextTask(lease: Lease, among backends: Set<String>?, now: Date) async throws -> GenerationTask? {
+  public func claimNextTask(lease: Lease, among backends: Set<String>?, aging: Duration, now: Date) async throws
+    -> GenerationTask?
+  {
     try await write { tx in
-      guard var task = try await PostgresTaskRows.claimNextDue(tx, now: now, among: backends)
+      let oldest = try await PostgresTaskRows.oldestWaiting(tx.connection, logger: tx.logger)
+      let order = FairQueue.levelOrder(oldestWaiting: oldest, now: now, aging: aging)
+      guard var task = try await PostgresTaskRows.claimNextDue(tx, now: now, among: backends, order: order)
       else { return nil }
       task.claim(now: now)
       try await PostgresTaskRows.saveChange(tx, &task, now: now)
@@ -24,28 +28,6 @@ extension PostgresTaskStore: TaskQueue {
       }
       return expired
     }
-  }
-
-  public func agePendingTasks(every aging: Duration, now: Date) async throws -> Int {
-    var raised = 0
-    var more = true
-    while more {
-      // Lowest level first, so a task that waited several intervals rises several levels at once;
-      // batches keep a long queue's sweep short.
-      let (count, full) = try await write { tx in
-        var count = 0
-        var full = false
-        for level in FairQueue.priorities.dropLast() {
-          let batch = try await PostgresTaskRows.age(tx, level: level, aging: aging.seconds, now: now, limit: 1_000)
-          count += batch
-          full = full || batch == 1_000
-        }
-        return (count, full)
-      }
-      raised += count
-      more = full
-    }
-    return raised
   }
 
   public func renewLease(taskID: String, lease: Lease) async throws -> Bool {

@@ -3,22 +3,30 @@ import Foundation
 import PostgresNIO
 
 extension PostgresTaskStore: QueueInsight {
-  public func tasksAhead(backend: String, of place: QueuePlace, limit: Int) async throws -> Int {
+  public func tasksAhead(backend: String, of place: QueuePlace?, aging: Duration, now: Date, limit: Int) async throws
+    -> Int
+  {
     try await read { connection in
-      try await PostgresTaskRows.countAhead(connection, backend: backend, of: place, limit: limit, logger: Self.quiet)
+      let oldest = try await PostgresTaskRows.oldestWaiting(connection, logger: Self.quiet)
+      let order = FairQueue.levelOrder(oldestWaiting: oldest, now: now, aging: aging)
+      return try await PostgresTaskRows.countAhead(
+        connection, backend: backend, of: place, order: order, limit: limit, logger: Self.quiet)
     }
   }
 
-  public func tasksAhead(ofTask id: String, limit: Int) async throws -> Int? {
+  public func tasksAhead(ofTask id: String, aging: Duration, now: Date, limit: Int) async throws -> Int? {
     try await read { connection in
       let rows = try await connection.query(
-        "SELECT backend, queue_level, queue_rank, created_at FROM tasks WHERE id = \(id) AND status = 'PENDING'",
+        "SELECT backend, priority, queue_rank, created_at FROM tasks WHERE id = \(id) AND status = 'PENDING'",
         logger: Self.quiet
       ).collect()
       guard let row = rows.first else { return nil }
-      let (backend, level, rank, createdAt) = try row.decode((String, Int64, Double, Double).self)
-      let place = QueuePlace(level: Int(level), rank: rank, createdAt: Date(timeIntervalSince1970: createdAt))
-      return try await PostgresTaskRows.countAhead(connection, backend: backend, of: place, limit: limit, logger: Self.quiet)
+      let (backend, priority, rank, createdAt) = try row.decode((String, Int64, Double, Double).self)
+      let place = QueuePlace(priority: Int(priority), rank: rank, createdAt: Date(timeIntervalSince1970: createdAt))
+      let oldest = try await PostgresTaskRows.oldestWaiting(connection, logger: Self.quiet)
+      let order = FairQueue.levelOrder(oldestWaiting: oldest, now: now, aging: aging)
+      return try await PostgresTaskRows.countAhead(
+        connection, backend: backend, of: place, order: order, limit: limit, logger: Self.quiet)
     }
   }
 
@@ -43,7 +51,7 @@ extension PostgresTaskStore: QueueInsight {
       ).collect()
       let (clock, last) = try rows.first?.decode((Double, Double?).self) ?? (0, nil)
       let turn = FairQueue.turn(virtualTime: clock, lastFinish: last, weight: weight)
-      return QueuePlace(level: priority, rank: turn.start, createdAt: now)
+      return QueuePlace(priority: priority, rank: turn.start, createdAt: now)
     }
   }
 }

@@ -77,14 +77,15 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
   {
     try await mappingErrors("ListTasks", context: context, logger: logger) {
       let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
-      let pageRequest = try PageRequest(page: request.page, limit: request.limit)
+      let pageRequest = try PageRequest(page: request.page, limit: request.limit, pageToken: request.pageToken)
       let page = try await manager.tasks(of: account, status: TaskStatus(request.status), page: pageRequest)
       return .with {
         $0.tasks = page.items.map(message)
         $0.total = page.total
-        $0.page = pageRequest.page
+        $0.page = pageRequest.after == nil ? pageRequest.page : 0
         $0.limit = pageRequest.limit
         $0.totalPages = page.totalPages
+        $0.nextPageToken = page.next?.token ?? ""
       }
     }
   }

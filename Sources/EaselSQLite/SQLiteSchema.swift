@@ -265,22 +265,18 @@ enum Schema {
           CREATE INDEX tasks_backend_started ON tasks (backend, started_at);
           """)
     }
-    migrator.registerMigration("v14: strict priority levels with aging") { db in
-      // Levels are strict and rise with waiting time; each level has its own virtual time and each
-      // user a turn per level (FairQueue). Queued tasks keep their order: their ranks lose the old
-      // head start of one turn a level, and every level's clock starts at the old clock.
+    migrator.registerMigration("v14: strict priority levels") { db in
+      // Each priority is a level with its own fair queue: its own virtual time, and a turn per user
+      // (FairQueue). Queued tasks keep their order within their level (their ranks lose the old
+      // head start of one turn a level), and every level's clock starts at the old clock.
       try db.execute(
         sql: """
-          ALTER TABLE tasks ADD COLUMN queue_level INTEGER NOT NULL DEFAULT 5;
-          ALTER TABLE tasks ADD COLUMN queue_level_since REAL NOT NULL DEFAULT 0;
-          UPDATE tasks SET queue_level = priority, queue_level_since = created_at, queue_rank = queue_rank + priority
-          WHERE status = 'PENDING';
+          UPDATE tasks SET queue_rank = queue_rank + priority WHERE status = 'PENDING';
           DROP INDEX tasks_fair_queue;
           DROP INDEX tasks_backend_queue;
-          CREATE INDEX tasks_fair_queue ON tasks (queue_level DESC, queue_rank, created_at) WHERE status = 'PENDING';
-          CREATE INDEX tasks_backend_queue ON tasks (backend, queue_level DESC, queue_rank, created_at)
-            WHERE status = 'PENDING';
-          CREATE INDEX tasks_aging ON tasks (queue_level, queue_level_since) WHERE status = 'PENDING';
+          CREATE INDEX tasks_fair_queue ON tasks (priority, queue_rank, created_at) WHERE status = 'PENDING';
+          CREATE INDEX tasks_backend_queue ON tasks (backend, priority, queue_rank, created_at) WHERE status = 'PENDING';
+          CREATE INDEX tasks_waiting ON tasks (priority, created_at) WHERE status = 'PENDING';
           CREATE TABLE queue_keys_by_level (
             platform TEXT NOT NULL,
             user_id TEXT NOT NULL,
@@ -302,6 +298,38 @@ enum Schema {
           SELECT level, 0, (SELECT base + (dispatches - base_dispatch) * 0.1 FROM queue_clock), 0 FROM levels;
           DROP TABLE queue_clock;
           ALTER TABLE queue_clock_by_level RENAME TO queue_clock;
+          """)
+    }
+    migrator.registerMigration("v15: task counters and keyset pages") { db in
+      // ListTasks reads totals from counters and pages through an index after a cursor, so its
+      // cost doesn't grow with a user's history. Ended tasks are counted as they end (tasks are
+      // always inserted PENDING; unfinished ones are the open holds already counted).
+      try db.execute(
+        sql: """
+          CREATE TABLE task_counts (
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            count INTEGER NOT NULL CHECK (count >= 0),
+            PRIMARY KEY (platform, user_id, status)
+          ) WITHOUT ROWID;
+          INSERT INTO task_counts
+          SELECT platform, user_id, status, COUNT(*) FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED')
+          GROUP BY platform, user_id, status;
+          CREATE TRIGGER tasks_count_ended AFTER UPDATE OF status ON tasks
+          WHEN new.status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED') AND old.status NOT IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED')
+          BEGIN
+            INSERT INTO task_counts VALUES (new.platform, new.user_id, new.status, 1)
+            ON CONFLICT (platform, user_id, status) DO UPDATE SET count = count + 1;
+          END;
+          CREATE TRIGGER tasks_count_deleted AFTER DELETE ON tasks WHEN old.status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED')
+          BEGIN
+            UPDATE task_counts SET count = count - 1
+            WHERE platform = old.platform AND user_id = old.user_id AND status = old.status;
+          END;
+          DROP INDEX tasks_by_owner;
+          CREATE INDEX tasks_by_owner ON tasks (platform, user_id, created_at DESC, id DESC);
+          CREATE INDEX tasks_by_owner_status ON tasks (platform, user_id, status, created_at DESC, id DESC);
           """)
     }
     return migrator

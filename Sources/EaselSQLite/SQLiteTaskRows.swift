@@ -9,8 +9,8 @@ enum TaskRows {
       literal: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
           template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-          created_at, updated_at, webhook, priority, queue_rank, start_by, queue_level, queue_level_since)
-        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970), \(task.priority), \(task.createdAt.timeIntervalSince1970))
+          created_at, updated_at, webhook, priority, queue_rank, start_by)
+        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970))
         """)
     var logged = task
     try appendUpdate(db, &logged, feed: feed)
@@ -95,8 +95,8 @@ enum TaskRows {
     return finish - step
   }
 
-  /// A dispatch at `level` moves that level's virtual time on.
-  static func countDispatch(_ db: Database, of task: GenerationTask, level: Int) throws {
+  /// A dispatch moves its level's virtual time on.
+  static func countDispatch(_ db: Database, of task: GenerationTask) throws {
     let start = task.queueRank
     let passes: SQL = "\(start) > base + (dispatches + 1 - base_dispatch) * \(FairQueue.clockStepPerDispatch)"
     try db.run(
@@ -104,61 +104,68 @@ enum TaskRows {
         UPDATE queue_clock SET dispatches = dispatches + 1,
           base = CASE WHEN \(passes) THEN \(start) ELSE base END,
           base_dispatch = CASE WHEN \(passes) THEN dispatches + 1 ELSE base_dispatch END
-        WHERE level = \(level)
+        WHERE level = \(task.priority)
         """)
   }
 
-  /// The first due PENDING task in queue order among `backends` (nil: any), and its level: each
-  /// backend's head from its own index range, then the first of those.
-  static func nextDue(_ db: Database, now: Date, among backends: Set<String>?) throws -> (GenerationTask, level: Int)? {
+  /// When each level's longest-waiting PENDING task was queued (levels with none left out): one
+  /// index lookup a level.
+  static func oldestWaiting(_ db: Database) throws -> [Int: Date] {
+    let levels = FairQueue.priorities.map { level -> SQL in
+      "SELECT \(level), (SELECT MIN(created_at) FROM tasks WHERE status = 'PENDING' AND priority = \(level))"
+    }
+    var oldest: [Int: Date] = [:]
+    for row in try Row.fetchAll(db, cached: levels.joined(separator: " UNION ALL ")) {
+      if let since: Double = row[1] { oldest[row[0]] = Date(timeIntervalSince1970: since) }
+    }
+    return oldest
+  }
+
+  /// The first due PENDING task of level `priority` in queue order among `backends` (nil: any):
+  /// each backend's head from its own index range, then the first of those.
+  static func nextDue(_ db: Database, now: Date, among backends: Set<String>?, priority: Int) throws -> GenerationTask? {
     let due: SQL = """
-      status = 'PENDING' AND (not_before IS NULL OR not_before <= \(now.timeIntervalSince1970))
+      status = 'PENDING' AND priority = \(priority) AND (not_before IS NULL OR not_before <= \(now.timeIntervalSince1970))
         AND (start_by IS NULL OR start_by >= \(now.timeIntervalSince1970))
       """
-    let order: SQL = "ORDER BY queue_level DESC, queue_rank, created_at LIMIT 1"
-    let row: Row?
-    if let backends {
-      let heads = backends.sorted().map { backend -> SQL in
-        "SELECT * FROM (SELECT * FROM tasks WHERE \(due) AND backend = \(backend) \(order))"
-      }
-      guard !heads.isEmpty else { return nil }
-      row = try Row.fetchOne(db, cached: "SELECT * FROM (\(heads.joined(separator: " UNION ALL "))) \(order)")
-    } else {
-      row = try Row.fetchOne(db, cached: "SELECT * FROM tasks WHERE \(due) \(order)")
+    guard let backends else {
+      return try Row.fetchOne(db, cached: "SELECT * FROM tasks WHERE \(due) ORDER BY queue_rank, created_at LIMIT 1").map(decode)
     }
-    return try row.map { (try decode($0), $0["queue_level"]) }
+    let heads = backends.sorted().map { backend -> SQL in
+      "SELECT * FROM (SELECT * FROM tasks WHERE \(due) AND backend = \(backend) ORDER BY queue_rank, created_at LIMIT 1)"
+    }
+    guard !heads.isEmpty else { return nil }
+    return try Row.fetchOne(
+      db, cached: "SELECT * FROM (\(heads.joined(separator: " UNION ALL "))) ORDER BY queue_rank, created_at LIMIT 1"
+    ).map(decode)
   }
 
-  /// PENDING tasks of `backend` dispatched before one at `place`, up to `limit`: those of higher
-  /// levels, then those of its level ahead of it, each an index range.
-  static func countAhead(_ db: Database, backend: String, of place: QueuePlace, limit: Int) throws -> Int {
-    try Int.fetchOne(
-      db,
-      cached: """
-        SELECT COUNT(*) FROM (
-          SELECT 1 FROM tasks INDEXED BY tasks_backend_queue
-          WHERE status = 'PENDING' AND backend = \(backend) AND queue_level > \(place.level)
-          UNION ALL
-          SELECT 1 FROM tasks INDEXED BY tasks_backend_queue
-          WHERE status = 'PENDING' AND backend = \(backend) AND queue_level = \(place.level)
-            AND (queue_rank, created_at) < (\(place.rank), \(place.createdAt.timeIntervalSince1970))
-          LIMIT \(limit))
-        """) ?? 0
-  }
-
-  /// Raises up to `limit` PENDING tasks of `level` that have waited `aging` there by one level,
-  /// each joining the next level at its current turn; how many rose.
-  static func age(_ db: Database, level: Int, aging: TimeInterval, now: Date, limit: Int) throws -> Int {
-    try db.run(
-      literal: """
-        UPDATE tasks SET queue_level = \(level + 1), queue_level_since = queue_level_since + \(aging),
-          queue_rank = \(clock(level: level + 1))
-        WHERE id IN (
-          SELECT id FROM tasks INDEXED BY tasks_aging
-          WHERE status = 'PENDING' AND queue_level = \(level) AND queue_level_since <= \(now.timeIntervalSince1970 - aging)
-          LIMIT \(limit))
-        """)
-    return db.changesCount
+  /// PENDING tasks of `backend` dispatched before one at `place` (nil: all) when levels are served
+  /// in `order`, up to `limit`: those of the levels before its own, then those of its level ahead
+  /// of it, each an index range.
+  static func countAhead(_ db: Database, backend: String, of place: QueuePlace?, order: [Int], limit: Int) throws -> Int {
+    guard let place else {
+      return try Int.fetchOne(
+        db,
+        cached: """
+          SELECT COUNT(*) FROM (SELECT 1 FROM tasks INDEXED BY tasks_backend_queue
+            WHERE status = 'PENDING' AND backend = \(backend) LIMIT \(limit))
+          """) ?? 0
+    }
+    var ahead: [SQL] = [
+      """
+      SELECT 1 FROM tasks INDEXED BY tasks_backend_queue
+      WHERE status = 'PENDING' AND backend = \(backend) AND priority = \(place.priority)
+        AND (queue_rank, created_at) < (\(place.rank), \(place.createdAt.timeIntervalSince1970))
+      """
+    ]
+    for level in order.prefix(while: { $0 != place.priority }) {
+      ahead.append(
+        "SELECT 1 FROM tasks INDEXED BY tasks_backend_queue WHERE status = 'PENDING' AND backend = \(backend) AND priority = \(level)"
+      )
+    }
+    return try Int.fetchOne(
+      db, cached: "SELECT COUNT(*) FROM (\(ahead.joined(separator: " UNION ALL ")) LIMIT \(limit))") ?? 0
   }
 
   /// PENDING tasks whose start deadline passed, oldest deadline first.
@@ -208,13 +215,37 @@ enum TaskRows {
       literal: "UPDATE tasks SET lease_owner = \(lease?.owner), lease_expires_at = \(lease?.expires.timeIntervalSince1970), not_before = \(notBefore?.timeIntervalSince1970) WHERE id = \(id)")
   }
 
+  /// A page of the account's tasks, newest first: by offset, or after a cursor through the index.
   static func page(_ db: Database, account: Account, status: TaskStatus?, page: PageRequest) throws -> Page<GenerationTask> {
     var filter = owner(.account(account))
     if let status { filter += " AND status = \(status.rawValue)" }
-    let total = try Int64.fetchOne(db, cached: "SELECT COUNT(*) FROM tasks WHERE \(filter)") ?? 0
+    if let after = page.after { filter += " AND (created_at, id) < (\(after.createdAt), \(after.id))" }
     let rows = try Row.fetchAll(
-      db, cached: "SELECT * FROM tasks WHERE \(filter) ORDER BY created_at DESC, rowid DESC LIMIT \(page.limit) OFFSET \(page.offset)")
-    return Page(items: try rows.map(decode), total: total, request: page)
+      db,
+      cached: """
+        SELECT * FROM tasks WHERE \(filter) ORDER BY created_at DESC, id DESC
+        LIMIT \(page.limit + 1) OFFSET \(page.offset)
+        """)
+    let shown = rows.prefix(Int(page.limit))
+    let next = rows.count > shown.count ? shown.last.map { TaskCursor(createdAt: $0["created_at"], id: $0["id"]) } : nil
+    return Page(
+      items: try shown.map(decode), total: try count(db, account: account, status: status), request: page, next: next)
+  }
+
+  /// The account's tasks in `status` (nil: all), from counters: ended tasks are counted by status
+  /// as they end (`task_counts`, kept by triggers), unfinished ones by their open holds; only a
+  /// count of PENDING or PROCESSING alone reads the tasks, and there are few of those.
+  static func count(_ db: Database, account: Account, status: TaskStatus?) throws -> Int64 {
+    let owner = owner(.account(account))
+    switch status {
+    case nil:
+      let ended = try Int64.fetchOne(db, cached: "SELECT COALESCE(SUM(count), 0) FROM task_counts WHERE \(owner)") ?? 0
+      return ended + Int64(try Credits.activeTasks(db, account))
+    case let status? where status.isTerminal:
+      return try Int64.fetchOne(db, cached: "SELECT count FROM task_counts WHERE \(owner) AND status = \(status.rawValue)") ?? 0
+    case let status?:
+      return try Int64.fetchOne(db, cached: "SELECT COUNT(*) FROM tasks WHERE \(owner) AND status = \(status.rawValue)") ?? 0
+    }
   }
 
   private static func decode(_ row: Row) throws -> GenerationTask {

@@ -4,14 +4,20 @@ import GRDB
 
 /// TaskQueue: claims, leases, progress and endings, each settling credits the domain's way.
 extension SQLiteTaskStore: TaskQueue {
-  public func claimNextTask(lease: Lease, among backends: Set<String>?, now: Date) async throws -> GenerationTask? {
+  public func claimNextTask(lease: Lease, among backends: Set<String>?, aging: Duration, now: Date) async throws
+    -> GenerationTask?
+  {
     try await writer.write { db in
-      guard var (task, level) = try TaskRows.nextDue(db, now: now, among: backends) else { return nil }
-      try TaskRows.countDispatch(db, of: task, level: level)
-      task.claim(now: now)
-      try TaskRows.saveChange(db, &task, now: now, feed: feed)
-      try TaskRows.setLease(db, id: task.id, lease: lease)
-      return task
+      let order = FairQueue.levelOrder(oldestWaiting: try TaskRows.oldestWaiting(db), now: now, aging: aging)
+      for level in order {
+        guard var task = try TaskRows.nextDue(db, now: now, among: backends, priority: level) else { continue }
+        try TaskRows.countDispatch(db, of: task)
+        task.claim(now: now)
+        try TaskRows.saveChange(db, &task, now: now, feed: feed)
+        try TaskRows.setLease(db, id: task.id, lease: lease)
+        return task
+      }
+      return nil
     }
   }
 
@@ -24,28 +30,6 @@ extension SQLiteTaskStore: TaskQueue {
       }
       return expired
     }
-  }
-
-  public func agePendingTasks(every aging: Duration, now: Date) async throws -> Int {
-    var raised = 0
-    var more = true
-    while more {
-      // Lowest level first, so a task that waited several intervals rises several levels at once;
-      // batches keep a long queue's sweep from holding the writer.
-      let (count, full) = try await writer.write { db in
-        var count = 0
-        var full = false
-        for level in FairQueue.priorities.dropLast() {
-          let batch = try TaskRows.age(db, level: level, aging: aging.seconds, now: now, limit: 1_000)
-          count += batch
-          full = full || batch == 1_000
-        }
-        return (count, full)
-      }
-      raised += count
-      more = full
-    }
-    return raised
   }
 
   public func renewLease(taskID: String, lease: Lease) async throws -> Bool {

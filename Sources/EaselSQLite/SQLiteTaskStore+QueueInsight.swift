@@ -3,21 +3,25 @@ import Foundation
 import GRDB
 
 extension SQLiteTaskStore: QueueInsight {
-  public func tasksAhead(backend: String, of place: QueuePlace, limit: Int) async throws -> Int {
-    try readInline { db in try TaskRows.countAhead(db, backend: backend, of: place, limit: limit) }
+  public func tasksAhead(backend: String, of place: QueuePlace?, aging: Duration, now: Date, limit: Int) async throws
+    -> Int
+  {
+    try readInline { db in
+      let order = FairQueue.levelOrder(oldestWaiting: try TaskRows.oldestWaiting(db), now: now, aging: aging)
+      return try TaskRows.countAhead(db, backend: backend, of: place, order: order, limit: limit)
+    }
   }
 
-  public func tasksAhead(ofTask id: String, limit: Int) async throws -> Int? {
+  public func tasksAhead(ofTask id: String, aging: Duration, now: Date, limit: Int) async throws -> Int? {
     try readInline { db in
       guard
         let row = try Row.fetchOne(
-          db,
-          cached: "SELECT backend, queue_level, queue_rank, created_at FROM tasks WHERE id = \(id) AND status = 'PENDING'")
+          db, cached: "SELECT backend, priority, queue_rank, created_at FROM tasks WHERE id = \(id) AND status = 'PENDING'")
       else { return nil }
       let place = QueuePlace(
-        level: row["queue_level"], rank: row["queue_rank"],
-        createdAt: Date(timeIntervalSince1970: row["created_at"]))
-      return try TaskRows.countAhead(db, backend: row["backend"], of: place, limit: limit)
+        priority: row["priority"], rank: row["queue_rank"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
+      let order = FairQueue.levelOrder(oldestWaiting: try TaskRows.oldestWaiting(db), now: now, aging: aging)
+      return try TaskRows.countAhead(db, backend: row["backend"], of: place, order: order, limit: limit)
     }
   }
 
@@ -39,7 +43,7 @@ extension SQLiteTaskStore: QueueInsight {
           WHERE platform = \(account.platform) AND user_id = \(account.userID) AND priority = \(priority)
           """)
       let turn = FairQueue.turn(virtualTime: clock, lastFinish: last, weight: weight)
-      return QueuePlace(level: priority, rank: turn.start, createdAt: now)
+      return QueuePlace(priority: priority, rank: turn.start, createdAt: now)
     }
   }
 }

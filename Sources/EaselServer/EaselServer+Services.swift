@@ -32,8 +32,8 @@ extension EaselServer {
       store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, running: running,
       settings: settings, blocking: ThreadPools.imaging, logger: logger)
     let pool = WorkerPool(
-      size: configuration.workers, store: store, runner: runner, backends: backends, settings: settings, logger: logger,
-      signal: workerSignal)
+      size: configuration.workers, store: store, runner: runner, backends: backends, settings: settings,
+      scheduling: configuration.scheduling, logger: logger, signal: workerSignal)
 
     let catalog = TemplateCatalog([], store: store)
     let reloader = TemplateReloader(

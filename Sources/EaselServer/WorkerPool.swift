@@ -18,6 +18,7 @@ public final class WorkerPool: Service, Sendable {
   let runner: TaskRunner
   let backends: [String: any ModelBackend]
   let settings: WorkerSettings
+  let scheduling: SchedulingSettings
   let logger: Logger
   private let running = Mutex((total: 0, byBackend: [String: Int]()))
   private let claimFailing = Atomic(false)
@@ -26,8 +27,9 @@ public final class WorkerPool: Service, Sendable {
   /// `signal` wakes the pool when a task may be waiting (one was created, here or on another node).
   public init(
     size: Int, store: any TaskQueue, runner: TaskRunner, backends: [String: any ModelBackend], settings: WorkerSettings,
-    logger: Logger, signal: WakeSignal = WakeSignal()
+    scheduling: SchedulingSettings = SchedulingSettings(), logger: Logger, signal: WakeSignal = WakeSignal()
   ) {
+    self.scheduling = scheduling
     self.backends = backends
     self.size = size
     self.store = store
@@ -44,10 +46,10 @@ public final class WorkerPool: Service, Sendable {
 
   public func run() async throws {
     guard size > 0 else {
-      // A node without workers still keeps the queue: deadlines and aging.
+      // A node without workers still ends tasks whose start deadline passed.
       while !Task.isShuttingDownGracefully, !Task.isCancelled {
         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.pollInterval) }
-        await maintainQueue()
+        await expireOverdueTasks()
       }
       return
     }
@@ -87,7 +89,8 @@ public final class WorkerPool: Service, Sendable {
       let lease = settings.lease(from: now)
       let claimable = Set(backends.keys).subtracting(saturatedBackends())
       guard !claimable.isEmpty else { return nil }
-      let claimed = try await store.claimNextTask(lease: lease, among: claimable, now: now)
+      let claimed = try await store.claimNextTask(
+        lease: lease, among: claimable, aging: scheduling.priorityAging, now: now)
       if claimFailing.exchange(false, ordering: .relaxed) { logger.notice("claiming tasks again") }
       guard let task = claimed else { return nil }
       // The slot was free a moment ago and this pool is its only taker here; should a probe have
@@ -116,25 +119,18 @@ public final class WorkerPool: Service, Sendable {
         lastRescue = .now
         await rescueExpiredLeases()
       }
-      await maintainQueue()
+      await expireOverdueTasks()
       wake()
     }
   }
 
-  /// PENDING tasks past their start deadline end EXPIRED, their holds released; tasks that waited
-  /// long enough rise a priority level.
-  private func maintainQueue() async {
+  /// PENDING tasks past their start deadline end EXPIRED, their holds released.
+  private func expireOverdueTasks() async {
     do {
       let expired = try await store.expireOverdueTasks(now: Date())
       if !expired.isEmpty { logger.info("expired tasks that did not start in time", metadata: ["count": "\(expired.count)"]) }
     } catch {
       logger.error("can't expire overdue tasks", metadata: ["error": "\(error)"])
-    }
-    do {
-      let raised = try await store.agePendingTasks(every: settings.priorityAging, now: Date())
-      if raised > 0 { logger.debug("raised waiting tasks a priority level", metadata: ["count": "\(raised)"]) }
-    } catch {
-      logger.error("can't age waiting tasks", metadata: ["error": "\(error)"])
     }
   }
 

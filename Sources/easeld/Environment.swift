@@ -164,7 +164,7 @@ struct Environment {
     }
     let aging: Int = try number("EASEL_PRIORITY_AGING_MS", default: 30_000)
     guard aging >= 1 else { throw ValidationError("\(describe("EASEL_PRIORITY_AGING_MS")) must be 1 or more") }
-    configuration.workerSettings.priorityAging = .milliseconds(aging)
+    configuration.scheduling.priorityAging = .milliseconds(aging)
     for pair in (self["EASEL_PLATFORM_WEIGHTS"] ?? "").split(separator: ",") {
       let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
       guard parts.count == 2, let weight = Double(parts[1]), weight > 0, weight <= 1000 else {

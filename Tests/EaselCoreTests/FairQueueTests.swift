@@ -13,6 +13,18 @@ import Testing
     #expect(FairQueue.turn(virtualTime: 10, lastFinish: nil, weight: 4).finish == 10.25, "weight 4: four turns per turn")
   }
 
+  @Test func levelsAreServedByPriorityUntilAgingLiftsALevel() {
+    let now = Date(timeIntervalSince1970: 10_000)
+    func ago(_ seconds: Double) -> Date { now.addingTimeInterval(-seconds) }
+    let fresh = FairQueue.levelOrder(oldestWaiting: [5: ago(20), 9: ago(1), 0: ago(29)], now: now, aging: .seconds(30))
+    #expect(fresh == [9, 5, 0], "strict while no level has waited 30 s")
+    let aged = FairQueue.levelOrder(oldestWaiting: [5: ago(121), 9: ago(1), 7: ago(5)], now: now, aging: .seconds(30))
+    #expect(aged == [5, 9, 7], "5 waited four steps: level with 9, and older")
+    let capped = FairQueue.levelOrder(oldestWaiting: [0: ago(10_000), 9: ago(50)], now: now, aging: .seconds(30))
+    #expect(capped == [0, 9], "no level rises past 9, and of equals the longer-waiting goes first")
+    #expect(FairQueue.levelOrder(oldestWaiting: [:], now: now, aging: .seconds(30)).isEmpty)
+  }
+
   @Test func prioritiesOutsideTheRangeOrAboveTheKeyAreRefused() {
     let key = Caller(platform: "web", scope: .tasks, keyID: "k", maxPriority: 6)
     #expect(throws: Never.self) { try FairQueue.check(priority: 6, caller: key) }

@@ -1,3 +1,4 @@
+import EaselImaging
 import EaselRPC
 import Foundation
 import GRPCCore
@@ -106,6 +107,6 @@ func runTool(_ name: String, _ arguments: [String], environment: [String: String
 
 private func readToEnd(_ handle: FileHandle) async -> Data {
   await withCheckedContinuation { continuation in
-    DispatchQueue.global().async { continuation.resume(returning: handle.readDataToEndOfFile()) }
+    DispatchQueue.global().async { continuation.resume(returning: handle.readToEndOfFile()) }
   }
 }

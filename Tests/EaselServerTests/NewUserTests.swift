@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import EaselCore
 import EaselPostgres
+import EaselImaging
 import EaselRPC
 import EaselServer
 import Foundation
@@ -282,7 +283,7 @@ final class LiveProcess {
     // crash swift-corelibs-foundation when the handle goes away first).
     let handle = out.fileHandleForReading
     Thread.detachNewThread { [output] in
-      while case let data = handle.availableData, !data.isEmpty {
+      while case let data = handle.readSome(), !data.isEmpty {
         output.append(String(decoding: data, as: UTF8.self))
       }
       output.ended.withLock { $0 = true }

@@ -21,7 +21,7 @@ import Testing
     var claimed: [(String, String)] = []
     for _ in 0..<count {
       let lease = Lease(owner: "scheduler-test", expires: Date().addingTimeInterval(60))
-      guard let task = try await store.claimNextTask(lease: lease, among: nil, now: Date()) else { break }
+      guard let task = try await store.claimNextTask(lease: lease, among: nil, aging: FairQueue.defaultAging, now: Date()) else { break }
       claimed.append((task.account.userID, task.id))
     }
     return claimed
@@ -102,8 +102,8 @@ import Testing
     }
   }
 
-  /// With a simulated clock (1 s a dispatch, aging every 5 s), a priority-0 task under a constant
-  /// stream of priority-9 tasks rises a level every 5 s and starts once it reaches level 9.
+  /// Claims with a simulated clock, 6 s a dispatch (aging 30 s a level): a priority-0 task under a
+  /// constant stream of priority-9 tasks from ever new users starts once its level has aged to 9.
   @Test func agingBoundsTheWaitOfALowPriorityTask() async throws {
     let directory = try TestServer.temporaryDirectory()
     try await withTestServer(directory: directory, workers: 0) { server in
@@ -116,26 +116,30 @@ import Testing
           try await server.grant("s\(waited)", 100)
           _ = try await Self.create(server, "s\(waited)", priority: 9, prompt: "stream")
           waited += 1
-          _ = try await store.agePendingTasks(every: .seconds(5), now: start.addingTimeInterval(Double(waited)))
-          if try await Self.dispatch(1, from: store).first?.id == patient.id { break }
+          let lease = Lease(owner: "scheduler-test", expires: Date().addingTimeInterval(600))
+          let now = start.addingTimeInterval(Double(waited) * 6)
+          let task = try await store.claimNextTask(lease: lease, among: nil, aging: .seconds(30), now: now)
+          if task?.id == patient.id { break }
         }
         return waited
       }
-      #expect((9 * 5)...(9 * 5 + 1) ~= waited, "levels 0 to 9 at 5 s a level: started after \(waited) s")
+      #expect((9 * 5)...(9 * 5 + 1) ~= waited, "9 levels at 30 s each: it started after \(waited * 6) s")
     }
   }
 
-  /// The worker pool runs the aging sweep, also on a node without workers.
-  @Test func thePoolRaisesWaitingTasks() async throws {
-    let directory = try TestServer.temporaryDirectory()
-    let settings = WorkerSettings(priorityAging: .milliseconds(100))
-    try await withTestServer(directory: directory, workers: 0, workerSettings: settings) { server in
-      for user in ["low", "vip"] { try await server.grant(user, 100) }
+  /// The worker pool claims with its aging setting: with 100 ms a level, a priority-0 task queued
+  /// a second before a priority-9 one has aged level with it, and goes first as the older.
+  @Test func thePoolAgesLevelsWithItsSetting() async throws {
+    try await withTestServer(workers: 1, proceduralDelay: .milliseconds(1500), configure: {
+      $0.scheduling.priorityAging = .milliseconds(100)
+    }) { server in
+      for user in ["busy", "low", "vip"] { try await server.grant(user, 100) }
+      let blocker = try await server.create("busy")
       let patient = try await Self.create(server, "low", priority: 0)
-      _ = try await Self.create(server, "vip", priority: 9)
-      // 0.9 s lifts the task to level 9, where, older than the other, it goes first.
-      try await Task.sleep(for: .milliseconds(2_500))
-      #expect(try await Self.dispatch(1, from: directory).first?.id == patient.id)
+      let urgent = try await Self.create(server, "vip", priority: 9)
+      _ = try await server.finished("busy", blocker.id)
+      let (low, high) = (try await server.finished("low", patient.id), try await server.finished("vip", urgent.id))
+      #expect(low.startedAt.date < high.startedAt.date, "the aged priority-0 task started first")
     }
   }
 
@@ -183,7 +187,7 @@ extension SchedulingTests {
           try await TestDatabase.withStore(directory) { store in
             var ids: [String] = []
             let lease = Lease(owner: node, expires: Date().addingTimeInterval(60))
-            while let task = try await store.claimNextTask(lease: lease, among: nil, now: Date()) {
+            while let task = try await store.claimNextTask(lease: lease, among: nil, aging: FairQueue.defaultAging, now: Date()) {
               ids.append(task.id)
             }
             return ids
@@ -308,10 +312,10 @@ extension SchedulingTests {
       let video = try await server.create("mix", template: "txt2video", prompt: "a clip")
       try await TestDatabase.withStore(directory) { store in
         let lease = Lease(owner: "picky", expires: Date().addingTimeInterval(60))
-        #expect(try await store.claimNextTask(lease: lease, among: ["default-video"], now: Date())?.id == video.id)
-        #expect(try await store.claimNextTask(lease: lease, among: [], now: Date()) == nil)
-        #expect(try await store.claimNextTask(lease: lease, among: ["nowhere"], now: Date()) == nil)
-        let image = try await store.claimNextTask(lease: lease, among: ["default-image", "default-video"], now: Date())
+        #expect(try await store.claimNextTask(lease: lease, among: ["default-video"], aging: FairQueue.defaultAging, now: Date())?.id == video.id)
+        #expect(try await store.claimNextTask(lease: lease, among: [], aging: FairQueue.defaultAging, now: Date()) == nil)
+        #expect(try await store.claimNextTask(lease: lease, among: ["nowhere"], aging: FairQueue.defaultAging, now: Date()) == nil)
+        let image = try await store.claimNextTask(lease: lease, among: ["default-image", "default-video"], aging: FairQueue.defaultAging, now: Date())
         #expect(image?.prompt == "image 0")
       }
     }

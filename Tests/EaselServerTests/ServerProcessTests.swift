@@ -29,7 +29,7 @@ import Testing
     }
     // Simulate a crash mid-generation: claim the task straight in the database, as a worker would.
     let claimed = try await TestDatabase.withStore(directory) { store in
-      try await store.claimNextTask(lease: WorkerSettings().lease(from: Date()), among: nil, now: Date())
+      try await store.claimNextTask(lease: WorkerSettings().lease(from: Date()), among: nil, aging: FairQueue.defaultAging, now: Date())
     }
     #expect(claimed?.id == id && claimed?.status == .processing)
     try await withTestServer(directory: directory, workers: 1) { server in

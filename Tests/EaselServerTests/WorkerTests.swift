@@ -131,20 +131,20 @@ final class FlakyBackend: ModelBackend {
     }
     try await TestDatabase.withStore(directory) { store in
       let crashed = Lease(owner: "crashed-node", expires: Date().addingTimeInterval(-1))
-      let claimed = try #require(try await store.claimNextTask(lease: crashed, among: nil, now: Date()))
+      let claimed = try #require(try await store.claimNextTask(lease: crashed, among: nil, aging: FairQueue.defaultAging, now: Date()))
       #expect(claimed.id == ids[0])
       // The lease has expired: another node's rescuer hands the task back.
       let rescued = try await store.rescueAbandonedTasks(.expired(before: Date(), orLeasedTo: nil), maxAttempts: 3, now: Date())
       #expect(rescued.map(\.id) == [ids[0]] && rescued.first?.status == .pending)
       let healthy = Lease(owner: "healthy-node", expires: Date().addingTimeInterval(30))
-      let again = try #require(try await store.claimNextTask(lease: healthy, among: nil, now: Date()))
+      let again = try #require(try await store.claimNextTask(lease: healthy, among: nil, aging: FairQueue.defaultAging, now: Date()))
       #expect(again.id == ids[0] && again.attempts == 2)
       // The crashed node wakes up and tries to finish: refused, nothing charged twice.
       #expect(try await store.finishTask(id: ids[0], owner: "crashed-node", outcome: .canceled, now: Date()) == nil)
       #expect(try await store.renewLease(taskID: ids[0], lease: crashed) == false)
       #expect(try await store.renewLease(taskID: ids[0], lease: healthy))
       // Past the attempt budget a rescued task fails and its credits come back.
-      _ = try await store.claimNextTask(lease: crashed, among: nil, now: Date())
+      _ = try await store.claimNextTask(lease: crashed, among: nil, aging: FairQueue.defaultAging, now: Date())
       let exhausted = try await store.rescueAbandonedTasks(.expired(before: Date(), orLeasedTo: nil), maxAttempts: 1, now: Date())
       #expect(exhausted.map(\.id) == [ids[1]])
       #expect(exhausted.first?.status == .failed && exhausted.first?.errorCode == "attempts_exhausted")

@@ -285,12 +285,16 @@ struct Get: AsyncParsableCommand {
 struct List: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "List a user's tasks, newest first.",
-    discussion: "Examples: easel list --user alice; easel list --user alice --status failed --page 2 --limit 20")
+    discussion: """
+      Examples: easel list --user alice; easel list --user alice --status failed --page 2 --limit 20; \
+      easel list --user alice --page-token TOKEN (the next page, as the last listing printed it)
+      """)
 
   @OptionGroup var connection: ConnectionOptions
   @OptionGroup var account: AccountOptions
   @Option(help: "Page, from 1.") var page: Int32 = 1
   @Option(help: "Tasks per page, 1 to 100.") var limit: Int32 = 10
+  @Option(help: "The page after the last listing (its \"next page\" token); as fast however deep.") var pageToken: String?
   @Option(help: "Only tasks in this status: pending, processing, completed, failed, canceled or expired.")
   var status: String?
 
@@ -298,8 +302,9 @@ struct List: AsyncParsableCommand {
     var request = Easel_V1_ListTasksRequest()
     request.platform = account.platformName
     request.userID = account.userID
-    request.page = page
+    request.page = pageToken == nil ? page : 0
     request.limit = limit
+    request.pageToken = pageToken ?? ""
     if let status {
       let statuses: [String: Easel_V1_TaskStatus] = [
         "pending": .pending, "processing": .processing, "completed": .completed, "failed": .failed, "canceled": .canceled, "expired": .expired,

@@ -76,13 +76,15 @@ enum TextOutput {
   }
 
   static func list(_ response: Easel_V1_ListTasksResponse) -> String {
-    var lines = ["page \(response.page) of \(max(response.totalPages, 1)) (\(response.total) tasks)"]
+    let shown = response.page == 0 ? "\(response.tasks.count) tasks" : "page \(response.page) of \(max(response.totalPages, 1))"
+    var lines = ["\(shown) (\(response.total) tasks in all)"]
     let codes = column(response.tasks.map(\.template.code))
     for task in response.tasks {
       lines.append(
         "\(task.id)  \(status(task.status).padding(toLength: 10, withPad: " ", startingAt: 0))  "
           + "\(codes(task.template.code))  \(date(task.createdAt))  \(task.prompt.prefix(40))")
     }
+    if !response.nextPageToken.isEmpty { lines.append("next page: --page-token \(response.nextPageToken)") }
     return lines.joined(separator: "\n")
   }
 

@@ -461,6 +461,10 @@ public nonisolated struct Easel_V1_ListTasksRequest: Sendable {
   /// UNSPECIFIED means any status.
   public var status: Easel_V1_TaskStatus = .unspecified
 
+  /// Keyset paging: the next_page_token of the previous response (with the same user and status).
+  /// A page found this way costs what the first page costs, however deep it is. Leave page 0.
+  public var pageToken: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -473,13 +477,18 @@ public nonisolated struct Easel_V1_ListTasksResponse: Sendable {
 
   public var tasks: [Easel_V1_Task] = []
 
+  /// Tasks matching the filter, from counters (not counted per call).
   public var total: Int64 = 0
 
+  /// The page number asked for; 0 for a page asked for by page_token.
   public var page: Int32 = 0
 
   public var limit: Int32 = 0
 
   public var totalPages: Int32 = 0
+
+  /// Pass as page_token for the next page; empty on the last page.
+  public var nextPageToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1083,7 +1092,7 @@ nonisolated extension Easel_V1_GetTaskRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Easel_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListTasksRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{1}page\0\u{1}limit\0\u{1}status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{1}page\0\u{1}limit\0\u{1}status\0\u{3}page_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1096,6 +1105,7 @@ nonisolated extension Easel_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.page) }()
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
       case 5: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
       default: break
       }
     }
@@ -1117,6 +1127,9 @@ nonisolated extension Easel_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
     if self.status != .unspecified {
       try visitor.visitSingularEnumField(value: self.status, fieldNumber: 5)
     }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1126,6 +1139,7 @@ nonisolated extension Easel_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
     if lhs.page != rhs.page {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs.status != rhs.status {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1133,7 +1147,7 @@ nonisolated extension Easel_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Easel_V1_ListTasksResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListTasksResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tasks\0\u{1}total\0\u{1}page\0\u{1}limit\0\u{3}total_pages\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tasks\0\u{1}total\0\u{1}page\0\u{1}limit\0\u{3}total_pages\0\u{3}next_page_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1146,6 +1160,7 @@ nonisolated extension Easel_V1_ListTasksResponse: SwiftProtobuf.Message, SwiftPr
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.page) }()
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.totalPages) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
       default: break
       }
     }
@@ -1167,6 +1182,9 @@ nonisolated extension Easel_V1_ListTasksResponse: SwiftProtobuf.Message, SwiftPr
     if self.totalPages != 0 {
       try visitor.visitSingularInt32Field(value: self.totalPages, fieldNumber: 5)
     }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1176,6 +1194,7 @@ nonisolated extension Easel_V1_ListTasksResponse: SwiftProtobuf.Message, SwiftPr
     if lhs.page != rhs.page {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs.totalPages != rhs.totalPages {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -184,9 +184,14 @@ class EaselClient:
         return self._tasks.GetTask(tasks_pb2.GetTaskRequest(task_id=task_id, **self._owner()), metadata=self._metadata)
 
     @_calls
-    def list(self, page: int = 1, limit: int = 10, status: int = tasks_pb2.TASK_STATUS_UNSPECIFIED):
-        """A page of the user's tasks, newest first (a ListTasksResponse)."""
-        request = tasks_pb2.ListTasksRequest(page=page, limit=limit, status=status, **self._owner())
+    def list(
+        self, page: int = 1, limit: int = 10, status: int = tasks_pb2.TASK_STATUS_UNSPECIFIED, page_token: str = ""
+    ):
+        """A page of the user's tasks, newest first (a ListTasksResponse). For the next page, pass
+        the response's next_page_token as page_token: as fast however deep."""
+        request = tasks_pb2.ListTasksRequest(
+            page=0 if page_token else page, limit=limit, status=status, page_token=page_token, **self._owner()
+        )
         return self._tasks.ListTasks(request, metadata=self._metadata)
 
     def watch(self, task_id: str = "", after_sequence: int = 0, resume_token: str = "") -> Iterator[TaskUpdate]:
