@@ -232,7 +232,7 @@ public protocol StoreHealth: Sendable {
 
 /// Deleting finished tasks.
 public protocol TaskRetention: Sendable {
-  /// Deletes finished tasks (COMPLETED, FAILED, CANCELED) that ended before `cutoff`, with their
+  /// Deletes finished tasks (COMPLETED, FAILED, CANCELED, EXPIRED) that ended before `cutoff`, with their
   /// events, holds and idempotency keys; ledger entries stay. Returns the artifact keys they had.
   func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String])
   /// What `purgeTasks` would delete: the tasks and their artifact keys, counted.

@@ -130,3 +130,18 @@ def test_tls_with_a_root_certificate_and_the_ledger(tmp_path):
             assert refused.value.code == "UNAVAILABLE" and "tls=True" in refused.value.message
     finally:
         assert server.stop() == 0
+
+
+def test_list_pages_by_token(server):
+    with EaselClient(server.unix, user_id="pager") as easel:
+        easel.grant(100)
+        created = [easel.create("txt2img", prompt=f"task {i}", params={"width": 64, "height": 64}).id for i in range(5)]
+        seen, token = [], ""
+        while True:
+            page = easel.list(limit=2, page_token=token)
+            assert page.total == 5
+            seen += [task.id for task in page.tasks]
+            token = page.next_page_token
+            if not token:
+                break
+        assert seen == list(reversed(created))
