@@ -54,6 +54,22 @@ struct EaselBench: AsyncParsableCommand {
     }
     await api.stop()
 
+    log("ListTasks against a long history…")
+    let historyLength = quick ? 100_000 : 1_000_000
+    let history = try await HistoryBench(
+      easeld: easeld, folder: work, h2load: h2load, history: historyLength, requests: quick ? 4_000 : 30_000
+    ).run()
+    let small = "a user with 10 tasks: \(format(history.small.requestsPerSecond, digits: 0))/s"
+    for (figure, result, target) in [
+      ("ListTasks, first page, a user with \(historyLength) tasks", history.firstPage, "≥ 50 %"),
+      ("ListTasks, by page_token \(historyLength / 2) tasks deep", history.deepToken, "≥ 50 %"),
+      ("ListTasks, the same page by number (page \(historyLength / 20))", history.deepNumber, ""),
+    ] {
+      report.add(
+        figure, "\(format(result.requestsPerSecond, digits: 0))/s, p99 \(format(result.latency.p99)) ms",
+        reference: small, ratio: result.requestsPerSecond / history.small.requestsPerSecond, target: target)
+    }
+
     let creates = quick ? 2_000 : 12_000
     let createServer = try ServerProcess(easeld: easeld, data: work.appendingPathComponent("create"), workers: 0)
     try await createServer.start()
