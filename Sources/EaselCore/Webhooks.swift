@@ -1,38 +1,76 @@
 import Foundation
 
-/// Where a caller wants a task's news POSTed.
+/// Where a caller wants a task's news POSTed, and which news.
 public struct WebhookRequest: Hashable, Sendable, Codable {
   public static let maxURLLength = 2048
 
   public var url: String
-  /// Also POST when processing starts (each attempt), not only at the end.
+  /// Also POST when processing starts (each attempt): `webhook_on_start`, the same as choosing
+  /// `started`.
   public var onStart: Bool
+  /// The events chosen (`webhook_events`); nil: the terminal ones.
+  public var chosen: Set<WebhookEvent>?
 
-  public init(url: String, onStart: Bool) {
+  public init(url: String, onStart: Bool, chosen: Set<WebhookEvent>? = nil) {
     self.url = url
     self.onStart = onStart
+    self.chosen = chosen.flatMap { $0.isEmpty ? nil : $0 }
+  }
+
+  /// The events this webhook is POSTed.
+  public var events: Set<WebhookEvent> { (chosen ?? WebhookEvent.terminal).union(onStart ? [.started] : []) }
+
+  /// `webhook_events` as a request names them (`started`, `progress`, …), checked.
+  public static func events(named names: [String]) throws(EaselError) -> Set<WebhookEvent> {
+    var events = Set<WebhookEvent>()
+    for name in names {
+      guard let event = WebhookEvent(rawValue: "task." + name) else {
+        let known = WebhookEvent.allCases.map { $0.rawValue.dropFirst("task.".count) }.joined(separator: ", ")
+        throw .invalidArgument("webhook_events: \(name) is not one of \(known)")
+      }
+      events.insert(event)
+    }
+    return events
   }
 }
 
 /// What a webhook delivery announces, in the Standard Webhooks `type` form.
-public enum WebhookEvent: String, Hashable, Sendable, Codable {
+public enum WebhookEvent: String, Hashable, Sendable, Codable, CaseIterable {
   case started = "task.started"
+  case progress = "task.progress"
+  case preview = "task.preview"
   case completed = "task.completed"
   case failed = "task.failed"
   case canceled = "task.canceled"
   case expired = "task.expired"
 
-  /// The event a stored change of `task` causes, if its webhook wants one.
+  /// What a webhook is POSTed when the caller doesn't choose.
+  public static let terminal: Set<WebhookEvent> = [.completed, .failed, .canceled, .expired]
+  /// Sent at most once a second per task, only the latest kept while one waits.
+  public var isThrottled: Bool { self == .progress || self == .preview }
+
+  /// The event a stored change of `task` causes, if its webhook wants one. A change while
+  /// PROCESSING is the start when it is the claim itself (stored at the instant it started);
+  /// progress and previews are queued by the progress path (`progressEvents`), throttled.
   public static func caused(by task: GenerationTask) -> WebhookEvent? {
     guard let webhook = task.webhook else { return nil }
-    switch task.status {
-    case .processing: return webhook.onStart ? .started : nil
-    case .completed: return .completed
-    case .failed: return .failed
-    case .canceled: return .canceled
-    case .expired: return .expired
-    case .pending: return nil
-    }
+    let event: WebhookEvent? =
+      switch task.status {
+      case .processing: task.startedAt == task.updatedAt ? .started : nil
+      case .completed: .completed
+      case .failed: .failed
+      case .canceled: .canceled
+      case .expired: .expired
+      case .pending: nil
+      }
+    return event.flatMap { webhook.events.contains($0) ? $0 : nil }
+  }
+
+  /// The events a progress report of `task` causes, if its webhook wants them: progress, and a
+  /// preview when the report brought a new picture.
+  public static func progressEvents(of task: GenerationTask, newPreview: Bool) -> [WebhookEvent] {
+    guard let webhook = task.webhook else { return [] }
+    return ([.progress] + (newPreview ? [.preview] : [])).filter { webhook.events.contains($0) }
   }
 }
 

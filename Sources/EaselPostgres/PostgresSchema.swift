@@ -311,6 +311,12 @@ enum PostgresSchema {
         "CREATE INDEX tasks_by_owner_status ON tasks (platform, user_id, status, created_at DESC, id DESC)",
       ]
     ),
+    (
+      // Progress events find the task's latest delivery of their kind; a purge's cascade finds a
+      // task's deliveries.
+      "v16: webhook events",
+      ["CREATE INDEX webhook_deliveries_by_task ON webhook_deliveries (task_id, event)"]
+    ),
   ]
 
   /// Applies the migrations not applied yet. Nodes starting together take turns on an advisory

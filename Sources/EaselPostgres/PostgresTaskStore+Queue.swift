@@ -51,6 +51,7 @@ extension PostgresTaskStore: TaskQueue {
       task.report(progress: progress)
       if let preview { task.show(preview: preview) }
       try await PostgresTaskRows.saveChange(tx, &task, now: now)
+      try await PostgresWebhookRows.enqueueProgress(tx, for: task, newPreview: preview != nil)
       return task
     }
   }

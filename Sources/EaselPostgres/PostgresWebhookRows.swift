@@ -4,15 +4,51 @@ import PostgresNIO
 
 /// Webhook secrets, deliveries and attempts in PostgreSQL.
 enum PostgresWebhookRows {
-  /// Queues the delivery a task change causes, if any, in the change's own transaction.
+  /// Queues the delivery a task change causes, if any, in the change's own transaction. An ended
+  /// task's progress and previews not yet sent are dropped: the final event says more.
   static func enqueue(_ tx: PostgresTransaction, for task: GenerationTask) async throws {
     guard let event = WebhookEvent.caused(by: task), let webhook = task.webhook else { return }
-    let at = task.updatedAt.timeIntervalSince1970
+    if task.status.isTerminal {
+      try await tx.query(
+        """
+        DELETE FROM webhook_deliveries
+        WHERE task_id = \(task.id) AND event IN ('task.progress', 'task.preview') AND state = 'PENDING' AND attempts = 0
+          AND (locked_until IS NULL OR locked_until <= \(task.updatedAt.timeIntervalSince1970))
+        """)
+    }
+    try await insert(tx, event: event, url: webhook.url, task: task, due: task.updatedAt.timeIntervalSince1970)
+  }
+
+  /// Queues the progress (and preview) events a progress report causes: a delivery of the event
+  /// still waiting takes the new state (a slow receiver gets the latest, not a backlog); otherwise
+  /// a new one is due a second after the last one.
+  static func enqueueProgress(_ tx: PostgresTransaction, for task: GenerationTask, newPreview: Bool) async throws {
+    guard let webhook = task.webhook else { return }
+    let now = task.updatedAt.timeIntervalSince1970
+    for event in WebhookEvent.progressEvents(of: task, newPreview: newPreview) {
+      let replaced = try await tx.query(
+        """
+        UPDATE webhook_deliveries SET snapshot = \(try StoredJSON.string(task))
+        WHERE task_id = \(task.id) AND event = \(event.rawValue) AND state = 'PENDING'
+          AND (locked_until IS NULL OR locked_until <= \(now))
+        RETURNING id
+        """)
+      guard replaced.isEmpty else { continue }
+      let last = try await tx.query(
+        "SELECT MAX(next_attempt_at) FROM webhook_deliveries WHERE task_id = \(task.id) AND event = \(event.rawValue)")
+      let previous = try last.first?[0].decode(Double?.self) ?? nil
+      try await insert(tx, event: event, url: webhook.url, task: task, due: max(now, (previous ?? 0) + 1))
+    }
+  }
+
+  private static func insert(_ tx: PostgresTransaction, event: WebhookEvent, url: String, task: GenerationTask, due: Double)
+    async throws
+  {
     try await tx.query(
       """
       INSERT INTO webhook_deliveries (id, task_id, event, url, snapshot, state, next_attempt_at, created_at)
-      VALUES (\("msg_" + UUID().uuidString.lowercased()), \(task.id), \(event.rawValue), \(webhook.url),
-        \(try StoredJSON.string(task)), 'PENDING', \(at), \(at))
+      VALUES (\("msg_" + UUID().uuidString.lowercased()), \(task.id), \(event.rawValue), \(url),
+        \(try StoredJSON.string(task)), 'PENDING', \(due), \(task.updatedAt.timeIntervalSince1970))
       """)
   }
 

@@ -36,7 +36,14 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
       account: account, templateCode: request.templateCode, parameters: try Parameters(request.parameters),
       inputImage: request.inputImage.isEmpty ? nil : Array(request.inputImage))
     order.idempotencyKey = request.idempotencyKey
-    order.webhook = request.webhookURL.isEmpty ? nil : WebhookRequest(url: request.webhookURL, onStart: request.webhookOnStart)
+    let events = try WebhookRequest.events(named: request.webhookEvents)
+    if request.webhookURL.isEmpty {
+      guard events.isEmpty, !request.webhookOnStart else {
+        throw EaselError.invalidArgument("webhook_events and webhook_on_start need a webhook_url")
+      }
+    } else {
+      order.webhook = WebhookRequest(url: request.webhookURL, onStart: request.webhookOnStart, chosen: events)
+    }
     order.priority = request.hasPriority ? Int(request.priority) : nil
     order.startWithinMs = request.startWithinMs
     order.maxWaitMs = request.maxWaitMs

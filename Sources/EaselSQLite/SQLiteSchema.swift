@@ -332,6 +332,11 @@ enum Schema {
           CREATE INDEX tasks_by_owner_status ON tasks (platform, user_id, status, created_at DESC, id DESC);
           """)
     }
+    migrator.registerMigration("v16: webhook events") { db in
+      // Progress events find the task's latest delivery of their kind; a purge's cascade finds a
+      // task's deliveries.
+      try db.execute(sql: "CREATE INDEX webhook_deliveries_by_task ON webhook_deliveries (task_id, event)")
+    }
     return migrator
   }
 }

@@ -48,6 +48,7 @@ extension SQLiteTaskStore: TaskQueue {
       task.report(progress: progress)
       if let preview { task.show(preview: preview) }
       try TaskRows.saveChange(db, &task, now: now, feed: feed)
+      try WebhookRows.enqueueProgress(db, for: task, newPreview: preview != nil)
       return task
     }
   }

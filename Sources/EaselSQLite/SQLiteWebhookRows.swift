@@ -4,13 +4,47 @@ import GRDB
 
 /// Webhook secrets, deliveries and attempts. Called only inside a store transaction.
 enum WebhookRows {
-  /// Queues the delivery a task change causes, if any, in the change's own transaction.
+  /// Queues the delivery a task change causes, if any, in the change's own transaction. An ended
+  /// task's progress and previews not yet sent are dropped: the final event says more.
   static func enqueue(_ db: Database, for task: GenerationTask) throws {
     guard let event = WebhookEvent.caused(by: task), let webhook = task.webhook else { return }
+    if task.status.isTerminal {
+      try db.run(
+        literal: """
+          DELETE FROM webhook_deliveries
+          WHERE task_id = \(task.id) AND event IN ('task.progress', 'task.preview') AND state = 'PENDING' AND attempts = 0
+            AND (locked_until IS NULL OR locked_until <= \(task.updatedAt.timeIntervalSince1970))
+          """)
+    }
+    try insert(db, event: event, url: webhook.url, task: task, due: task.updatedAt)
+  }
+
+  /// Queues the progress (and preview) events a progress report causes: a delivery of the event
+  /// still waiting takes the new state (a slow receiver gets the latest, not a backlog); otherwise
+  /// a new one is due a second after the last one.
+  static func enqueueProgress(_ db: Database, for task: GenerationTask, newPreview: Bool) throws {
+    guard let webhook = task.webhook else { return }
+    let now = task.updatedAt.timeIntervalSince1970
+    for event in WebhookEvent.progressEvents(of: task, newPreview: newPreview) {
+      try db.run(
+        literal: """
+          UPDATE webhook_deliveries SET snapshot = \(try StoredJSON.string(task))
+          WHERE task_id = \(task.id) AND event = \(event.rawValue) AND state = 'PENDING'
+            AND (locked_until IS NULL OR locked_until <= \(now))
+          """)
+      guard db.changesCount == 0 else { continue }
+      let last = try Double.fetchOne(
+        db,
+        cached: "SELECT MAX(next_attempt_at) FROM webhook_deliveries WHERE task_id = \(task.id) AND event = \(event.rawValue)")
+      try insert(db, event: event, url: webhook.url, task: task, due: Date(timeIntervalSince1970: max(now, (last ?? 0) + 1)))
+    }
+  }
+
+  private static func insert(_ db: Database, event: WebhookEvent, url: String, task: GenerationTask, due: Date) throws {
     try db.run(
       literal: """
         INSERT INTO webhook_deliveries (id, task_id, event, url, snapshot, state, next_attempt_at, created_at)
-        VALUES (\("msg_" + UUID().uuidString.lowercased()), \(task.id), \(event.rawValue), \(webhook.url), \(try StoredJSON.string(task)), 'PENDING', \(task.updatedAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970))
+        VALUES (\("msg_" + UUID().uuidString.lowercased()), \(task.id), \(event.rawValue), \(url), \(try StoredJSON.string(task)), 'PENDING', \(due.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970))
         """)
   }
 

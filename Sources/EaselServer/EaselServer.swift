@@ -101,7 +101,8 @@ public final class EaselServer: Sendable {
         onChange: { task in
           updates.publish(task)
           running.observe(task)  // a cancel request, from this node or another, stops the run here
-          if WebhookEvent.caused(by: task) != nil { webhookSignal.wake() }
+          let reportsProgress = task.status == .processing && !WebhookEvent.progressEvents(of: task, newPreview: true).isEmpty
+          if reportsProgress || WebhookEvent.caused(by: task) != nil { webhookSignal.wake() }
           if task.status == .pending { workerSignal.wake() }  // created or requeued, maybe on another node
         },
         onCommit: { task in TaskLog.record(task, logger: logger) })

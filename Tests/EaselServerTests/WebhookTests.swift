@@ -1,9 +1,11 @@
 import Crypto
 import EaselCore
+import EaselImaging
 import EaselRPC
 import EaselServer
 import Foundation
 import GRPCCore
+import SwiftProtobuf
 import Testing
 
 extension FakeModelServer.SeenRequest {
@@ -157,6 +159,85 @@ func hasValidSignature(_ request: FakeModelServer.SeenRequest, secret: String) t
         try await waitUntil { try await store.webhookDeliveries(taskID: id).first?.state == .delivered }
         #expect(try await store.webhookDeliveries(taskID: id).first?.attempts.map(\.statusCode) == [503, 200])
       }
+    }
+  }
+}
+
+/// Reports progress every 250 ms for 4 s, with a preview picture every other step.
+struct PaintingBackend: ModelBackend {
+  func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> GeneratedMedia {
+    let processor = try VipsImageProcessor()
+    for step in 1...16 {
+      try await Task.sleep(for: .milliseconds(250))
+      let picture = step.isMultiple(of: 2) ? try processor.png(rgb: [UInt8(step * 10), 0, 0], width: 1, height: 1) : nil
+      await progress(GenerationProgress(Double(step) / 17, preview: picture))
+    }
+    return GeneratedMedia(bytes: try processor.png(rgb: [200, 0, 0], width: 1, height: 1), contentType: "image/png")
+  }
+}
+
+extension WebhookTests {
+  /// The chosen events arrive, progress and previews at most once a second each, and a receiver
+  /// slower than the reports gets the latest progress, not a backlog; with webhook_on_start the
+  /// start is POSTed once, however many reports follow it.
+  @Test func chosenEventsArriveAndProgressIsThrottledToTheLatest() async throws {
+    let receiver = try FakeModelServer()
+    try await receiver.script("/hooks/slow", Array(repeating: .init(status: 204, delay: 1.5), count: 20))
+    try await withTestServer(workers: 1, backends: ["default-image": PaintingBackend()], configure: Self.allowingLoopback) {
+      server in
+      try await server.grant("pat", 20)
+      let task = try await server.tasks.createTask(.with {
+        $0.userID = "pat"
+        $0.templateCode = "txt2img"
+        $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "a slow painting")
+        $0.webhookURL = receiver.url + "/hooks/slow"
+        $0.webhookOnStart = true
+        $0.webhookEvents = ["progress", "preview", "completed"]
+      })
+      let final = try await server.finished("pat", task.id)
+      #expect(final.status == .completed)
+      try await waitUntil(within: .seconds(30)) {
+        try await receiver.requests("/hooks/slow").contains { $0.json?["type"] == .string("task.completed") }
+      }
+      let posts = try await receiver.requests("/hooks/slow")
+      let types = posts.compactMap { post -> String? in
+        if case .string(let type) = post.json?["type"] { return type } else { return nil }
+      }
+      #expect(types.filter { $0 == "task.started" }.count == 1, "\(types)")
+      #expect(types.filter { $0 == "task.completed" }.count == 1)
+      #expect(Set(types) == ["task.started", "task.progress", "task.preview", "task.completed"], "\(types)")
+      // 16 reports over 4 s; a receiver taking 1.5 s a POST sees a few, each newer than the last.
+      let progress = try posts.filter { $0.json?["type"] == .string("task.progress") }.map { post in
+        let body = try JSONSerialization.jsonObject(with: Data(post.bodyBytes)) as? [String: Any]
+        return try #require((body?["data"] as? [String: Any])?["progress"] as? Double)
+      }
+      #expect((2...4).contains(progress.count), "progress POSTs: \(progress)")
+      #expect(progress == progress.sorted() && Set(progress).count == progress.count, "\(progress)")
+      let deliveries = try await TestDatabase.withStore(server.directory) { try await $0.webhookDeliveries(taskID: task.id) }
+      #expect(!deliveries.contains { $0.delivery.event.isThrottled && $0.state == .pending }, "nothing stale left to send")
+    }
+  }
+
+  @Test func unknownEventsAndEventsWithoutAURLAreRefused() async throws {
+    try await withTestServer(workers: 0) { server in
+      try await server.grant("ned", 20)
+      func create(_ configure: @escaping (inout Easel_V1_CreateTaskRequest) -> Void) async -> RPCError? {
+        await rpcError {
+          try await server.tasks.createTask(.with {
+            $0.userID = "ned"
+            $0.templateCode = "txt2img"
+            $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: "x")
+            configure(&$0)
+          })
+        }
+      }
+      let unknown = await create {
+        $0.webhookURL = "http://127.0.0.1:9/hook"
+        $0.webhookEvents = ["finished"]
+      }
+      #expect(unknown?.code == .invalidArgument && unknown?.message.contains("finished is not one of started, progress") == true)
+      let orphan = await create { $0.webhookEvents = ["completed"] }
+      #expect(orphan?.code == .invalidArgument && orphan?.message.contains("need a webhook_url") == true)
     }
   }
 }

@@ -27,6 +27,13 @@ struct Create: AsyncParsableCommand {
   @Flag(help: "With --webhook-url: also POST when processing starts.")
   var webhookOnStart = false
 
+  @Option(
+    help: """
+      With --webhook-url: an event to POST (repeat it): started, progress, preview, completed, failed, \
+      canceled or expired; by default the last four.
+      """)
+  var webhookEvent: [String] = []
+
   @Flag(help: "Follow the task until it ends; exit non-zero unless it COMPLETED.")
   var wait = false
 
@@ -35,6 +42,7 @@ struct Create: AsyncParsableCommand {
     request.idempotencyKey = idempotencyKey ?? ""
     request.webhookURL = webhookURL ?? ""
     request.webhookOnStart = webhookOnStart
+    request.webhookEvents = webhookEvent
     let json = connection.json
     let finalTask = try await connection.withClients { clients in
       let task = try await clients.tasks.createTask(request, metadata: clients.metadata)

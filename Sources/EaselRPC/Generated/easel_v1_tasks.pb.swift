@@ -362,11 +362,12 @@ public nonisolated struct Easel_V1_CreateTaskRequest: Sendable {
   /// Retrying with the same key returns the first task and charges once.
   public var idempotencyKey: String = String()
 
-  /// Receives a signed POST of the task (JSON) when it completes, fails or is canceled; http(s)
-  /// to a host the operator allows (see the README's Webhooks section).
+  /// Receives a signed POST of the task (JSON) for each event in webhook_events (by default when it
+  /// completes, fails, is canceled or expires); http(s) to a host the operator allows (see the
+  /// README's Webhooks section).
   public var webhookURL: String = String()
 
-  /// Also POST when processing starts.
+  /// Also POST when processing starts: the same as adding "started" to webhook_events.
   public var webhookOnStart: Bool = false
 
   /// 0 (lowest) to 9 (highest); absent means 5. Above the API key's maximum (`easeld keys create
@@ -386,6 +387,11 @@ public nonisolated struct Easel_V1_CreateTaskRequest: Sendable {
 
   /// Refuse the task (FAILED_PRECONDITION) when its estimated wait is already longer; 0: no bound.
   public var maxWaitMs: Int64 = 0
+
+  /// The events webhook_url is POSTed, from "started", "progress", "preview", "completed",
+  /// "failed", "canceled" and "expired"; empty: the last four. Progress and preview events come at
+  /// most once a second per task, and a slow receiver gets the latest, never a backlog.
+  public var webhookEvents: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -914,7 +920,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateTaskRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0\u{3}webhook_url\0\u{3}webhook_on_start\0\u{1}priority\0\u{3}start_within_ms\0\u{3}max_wait_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0\u{3}webhook_url\0\u{3}webhook_on_start\0\u{1}priority\0\u{3}start_within_ms\0\u{3}max_wait_ms\0\u{3}webhook_events\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -933,6 +939,7 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
       case 9: try { try decoder.decodeSingularInt32Field(value: &self._priority) }()
       case 10: try { try decoder.decodeSingularInt64Field(value: &self.startWithinMs) }()
       case 11: try { try decoder.decodeSingularInt64Field(value: &self.maxWaitMs) }()
+      case 12: try { try decoder.decodeRepeatedStringField(value: &self.webhookEvents) }()
       default: break
       }
     }
@@ -976,6 +983,9 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if self.maxWaitMs != 0 {
       try visitor.visitSingularInt64Field(value: self.maxWaitMs, fieldNumber: 11)
     }
+    if !self.webhookEvents.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.webhookEvents, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -991,6 +1001,7 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if lhs._priority != rhs._priority {return false}
     if lhs.startWithinMs != rhs.startWithinMs {return false}
     if lhs.maxWaitMs != rhs.maxWaitMs {return false}
+    if lhs.webhookEvents != rhs.webhookEvents {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Iterator, Mapping, Optional, Union
+from typing import Iterator, Mapping, Optional, Sequence, Union
 
 import grpc
 from google.protobuf import struct_pb2
@@ -132,9 +132,12 @@ class EaselClient:
         priority: Optional[int] = None,
         start_within_ms: int = 0,
         max_wait_ms: int = 0,
+        webhook_events: Sequence[str] = (),
     ) -> Task:
         """Creates a task; its credits are held until it ends. `input_image` is bytes or a file path.
-        `webhook_url` receives a signed POST when the task ends (and when it starts, if asked).
+        `webhook_url` receives a signed POST when the task ends (and when it starts, if asked), or
+        for the `webhook_events` chosen from started, progress, preview, completed, failed,
+        canceled and expired.
         `priority` is 0 (lowest) to 9 (highest), 5 when None; above the key's maximum is refused.
         `start_within_ms` bounds the wait before the task starts (it ends EXPIRED, uncharged, past it);
         0 means the template's default. `max_wait_ms` refuses the task (FAILED_PRECONDITION) when
@@ -143,6 +146,7 @@ class EaselClient:
         request.idempotency_key = idempotency_key
         request.webhook_url = webhook_url
         request.webhook_on_start = webhook_on_start
+        request.webhook_events.extend(webhook_events)
         return self._tasks.CreateTask(request, metadata=self._metadata)
 
     @_calls

@@ -113,7 +113,7 @@ class Task(_message.Message):
     def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., platform: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.GenerationType, str]] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., prompt: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., credit_cost: _Optional[int] = ..., progress: _Optional[float] = ..., input_image_url: _Optional[str] = ..., output_url: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., output_content_type: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_url: _Optional[str] = ..., preview_url: _Optional[str] = ..., priority: _Optional[int] = ..., queue_position: _Optional[int] = ..., estimated_start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateTaskRequest(_message.Message):
-    __slots__ = ("platform", "user_id", "template_code", "parameters", "input_image", "idempotency_key", "webhook_url", "webhook_on_start", "priority", "start_within_ms", "max_wait_ms")
+    __slots__ = ("platform", "user_id", "template_code", "parameters", "input_image", "idempotency_key", "webhook_url", "webhook_on_start", "priority", "start_within_ms", "max_wait_ms", "webhook_events")
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -125,6 +125,7 @@ class CreateTaskRequest(_message.Message):
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     START_WITHIN_MS_FIELD_NUMBER: _ClassVar[int]
     MAX_WAIT_MS_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_EVENTS_FIELD_NUMBER: _ClassVar[int]
     platform: str
     user_id: str
     template_code: str
@@ -136,7 +137,8 @@ class CreateTaskRequest(_message.Message):
     priority: int
     start_within_ms: int
     max_wait_ms: int
-    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., template_code: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input_image: _Optional[bytes] = ..., idempotency_key: _Optional[str] = ..., webhook_url: _Optional[str] = ..., webhook_on_start: _Optional[bool] = ..., priority: _Optional[int] = ..., start_within_ms: _Optional[int] = ..., max_wait_ms: _Optional[int] = ...) -> None: ...
+    webhook_events: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., template_code: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input_image: _Optional[bytes] = ..., idempotency_key: _Optional[str] = ..., webhook_url: _Optional[str] = ..., webhook_on_start: _Optional[bool] = ..., priority: _Optional[int] = ..., start_within_ms: _Optional[int] = ..., max_wait_ms: _Optional[int] = ..., webhook_events: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class QuoteTaskResponse(_message.Message):
     __slots__ = ("credit_cost", "queue_position", "estimated_start_at", "covered", "available")
