@@ -15,7 +15,7 @@ public struct Caller: Hashable, Sendable {
   public enum Action: String, Hashable, Sendable {
     case readTasks = "read tasks"
     case createTasks = "create tasks"
-    case cancelTasks = "cancel tasks"
+    case cancelTasks = "cancel or pin tasks"
     case readCredits = "read credits"
     case changeCredits = "grant or adjust credits"
     case readTemplates = "read templates"

@@ -47,6 +47,15 @@ public struct GenerationTask: Hashable, Sendable, Codable {
   public var queueRank: Double = 0
   /// A PENDING task not started by then ends EXPIRED (`start_within_ms`); nil: it waits as long as it takes.
   public var startBy: Date?
+  /// How long its artifacts are kept once it ends (its platform's retention, or shorter as asked);
+  /// nil: until `easeld purge`.
+  public var retentionMs: Int64?
+  /// When the retention sweep deletes its artifacts: set when it ends.
+  public var expiresAt: Date?
+  /// Set while PinTask exempts it from the sweep.
+  public var pinnedAt: Date?
+  /// When the sweep deleted its artifacts.
+  public var artifactsExpiredAt: Date?
 
   public init(
     id: String, account: Account, kind: GenerationKind, status: TaskStatus, prompt: String,

@@ -15,6 +15,9 @@ public struct TaskOrder: Sendable {
   public var startWithinMs: Int64?
   /// Refuse the task when the estimated wait is longer; nil or 0: no bound.
   public var maxWaitMs: Int64?
+  /// Keep the artifacts this long after the task ends, shorter than the platform's retention;
+  /// nil or 0: the platform's.
+  public var retentionMs: Int64?
 
   public init(account: Account, templateCode: String, parameters: Parameters, inputImage: [UInt8]? = nil) {
     self.account = account
@@ -32,6 +35,7 @@ struct PreparedTask: Sendable {
   var idempotency: IdempotencyKey?
   var priority: Int
   var startWithin: Duration?
+  var retention: Duration?
 }
 
 /// What QuoteTask answers: the price, where the task would stand, and whether the caller can pay.
@@ -81,9 +85,10 @@ extension TaskManager {
     }
     try await checkQueueRoom(backend: template.backend)
     let startWithin = (order.startWithinMs.flatMap { $0 > 0 ? $0 : nil } ?? template.startWithinMs).map { Duration.milliseconds($0) }
+    let retention = try retention.retention(for: order.account.platform, requestedMs: order.retentionMs)
     return PreparedTask(
       template: template, request: request, creditCost: pricing.cost(of: template, parameters: request.parameters),
-      idempotency: idempotency, priority: priority, startWithin: startWithin)
+      idempotency: idempotency, priority: priority, startWithin: startWithin, retention: retention)
   }
 
   /// What CreateTask would charge and where the task would stand, and CreateTask's errors for a

@@ -12,6 +12,7 @@ public struct TaskManager: Sendable {
   public let updates: TaskUpdateHub
   let limits: UsageLimits
   let scheduling: SchedulingSettings
+  let retention: RetentionSettings
   let estimates = QueueEstimateCache()
   private let userCreates: RateLimiter
   private let keyCreates: RateLimiter
@@ -24,8 +25,9 @@ public struct TaskManager: Sendable {
     store: any TaskRecords & CreditLedger & UpdateLog & QueueInsight, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
     artifacts: any ArtifactStore, updates: TaskUpdateHub, limits: UsageLimits = UsageLimits(),
     webhookGuard: (any WebhookGuard)? = nil, scheduling: SchedulingSettings = SchedulingSettings(),
-    blocking: any BlockingExecutor, logger: Logger = Logger(label: "easel")
+    retention: RetentionSettings = RetentionSettings(), blocking: any BlockingExecutor, logger: Logger = Logger(label: "easel")
   ) {
+    self.retention = retention
     self.scheduling = scheduling
     self.blocking = blocking
     self.logger = logger
@@ -70,6 +72,7 @@ public struct TaskManager: Sendable {
     new.priority = prepared.priority
     new.fairnessWeight = scheduling.weight(of: account.platform)
     new.startWithin = prepared.startWithin
+    new.retention = prepared.retention
     let result: (task: GenerationTask, created: Bool)
     do {
       result = try await store.createTask(new, now: Date())
@@ -152,6 +155,14 @@ public struct TaskManager: Sendable {
     }
   }
 
+  /// PinTask (`pinned`) and UnpinTask: exempts the task from the retention sweep, or puts it back under it.
+  public func pinTask(id: String, account: Account, pinned: Bool) async throws -> GenerationTask {
+    guard let task = try await store.pinTask(id: id, account: account, pinned: pinned, now: Date()) else {
+      throw EaselError.taskNotFound(id)
+    }
+    return task
+  }
+
   /// The bytes and content type of one of the task's artifacts.
   public func artifact(_ kind: ArtifactKind, taskID: String, account: Account) async throws -> (bytes: [UInt8], contentType: String) {
     do {
@@ -166,6 +177,11 @@ public struct TaskManager: Sendable {
     -> (bytes: [UInt8], contentType: String)
   {
     let task = try await task(id: taskID, account: account)
+    if let deleted = task.artifactsExpiredAt {
+      throw EaselError.notFound(
+        "the artifacts of task \(taskID) were deleted on \(deleted.formatted(.iso8601)) when its retention ended; "
+          + "PinTask keeps a task's artifacts")
+    }
     let artifact: Artifact? =
       switch kind {
       case .output: task.output

@@ -28,6 +28,8 @@ public struct NewTask: Sendable {
   public var fairnessWeight: Double = 1
   /// How long the task may wait before it starts (the request's, else the template's); nil: no bound.
   public var startWithin: Duration?
+  /// How long its artifacts are kept once it ends; nil: until purged.
+  public var retention: Duration?
 
   public init(
     id: String, account: Account, template: Template, request: ResolvedRequest, creditCost: Int64,
@@ -153,6 +155,8 @@ public protocol TaskRecords: Sendable {
   /// PROCESSING one is marked for its node to stop. Returns the task as it is afterwards; nil if
   /// the account has no such task.
   func cancelTask(id: String, account: Account, now: Date) async throws -> GenerationTask?
+  /// Applies `GenerationTask.pin`; nil if the account has no such task.
+  func pinTask(id: String, account: Account, pinned: Bool, now: Date) async throws -> GenerationTask?
   func task(id: String, account: Account) async throws -> GenerationTask?
   func tasks(of account: Account, status: TaskStatus?, page: PageRequest) async throws -> Page<GenerationTask>
 }
@@ -237,6 +241,12 @@ public protocol TaskRetention: Sendable {
   func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String])
   /// What `purgeTasks` would delete: the tasks and their artifact keys, counted.
   func purgeableTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifacts: Int)
+  /// Ended tasks whose retention ran out by `now`, not pinned and with artifacts still kept,
+  /// soonest expired first.
+  func tasksWithExpiredArtifacts(now: Date, limit: Int) async throws -> [GenerationTask]
+  /// Marks the task's artifacts deleted (`GenerationTask.markArtifactsExpired`) unless it was
+  /// pinned meanwhile; the task as it is afterwards.
+  func markArtifactsExpired(taskID: String, now: Date) async throws -> GenerationTask?
 }
 
 /// PROCESSING tasks that no running worker holds.

@@ -13,6 +13,7 @@ extension GenerationTask {
       webhook: new.webhook)
     priority = new.priority
     startBy = new.startWithin.map { now.addingTimeInterval($0.seconds) }
+    retentionMs = new.retention?.milliseconds
   }
 
   /// A worker took it: PROCESSING, one more attempt.
@@ -36,7 +37,7 @@ extension GenerationTask {
   /// The terminal status the outcome says, with its results or error.
   public mutating func end(_ outcome: TaskOutcome, now: Date) {
     status = outcome.status
-    finishedAt = now
+    finished(at: now)
     if !keepsPreview { preview = nil }
     switch outcome {
     case .completed(let output, let thumbnail, let processingTimeMs):
@@ -93,10 +94,16 @@ extension GenerationTask {
     guard status == .pending, let startBy, startBy < now else { return false }
     let waited = Int64((startBy.timeIntervalSince(createdAt) * 1000).rounded())
     status = .expired
-    finishedAt = now
+    finished(at: now)
     errorCode = "start_deadline_exceeded"
     errorMessage = "the task did not start within \(waited) ms (start_within_ms); nothing was charged"
     return true
+  }
+
+  /// Ended now: its retention starts.
+  private mutating func finished(at now: Date) {
+    finishedAt = now
+    expiresAt = retentionMs.map { now.addingTimeInterval(Double($0) / 1000) }
   }
 
   /// A progress report, kept within 0...1.

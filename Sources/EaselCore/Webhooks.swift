@@ -49,18 +49,20 @@ public enum WebhookEvent: String, Hashable, Sendable, Codable, CaseIterable {
   /// Sent at most once a second per task, only the latest kept while one waits.
   public var isThrottled: Bool { self == .progress || self == .preview }
 
-  /// The event a stored change of `task` causes, if its webhook wants one. A change while
-  /// PROCESSING is the start when it is the claim itself (stored at the instant it started);
-  /// progress and previews are queued by the progress path (`progressEvents`), throttled.
+  /// The event a stored change of `task` causes, if its webhook wants one. Only the change that
+  /// makes the status causes its event: the claim (stored at the instant it started) and the end
+  /// (stored at the instant it ended); later changes (progress, a pin) cause none here, progress
+  /// and previews being queued by the progress path (`progressEvents`), throttled.
   public static func caused(by task: GenerationTask) -> WebhookEvent? {
     guard let webhook = task.webhook else { return nil }
+    let ended = task.finishedAt == task.updatedAt
     let event: WebhookEvent? =
       switch task.status {
       case .processing: task.startedAt == task.updatedAt ? .started : nil
-      case .completed: .completed
-      case .failed: .failed
-      case .canceled: .canceled
-      case .expired: .expired
+      case .completed: ended ? .completed : nil
+      case .failed: ended ? .failed : nil
+      case .canceled: ended ? .canceled : nil
+      case .expired: ended ? .expired : nil
       case .pending: nil
       }
     return event.flatMap { webhook.events.contains($0) ? $0 : nil }

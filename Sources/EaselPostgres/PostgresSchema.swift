@@ -317,6 +317,19 @@ enum PostgresSchema {
       "v16: webhook events",
       ["CREATE INDEX webhook_deliveries_by_task ON webhook_deliveries (task_id, event)"]
     ),
+    (
+      "v17: retention",
+      [
+        "ALTER TABLE tasks ADD COLUMN retention_ms BIGINT",
+        "ALTER TABLE tasks ADD COLUMN expires_at DOUBLE PRECISION",
+        "ALTER TABLE tasks ADD COLUMN pinned_at DOUBLE PRECISION",
+        "ALTER TABLE tasks ADD COLUMN artifacts_expired_at DOUBLE PRECISION",
+        """
+        CREATE INDEX tasks_artifact_expiry ON tasks (expires_at)
+          WHERE expires_at IS NOT NULL AND pinned_at IS NULL AND artifacts_expired_at IS NULL
+        """,
+      ]
+    ),
   ]
 
   /// Applies the migrations not applied yet. Nodes starting together take turns on an advisory

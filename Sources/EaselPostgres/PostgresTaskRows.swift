@@ -9,7 +9,7 @@ enum PostgresTaskRows {
     template_category, backend, backend_options, credit_cost, timeout_ms, progress, input_key, output_key,
     output_content_type, thumbnail_key, processing_time_ms, error_code, error_message, attempts, sequence,
     created_at, updated_at, started_at, finished_at, update_id, webhook, cancel_requested_at, preview_key, preview_step,
-    priority, queue_rank, start_by
+    priority, queue_rank, start_by, retention_ms, expires_at, pinned_at, artifacts_expired_at
     """
 
   static func insert(_ tx: PostgresTransaction, _ task: GenerationTask) async throws {
@@ -17,14 +17,14 @@ enum PostgresTaskRows {
       """
       INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
         template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-        created_at, updated_at, webhook, priority, queue_rank, start_by)
+        created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms)
       VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue),
         \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name),
         \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)),
         \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(Int64(task.sequence)),
         \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970),
         \(try task.webhook.map(StoredJSON.string)), \(Int64(task.priority)), \(task.queueRank),
-        \(task.startBy?.timeIntervalSince1970))
+        \(task.startBy?.timeIntervalSince1970), \(task.retentionMs))
       """)
     tx.log(task)
   }
@@ -66,7 +66,9 @@ enum PostgresTaskRows {
         updated_at = \(now.timeIntervalSince1970), started_at = \(task.startedAt?.timeIntervalSince1970),
         finished_at = \(task.finishedAt?.timeIntervalSince1970),
         cancel_requested_at = \(task.cancelRequestedAt?.timeIntervalSince1970),
-        preview_key = \(task.preview?.key), preview_step = \(Int64(task.previewStep))
+        preview_key = \(task.preview?.key), preview_step = \(Int64(task.previewStep)),
+        expires_at = \(task.expiresAt?.timeIntervalSince1970), pinned_at = \(task.pinnedAt?.timeIntervalSince1970),
+        artifacts_expired_at = \(task.artifactsExpiredAt?.timeIntervalSince1970)
       WHERE id = \(task.id)
       """)
     tx.log(task)
@@ -374,7 +376,8 @@ enum PostgresTaskRows {
     let thumbnailKey: String? = try value("thumbnail_key")
     let contentType: String? = try value("output_content_type")
     let webhook: String? = try value("webhook")
-    return GenerationTask(
+    func date(_ column: String) throws -> Date? { try value(column, as: Double?.self).map(Date.init(timeIntervalSince1970:)) }
+    var task = GenerationTask(
       id: try value("id"),
       account: try Account(platform: value("platform"), userID: value("user_id")),
       kind: GenerationKind(rawValue: try value("kind")) ?? .image,
@@ -407,6 +410,11 @@ enum PostgresTaskRows {
       preview: (try value("preview_key", as: String?.self)).map { Artifact(key: $0, contentType: "image/jpeg") },
       previewStep: Int(try value("preview_step", as: Int64.self)),
       priority: Int(try value("priority", as: Int64.self)), queueRank: try value("queue_rank"),
-      startBy: (try value("start_by", as: Double?.self)).map(Date.init(timeIntervalSince1970:)))
+      startBy: try date("start_by"))
+    task.retentionMs = try value("retention_ms")
+    task.expiresAt = try date("expires_at")
+    task.pinnedAt = try date("pinned_at")
+    task.artifactsExpiredAt = try date("artifacts_expired_at")
+    return task
   }
 }

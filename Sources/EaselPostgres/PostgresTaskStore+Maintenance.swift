@@ -4,6 +4,29 @@ import PostgresNIO
 
 /// StoreHealth, TaskRetention: health, statistics and purging finished tasks.
 extension PostgresTaskStore: StoreHealth, TaskRetention {
+  public func tasksWithExpiredArtifacts(now: Date, limit: Int) async throws -> [GenerationTask] {
+    try await read { connection in
+      try await connection.query(
+        """
+        SELECT \(unescaped: PostgresTaskRows.columns) FROM tasks
+        WHERE expires_at <= \(now.timeIntervalSince1970) AND pinned_at IS NULL AND artifacts_expired_at IS NULL
+        ORDER BY expires_at LIMIT \(Int64(limit))
+        """, logger: Self.quiet
+      ).collect().map { try PostgresTaskRows.decode($0.makeRandomAccess()) }
+    }
+  }
+
+  public func markArtifactsExpired(taskID: String, now: Date) async throws -> GenerationTask? {
+    try await write { tx in
+      guard var task = try await PostgresTaskRows.fetch(tx.connection, id: taskID, forUpdate: true),
+        task.pinnedAt == nil, task.artifactsExpiredAt == nil, let expiresAt = task.expiresAt, expiresAt <= now
+      else { return nil }
+      task.markArtifactsExpired(now: now)
+      try await PostgresTaskRows.saveChange(tx, &task, now: now)
+      return task
+    }
+  }
+
   public func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String]) {
     try await write { tx in
       let deleted = try await tx.query(
@@ -13,9 +36,11 @@ extension PostgresTaskStore: StoreHealth, TaskRetention {
           FOR UPDATE),
         holds AS (DELETE FROM credit_holds WHERE task_id IN (SELECT id FROM doomed)),
         keys AS (DELETE FROM idempotency_keys WHERE task_id IN (SELECT id FROM doomed))
-        DELETE FROM tasks WHERE id IN (SELECT id FROM doomed) RETURNING input_key, output_key, thumbnail_key, preview_key
+        DELETE FROM tasks WHERE id IN (SELECT id FROM doomed)
+        RETURNING input_key, output_key, thumbnail_key, preview_key, artifacts_expired_at
         """)
-      let keys = try deleted.flatMap { row in
+      // A task whose retention ended has no artifacts left to delete.
+      let keys = try deleted.filter { try $0["artifacts_expired_at"].decode(Double?.self) == nil }.flatMap { row in
         try ["input_key", "output_key", "thumbnail_key", "preview_key"].compactMap { try row[$0].decode(String?.self) }
       }
       return (deleted.count, keys)

@@ -49,6 +49,15 @@ extension PostgresTaskStore: TaskRecords {
     }
   }
 
+  public func pinTask(id: String, account: Account, pinned: Bool, now: Date) async throws -> GenerationTask? {
+    try await write { tx in
+      guard var task = try await PostgresTaskRows.fetch(tx.connection, id: id, account: account, forUpdate: true)
+      else { return nil }
+      if task.pin(pinned, now: now) { try await PostgresTaskRows.saveChange(tx, &task, now: now) }
+      return task
+    }
+  }
+
   public func cancelTask(id: String, account: Account, now: Date) async throws -> GenerationTask? {
     try await write { tx in
       guard var task = try await PostgresTaskRows.fetch(tx.connection, id: id, account: account, forUpdate: true)

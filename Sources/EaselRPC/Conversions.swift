@@ -134,6 +134,9 @@ extension Easel_V1_Task {
     updatedAt = Google_Protobuf_Timestamp(date: task.updatedAt)
     if let startedAt = task.startedAt { self.startedAt = Google_Protobuf_Timestamp(date: startedAt) }
     if let finishedAt = task.finishedAt { self.finishedAt = Google_Protobuf_Timestamp(date: finishedAt) }
+    if let expiresAt = task.expiresAt { self.expiresAt = Google_Protobuf_Timestamp(date: expiresAt) }
+    pinned = task.pinnedAt != nil
+    artifactsExpired = task.artifactsExpiredAt != nil
   }
 }
 

@@ -47,6 +47,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     order.priority = request.hasPriority ? Int(request.priority) : nil
     order.startWithinMs = request.startWithinMs
     order.maxWaitMs = request.maxWaitMs
+    order.retentionMs = request.retentionMs
     return order
   }
 
@@ -101,6 +102,20 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     try await mappingErrors("CancelTask", context: context, logger: logger) {
       let account = try authorized(.cancelTasks, platform: request.platform, userID: request.userID)
       return message(try await manager.cancelTask(id: request.taskID, account: account))
+    }
+  }
+
+  public func pinTask(request: Easel_V1_PinTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
+    try await mappingErrors("PinTask", context: context, logger: logger) {
+      let account = try authorized(.cancelTasks, platform: request.platform, userID: request.userID)
+      return message(try await manager.pinTask(id: request.taskID, account: account, pinned: true))
+    }
+  }
+
+  public func unpinTask(request: Easel_V1_UnpinTaskRequest, context: ServerContext) async throws -> Easel_V1_Task {
+    try await mappingErrors("UnpinTask", context: context, logger: logger) {
+      let account = try authorized(.cancelTasks, platform: request.platform, userID: request.userID)
+      return message(try await manager.pinTask(id: request.taskID, account: account, pinned: false))
     }
   }
 

@@ -337,6 +337,17 @@ enum Schema {
       // task's deliveries.
       try db.execute(sql: "CREATE INDEX webhook_deliveries_by_task ON webhook_deliveries (task_id, event)")
     }
+    migrator.registerMigration("v17: retention") { db in
+      try db.execute(
+        sql: """
+          ALTER TABLE tasks ADD COLUMN retention_ms INTEGER;
+          ALTER TABLE tasks ADD COLUMN expires_at REAL;
+          ALTER TABLE tasks ADD COLUMN pinned_at REAL;
+          ALTER TABLE tasks ADD COLUMN artifacts_expired_at REAL;
+          CREATE INDEX tasks_artifact_expiry ON tasks (expires_at)
+            WHERE expires_at IS NOT NULL AND pinned_at IS NULL AND artifacts_expired_at IS NULL;
+          """)
+    }
     return migrator
   }
 }

@@ -9,8 +9,8 @@ enum TaskRows {
       literal: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
           template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-          created_at, updated_at, webhook, priority, queue_rank, start_by)
-        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970))
+          created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms)
+        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970), \(task.retentionMs))
         """)
     var logged = task
     try appendUpdate(db, &logged, feed: feed)
@@ -25,7 +25,8 @@ enum TaskRows {
         UPDATE tasks SET status = \(task.status.rawValue), progress = \(task.progress), output_key = \(task.output?.key), output_content_type = \(task.output?.contentType), thumbnail_key = \(task.thumbnail?.key),
           processing_time_ms = \(task.processingTimeMs), error_code = \(task.errorCode), error_message = \(task.errorMessage), attempts = \(task.attempts), sequence = \(task.sequence), updated_at = \(now.timeIntervalSince1970),
           started_at = \(task.startedAt?.timeIntervalSince1970), finished_at = \(task.finishedAt?.timeIntervalSince1970), cancel_requested_at = \(task.cancelRequestedAt?.timeIntervalSince1970),
-          preview_key = \(task.preview?.key), preview_step = \(task.previewStep)
+          preview_key = \(task.preview?.key), preview_step = \(task.previewStep), expires_at = \(task.expiresAt?.timeIntervalSince1970),
+          pinned_at = \(task.pinnedAt?.timeIntervalSince1970), artifacts_expired_at = \(task.artifactsExpiredAt?.timeIntervalSince1970)
         WHERE id = \(task.id)
         """)
     try appendUpdate(db, &task, feed: feed)
@@ -253,7 +254,7 @@ enum TaskRows {
     let backendOptions = try DecodedParameters.shared.decode(row["backend_options"])
     let outputKey: String? = row["output_key"]
     let thumbnailKey: String? = row["thumbnail_key"]
-    return GenerationTask(
+    var task = GenerationTask(
       id: row["id"],
       account: try Account(platform: row["platform"], userID: row["user_id"]),
       kind: GenerationKind(rawValue: row["kind"]) ?? .image,
@@ -286,6 +287,23 @@ enum TaskRows {
       preview: (row["preview_key"] as String?).map { Artifact(key: $0, contentType: "image/jpeg") },
       previewStep: row["preview_step"], priority: row["priority"], queueRank: row["queue_rank"],
       startBy: date(row["start_by"]))
+    task.retentionMs = row["retention_ms"]
+    task.expiresAt = date(row["expires_at"])
+    task.pinnedAt = date(row["pinned_at"])
+    task.artifactsExpiredAt = date(row["artifacts_expired_at"])
+    return task
+  }
+
+  /// Ended tasks whose retention ran out, unpinned, artifacts still kept; soonest first.
+  static func withExpiredArtifacts(_ db: Database, now: Date, limit: Int) throws -> [GenerationTask] {
+    try Row.fetchAll(
+      db,
+      cached: """
+        SELECT * FROM tasks INDEXED BY tasks_artifact_expiry
+        WHERE expires_at <= \(now.timeIntervalSince1970) AND pinned_at IS NULL AND artifacts_expired_at IS NULL
+        ORDER BY expires_at LIMIT \(limit)
+        """
+    ).map(decode)
   }
 
   private static func date(_ seconds: Double?) -> Date? {

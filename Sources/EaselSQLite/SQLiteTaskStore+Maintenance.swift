@@ -4,11 +4,30 @@ import GRDB
 
 /// StoreHealth, TaskRetention: health, statistics and purging finished tasks.
 extension SQLiteTaskStore: StoreHealth, TaskRetention {
+  public func tasksWithExpiredArtifacts(now: Date, limit: Int) async throws -> [GenerationTask] {
+    try readInline { db in try TaskRows.withExpiredArtifacts(db, now: now, limit: limit) }
+  }
+
+  public func markArtifactsExpired(taskID: String, now: Date) async throws -> GenerationTask? {
+    try await writer.write { db in
+      guard var task = try TaskRows.fetch(db, id: taskID), task.pinnedAt == nil, task.artifactsExpiredAt == nil,
+        let expiresAt = task.expiresAt, expiresAt <= now
+      else { return nil }
+      task.markArtifactsExpired(now: now)
+      try TaskRows.saveChange(db, &task, now: now, feed: feed)
+      return task
+    }
+  }
+
   public func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String]) {
     try await writer.write { db in
       let filter: SQL = "status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED') AND finished_at < \(cutoff.timeIntervalSince1970)"
-      let rows = try Row.fetchAll(db, cached: "SELECT id, input_key, output_key, thumbnail_key, preview_key FROM tasks WHERE \(filter)")
-      let keys = rows.flatMap { row in ["input_key", "output_key", "thumbnail_key", "preview_key"].compactMap { row[$0] as String? } }
+      let rows = try Row.fetchAll(
+        db, cached: "SELECT id, input_key, output_key, thumbnail_key, preview_key, artifacts_expired_at FROM tasks WHERE \(filter)")
+      // A task whose retention ended has no artifacts left to delete.
+      let keys = rows.filter { ($0["artifacts_expired_at"] as Double?) == nil }.flatMap { row in
+        ["input_key", "output_key", "thumbnail_key", "preview_key"].compactMap { row[$0] as String? }
+      }
       let owned: SQL = "SELECT id FROM tasks WHERE \(filter)"
       try db.execute(literal: "DELETE FROM credit_holds WHERE task_id IN (\(owned))")
       try db.execute(literal: "DELETE FROM idempotency_keys WHERE task_id IN (\(owned))")

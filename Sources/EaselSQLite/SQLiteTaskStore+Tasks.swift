@@ -44,6 +44,14 @@ extension SQLiteTaskStore: TaskRecords {
     }
   }
 
+  public func pinTask(id: String, account: Account, pinned: Bool, now: Date) async throws -> GenerationTask? {
+    try await writer.write { db in
+      guard var task = try TaskRows.fetch(db, id: id, account: account) else { return nil }
+      if task.pin(pinned, now: now) { try TaskRows.saveChange(db, &task, now: now, feed: feed) }
+      return task
+    }
+  }
+
   public func cancelTask(id: String, account: Account, now: Date) async throws -> GenerationTask? {
     try await writer.write { db in
       guard var task = try TaskRows.fetch(db, id: id, account: account) else { return nil }

@@ -44,7 +44,7 @@ extension EaselServer {
     let manager = TaskManager(
       store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
       updates: updates, limits: configuration.limits, webhookGuard: webhookPolicy, scheduling: configuration.scheduling,
-      blocking: ThreadPools.imaging, logger: logger)
+      retention: configuration.retention, blocking: ThreadPools.imaging, logger: logger)
     let webhooks = WebhookDispatcher(
       store: store, policy: webhookPolicy, settings: configuration.webhooks, wakes: webhookSignal.wakes,
       links: { artifacts.downloadURL(key: $0) }, logger: logger)
@@ -98,7 +98,9 @@ extension EaselServer {
     let fleets = unmetered.values.compactMap { $0 as? any FleetBackend }
       .reduce(into: [String: any FleetBackend]()) { fleets, fleet in fleets[fleet.pool.backend] = fleet }
     let prober = FleetProber(fleets: Array(fleets.values), logger: logger, wake: { workerSignal.wake() })
-    var gated: [any Service] = [webhooks, pool, reloader, prober]
+    let sweeper = ArtifactSweeper(
+      store: store, artifacts: artifacts, interval: configuration.retentionSweepInterval, logger: logger)
+    var gated: [any Service] = [webhooks, pool, reloader, prober, sweeper]
     if let address = configuration.metrics {
       gated.append(MetricsEndpoint(address: address, logger: logger, onListening: readiness.metricsListening) {
         metrics.refresh(

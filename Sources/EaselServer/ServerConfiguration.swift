@@ -62,6 +62,9 @@ public struct ServerConfiguration: Sendable {
   public var automatic1111: Automatic1111Backend.Settings?
   /// How the queue shares the workers between platforms (`EASEL_PLATFORM_WEIGHTS`).
   public var scheduling = SchedulingSettings()
+  /// How long ended tasks keep their artifacts (`EASEL_RETENTION_DAYS`), and how often the sweep runs.
+  public var retention = RetentionSettings()
+  public var retentionSweepInterval: Duration = .seconds(60)
   /// ComfyUI servers; templates use them with `backend: comfyui` and a workflow.
   public var comfyUI: ComfyUIBackend.Settings?
   /// The original design's asynchronous video API; when set, the built-in video templates use it.

@@ -165,6 +165,14 @@ struct Environment {
     let aging: Int = try number("EASEL_PRIORITY_AGING_MS", default: 30_000)
     guard aging >= 1 else { throw ValidationError("\(describe("EASEL_PRIORITY_AGING_MS")) must be 1 or more") }
     configuration.scheduling.priorityAging = .milliseconds(aging)
+    for entry in (self["EASEL_RETENTION_DAYS"] ?? "").split(separator: ",") {
+      let parts = entry.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
+      guard (1...2).contains(parts.count), let days = Double(parts[parts.count - 1]), days > 0 else {
+        throw ValidationError("\(describe("EASEL_RETENTION_DAYS")): \(entry) is not DAYS or PLATFORM=DAYS with DAYS > 0")
+      }
+      let period = Duration.milliseconds(Int64(days * 86_400_000))
+      if parts.count == 2 { configuration.retention.platformPeriods[parts[0]] = period } else { configuration.retention.defaultPeriod = period }
+    }
     for pair in (self["EASEL_PLATFORM_WEIGHTS"] ?? "").split(separator: ",") {
       let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
       guard parts.count == 2, let weight = Double(parts[1]), weight > 0, weight <= 1000 else {

@@ -48,6 +48,7 @@ struct Setting: Sendable {
     Setting(name: "EASEL_BACKEND_LIMITS", defaultValue: "default-video=4,async-video=4"),
     Setting(name: "EASEL_PLATFORM_WEIGHTS", defaultValue: ""),
     Setting(name: "EASEL_PRIORITY_AGING_MS", defaultValue: "30000"),
+    Setting(name: "EASEL_RETENTION_DAYS", defaultValue: ""),
     Setting(name: "EASEL_MAX_QUEUE_LENGTH", defaultValue: ""),
     Setting(name: "EASEL_MAX_ATTEMPTS", defaultValue: "3"),
     Setting(name: "EASEL_LEASE_SECONDS", defaultValue: "30"),

@@ -84,6 +84,9 @@ struct TaskRequestOptions: ParsableArguments {
   @Option(help: "Refuse the task if its estimated wait is longer, e.g. 30s.")
   var maxWait: String?
 
+  @Option(help: "Keep its artifacts this long after it ends, e.g. 1h or 2d; shorter than the platform's retention.")
+  var retention: String?
+
   func request(for account: AccountOptions) throws -> Easel_V1_CreateTaskRequest {
     var request = Easel_V1_CreateTaskRequest()
     request.platform = account.platformName
@@ -94,6 +97,7 @@ struct TaskRequestOptions: ParsableArguments {
     if let priority { request.priority = priority }
     if let startWithin { request.startWithinMs = try milliseconds(startWithin, option: "--start-within") }
     if let maxWait { request.maxWaitMs = try milliseconds(maxWait, option: "--max-wait") }
+    if let retention { request.retentionMs = try milliseconds(retention, option: "--retention") }
     return request
   }
 }
@@ -114,13 +118,13 @@ struct Quote: AsyncParsableCommand {
   }
 }
 
-/// `500ms`, `15s`, `2m` or a number of milliseconds.
+/// `500ms`, `15s`, `2m`, `1h`, `7d` or a number of milliseconds.
 func milliseconds(_ text: String, option: String) throws -> Int64 {
-  let units: [(suffix: String, factor: Double)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
+  let units: [(suffix: String, factor: Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
   let (number, factor) = units.first { text.hasSuffix($0.suffix) }.map { (String(text.dropLast($0.suffix.count)), $0.factor) }
     ?? (text, 1)
   guard let value = Double(number), value > 0 else {
-    throw ValidationError("\(option) \(text) is not a duration like 500ms, 15s or 2m")
+    throw ValidationError("\(option) \(text) is not a duration like 500ms, 15s, 2m, 1h or 7d")
   }
   return Int64((value * factor).rounded())
 }
@@ -365,6 +369,37 @@ struct Cancel: AsyncParsableCommand {
       $0.taskID = id
     }
     let task = try await connection.withClients { try await $0.tasks.cancelTask(request, metadata: $0.metadata) }
+    print(connection.json ? try FullJSON.string(task) : TextOutput.task(task))
+  }
+}
+
+struct Pin: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Keep a task's artifacts past its retention (until unpinned).",
+    discussion: "Examples: easel pin TASK_ID --user alice; easel pin TASK_ID --user alice --undo")
+
+  @OptionGroup var connection: ConnectionOptions
+  @OptionGroup var account: AccountOptions
+  @Argument(help: "Task id.") var id: String
+  @Flag(help: "Unpin: the artifacts go when the retention ends.") var undo = false
+
+  func run() async throws {
+    let task = try await connection.withClients { clients in
+      if undo {
+        let request = Easel_V1_UnpinTaskRequest.with {
+          $0.platform = account.platformName
+          $0.userID = account.userID
+          $0.taskID = id
+        }
+        return try await clients.tasks.unpinTask(request, metadata: clients.metadata)
+      }
+      let request = Easel_V1_PinTaskRequest.with {
+        $0.platform = account.platformName
+        $0.userID = account.userID
+        $0.taskID = id
+      }
+      return try await clients.tasks.pinTask(request, metadata: clients.metadata)
+    }
     print(connection.json ? try FullJSON.string(task) : TextOutput.task(task))
   }
 }

@@ -26,7 +26,15 @@ enum TextOutput {
     if !task.errorCode.isEmpty || !task.errorMessage.isEmpty {
       lines.append("  error      \(task.errorCode): \(task.errorMessage)")
     }
+    if let kept = retention(task) { lines.append("  artifacts  \(kept)") }
     return lines.joined(separator: "\n")
+  }
+
+  /// `deleted (retention ended)`, `pinned`, or `kept until …`.
+  private static func retention(_ task: Easel_V1_Task) -> String? {
+    if task.artifactsExpired { return "deleted (retention ended)" }
+    if task.pinned { return "pinned (kept until unpinned)" }
+    return task.hasExpiresAt ? "kept until \(date(task.expiresAt)) (easel pin keeps them)" : nil
   }
 
   /// How long the last run took: the generation time of a completed task, the time from start to

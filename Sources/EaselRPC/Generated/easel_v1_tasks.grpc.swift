@@ -111,6 +111,32 @@ public enum Easel_V1_TaskService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "PinTask" metadata.
+        public enum PinTask: Sendable {
+            /// Request type for "PinTask".
+            public typealias Input = Easel_V1_PinTaskRequest
+            /// Response type for "PinTask".
+            public typealias Output = Easel_V1_Task
+            /// Descriptor for "PinTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "easel.v1.TaskService"),
+                method: "PinTask",
+                type: .unary
+            )
+        }
+        /// Namespace for "UnpinTask" metadata.
+        public enum UnpinTask: Sendable {
+            /// Request type for "UnpinTask".
+            public typealias Input = Easel_V1_UnpinTaskRequest
+            /// Response type for "UnpinTask".
+            public typealias Output = Easel_V1_Task
+            /// Descriptor for "UnpinTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "easel.v1.TaskService"),
+                method: "UnpinTask",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "easel.v1.TaskService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateTask.descriptor,
@@ -119,7 +145,9 @@ public enum Easel_V1_TaskService: Sendable {
             StreamTaskUpdates.descriptor,
             CancelTask.descriptor,
             FetchArtifact.descriptor,
-            QuoteTask.descriptor
+            QuoteTask.descriptor,
+            PinTask.descriptor,
+            UnpinTask.descriptor
         ]
     }
 }
@@ -272,6 +300,38 @@ extension Easel_V1_TaskService {
             request: GRPCCore.StreamingServerRequest<Easel_V1_CreateTaskRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_QuoteTaskResponse>
+
+        /// Handle the "PinTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exempts a task's artifacts from the retention sweep, until UnpinTask.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Easel_V1_PinTaskRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Easel_V1_Task` messages.
+        func pinTask(
+            request: GRPCCore.StreamingServerRequest<Easel_V1_PinTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Task>
+
+        /// Handle the "UnpinTask" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Easel_V1_UnpinTaskRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Easel_V1_Task` messages.
+        func unpinTask(
+            request: GRPCCore.StreamingServerRequest<Easel_V1_UnpinTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Task>
     }
 
     /// Service protocol for the "easel.v1.TaskService" service.
@@ -408,6 +468,38 @@ extension Easel_V1_TaskService {
             request: GRPCCore.ServerRequest<Easel_V1_CreateTaskRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Easel_V1_QuoteTaskResponse>
+
+        /// Handle the "PinTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exempts a task's artifacts from the retention sweep, until UnpinTask.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_PinTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Easel_V1_Task` message.
+        func pinTask(
+            request: GRPCCore.ServerRequest<Easel_V1_PinTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Easel_V1_Task>
+
+        /// Handle the "UnpinTask" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_UnpinTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Easel_V1_Task` message.
+        func unpinTask(
+            request: GRPCCore.ServerRequest<Easel_V1_UnpinTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Easel_V1_Task>
     }
 
     /// Simple service protocol for the "easel.v1.TaskService" service.
@@ -544,6 +636,38 @@ extension Easel_V1_TaskService {
             request: Easel_V1_CreateTaskRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Easel_V1_QuoteTaskResponse
+
+        /// Handle the "PinTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exempts a task's artifacts from the retention sweep, until UnpinTask.
+        ///
+        /// - Parameters:
+        ///   - request: A `Easel_V1_PinTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Easel_V1_Task` to respond with.
+        func pinTask(
+            request: Easel_V1_PinTaskRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Easel_V1_Task
+
+        /// Handle the "UnpinTask" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Easel_V1_UnpinTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Easel_V1_Task` to respond with.
+        func unpinTask(
+            request: Easel_V1_UnpinTaskRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Easel_V1_Task
     }
 }
 
@@ -628,6 +752,28 @@ extension Easel_V1_TaskService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Easel_V1_TaskService.Method.PinTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_PinTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_Task>(),
+            handler: { request, context in
+                try await self.pinTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Easel_V1_TaskService.Method.UnpinTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_UnpinTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_Task>(),
+            handler: { request, context in
+                try await self.unpinTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -705,6 +851,28 @@ extension Easel_V1_TaskService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_QuoteTaskResponse> {
         let response = try await self.quoteTask(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func pinTask(
+        request: GRPCCore.StreamingServerRequest<Easel_V1_PinTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Task> {
+        let response = try await self.pinTask(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func unpinTask(
+        request: GRPCCore.StreamingServerRequest<Easel_V1_UnpinTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Task> {
+        let response = try await self.unpinTask(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -807,6 +975,32 @@ extension Easel_V1_TaskService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Easel_V1_QuoteTaskResponse> {
         return GRPCCore.ServerResponse<Easel_V1_QuoteTaskResponse>(
             message: try await self.quoteTask(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func pinTask(
+        request: GRPCCore.ServerRequest<Easel_V1_PinTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Easel_V1_Task> {
+        return GRPCCore.ServerResponse<Easel_V1_Task>(
+            message: try await self.pinTask(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func unpinTask(
+        request: GRPCCore.ServerRequest<Easel_V1_UnpinTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Easel_V1_Task> {
+        return GRPCCore.ServerResponse<Easel_V1_Task>(
+            message: try await self.unpinTask(
                 request: request.message,
                 context: context
             ),
@@ -984,6 +1178,48 @@ extension Easel_V1_TaskService {
             deserializer: some GRPCCore.MessageDeserializer<Easel_V1_QuoteTaskResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_QuoteTaskResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PinTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exempts a task's artifacts from the retention sweep, until UnpinTask.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_PinTaskRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_PinTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Task` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func pinTask<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_PinTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_PinTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Task>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Task>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UnpinTask" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_UnpinTaskRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_UnpinTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Task` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func unpinTask<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_UnpinTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_UnpinTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Task>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Task>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1237,6 +1473,70 @@ extension Easel_V1_TaskService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "PinTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Exempts a task's artifacts from the retention sweep, until UnpinTask.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_PinTaskRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_PinTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Task` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func pinTask<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_PinTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_PinTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Task>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Task>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Easel_V1_TaskService.Method.PinTask.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UnpinTask" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_UnpinTaskRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_UnpinTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Task` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func unpinTask<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_UnpinTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_UnpinTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Task>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Task>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Easel_V1_TaskService.Method.UnpinTask.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1434,6 +1734,60 @@ extension Easel_V1_TaskService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_CreateTaskRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_QuoteTaskResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PinTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Exempts a task's artifacts from the retention sweep, until UnpinTask.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Easel_V1_PinTaskRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func pinTask<Result>(
+        request: GRPCCore.ClientRequest<Easel_V1_PinTaskRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Task>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.pinTask(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_PinTaskRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_Task>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UnpinTask" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Easel_V1_UnpinTaskRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func unpinTask<Result>(
+        request: GRPCCore.ClientRequest<Easel_V1_UnpinTaskRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Task>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.unpinTask(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_UnpinTaskRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_Task>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1661,6 +2015,68 @@ extension Easel_V1_TaskService.ClientProtocol {
             metadata: metadata
         )
         return try await self.quoteTask(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PinTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Exempts a task's artifacts from the retention sweep, until UnpinTask.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func pinTask<Result>(
+        _ message: Easel_V1_PinTaskRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Task>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Easel_V1_PinTaskRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.pinTask(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UnpinTask" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func unpinTask<Result>(
+        _ message: Easel_V1_UnpinTaskRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Task>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Easel_V1_UnpinTaskRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.unpinTask(
             request: request,
             options: options,
             onResponse: handleResponse

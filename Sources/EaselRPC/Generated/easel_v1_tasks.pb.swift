@@ -327,6 +327,29 @@ public nonisolated struct Easel_V1_Task: @unchecked Sendable {
   /// Clears the value of `estimatedStartAt`. Subsequent reads from it will return its default value.
   public mutating func clearEstimatedStartAt() {_uniqueStorage()._estimatedStartAt = nil}
 
+  /// When the retention sweep deletes the task's artifacts (set when it ends, unless it is kept
+  /// until purged); see the README's Retention section.
+  public var expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._expiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._expiresAt = newValue}
+  }
+  /// Returns true if `expiresAt` has been explicitly set.
+  public var hasExpiresAt: Bool {_storage._expiresAt != nil}
+  /// Clears the value of `expiresAt`. Subsequent reads from it will return its default value.
+  public mutating func clearExpiresAt() {_uniqueStorage()._expiresAt = nil}
+
+  /// PinTask exempts it from the sweep.
+  public var pinned: Bool {
+    get {_storage._pinned}
+    set {_uniqueStorage()._pinned = newValue}
+  }
+
+  /// The sweep deleted its artifacts: FetchArtifact is NOT_FOUND; the task and its ledger stay.
+  public var artifactsExpired: Bool {
+    get {_storage._artifactsExpired}
+    set {_uniqueStorage()._artifactsExpired = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -392,6 +415,10 @@ public nonisolated struct Easel_V1_CreateTaskRequest: Sendable {
   /// "failed", "canceled" and "expired"; empty: the last four. Progress and preview events come at
   /// most once a second per task, and a slow receiver gets the latest, never a backlog.
   public var webhookEvents: [String] = []
+
+  /// Keep the artifacts this long after the task ends, shorter than the platform's retention
+  /// (EASEL_RETENTION_DAYS); 0: the platform's.
+  public var retentionMs: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -574,6 +601,38 @@ public nonisolated struct Easel_V1_CancelTaskRequest: Sendable {
   public init() {}
 }
 
+public nonisolated struct Easel_V1_PinTaskRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var platform: String = String()
+
+  public var userID: String = String()
+
+  public var taskID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Easel_V1_UnpinTaskRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var platform: String = String()
+
+  public var userID: String = String()
+
+  public var taskID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Easel_V1_FetchArtifactRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -668,7 +727,7 @@ nonisolated extension Easel_V1_TemplateRef: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0\u{3}preview_url\0\u{1}priority\0\u{3}queue_position\0\u{3}estimated_start_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0\u{3}preview_url\0\u{1}priority\0\u{3}queue_position\0\u{3}estimated_start_at\0\u{3}expires_at\0\u{1}pinned\0\u{3}artifacts_expired\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -698,6 +757,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _priority: Int32 = 0
     var _queuePosition: Int32 = 0
     var _estimatedStartAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _pinned: Bool = false
+    var _artifactsExpired: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -735,6 +797,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _priority = source._priority
       _queuePosition = source._queuePosition
       _estimatedStartAt = source._estimatedStartAt
+      _expiresAt = source._expiresAt
+      _pinned = source._pinned
+      _artifactsExpired = source._artifactsExpired
     }
   }
 
@@ -780,6 +845,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 25: try { try decoder.decodeSingularInt32Field(value: &_storage._priority) }()
         case 26: try { try decoder.decodeSingularInt32Field(value: &_storage._queuePosition) }()
         case 27: try { try decoder.decodeSingularMessageField(value: &_storage._estimatedStartAt) }()
+        case 28: try { try decoder.decodeSingularMessageField(value: &_storage._expiresAt) }()
+        case 29: try { try decoder.decodeSingularBoolField(value: &_storage._pinned) }()
+        case 30: try { try decoder.decodeSingularBoolField(value: &_storage._artifactsExpired) }()
         default: break
         }
       }
@@ -873,6 +941,15 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       try { if let v = _storage._estimatedStartAt {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
       } }()
+      try { if let v = _storage._expiresAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+      } }()
+      if _storage._pinned != false {
+        try visitor.visitSingularBoolField(value: _storage._pinned, fieldNumber: 29)
+      }
+      if _storage._artifactsExpired != false {
+        try visitor.visitSingularBoolField(value: _storage._artifactsExpired, fieldNumber: 30)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -909,6 +986,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._priority != rhs_storage._priority {return false}
         if _storage._queuePosition != rhs_storage._queuePosition {return false}
         if _storage._estimatedStartAt != rhs_storage._estimatedStartAt {return false}
+        if _storage._expiresAt != rhs_storage._expiresAt {return false}
+        if _storage._pinned != rhs_storage._pinned {return false}
+        if _storage._artifactsExpired != rhs_storage._artifactsExpired {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -920,7 +1000,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateTaskRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0\u{3}webhook_url\0\u{3}webhook_on_start\0\u{1}priority\0\u{3}start_within_ms\0\u{3}max_wait_ms\0\u{3}webhook_events\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0\u{3}webhook_url\0\u{3}webhook_on_start\0\u{1}priority\0\u{3}start_within_ms\0\u{3}max_wait_ms\0\u{3}webhook_events\0\u{3}retention_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -940,6 +1020,7 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
       case 10: try { try decoder.decodeSingularInt64Field(value: &self.startWithinMs) }()
       case 11: try { try decoder.decodeSingularInt64Field(value: &self.maxWaitMs) }()
       case 12: try { try decoder.decodeRepeatedStringField(value: &self.webhookEvents) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.retentionMs) }()
       default: break
       }
     }
@@ -986,6 +1067,9 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if !self.webhookEvents.isEmpty {
       try visitor.visitRepeatedStringField(value: self.webhookEvents, fieldNumber: 12)
     }
+    if self.retentionMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.retentionMs, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1002,6 +1086,7 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if lhs.startWithinMs != rhs.startWithinMs {return false}
     if lhs.maxWaitMs != rhs.maxWaitMs {return false}
     if lhs.webhookEvents != rhs.webhookEvents {return false}
+    if lhs.retentionMs != rhs.retentionMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1342,6 +1427,86 @@ nonisolated extension Easel_V1_CancelTaskRequest: SwiftProtobuf.Message, SwiftPr
   }
 
   public static func ==(lhs: Easel_V1_CancelTaskRequest, rhs: Easel_V1_CancelTaskRequest) -> Bool {
+    if lhs.platform != rhs.platform {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.taskID != rhs.taskID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Easel_V1_PinTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PinTaskRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}task_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.platform) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.platform.isEmpty {
+      try visitor.visitSingularStringField(value: self.platform, fieldNumber: 1)
+    }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 2)
+    }
+    if !self.taskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Easel_V1_PinTaskRequest, rhs: Easel_V1_PinTaskRequest) -> Bool {
+    if lhs.platform != rhs.platform {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.taskID != rhs.taskID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Easel_V1_UnpinTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnpinTaskRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}task_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.platform) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.platform.isEmpty {
+      try visitor.visitSingularStringField(value: self.platform, fieldNumber: 1)
+    }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 2)
+    }
+    if !self.taskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Easel_V1_UnpinTaskRequest, rhs: Easel_V1_UnpinTaskRequest) -> Bool {
     if lhs.platform != rhs.platform {return false}
     if lhs.userID != rhs.userID {return false}
     if lhs.taskID != rhs.taskID {return false}

@@ -133,11 +133,13 @@ class EaselClient:
         start_within_ms: int = 0,
         max_wait_ms: int = 0,
         webhook_events: Sequence[str] = (),
+        retention_ms: int = 0,
     ) -> Task:
         """Creates a task; its credits are held until it ends. `input_image` is bytes or a file path.
         `webhook_url` receives a signed POST when the task ends (and when it starts, if asked), or
         for the `webhook_events` chosen from started, progress, preview, completed, failed,
-        canceled and expired.
+        canceled and expired. `retention_ms` keeps the artifacts that long after the task ends
+        (shorter than the platform's retention; 0: the platform's).
         `priority` is 0 (lowest) to 9 (highest), 5 when None; above the key's maximum is refused.
         `start_within_ms` bounds the wait before the task starts (it ends EXPIRED, uncharged, past it);
         0 means the template's default. `max_wait_ms` refuses the task (FAILED_PRECONDITION) when
@@ -147,6 +149,7 @@ class EaselClient:
         request.webhook_url = webhook_url
         request.webhook_on_start = webhook_on_start
         request.webhook_events.extend(webhook_events)
+        request.retention_ms = retention_ms
         return self._tasks.CreateTask(request, metadata=self._metadata)
 
     @_calls
@@ -222,6 +225,16 @@ class EaselClient:
     @_calls
     def cancel(self, task_id: str) -> Task:
         return self._tasks.CancelTask(tasks_pb2.CancelTaskRequest(task_id=task_id, **self._owner()), metadata=self._metadata)
+
+    @_calls
+    def pin(self, task_id: str) -> Task:
+        """Keeps the task's artifacts past its retention, until `unpin`."""
+        return self._tasks.PinTask(tasks_pb2.PinTaskRequest(task_id=task_id, **self._owner()), metadata=self._metadata)
+
+    @_calls
+    def unpin(self, task_id: str) -> Task:
+        """Puts the task back under its retention."""
+        return self._tasks.UnpinTask(tasks_pb2.UnpinTaskRequest(task_id=task_id, **self._owner()), metadata=self._metadata)
 
     @_calls
     def download(self, task_id: str, kind: str = "output") -> tuple[bytes, str]:

@@ -145,3 +145,14 @@ def test_list_pages_by_token(server):
             if not token:
                 break
         assert seen == list(reversed(created))
+
+
+def test_pin_and_unpin(server):
+    with EaselClient(server.unix, user_id="keeper") as easel:
+        easel.grant(20)
+        task = easel.create("txt2img", prompt="a keeper", params={"width": 64, "height": 64}, retention_ms=3_600_000)
+        assert easel.pin(task.id).pinned
+        assert not easel.unpin(task.id).pinned
+        with pytest.raises(EaselError) as missing:
+            easel.pin("no-such-task")
+        assert missing.value.code == "NOT_FOUND"

@@ -55,7 +55,7 @@ class TemplateRef(_message.Message):
     def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., category: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("id", "user_id", "platform", "type", "status", "prompt", "parameters", "template", "credit_cost", "progress", "input_image_url", "output_url", "thumbnail_url", "output_content_type", "processing_time_ms", "error_code", "error_message", "attempts", "created_at", "updated_at", "started_at", "finished_at", "webhook_url", "preview_url", "priority", "queue_position", "estimated_start_at")
+    __slots__ = ("id", "user_id", "platform", "type", "status", "prompt", "parameters", "template", "credit_cost", "progress", "input_image_url", "output_url", "thumbnail_url", "output_content_type", "processing_time_ms", "error_code", "error_message", "attempts", "created_at", "updated_at", "started_at", "finished_at", "webhook_url", "preview_url", "priority", "queue_position", "estimated_start_at", "expires_at", "pinned", "artifacts_expired")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +83,9 @@ class Task(_message.Message):
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     QUEUE_POSITION_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_START_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    PINNED_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_EXPIRED_FIELD_NUMBER: _ClassVar[int]
     id: str
     user_id: str
     platform: str
@@ -110,10 +113,13 @@ class Task(_message.Message):
     priority: int
     queue_position: int
     estimated_start_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., platform: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.GenerationType, str]] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., prompt: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., credit_cost: _Optional[int] = ..., progress: _Optional[float] = ..., input_image_url: _Optional[str] = ..., output_url: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., output_content_type: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_url: _Optional[str] = ..., preview_url: _Optional[str] = ..., priority: _Optional[int] = ..., queue_position: _Optional[int] = ..., estimated_start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    expires_at: _timestamp_pb2.Timestamp
+    pinned: bool
+    artifacts_expired: bool
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., platform: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.GenerationType, str]] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., prompt: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., credit_cost: _Optional[int] = ..., progress: _Optional[float] = ..., input_image_url: _Optional[str] = ..., output_url: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., output_content_type: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_url: _Optional[str] = ..., preview_url: _Optional[str] = ..., priority: _Optional[int] = ..., queue_position: _Optional[int] = ..., estimated_start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pinned: _Optional[bool] = ..., artifacts_expired: _Optional[bool] = ...) -> None: ...
 
 class CreateTaskRequest(_message.Message):
-    __slots__ = ("platform", "user_id", "template_code", "parameters", "input_image", "idempotency_key", "webhook_url", "webhook_on_start", "priority", "start_within_ms", "max_wait_ms", "webhook_events")
+    __slots__ = ("platform", "user_id", "template_code", "parameters", "input_image", "idempotency_key", "webhook_url", "webhook_on_start", "priority", "start_within_ms", "max_wait_ms", "webhook_events", "retention_ms")
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -126,6 +132,7 @@ class CreateTaskRequest(_message.Message):
     START_WITHIN_MS_FIELD_NUMBER: _ClassVar[int]
     MAX_WAIT_MS_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_MS_FIELD_NUMBER: _ClassVar[int]
     platform: str
     user_id: str
     template_code: str
@@ -138,7 +145,8 @@ class CreateTaskRequest(_message.Message):
     start_within_ms: int
     max_wait_ms: int
     webhook_events: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., template_code: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input_image: _Optional[bytes] = ..., idempotency_key: _Optional[str] = ..., webhook_url: _Optional[str] = ..., webhook_on_start: _Optional[bool] = ..., priority: _Optional[int] = ..., start_within_ms: _Optional[int] = ..., max_wait_ms: _Optional[int] = ..., webhook_events: _Optional[_Iterable[str]] = ...) -> None: ...
+    retention_ms: int
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., template_code: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input_image: _Optional[bytes] = ..., idempotency_key: _Optional[str] = ..., webhook_url: _Optional[str] = ..., webhook_on_start: _Optional[bool] = ..., priority: _Optional[int] = ..., start_within_ms: _Optional[int] = ..., max_wait_ms: _Optional[int] = ..., webhook_events: _Optional[_Iterable[str]] = ..., retention_ms: _Optional[int] = ...) -> None: ...
 
 class QuoteTaskResponse(_message.Message):
     __slots__ = ("credit_cost", "queue_position", "estimated_start_at", "covered", "available")
@@ -223,6 +231,26 @@ class TaskUpdate(_message.Message):
     def __init__(self, sequence: _Optional[int] = ..., task: _Optional[_Union[Task, _Mapping]] = ..., resume_token: _Optional[str] = ..., preview_step: _Optional[int] = ...) -> None: ...
 
 class CancelTaskRequest(_message.Message):
+    __slots__ = ("platform", "user_id", "task_id")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    task_id: str
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ...) -> None: ...
+
+class PinTaskRequest(_message.Message):
+    __slots__ = ("platform", "user_id", "task_id")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    task_id: str
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ...) -> None: ...
+
+class UnpinTaskRequest(_message.Message):
     __slots__ = ("platform", "user_id", "task_id")
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]

@@ -70,6 +70,16 @@ class TaskServiceStub:
                 request_serializer=easel_dot_v1_dot_tasks__pb2.CreateTaskRequest.SerializeToString,
                 response_deserializer=easel_dot_v1_dot_tasks__pb2.QuoteTaskResponse.FromString,
                 _registered_method=True)
+        self.PinTask = channel.unary_unary(
+                '/easel.v1.TaskService/PinTask',
+                request_serializer=easel_dot_v1_dot_tasks__pb2.PinTaskRequest.SerializeToString,
+                response_deserializer=easel_dot_v1_dot_tasks__pb2.Task.FromString,
+                _registered_method=True)
+        self.UnpinTask = channel.unary_unary(
+                '/easel.v1.TaskService/UnpinTask',
+                request_serializer=easel_dot_v1_dot_tasks__pb2.UnpinTaskRequest.SerializeToString,
+                response_deserializer=easel_dot_v1_dot_tasks__pb2.Task.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -128,6 +138,19 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PinTask(self, request, context):
+        """Exempts a task's artifacts from the retention sweep, until UnpinTask.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnpinTask(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -165,6 +188,16 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.QuoteTask,
                     request_deserializer=easel_dot_v1_dot_tasks__pb2.CreateTaskRequest.FromString,
                     response_serializer=easel_dot_v1_dot_tasks__pb2.QuoteTaskResponse.SerializeToString,
+            ),
+            'PinTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.PinTask,
+                    request_deserializer=easel_dot_v1_dot_tasks__pb2.PinTaskRequest.FromString,
+                    response_serializer=easel_dot_v1_dot_tasks__pb2.Task.SerializeToString,
+            ),
+            'UnpinTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnpinTask,
+                    request_deserializer=easel_dot_v1_dot_tasks__pb2.UnpinTaskRequest.FromString,
+                    response_serializer=easel_dot_v1_dot_tasks__pb2.Task.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -357,6 +390,60 @@ class TaskService:
             '/easel.v1.TaskService/QuoteTask',
             easel_dot_v1_dot_tasks__pb2.CreateTaskRequest.SerializeToString,
             easel_dot_v1_dot_tasks__pb2.QuoteTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PinTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/easel.v1.TaskService/PinTask',
+            easel_dot_v1_dot_tasks__pb2.PinTaskRequest.SerializeToString,
+            easel_dot_v1_dot_tasks__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnpinTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/easel.v1.TaskService/UnpinTask',
+            easel_dot_v1_dot_tasks__pb2.UnpinTaskRequest.SerializeToString,
+            easel_dot_v1_dot_tasks__pb2.Task.FromString,
             options,
             channel_credentials,
             insecure,
