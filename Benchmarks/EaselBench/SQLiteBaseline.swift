@@ -46,8 +46,8 @@ enum SQLiteBaseline {
           sql: "UPDATE credit_accounts SET held = held + 10, active_tasks = active_tasks + 1 WHERE platform = 'default' AND user_id = 'bench'")
         try db.executeCached(
           sql: """
-            INSERT INTO queue_keys (platform, user_id, finish) VALUES ('default', 'bench', 1)
-            ON CONFLICT (platform, user_id) DO UPDATE SET finish = finish + 1
+            INSERT INTO queue_keys (platform, user_id, priority, finish) VALUES ('default', 'bench', 5, 1)
+            ON CONFLICT (platform, user_id, priority) DO UPDATE SET finish = finish + 1
             """)
         try db.executeCached(
           sql: "INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at) VALUES (?, 'default', 'bench', 10, 'OPEN', ?)",
