@@ -23,10 +23,14 @@ public struct EaselError: Error, Hashable, Sendable, CustomStringConvertible {
 
   public var code: Code
   public var message: String
+  /// What a program may branch on, sent as `easel-…` trailers: `error-code`, and for content
+  /// policy refusals `content-category`.
+  public var details: [String: String] = [:]
 
-  public init(_ code: Code, _ message: String) {
+  public init(_ code: Code, _ message: String, details: [String: String] = [:]) {
     self.code = code
     self.message = message
+    self.details = details
   }
 
   public var description: String { "\(code): \(message)" }
@@ -35,4 +39,11 @@ public struct EaselError: Error, Hashable, Sendable, CustomStringConvertible {
   public static func notFound(_ message: String) -> EaselError { .init(.notFound, message) }
   public static func failedPrecondition(_ message: String) -> EaselError { .init(.failedPrecondition, message) }
   public static func internalError(_ message: String) -> EaselError { .init(.internalError, message) }
+
+  /// A request the content policy refuses (`content_blocked`), naming the category, never the term.
+  public static func contentBlocked(category: String) -> EaselError {
+    .init(
+      .invalidArgument, "the request was refused by the content policy (content_blocked, category \(category))",
+      details: ["error-code": "content_blocked", "content-category": category])
+  }
 }

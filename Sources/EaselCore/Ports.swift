@@ -108,3 +108,9 @@ public protocol ArtifactStore: Sendable {
 extension ArtifactStore {
   public func downloadURL(key: String) -> String? { nil }
 }
+
+/// Checks a new task's prompt against the content policy before anything is held or stored:
+/// CreateTask and QuoteTask get `EaselError.contentBlocked` for one it refuses.
+public protocol ContentScreen: Sendable {
+  func screen(prompt: String, account: Account, template: Template) async throws
+}

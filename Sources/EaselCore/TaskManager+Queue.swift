@@ -83,6 +83,7 @@ extension TaskManager {
     if template.parameters.contains(where: { $0.name == "seed" }), request.parameters["seed"] == nil {
       request.parameters["seed"] = .integer(Int64.random(in: 0...Int64(UInt32.max)))
     }
+    try await contentScreen?.screen(prompt: request.prompt, account: order.account, template: template)
     try await checkQueueRoom(backend: template.backend)
     let startWithin = (order.startWithinMs.flatMap { $0 > 0 ? $0 : nil } ?? template.startWithinMs).map { Duration.milliseconds($0) }
     let retention = try retention.retention(for: order.account.platform, requestedMs: order.retentionMs)

@@ -18,6 +18,8 @@ public struct TaskManager: Sendable {
   private let keyCreates: RateLimiter
   /// Checks webhook URLs; nil refuses tasks that ask for one.
   let webhookGuard: (any WebhookGuard)?
+  /// The content policy; nil lets every prompt through.
+  let contentScreen: (any ContentScreen)?
   let blocking: any BlockingExecutor
   let logger: Logger
 
@@ -25,8 +27,10 @@ public struct TaskManager: Sendable {
     store: any TaskRecords & CreditLedger & UpdateLog & QueueInsight, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
     artifacts: any ArtifactStore, updates: TaskUpdateHub, limits: UsageLimits = UsageLimits(),
     webhookGuard: (any WebhookGuard)? = nil, scheduling: SchedulingSettings = SchedulingSettings(),
-    retention: RetentionSettings = RetentionSettings(), blocking: any BlockingExecutor, logger: Logger = Logger(label: "easel")
+    retention: RetentionSettings = RetentionSettings(), contentScreen: (any ContentScreen)? = nil,
+    blocking: any BlockingExecutor, logger: Logger = Logger(label: "easel")
   ) {
+    self.contentScreen = contentScreen
     self.retention = retention
     self.scheduling = scheduling
     self.blocking = blocking

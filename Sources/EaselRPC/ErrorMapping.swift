@@ -17,6 +17,12 @@ extension EaselError: RPCErrorConvertible {
   }
 
   public var rpcErrorMessage: String { message }
+
+  public var rpcErrorMetadata: Metadata {
+    var metadata = Metadata()
+    for (key, value) in details.sorted(by: { $0.key < $1.key }) { metadata.addString(value, forKey: "easel-\(key)") }
+    return metadata
+  }
 }
 
 /// Runs a handler so that every error reaches the caller as a deliberate status: domain errors as

@@ -240,8 +240,12 @@ enum TaskRows {
     let owner = owner(.account(account))
     switch status {
     case nil:
-      let ended = try Int64.fetchOne(db, cached: "SELECT COALESCE(SUM(count), 0) FROM task_counts WHERE \(owner)") ?? 0
-      return ended + Int64(try Credits.activeTasks(db, account))
+      return try Int64.fetchOne(
+        db,
+        cached: """
+          SELECT COALESCE((SELECT SUM(count) FROM task_counts WHERE \(owner)), 0)
+            + COALESCE((SELECT active_tasks FROM credit_accounts WHERE \(owner)), 0)
+          """) ?? 0
     case let status? where status.isTerminal:
       return try Int64.fetchOne(db, cached: "SELECT count FROM task_counts WHERE \(owner) AND status = \(status.rawValue)") ?? 0
     case let status?:

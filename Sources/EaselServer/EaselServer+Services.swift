@@ -39,12 +39,13 @@ extension EaselServer {
     let reloader = TemplateReloader(
       loader: TemplateLoader(knownBackends: Set(backends.keys)), directory: configuration.templatesDirectory,
       catalog: catalog, logger: logger)
+    let promptPolicy = try PromptPolicy(file: configuration.promptBlocklist, metrics: metrics, logger: logger)
     let started = ReadySignal()
     let startUp = StartUp(store: opened, settings: settings, reloader: reloader, done: started, logger: logger)
     let manager = TaskManager(
       store: store, templates: catalog, pricing: configuration.pricing, imaging: imaging, artifacts: artifacts,
       updates: updates, limits: configuration.limits, webhookGuard: webhookPolicy, scheduling: configuration.scheduling,
-      retention: configuration.retention, blocking: ThreadPools.imaging, logger: logger)
+      retention: configuration.retention, contentScreen: promptPolicy, blocking: ThreadPools.imaging, logger: logger)
     let webhooks = WebhookDispatcher(
       store: store, policy: webhookPolicy, settings: configuration.webhooks, wakes: webhookSignal.wakes,
       links: { artifacts.downloadURL(key: $0) }, logger: logger)
@@ -101,6 +102,7 @@ extension EaselServer {
     let sweeper = ArtifactSweeper(
       store: store, artifacts: artifacts, interval: configuration.retentionSweepInterval, logger: logger)
     var gated: [any Service] = [webhooks, pool, reloader, prober, sweeper]
+    if configuration.promptBlocklist != nil { gated.append(promptPolicy) }  // it reloads on SIGHUP
     if let address = configuration.metrics {
       gated.append(MetricsEndpoint(address: address, logger: logger, onListening: readiness.metricsListening) {
         metrics.refresh(

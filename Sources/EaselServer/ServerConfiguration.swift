@@ -65,6 +65,8 @@ public struct ServerConfiguration: Sendable {
   /// How long ended tasks keep their artifacts (`EASEL_RETENTION_DAYS`), and how often the sweep runs.
   public var retention = RetentionSettings()
   public var retentionSweepInterval: Duration = .seconds(60)
+  /// Words and patterns prompts may not contain (`EASEL_PROMPT_BLOCKLIST`), reloaded on SIGHUP.
+  public var promptBlocklist: URL?
   /// ComfyUI servers; templates use them with `backend: comfyui` and a workflow.
   public var comfyUI: ComfyUIBackend.Settings?
   /// The original design's asynchronous video API; when set, the built-in video templates use it.

@@ -165,6 +165,7 @@ struct Environment {
     let aging: Int = try number("EASEL_PRIORITY_AGING_MS", default: 30_000)
     guard aging >= 1 else { throw ValidationError("\(describe("EASEL_PRIORITY_AGING_MS")) must be 1 or more") }
     configuration.scheduling.priorityAging = .milliseconds(aging)
+    configuration.promptBlocklist = self["EASEL_PROMPT_BLOCKLIST"].map { URL(fileURLWithPath: $0) }
     for entry in (self["EASEL_RETENTION_DAYS"] ?? "").split(separator: ",") {
       let parts = entry.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
       guard (1...2).contains(parts.count), let days = Double(parts[parts.count - 1]), days > 0 else {

@@ -49,6 +49,7 @@ struct Setting: Sendable {
     Setting(name: "EASEL_PLATFORM_WEIGHTS", defaultValue: ""),
     Setting(name: "EASEL_PRIORITY_AGING_MS", defaultValue: "30000"),
     Setting(name: "EASEL_RETENTION_DAYS", defaultValue: ""),
+    Setting(name: "EASEL_PROMPT_BLOCKLIST", defaultValue: ""),
     Setting(name: "EASEL_MAX_QUEUE_LENGTH", defaultValue: ""),
     Setting(name: "EASEL_MAX_ATTEMPTS", defaultValue: "3"),
     Setting(name: "EASEL_LEASE_SECONDS", defaultValue: "30"),

@@ -43,6 +43,13 @@ public final class EaselMetrics: Sendable {
     }
   }
 
+  func contentBlocked(category: String, stage: String) {
+    registry.makeCounter(
+      descriptor: name("content_blocked", "total", "requests and outputs the content policy refused, by category"),
+      labels: [("category", category), ("stage", stage)]
+    ).increment()
+  }
+
   func endpointFinished(backend: String, endpoint: String, duration: Duration) {
     registry.makeDurationHistogram(
       descriptor: name("endpoint_duration", "seconds", "time a model server spent on a task"),

@@ -1,0 +1,102 @@
+import AsyncHTTPClient
+import EaselCore
+import EaselRPC
+import EaselServer
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+import Testing
+
+/// The prompt blocklist: refused before anything is held, with the category and never the term;
+/// counted; reloaded on SIGHUP.
+@Suite(.timeLimit(.minutes(2))) struct ContentPolicyTests {
+  static let blocklist = """
+    # one a line
+    violence: gore
+    /b[a4]nned\\s+thing/
+    weapons: nuclear bomb
+    """
+
+  static func request(_ prompt: String) -> Easel_V1_CreateTaskRequest {
+    .with {
+      $0.userID = "cleo"
+      $0.templateCode = "txt2img"
+      $0.parameters.fields["prompt"] = Google_Protobuf_Value(stringValue: prompt)
+    }
+  }
+
+  @Test func aBlockedPromptIsRefusedBeforeAnythingIsHeld() async throws {
+    let folder = try TestServer.temporaryDirectory()
+    let file = folder.appendingPathComponent("blocklist.txt")
+    try Self.blocklist.write(to: file, atomically: true, encoding: .utf8)
+    try await withTestServer(workers: 0, configure: {
+      $0.promptBlocklist = file
+      $0.metrics = .init(host: "127.0.0.1", port: 0)
+    }) { server in
+      try await server.grant("cleo", 100)
+      var refusal: RPCError?
+      do {
+        _ = try await server.tasks.createTask(Self.request("a GORE scene"))
+      } catch let error as RPCError {
+        refusal = error
+      }
+      let refused = try #require(refusal)
+      #expect(refused.code == .invalidArgument && refused.message.contains("content_blocked, category violence"))
+      #expect(!refused.message.lowercased().contains("gore"), "the term is never told")
+      #expect(Array(refused.metadata[stringValues: "easel-error-code"]) == ["content_blocked"])
+      #expect(Array(refused.metadata[stringValues: "easel-content-category"]) == ["violence"])
+
+      let pattern = await rpcError { try await server.tasks.createTask(Self.request("a b4nned   thing")) }
+      #expect(pattern?.message.contains("category blocklist") == true)
+      let phrase = await rpcError { try await server.tasks.quoteTask(Self.request("Nuclear Bomb test")) }
+      #expect(phrase?.message.contains("category weapons") == true, "QuoteTask refuses it too")
+
+      let balance = try await server.balance("cleo")
+      #expect(balance.available == 100 && balance.held == 0, "nothing was held")
+      #expect(try await server.tasks.listTasks(.with { $0.userID = "cleo" }).total == 0, "nothing was created")
+      let allowed = try await server.tasks.createTask(Self.request("a gorecrow and a banned, thing"))
+      #expect(allowed.status == .pending, "whole words only; the pattern needs its whitespace")
+
+      let address = try #require(server.endpoints.metrics)
+      let scraped = try await HTTPClient.shared.get(url: "http://\(address)/metrics").get()
+      let samples = try parsePrometheus(String(buffer: try #require(scraped.body)))
+      #expect(samples[#"easel_content_blocked_total{category="violence",stage="prompt"}"#] == 1)
+      #expect(samples[#"easel_content_blocked_total{category="weapons",stage="prompt"}"#] == 1)
+    }
+  }
+
+  @Test func sighupReloadsTheBlocklistAndABadFileStopsTheServer() async throws {
+    let folder = try TestServer.temporaryDirectory()
+    let file = folder.appendingPathComponent("blocklist.txt")
+    try Self.blocklist.write(to: file, atomically: true, encoding: .utf8)
+    let easeld = try EaseldProcess(
+      data: try TestServer.temporaryDirectory(), workers: 0, environment: ["EASEL_PROMPT_BLOCKLIST": file.path])
+    try await easeld.start()
+    defer { easeld.kill(SIGKILL) }
+    try await withUnixClient(easeld.socketPath) { client in
+      let tasks = Easel_V1_TaskService.Client(wrapping: client)
+      _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
+        $0.userID = "cleo"
+        $0.amount = 100
+      })
+      _ = try await tasks.createTask(Self.request("dragons over a city"))
+      try (Self.blocklist + "\nmyth: dragons\n").write(to: file, atomically: true, encoding: .utf8)
+      easeld.kill(SIGHUP)
+      var refused: RPCError?
+      for _ in 0..<100 where refused == nil {
+        refused = await rpcError { try await tasks.createTask(Self.request("dragons again")) }
+        try await Task.sleep(for: .milliseconds(20))
+      }
+      #expect(refused?.message.contains("category myth") == true)
+      // A broken file on SIGHUP keeps the current list.
+      try "/unclosed(/".write(to: file, atomically: true, encoding: .utf8)
+      easeld.kill(SIGHUP)
+      try await Task.sleep(for: .milliseconds(300))
+      let still = await rpcError { try await tasks.createTask(Self.request("more dragons")) }
+      #expect(still?.message.contains("category myth") == true)
+    }
+    let bad = try await runTool(
+      "easeld", ["serve", "--data", try TestServer.temporaryDirectory().path], environment: ["EASEL_PROMPT_BLOCKLIST": file.path])
+    #expect(bad.status == 1 && bad.stderr.contains("blocklist line 1"), "\(bad.stderr)")
+  }
+}
