@@ -39,7 +39,9 @@ extension EaselServer {
     let reloader = TemplateReloader(
       loader: TemplateLoader(knownBackends: Set(backends.keys)), directory: configuration.templatesDirectory,
       catalog: catalog, logger: logger)
-    let promptPolicy = try PromptPolicy(file: configuration.promptBlocklist, metrics: metrics, logger: logger)
+    let promptPolicy = try PromptPolicy(
+      file: configuration.promptBlocklist, moderation: configuration.moderation.map { ModerationClient(settings: $0) },
+      metrics: metrics, logger: logger)
     let started = ReadySignal()
     let startUp = StartUp(store: opened, settings: settings, reloader: reloader, done: started, logger: logger)
     let manager = TaskManager(

@@ -67,6 +67,8 @@ public struct ServerConfiguration: Sendable {
   public var retentionSweepInterval: Duration = .seconds(60)
   /// Words and patterns prompts may not contain (`EASEL_PROMPT_BLOCKLIST`), reloaded on SIGHUP.
   public var promptBlocklist: URL?
+  /// A moderation API in the OpenAI format (`EASEL_MODERATION_API_URL`) that checks prompts too.
+  public var moderation: ModerationSettings?
   /// ComfyUI servers; templates use them with `backend: comfyui` and a workflow.
   public var comfyUI: ComfyUIBackend.Settings?
   /// The original design's asynchronous video API; when set, the built-in video templates use it.

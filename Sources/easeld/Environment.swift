@@ -166,6 +166,16 @@ struct Environment {
     guard aging >= 1 else { throw ValidationError("\(describe("EASEL_PRIORITY_AGING_MS")) must be 1 or more") }
     configuration.scheduling.priorityAging = .milliseconds(aging)
     configuration.promptBlocklist = self["EASEL_PROMPT_BLOCKLIST"].map { URL(fileURLWithPath: $0) }
+    if let url = try httpURL("EASEL_MODERATION_API_URL") {
+      var moderation = ModerationSettings(url: url, key: self["EASEL_MODERATION_API_KEY"])
+      moderation.model = self["EASEL_MODERATION_MODEL"] ?? moderation.model
+      moderation.categories = Set((self["EASEL_MODERATION_CATEGORIES"] ?? "").split(separator: ",").map {
+        $0.trimmingCharacters(in: .whitespaces)
+      })
+      moderation.timeout = .milliseconds(try number("EASEL_MODERATION_TIMEOUT_MS", default: 3_000))
+      moderation.failOpen = try boolean("EASEL_MODERATION_FAIL_OPEN", default: false)
+      configuration.moderation = moderation
+    }
     for entry in (self["EASEL_RETENTION_DAYS"] ?? "").split(separator: ",") {
       let parts = entry.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
       guard (1...2).contains(parts.count), let days = Double(parts[parts.count - 1]), days > 0 else {

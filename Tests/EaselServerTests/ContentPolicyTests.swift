@@ -99,4 +99,57 @@ import Testing
       "easeld", ["serve", "--data", try TestServer.temporaryDirectory().path], environment: ["EASEL_PROMPT_BLOCKLIST": file.path])
     #expect(bad.status == 1 && bad.stderr.contains("blocklist line 1"), "\(bad.stderr)")
   }
+
+  static func verdict(flagged: Bool, _ categories: [String]) -> FakeModelServer.Response {
+    let all = ["violence", "sexual", "harassment"]
+    return .init(json: [
+      "id": .string("modr-1"), "model": .string("omni-moderation-latest"),
+      "results": .array([
+        .object([
+          "flagged": .bool(flagged),
+          "categories": .object(Dictionary(uniqueKeysWithValues: all.map { ($0, .bool(categories.contains($0))) })),
+        ])
+      ]),
+    ])
+  }
+
+  /// The moderation API refuses what it flags in the configured categories; when it can't answer,
+  /// fail-closed refuses (UNAVAILABLE) and fail-open lets the request through.
+  @Test func theModerationAPIRefusesFlaggedPromptsAndFailsAsConfigured() async throws {
+    let api = try FakeModelServer()
+    try await api.script(
+      "/v1/moderations",
+      [
+        Self.verdict(flagged: true, ["violence"]), Self.verdict(flagged: true, ["harassment"]),
+        Self.verdict(flagged: false, []), .init(status: 500, body: "down"), .init(status: 200, delay: 2),
+        .init(status: 503, body: "down"),
+      ])
+    func settings(failOpen: Bool) -> ModerationSettings {
+      var settings = ModerationSettings(url: api.url, key: "mod-key")
+      settings.categories = ["violence", "sexual"]
+      settings.timeout = .milliseconds(500)
+      settings.failOpen = failOpen
+      return settings
+    }
+    try await withTestServer(workers: 0, configure: { $0.moderation = settings(failOpen: false) }) { server in
+      try await server.grant("cleo", 100)
+      let violent = await rpcError { try await server.tasks.createTask(Self.request("a duel")) }
+      #expect(violent?.code == .invalidArgument && violent?.message.contains("category violence") == true)
+      _ = try await server.tasks.createTask(Self.request("a heated debate"))  // flagged, but not a blocked category
+      _ = try await server.tasks.createTask(Self.request("a calm lake"))
+      let down = await rpcError { try await server.tasks.createTask(Self.request("a sunrise")) }
+      #expect(down?.code == .unavailable && down?.message.contains("moderation is unavailable") == true)
+      let slow = await rpcError { try await server.tasks.createTask(Self.request("a sunset")) }
+      #expect(slow?.code == .unavailable, "slower than the timeout counts as down")
+      #expect(try await server.balance("cleo").held == 20, "only the two that passed hold credits")
+      let sent = try await api.requests("/v1/moderations")
+      #expect(sent.first?.header("authorization") == "Bearer mod-key")
+      #expect(sent.first?.json?["input"] == .string("a duel") && sent.first?.json?["model"] == .string("omni-moderation-latest"))
+    }
+    try await withTestServer(workers: 0, configure: { $0.moderation = settings(failOpen: true) }) { server in
+      try await server.grant("cleo", 100)
+      let task = try await server.tasks.createTask(Self.request("a quiet street"))
+      #expect(task.status == .pending, "fail-open lets it through while the API is down")
+    }
+  }
 }

@@ -28,7 +28,7 @@ enum Binaries {
 }
 
 final class EaseldProcess {
-  let process = Process()
+  let process = ChildProcess()
   let socketPath: String
 
   let data: URL
@@ -62,7 +62,7 @@ final class EaseldProcess {
   struct StartFailed: Error {}
 
   func kill(_ signal: Int32) {
-    Foundation.kill(process.processIdentifier, signal)
+    process.kill(signal)
   }
 
   /// Waits for the process to end and returns its termination status.
@@ -77,7 +77,7 @@ final class EaseldProcess {
 func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil)
   async throws -> (status: Int32, stdout: String, stderr: String)
 {
-  let process = Process()
+  let process = ChildProcess()
   if let directory { process.currentDirectoryURL = directory }
   if name.contains("easel") {
     process.executableURL = try Binaries.url(name)

@@ -16,12 +16,13 @@ final class FakeModelServer: Sendable {
   }
 
   enum JSONValue: Encodable {
-    case string(String), number(Double), array([JSONValue]), object([String: JSONValue])
+    case string(String), number(Double), bool(Bool), array([JSONValue]), object([String: JSONValue])
 
     func encode(to encoder: any Encoder) throws {
       var container = encoder.singleValueContainer()
       switch self {
       case .string(let text): try container.encode(text)
+      case .bool(let value): try container.encode(value)
       case .number(let number): try container.encode(number)
       case .array(let values): try container.encode(values)
       case .object(let fields): try container.encode(fields)

@@ -267,7 +267,7 @@ final class LiveProcess {
     }
   }
 
-  private let process = Process()
+  private let process = ChildProcess()
   private let output = Output()
 
   var lines: [String] { output.lines.withLock { $0 } }
@@ -307,7 +307,7 @@ final class LiveProcess {
   }
 
   func interrupt() {
-    kill(process.processIdentifier, SIGINT)
+    process.kill(SIGINT)
   }
 
   func stop() {

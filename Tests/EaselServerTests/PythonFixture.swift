@@ -4,7 +4,7 @@ import Foundation
 /// ready (its port, or JSON) and exits when its stdin closes, also if the test process dies.
 final class PythonFixture: Sendable {
   let readyLine: String
-  private let process = Process()
+  private let process = ChildProcess()
   private let lifeline = Pipe()
 
   init(_ script: String, arguments: [String] = [], python: String = "python3") throws {

@@ -32,7 +32,9 @@ import Testing
   }
 
   @Test func expiredArtifactsAreDeletedAndPinnedOnesKept() async throws {
-    try await withTestServer(workers: 1, configure: Self.retained) { server in
+    // Nothing ends before the pins are set, however slow the machine.
+    let gate = GatedBackend()
+    try await withTestServer(workers: 4, backends: ["default-image": gate], configure: Self.retained) { server in
       try await server.grant("rhea", 100)
       let swept = try await create(server, "swept", retentionMs: 400)
       let pinned = try await create(server, "pinned", retentionMs: 400)
@@ -41,6 +43,7 @@ import Testing
       #expect(try await pin(server, pinned.id, true).pinned)
       #expect(try await pin(server, unpinned.id, true).pinned)
       #expect(try await !pin(server, unpinned.id, false).pinned)
+      gate.open()
       for task in [swept, pinned, unpinned, kept] { _ = try await server.finished("rhea", task.id) }
       let (sweptKeys, pinnedKeys) = try await TestDatabase.withStore(server.directory) { store in
         let account = try Account(platform: "default", userID: "rhea")

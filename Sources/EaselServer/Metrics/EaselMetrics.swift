@@ -50,6 +50,12 @@ public final class EaselMetrics: Sendable {
     ).increment()
   }
 
+  func moderationFailed() {
+    registry.makeCounter(
+      descriptor: name("moderation_errors", "total", "moderation API calls that gave no verdict"), labels: []
+    ).increment()
+  }
+
   func endpointFinished(backend: String, endpoint: String, duration: Duration) {
     registry.makeDurationHistogram(
       descriptor: name("endpoint_duration", "seconds", "time a model server spent on a task"),
