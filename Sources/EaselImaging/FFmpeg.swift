@@ -24,7 +24,7 @@ public struct FFmpeg: VideoProcessor {
     let outputURL = folder.appendingPathComponent(outputName)
     if let input { try Data(input).write(to: inputURL) }
 
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable, "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
       + arguments.map { $0.replacingOccurrences(of: "{in}", with: inputURL.path).replacingOccurrences(of: "{out}", with: outputURL.path) }

@@ -51,12 +51,23 @@ struct HTTPModelAPI: Sendable {
     return body
   }
 
-  /// What a non-2xx answer means: transient for overload and gateway statuses, permanent otherwise.
+  /// What a non-2xx answer means: transient for overload and gateway statuses, permanent otherwise;
+  /// `content_blocked` when the model's safety system refused the request (the OpenAI error
+  /// `content_policy_violation`), so the task fails with that code and its credits are released.
   func failure(status: UInt, body: Data, path: String) -> BackendFailure {
+    if let refusal = try? JSONDecoder().decode(ErrorAnswer.self, from: body), refusal.error.code == "content_policy_violation" {
+      return BackendFailure(code: "content_blocked", message: "\(name)'s safety system refused the request (content_blocked)")
+    }
     let text = String(decoding: body.prefix(300), as: UTF8.self)
     return BackendFailure(
       code: "model_http_\(status)", message: "\(name) answered HTTP \(status) to \(path): \(text)",
       isTransient: Self.transientStatuses.contains(status))
+  }
+
+  /// An OpenAI-style error answer: `{"error": {"code": …, "message": …}}`.
+  private struct ErrorAnswer: Decodable {
+    struct Detail: Decodable { var code: String? }
+    var error: Detail
   }
 
   /// The answer's status and body, whatever the status; throws only when there is no answer.

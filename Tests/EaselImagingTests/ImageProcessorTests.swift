@@ -134,11 +134,11 @@ import Testing
   }
 
   func vips(_ arguments: [String]) throws {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["vips"] + arguments
     try process.run()
-    process.waitUntilExit()
+    while process.isRunning { usleep(10_000) }
     try #require(process.terminationStatus == 0, "vips \(arguments)")
   }
 

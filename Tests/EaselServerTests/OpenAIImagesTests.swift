@@ -60,4 +60,28 @@ import Testing
       #expect(try await fake.requests("/v1/images/generations").count == 1)
     }
   }
+
+  /// The API's safety system refusing the prompt fails the task with content_blocked, uncharged.
+  @Test func aContentPolicyRefusalFailsTheTaskUncharged() async throws {
+    let fake = try FakeModelServer()
+    let refusal = FakeModelServer.Response(
+      status: 400,
+      json: [
+        "error": .object([
+          "code": .string("content_policy_violation"), "type": .string("invalid_request_error"),
+          "message": .string("Your request was rejected as a result of our safety system."),
+        ])
+      ])
+    try await fake.script("/v1/images/generations", [refusal])
+    try await withTestServer(openAIImages: settings(fake)) { server in
+      try await server.grant("ola", 20)
+      let task = try await server.create("ola", prompt: "something the model refuses")
+      let failed = try await server.finished("ola", task.id)
+      #expect(failed.status == .failed && failed.errorCode == "content_blocked", "\(failed.errorCode): \(failed.errorMessage)")
+      #expect(failed.attempts == 1, "a refusal is not retried")
+      let balance = try await server.balance("ola")
+      #expect(balance.available == 20 && balance.held == 0)
+      #expect(try await server.ledger("ola").first?.kind == "RELEASE")
+    }
+  }
 }

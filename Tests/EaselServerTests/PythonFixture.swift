@@ -1,3 +1,4 @@
+import EaselImaging
 import Foundation
 
 /// A script from `Tests/Fixtures` run by Python as a child process. It prints one line when it is

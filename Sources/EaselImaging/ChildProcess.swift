@@ -5,39 +5,42 @@ import Synchronization
   import Glibc
 #endif
 
-/// A child process started with `posix_spawn`, for the tests. Foundation's `Process.run()` on
-/// Linux reads `/proc/self/fd` to close the child's other descriptors and over-reads its entries
-/// (swift-corelibs-foundation PR 5472, fixed after this toolchain): with many descriptors open, as
-/// in a parallel test run, it crashes the test process now and then. Here glibc closes them
-/// (`posix_spawn_file_actions_addclosefrom_np`), and a thread of its own reaps the child.
+/// A child process started with `posix_spawn` (ffmpeg here; `easeld`, `easel` and fakes in the
+/// tests). Foundation's `Process.run()` on Linux reads `/proc/self/fd` to close the child's other
+/// descriptors and over-reads its entries (swift-corelibs-foundation PR 5472, fixed after this
+/// toolchain): with many descriptors open, as in a busy server or a parallel test run, it crashes
+/// the process now and then. Here glibc closes them (`posix_spawn_file_actions_addclosefrom_np`),
+/// and a thread of its own reaps the child.
 ///
-/// The same shape as the part of `Process` the tests used: `standardInput`, `standardOutput` and
-/// `standardError` take a `Pipe` or a `FileHandle` (nil inherits the test's).
-final class ChildProcess: @unchecked Sendable {  // configured before run(), then only the locked state changes
-  var executableURL: URL?
-  var arguments: [String] = []
-  var environment: [String: String]?
-  var currentDirectoryURL: URL?
-  var standardInput: Any?
-  var standardOutput: Any?
-  var standardError: Any?
+/// The same shape as the part of `Process` Easel used: `standardInput`, `standardOutput` and
+/// `standardError` take a `Pipe` or a `FileHandle` (nil inherits this process's).
+public final class ChildProcess: @unchecked Sendable {  // configured before run(), then only the locked state changes
+  public var executableURL: URL?
+  public var arguments: [String] = []
+  public var environment: [String: String]?
+  public var currentDirectoryURL: URL?
+  public var standardInput: Any?
+  public var standardOutput: Any?
+  public var standardError: Any?
   /// Called once, on the reaping thread, when the child has ended.
-  var terminationHandler: (@Sendable (ChildProcess) -> Void)?
+  public var terminationHandler: (@Sendable (ChildProcess) -> Void)?
 
   private let state = Mutex((pid: pid_t(0), status: Int32?.none))
 
-  var processIdentifier: pid_t { state.withLock { $0.pid } }
-  var isRunning: Bool { state.withLock { $0.pid != 0 && $0.status == nil } }
-  /// The exit code, or 128 + the signal that ended it.
-  var terminationStatus: Int32 { state.withLock { $0.status ?? -1 } }
+  public init() {}
 
-  struct SpawnFailed: Error, CustomStringConvertible {
+  public var processIdentifier: pid_t { state.withLock { $0.pid } }
+  public var isRunning: Bool { state.withLock { $0.pid != 0 && $0.status == nil } }
+  /// The exit code, or 128 + the signal that ended it.
+  public var terminationStatus: Int32 { state.withLock { $0.status ?? -1 } }
+
+  public struct SpawnFailed: Error, CustomStringConvertible {
     let path: String
     let code: Int32
-    var description: String { "can't start \(path): \(String(cString: strerror(code)))" }
+    public var description: String { "can't start \(path): \(String(cString: strerror(code)))" }
   }
 
-  func run() throws {
+  public func run() throws {
     guard let path = executableURL?.path else { throw SpawnFailed(path: "(no executable)", code: ENOENT) }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -51,7 +54,12 @@ final class ChildProcess: @unchecked Sendable {  // configured before run(), the
         default: nil
         }
       guard let handle else { continue }
-      posix_spawn_file_actions_adddup2(&actions, handle.fileDescriptor, target)
+      // FileHandle.nullDevice has no descriptor of its own (-1): the child opens /dev/null.
+      let added =
+        handle.fileDescriptor < 0
+        ? posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_RDWR, 0)
+        : posix_spawn_file_actions_adddup2(&actions, handle.fileDescriptor, target)
+      guard added == 0 else { throw SpawnFailed(path: path, code: added) }
       if redirect is Pipe { parentCopies.append(handle) }
     }
     _ = GlibcSpawn.closeFrom(&actions, 3)
@@ -77,9 +85,9 @@ final class ChildProcess: @unchecked Sendable {  // configured before run(), the
     }
   }
 
-  func terminate() { kill(SIGTERM) }
+  public func terminate() { kill(SIGTERM) }
 
-  func kill(_ signal: Int32) {
+  public func kill(_ signal: Int32) {
     let pid = state.withLock { $0.status == nil ? $0.pid : 0 }
     if pid != 0 { Glibc.kill(pid, signal) }
   }
