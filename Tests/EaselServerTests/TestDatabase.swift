@@ -41,7 +41,8 @@ enum TestDatabase {
   /// The environment an `easeld` process on `directory` needs to use the same store.
   static func environment(for directory: URL) async throws -> [String: String] {
     guard let url = try await url(for: directory) else { return [:] }
-    return ["EASEL_DATABASE_URL": url]
+    // Small pools, as in-process servers have: many servers share one test cluster.
+    return ["EASEL_DATABASE_URL": url, "EASEL_DATABASE_POOL_SIZE": "4"]
   }
 
   /// Runs `body` on the store of a test's data folder, as a maintenance command would.
