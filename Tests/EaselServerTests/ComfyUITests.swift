@@ -60,9 +60,10 @@ final class FakeComfyUI: Sendable {
       try await server.grant("cy", 100)
       let task = try await server.create(
         "cy", template: "comfyui_txt2img", prompt: "a lighthouse at dusk",
-        parameters: ["width": Self.number(768), "seed": Self.number(42), "steps": Self.number(12)])
+        parameters: ["width": Self.number(768), "seed": Self.number(42), "steps": Self.number(24)])
       async let followed = server.updates("cy", task.id)
-      try await waitUntil { try await !server.get("cy", task.id).previewURL.isEmpty }
+      // 24 steps of 0.3 s: previews come for seconds, however slow a loaded machine is.
+      try await waitUntil(within: .seconds(30)) { try await !server.get("cy", task.id).previewURL.isEmpty }
       let (preview, previewType, _) = try await server.artifact("cy", task.id, .preview)
       #expect(previewType == "image/jpeg" && preview.starts(with: [0xFF, 0xD8]))
       let updates = try await followed
@@ -75,7 +76,7 @@ final class FakeComfyUI: Sendable {
       let prompt = try #require(try await comfy.stats().prompts.last)
       #expect(prompt["6"]?["inputs"]?["text"] == .string("a lighthouse at dusk"))
       #expect(prompt["5"]?["inputs"]?["width"] == .integer(768) && prompt["5"]?["inputs"]?["height"] == .integer(1024))
-      #expect(prompt["3"]?["inputs"]?["seed"] == .integer(42) && prompt["3"]?["inputs"]?["steps"] == .integer(12))
+      #expect(prompt["3"]?["inputs"]?["seed"] == .integer(42) && prompt["3"]?["inputs"]?["steps"] == .integer(24))
       #expect(prompt["7"]?["inputs"]?["text"] == .string("low quality, blurry, distorted"), "a default is bound too")
       #expect(try await server.balance("cy").available == 90)
     }
