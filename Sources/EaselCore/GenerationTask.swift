@@ -136,3 +136,41 @@ public enum TaskOutcome: Hashable, Sendable {
     }
   }
 }
+
+extension GenerationTask {
+  /// Reads a stored snapshot, also one written before a field existed: the update log keeps
+  /// snapshots until the task is purged, across upgrades, and a field added since takes its default.
+  public init(from decoder: any Decoder) throws {
+    let stored = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      id: try stored.decode(String.self, forKey: .id), account: try stored.decode(Account.self, forKey: .account),
+      kind: try stored.decode(GenerationKind.self, forKey: .kind), status: try stored.decode(TaskStatus.self, forKey: .status),
+      prompt: try stored.decode(String.self, forKey: .prompt), parameters: try stored.decode(Parameters.self, forKey: .parameters),
+      template: try stored.decode(TemplateRef.self, forKey: .template), backend: try stored.decode(String.self, forKey: .backend),
+      backendOptions: try stored.decodeIfPresent(Parameters.self, forKey: .backendOptions) ?? [:],
+      creditCost: try stored.decode(Int64.self, forKey: .creditCost),
+      timeoutMs: try stored.decodeIfPresent(Int64.self, forKey: .timeoutMs) ?? 120_000,
+      progress: try stored.decode(Double.self, forKey: .progress),
+      inputImageKey: try stored.decodeIfPresent(String.self, forKey: .inputImageKey),
+      output: try stored.decodeIfPresent(Artifact.self, forKey: .output),
+      thumbnail: try stored.decodeIfPresent(Artifact.self, forKey: .thumbnail),
+      processingTimeMs: try stored.decodeIfPresent(Int64.self, forKey: .processingTimeMs) ?? 0,
+      errorCode: try stored.decode(String.self, forKey: .errorCode), errorMessage: try stored.decode(String.self, forKey: .errorMessage),
+      attempts: try stored.decode(Int.self, forKey: .attempts), sequence: try stored.decode(UInt64.self, forKey: .sequence),
+      createdAt: try stored.decode(Date.self, forKey: .createdAt), updatedAt: try stored.decode(Date.self, forKey: .updatedAt),
+      startedAt: try stored.decodeIfPresent(Date.self, forKey: .startedAt),
+      finishedAt: try stored.decodeIfPresent(Date.self, forKey: .finishedAt),
+      updateID: try stored.decodeIfPresent(Int64.self, forKey: .updateID) ?? 0,
+      webhook: try stored.decodeIfPresent(WebhookRequest.self, forKey: .webhook),
+      cancelRequestedAt: try stored.decodeIfPresent(Date.self, forKey: .cancelRequestedAt),
+      preview: try stored.decodeIfPresent(Artifact.self, forKey: .preview),
+      previewStep: try stored.decodeIfPresent(Int.self, forKey: .previewStep) ?? 0,
+      priority: try stored.decodeIfPresent(Int.self, forKey: .priority) ?? FairQueue.defaultPriority,
+      queueRank: try stored.decodeIfPresent(Double.self, forKey: .queueRank) ?? 0,
+      startBy: try stored.decodeIfPresent(Date.self, forKey: .startBy))
+    retentionMs = try stored.decodeIfPresent(Int64.self, forKey: .retentionMs)
+    expiresAt = try stored.decodeIfPresent(Date.self, forKey: .expiresAt)
+    pinnedAt = try stored.decodeIfPresent(Date.self, forKey: .pinnedAt)
+    artifactsExpiredAt = try stored.decodeIfPresent(Date.self, forKey: .artifactsExpiredAt)
+  }
+}
