@@ -8,7 +8,7 @@ enum PostgresWebhookRows {
   /// task's progress and previews not yet sent are dropped: the final event says more.
   static func enqueue(_ tx: PostgresTransaction, for task: GenerationTask) async throws {
     guard let event = WebhookEvent.caused(by: task), let webhook = task.webhook else { return }
-    if task.status.isTerminal {
+    if task.status.isTerminal, !webhook.events.isDisjoint(with: [.progress, .preview]) {
       try await tx.query(
         """
         DELETE FROM webhook_deliveries

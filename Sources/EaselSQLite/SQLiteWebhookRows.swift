@@ -8,7 +8,7 @@ enum WebhookRows {
   /// task's progress and previews not yet sent are dropped: the final event says more.
   static func enqueue(_ db: Database, for task: GenerationTask) throws {
     guard let event = WebhookEvent.caused(by: task), let webhook = task.webhook else { return }
-    if task.status.isTerminal {
+    if task.status.isTerminal, !webhook.events.isDisjoint(with: [.progress, .preview]) {
       try db.run(
         literal: """
           DELETE FROM webhook_deliveries
