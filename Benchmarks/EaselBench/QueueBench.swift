@@ -51,7 +51,7 @@ struct QueueBench: Sendable {
         let claimedAt = ContinuousClock.now
         let artifact = Artifact(key: "outputs/bench/\(task.id).png", contentType: "image/png")
         _ = try await store.finishTask(
-          id: task.id, owner: "bench", outcome: .completed(output: artifact, thumbnail: artifact, processingTimeMs: 1),
+          id: task.id, owner: "bench", outcome: .completed(outputs: [TaskOutput(output: artifact, thumbnail: artifact)], processingTimeMs: 1),
           now: Date())
         busy += ContinuousClock.now - started
         claims.add(claimedAt - started)

@@ -27,6 +27,9 @@ public struct ComfyWorkflow: Hashable, Sendable {
   public static let bindingsOption = "bindings"
   /// The binding that receives the uploaded input image's name.
   public static let inputImageBinding = "input_image"
+  /// The binding that receives a task's `num_outputs` (say, EmptyLatentImage's batch_size); a
+  /// workflow without it makes several outputs by running once per output.
+  public static let batchSizeBinding = "batch_size"
 
   public var nodes: [String: JSONValue]
   public var bindings: [String: Binding]

@@ -17,8 +17,15 @@ public struct GenerationTask: Hashable, Sendable, Codable {
   public var timeoutMs: Int64
   public var progress: Double
   public var inputImageKey: String?
+  /// The first output and its thumbnail (of `outputs`), kept for callers that read one.
   public var output: Artifact?
   public var thumbnail: Artifact?
+  /// How many outputs were asked (and paid) for.
+  public var numOutputs: Int = 1
+  /// Every output of a COMPLETED task, at most `numOutputs`.
+  public var outputs: [TaskOutput] = []
+  /// The batch it was created in (CreateBatch); nil for a task of its own.
+  public var batchID: String?
   public var processingTimeMs: Int64
   public var errorCode: String
   public var errorMessage: String
@@ -124,7 +131,8 @@ extension GenerationTask {
 
 /// How a finished attempt ends.
 public enum TaskOutcome: Hashable, Sendable {
-  case completed(output: Artifact, thumbnail: Artifact, processingTimeMs: Int64)
+  /// With at least one output; fewer than asked for are charged for what came back.
+  case completed(outputs: [TaskOutput], processingTimeMs: Int64)
   case failed(code: String, message: String)
   case canceled
 
@@ -172,5 +180,10 @@ extension GenerationTask {
     expiresAt = try stored.decodeIfPresent(Date.self, forKey: .expiresAt)
     pinnedAt = try stored.decodeIfPresent(Date.self, forKey: .pinnedAt)
     artifactsExpiredAt = try stored.decodeIfPresent(Date.self, forKey: .artifactsExpiredAt)
+    numOutputs = try stored.decodeIfPresent(Int.self, forKey: .numOutputs) ?? 1
+    outputs =
+      try stored.decodeIfPresent([TaskOutput].self, forKey: .outputs)
+      ?? StoredJSON.outputs(nil, first: output, thumbnail: thumbnail)
+    batchID = try stored.decodeIfPresent(String.self, forKey: .batchID)
   }
 }

@@ -2,8 +2,14 @@
 
 /// Turns a prompt (and maybe an input image) into an image or a video.
 public protocol ModelBackend: Sendable {
+  /// One output.
   func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws
     -> GeneratedMedia
+
+  /// The job's `outputs` outputs, or fewer when the model returned fewer (never none: that
+  /// throws). A backend with a batch parameter makes them in one call; by default `generate`
+  /// runs once per output, each with the next seed.
+  func generateAll(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> [GeneratedMedia]
 
   /// Whether a task of this backend could start now. A backend whose servers run a limited
   /// number of jobs (a GPU fleet) says no while every slot is taken or every server is down: its
@@ -15,6 +21,10 @@ public protocol ModelBackend: Sendable {
 }
 
 extension ModelBackend {
+  public func generateAll(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> [GeneratedMedia] {
+    try await job.repeatedRuns(progress: progress, generate)
+  }
+
   /// Hosted APIs and the offline backend take any number of jobs.
   public var hasFreeSlot: Bool { true }
   public func reserveSlot(for task: GenerationTask) -> Bool { true }
@@ -41,13 +51,46 @@ public struct GenerationJob: Sendable {
   public var prompt: String
   public var parameters: Parameters
   public var inputImage: [UInt8]?
+  /// How many outputs the task asks for.
+  public var outputs: Int
 
-  public init(taskID: String, kind: GenerationKind, prompt: String, parameters: Parameters, inputImage: [UInt8]?) {
+  public init(
+    taskID: String, kind: GenerationKind, prompt: String, parameters: Parameters, inputImage: [UInt8]?, outputs: Int = 1
+  ) {
+    self.outputs = outputs
     self.taskID = taskID
     self.kind = kind
     self.prompt = prompt
     self.parameters = parameters
     self.inputImage = inputImage
+  }
+}
+
+extension GenerationJob {
+  /// The outputs made one run at a time, for a backend with no batch parameter; progress goes
+  /// over all the runs.
+  public func repeatedRuns(
+    progress: @escaping ProgressHandler,
+    _ generate: (GenerationJob, @escaping ProgressHandler) async throws -> GeneratedMedia
+  ) async throws -> [GeneratedMedia] {
+    let count = max(outputs, 1)
+    var made: [GeneratedMedia] = []
+    for index in 0..<count {
+      made.append(
+        try await generate(run(index)) { step in
+          await progress(GenerationProgress((Double(index) + step.fraction) / Double(count), preview: step.preview))
+        })
+    }
+    return made
+  }
+
+  /// The `index`th of repeated single runs: one output, the seed moved on by `index` so the
+  /// outputs differ (from 0 when the job has none).
+  public func run(_ index: Int) -> GenerationJob {
+    var single = self
+    single.outputs = 1
+    if index > 0 { single.parameters["seed"] = .integer((parameters["seed"]?.integerValue ?? 0) + Int64(index)) }
+    return single
   }
 }
 

@@ -1,5 +1,6 @@
 /// Credit prices, as in the original design: a template's base cost (or the kind's default),
-/// times 1.5 for `quality = "high"`, times 1.5 again for `resolution = "4k"`, rounded up.
+/// times 1.5 for `quality = "high"`, times 1.5 again for `resolution = "4k"`, rounded up;
+/// per output.
 public struct Pricing: Hashable, Sendable {
   public var defaultImageCost: Int64
   public var defaultVideoCost: Int64
@@ -20,11 +21,11 @@ public struct Pricing: Hashable, Sendable {
     template.creditCost ?? (template.kind == .image ? defaultImageCost : defaultVideoCost)
   }
 
-  /// The cost of one task, fixed when it is created.
-  public func cost(of template: Template, parameters: Parameters) -> Int64 {
+  /// The cost of one task, fixed when it is created: the price of one output times `outputs`.
+  public func cost(of template: Template, parameters: Parameters, outputs: Int = 1) -> Int64 {
     var cost = Double(baseCost(of: template))
     if parameters["quality"]?.stringValue == "high" { cost *= highQualityMultiplier }
     if parameters["resolution"]?.stringValue?.lowercased() == "4k" { cost *= fourKMultiplier }
-    return Int64(cost.rounded(.up))
+    return Int64(cost.rounded(.up)) * Int64(outputs)
   }
 }

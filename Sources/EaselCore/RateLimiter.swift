@@ -15,8 +15,8 @@ public final class RateLimiter: Sendable {
     self.perMinute = perMinute
   }
 
-  /// Takes a token for `key`; false when its bucket is empty.
-  public func allow(_ key: String, now: ContinuousClock.Instant = .now) -> Bool {
+  /// Takes `cost` tokens for `key`; false when its bucket holds fewer.
+  public func allow(_ key: String, cost: Int = 1, now: ContinuousClock.Instant = .now) -> Bool {
     let capacity = Double(perMinute)
     return buckets.withLock { buckets in
       var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
@@ -24,8 +24,8 @@ public final class RateLimiter: Sendable {
         + Double((now - bucket.updated).components.attoseconds) / 1e18
       bucket.tokens = min(capacity, bucket.tokens + elapsed * capacity / 60)
       bucket.updated = now
-      let allowed = bucket.tokens >= 1
-      if allowed { bucket.tokens -= 1 }
+      let allowed = bucket.tokens >= Double(cost)
+      if allowed { bucket.tokens -= Double(cost) }
       buckets[key] = bucket
       if buckets.count > 100_000 { buckets = buckets.filter { $0.value.tokens < capacity } }  // forget idle keys
       return allowed

@@ -3,9 +3,10 @@ import Foundation
 /// A stable digest of what a request asked for, so a reused idempotency key with different
 /// content can be told apart from a retry. Not a security boundary; FNV-1a is enough.
 enum RequestFingerprint {
-  static func of(template: String, parameters: Parameters, inputImage: [UInt8]?) -> String {
+  static func of(template: String, parameters: Parameters, inputImage: [UInt8]?, outputs: Int = 1) -> String {
     var hash = FNV1a()
     hash.add(template)
+    if outputs != 1 { hash.add("\u{2}\(outputs)") }  // one output hashes as before outputs could be asked for
     for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
       hash.add("\u{1}\(name)=\(value.kindTag)\(value.text)")
     }

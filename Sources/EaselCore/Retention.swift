@@ -31,7 +31,9 @@ public struct RetentionSettings: Sendable {
 extension GenerationTask {
   /// Artifacts that a retention sweep deletes: everything the task stored.
   public var artifactKeys: [String] {
-    [output?.key, thumbnail?.key, preview?.key, inputImageKey].compactMap { $0 }
+    let single: [String?] = [output?.key, thumbnail?.key, preview?.key, inputImageKey]
+    let several: [String] = outputs.flatMap { [$0.output.key, $0.thumbnail.key] }
+    return Set(single.compactMap { $0 } + several).sorted()
   }
 
   /// Exempt from (or back under) the retention sweep; false when nothing changed.

@@ -18,6 +18,8 @@ public struct TaskOrder: Sendable {
   /// Keep the artifacts this long after the task ends, shorter than the platform's retention;
   /// nil or 0: the platform's.
   public var retentionMs: Int64?
+  /// How many outputs (images, videos) to make, 1...the template's limit; 0 means 1.
+  public var numOutputs = 0
 
   public init(account: Account, templateCode: String, parameters: Parameters, inputImage: [UInt8]? = nil) {
     self.account = account
@@ -36,6 +38,7 @@ struct PreparedTask: Sendable {
   var priority: Int
   var startWithin: Duration?
   var retention: Duration?
+  var numOutputs: Int
 }
 
 /// What QuoteTask answers: the price, where the task would stand, and whether the caller can pay.
@@ -77,9 +80,11 @@ extension TaskManager {
     try FairQueue.check(priority: priority, caller: caller)
     let template = try templates.current(code: order.templateCode)
     var request = try template.resolve(order.parameters, hasInputImage: order.inputImage != nil)
+    let numOutputs = try OutputCount.check(order.numOutputs, template: template)
     let idempotency = try IdempotencyKey(
       order.idempotencyKey,
-      requestHash: RequestFingerprint.of(template: template.code, parameters: order.parameters, inputImage: order.inputImage))
+      requestHash: RequestFingerprint.of(
+        template: template.code, parameters: order.parameters, inputImage: order.inputImage, outputs: numOutputs))
     if template.parameters.contains(where: { $0.name == "seed" }), request.parameters["seed"] == nil {
       request.parameters["seed"] = .integer(Int64.random(in: 0...Int64(UInt32.max)))
     }
@@ -88,8 +93,9 @@ extension TaskManager {
     let startWithin = (order.startWithinMs.flatMap { $0 > 0 ? $0 : nil } ?? template.startWithinMs).map { Duration.milliseconds($0) }
     let retention = try retention.retention(for: order.account.platform, requestedMs: order.retentionMs)
     return PreparedTask(
-      template: template, request: request, creditCost: pricing.cost(of: template, parameters: request.parameters),
-      idempotency: idempotency, priority: priority, startWithin: startWithin, retention: retention)
+      template: template, request: request,
+      creditCost: pricing.cost(of: template, parameters: request.parameters, outputs: numOutputs),
+      idempotency: idempotency, priority: priority, startWithin: startWithin, retention: retention, numOutputs: numOutputs)
   }
 
   /// What CreateTask would charge and where the task would stand, and CreateTask's errors for a

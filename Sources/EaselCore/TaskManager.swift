@@ -4,7 +4,7 @@ import Logging
 /// The use cases behind the RPCs: create, read, cancel tasks; read and grant credits.
 /// Every rule lives in the domain types; this type orders the calls to the adapters.
 public struct TaskManager: Sendable {
-  let store: any TaskRecords & CreditLedger & UpdateLog & QueueInsight
+  let store: any TaskRecords & CreditLedger & UpdateLog & QueueInsight & BatchRecords
   public let templates: TemplateCatalog
   public let pricing: Pricing
   public let imaging: any ImageProcessor
@@ -24,7 +24,7 @@ public struct TaskManager: Sendable {
   let logger: Logger
 
   public init(
-    store: any TaskRecords & CreditLedger & UpdateLog & QueueInsight, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
+    store: any TaskRecords & CreditLedger & UpdateLog & QueueInsight & BatchRecords, templates: TemplateCatalog, pricing: Pricing, imaging: any ImageProcessor,
     artifacts: any ArtifactStore, updates: TaskUpdateHub, limits: UsageLimits = UsageLimits(),
     webhookGuard: (any WebhookGuard)? = nil, scheduling: SchedulingSettings = SchedulingSettings(),
     retention: RetentionSettings = RetentionSettings(), contentScreen: (any ContentScreen)? = nil,
@@ -69,14 +69,7 @@ public struct TaskManager: Sendable {
     }
     let id = UUID().uuidString.lowercased()
     let inputKey = try await order.inputImage.asyncMap { try await storeInput($0, taskID: id, account: account) }
-    var new = NewTask(
-      id: id, account: account, template: prepared.template, request: prepared.request, creditCost: prepared.creditCost,
-      inputImageKey: inputKey, idempotency: prepared.idempotency, maxActiveTasks: limits.maxActiveTasksPerUser,
-      webhook: order.webhook)
-    new.priority = prepared.priority
-    new.fairnessWeight = scheduling.weight(of: account.platform)
-    new.startWithin = prepared.startWithin
-    new.retention = prepared.retention
+    let new = newTask(id: id, order: order, prepared: prepared, inputKey: inputKey)
     let result: (task: GenerationTask, created: Bool)
     do {
       result = try await store.createTask(new, now: Date())
@@ -89,6 +82,21 @@ public struct TaskManager: Sendable {
       await deleteInput(inputKey, taskID: id)  // a concurrent retry won: the first request's input is the one kept
     }
     return result.task
+  }
+
+  /// The task to store for a checked order.
+  func newTask(id: String, order: TaskOrder, prepared: PreparedTask, inputKey: String?, batchID: String? = nil) -> NewTask {
+    var new = NewTask(
+      id: id, account: order.account, template: prepared.template, request: prepared.request,
+      creditCost: prepared.creditCost, inputImageKey: inputKey, idempotency: prepared.idempotency,
+      maxActiveTasks: limits.maxActiveTasksPerUser, webhook: order.webhook)
+    new.priority = prepared.priority
+    new.fairnessWeight = scheduling.weight(of: order.account.platform)
+    new.startWithin = prepared.startWithin
+    new.retention = prepared.retention
+    new.numOutputs = prepared.numOutputs
+    new.batchID = batchID
+    return new
   }
 
   /// The input image, validated, rotated, stripped and fitted, stored under its content hash.
@@ -110,13 +118,14 @@ public struct TaskManager: Sendable {
   }
 
   /// RESOURCE_EXHAUSTED when the user, or the API key, creates faster than allowed.
-  private func checkCreateRate(_ account: Account, caller: Caller) throws(EaselError) {
-    guard userCreates.allow(account.description) else {
+  /// A batch of `count` tasks counts as `count` creates.
+  func checkCreateRate(_ account: Account, caller: Caller, count: Int = 1) throws(EaselError) {
+    guard userCreates.allow(account.description, cost: count) else {
       throw EaselError(
         .resourceExhausted,
         "user \(account.userID) creates more than \(limits.userCreatesPerMinute) tasks a minute; slow down and retry")
     }
-    if let key = caller.keyID, !keyCreates.allow(key) {
+    if let key = caller.keyID, !keyCreates.allow(key, cost: count) {
       throw EaselError(
         .resourceExhausted, "API key \(key) creates more than \(limits.keyCreatesPerMinute) tasks a minute; slow down and retry")
     }
@@ -168,16 +177,20 @@ public struct TaskManager: Sendable {
   }
 
   /// The bytes and content type of one of the task's artifacts.
-  public func artifact(_ kind: ArtifactKind, taskID: String, account: Account) async throws -> (bytes: [UInt8], contentType: String) {
+  /// The bytes and content type of one of the task's artifacts; `index` picks one of several
+  /// outputs (or their thumbnails), 0 being the first.
+  public func artifact(_ kind: ArtifactKind, index: Int = 0, taskID: String, account: Account) async throws
+    -> (bytes: [UInt8], contentType: String)
+  {
     do {
-      return try await storedArtifact(kind, taskID: taskID, account: account)
+      return try await storedArtifact(kind, index: index, taskID: taskID, account: account)
     } catch where kind == .preview {
       // A newer preview replaced (and deleted) the one just read of: the task names the newer one.
-      return try await storedArtifact(kind, taskID: taskID, account: account)
+      return try await storedArtifact(kind, index: index, taskID: taskID, account: account)
     }
   }
 
-  private func storedArtifact(_ kind: ArtifactKind, taskID: String, account: Account) async throws
+  private func storedArtifact(_ kind: ArtifactKind, index: Int, taskID: String, account: Account) async throws
     -> (bytes: [UInt8], contentType: String)
   {
     let task = try await task(id: taskID, account: account)
@@ -186,10 +199,19 @@ public struct TaskManager: Sendable {
         "the artifacts of task \(taskID) were deleted on \(deleted.formatted(.iso8601)) when its retention ended; "
           + "PinTask keeps a task's artifacts")
     }
+    if index != 0 {
+      guard kind == .output || kind == .thumbnail else {
+        throw EaselError.invalidArgument("output_index is for OUTPUT and THUMBNAIL artifacts only")
+      }
+      guard task.outputs.indices.contains(index) else {
+        throw EaselError.notFound(
+          "task \(taskID) has \(task.outputs.count) output(s) (status \(task.status.rawValue)); output_index \(index) is not one")
+      }
+    }
     let artifact: Artifact? =
       switch kind {
-      case .output: task.output
-      case .thumbnail: task.thumbnail
+      case .output: index == 0 ? task.output : task.outputs[index].output
+      case .thumbnail: index == 0 ? task.thumbnail : task.outputs[index].thumbnail
       case .preview: task.preview
       case .input: task.inputImageKey.map { Artifact(key: $0, contentType: "image/jpeg") }
       }

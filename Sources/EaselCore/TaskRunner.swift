@@ -47,9 +47,9 @@ public struct TaskRunner: Sendable {
       task: task, tools: .init(store: store, imaging: imaging, artifacts: artifacts, blocking: blocking, logger: logger))
     let outcome: TaskOutcome
     do {
-      let (output, thumbnail) = try await produce(task, canceled: canceled, progress: reporter)
+      let outputs = try await produce(task, canceled: canceled, progress: reporter)
       let elapsed = ContinuousClock.now - started
-      outcome = .completed(output: output, thumbnail: thumbnail, processingTimeMs: elapsed.milliseconds)
+      outcome = .completed(outputs: outputs, processingTimeMs: elapsed.milliseconds)
     } catch is CancellationError {
       return  // shutting down: the task stays PROCESSING and goes back to the queue at the next start
     } catch Interruption.leaseLost {
@@ -78,7 +78,7 @@ public struct TaskRunner: Sendable {
   }
 
   private func produce(_ task: GenerationTask, canceled: AsyncStream<Void>, progress: ProgressReporter) async throws
-    -> (output: Artifact, thumbnail: Artifact)
+    -> [TaskOutput]
   {
     guard let backend = backends[task.backend] else {
       throw BackendFailure(code: "backend_unavailable", message: "model backend \(task.backend) is not configured")
@@ -86,8 +86,19 @@ public struct TaskRunner: Sendable {
     let input = try await task.inputImageKey.asyncMap { key in try await storage { try await artifacts.read(key: key) } }
     let job = GenerationJob(
       taskID: task.id, kind: task.kind, prompt: task.prompt,
-      parameters: task.backendOptions.merging(task.parameters) { _, chosen in chosen }, inputImage: input)
-    let media = try await generate(job, with: backend, task: task, canceled: canceled, progress: progress)
+      parameters: task.backendOptions.merging(task.parameters) { _, chosen in chosen }, inputImage: input,
+      outputs: task.numOutputs)
+    let made = try await generate(job, with: backend, task: task, canceled: canceled, progress: progress)
+    guard !made.isEmpty else { throw BackendFailure(code: "invalid_response", message: "the backend returned no output") }
+    var outputs: [TaskOutput] = []
+    for media in made.prefix(task.numOutputs) {
+      outputs.append(try await store(media, of: task))
+    }
+    return outputs
+  }
+
+  /// Checks one output is what the task makes, thumbnails it, and stores both.
+  private func store(_ media: GeneratedMedia, of task: GenerationTask) async throws -> TaskOutput {
     guard media.contentType.hasPrefix(task.kind == .video ? "video/" : "image/") else {
       throw BackendFailure(code: "invalid_output", message: "the backend returned \(media.contentType) for a \(task.kind) task")
     }
@@ -109,7 +120,7 @@ public struct TaskRunner: Sendable {
       contentType: "image/jpeg")
     try await storage { try await artifacts.write(media.bytes, key: output.key) }
     try await storage { try await artifacts.write(thumbnailBytes, key: thumbnail.key) }
-    return (output, thumbnail)
+    return TaskOutput(output: output, thumbnail: thumbnail)
   }
 
   /// The imaging steps' failures: the backend's output could not be read as what it claims to be.
@@ -135,10 +146,11 @@ public struct TaskRunner: Sendable {
   private func generate(
     _ job: GenerationJob, with backend: any ModelBackend, task: GenerationTask, canceled: AsyncStream<Void>,
     progress: ProgressReporter
-  ) async throws -> GeneratedMedia {
-    let deadline = Duration.milliseconds(task.timeoutMs)
-    return try await withThrowingTaskGroup(of: GeneratedMedia?.self) { group in
-      group.addTask { try await backend.generate(job, progress: progress.report) }
+  ) async throws -> [GeneratedMedia] {
+    // The template's timeout is for one output.
+    let deadline = Duration.milliseconds(task.timeoutMs) * max(task.numOutputs, 1)
+    return try await withThrowingTaskGroup(of: [GeneratedMedia]?.self) { group in
+      group.addTask { try await backend.generateAll(job, progress: progress.report) }
       group.addTask {
         for await _ in canceled { throw Interruption.canceled }
         return nil

@@ -30,6 +30,10 @@ public struct NewTask: Sendable {
   public var startWithin: Duration?
   /// How long its artifacts are kept once it ends; nil: until purged.
   public var retention: Duration?
+  /// How many outputs it asks for; its cost is for all of them.
+  public var numOutputs = 1
+  /// The batch it is created in (CreateBatch).
+  public var batchID: String?
 
   public init(
     id: String, account: Account, template: Template, request: ResolvedRequest, creditCost: Int64,
@@ -141,7 +145,7 @@ public struct TaskCursor: Hashable, Sendable {
 /// ledger, keys, template versions and the update log. Each part of Easel depends on the narrow
 /// port it needs; every method is one transaction.
 public typealias TaskStore = TaskRecords & TaskQueue & CreditLedger & APIKeyStore & TemplateVersionStore & UpdateLog
-  & StoreHealth & TaskRetention & QueueInsight
+  & StoreHealth & TaskRetention & QueueInsight & BatchRecords
 
 /// Creating, canceling and reading tasks: what the task RPCs do.
 public protocol TaskRecords: Sendable {

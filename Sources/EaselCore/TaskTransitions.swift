@@ -14,6 +14,8 @@ extension GenerationTask {
     priority = new.priority
     startBy = new.startWithin.map { now.addingTimeInterval($0.seconds) }
     retentionMs = new.retention?.milliseconds
+    numOutputs = new.numOutputs
+    batchID = new.batchID
   }
 
   /// A worker took it: PROCESSING, one more attempt.
@@ -40,9 +42,10 @@ extension GenerationTask {
     finished(at: now)
     if !keepsPreview { preview = nil }
     switch outcome {
-    case .completed(let output, let thumbnail, let processingTimeMs):
-      self.output = output
-      self.thumbnail = thumbnail
+    case .completed(let outputs, let processingTimeMs):
+      self.outputs = outputs
+      output = outputs.first?.output
+      thumbnail = outputs.first?.thumbnail
       self.processingTimeMs = processingTimeMs
       progress = 1
       errorCode = ""

@@ -14,6 +14,9 @@ extension Template {
     if let creditCost, creditCost < 0 { problems.append("credit_cost must be 0 or more") }
     if let timeoutSeconds, timeoutSeconds <= 0 { problems.append("timeout_seconds must be positive") }
     if let startWithinMs, startWithinMs <= 0 { problems.append("start_within_ms must be positive") }
+    if let maxOutputs, !(1...OutputCount.maximum).contains(maxOutputs) {
+      problems.append("max_outputs must be 1 to \(OutputCount.maximum)")
+    }
     var seen = Set<String>()
     for spec in parameters {
       if !seen.insert(spec.name).inserted { problems.append("parameter \(spec.name) is declared twice") }
@@ -43,7 +46,7 @@ extension Template {
     for parameter in workflow.bindings.keys.sorted() {
       if parameter == ComfyWorkflow.inputImageBinding {
         if inputImage == .none { problems.append("binding input_image: the template takes no input image") }
-      } else if parameter != "prompt" && !parameters.contains(parameter) {
+      } else if parameter != "prompt" && parameter != ComfyWorkflow.batchSizeBinding && !parameters.contains(parameter) {
         problems.append("binding \(parameter): the template has no parameter \(parameter)")
       }
     }

@@ -24,13 +24,16 @@ public struct Template: Hashable, Sendable, Codable {
   public var timeoutSeconds: Int?
   /// How long its tasks may wait to start unless the request says otherwise; nil: no bound.
   public var startWithinMs: Int64?
+  /// The most outputs one task may ask for (`num_outputs`, 1...8); nil means 4.
+  public var maxOutputs: Int?
 
   public init(
     code: String, name: String, version: String, category: String, kind: GenerationKind,
     description: String, backend: String, creditCost: Int64? = nil, inputImage: InputImage = .none,
     parameters: [ParameterSpec], promptTemplate: String? = nil, backendOptions: Parameters = [:],
-    timeoutSeconds: Int? = nil, startWithinMs: Int64? = nil
+    timeoutSeconds: Int? = nil, startWithinMs: Int64? = nil, maxOutputs: Int? = nil
   ) {
+    self.maxOutputs = maxOutputs
     self.startWithinMs = startWithinMs
     self.code = code
     self.name = name

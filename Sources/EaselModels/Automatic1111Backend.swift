@@ -52,10 +52,19 @@ public struct Automatic1111Backend: FleetModelBackend {
     var init_images: [String]?
     var denoising_strength: Double?
     var override_settings: [String: String]?
+    var batch_size: Int
   }
 
   struct Response: Decodable {
     var images: [String]
+    /// The WebUI's generation info, a JSON string.
+    var info: String?
+  }
+
+  /// What Easel reads of the generation info: the safety checker's verdict per image, which a
+  /// WebUI with a safety checker (or a censoring extension) reports in diffusers' terms.
+  struct Info: Decodable {
+    var nsfw_content_detected: [Bool]?
   }
 
   struct Progress: Decodable {
@@ -64,9 +73,13 @@ public struct Automatic1111Backend: FleetModelBackend {
     var current_image: String?
   }
 
-  public func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws
-    -> GeneratedMedia
-  {
+  public func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> GeneratedMedia {
+    try await generateAll(job.run(0), progress: progress)[0]
+  }
+
+  /// All of the job's outputs in one WebUI job (`batch_size`). Images the WebUI's safety checker
+  /// flagged are dropped; if it flagged them all, the task fails `content_blocked`.
+  public func generateAll(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> [GeneratedMedia] {
     guard job.kind == .image else {
       throw BackendFailure(code: "unsupported", message: "automatic1111 makes images only")
     }
@@ -75,7 +88,8 @@ public struct Automatic1111Backend: FleetModelBackend {
       prompt: job.prompt, negative_prompt: parameters["negative_prompt"]?.stringValue,
       width: parameters["width"]?.integerValue, height: parameters["height"]?.integerValue,
       steps: parameters["steps"]?.integerValue, cfg_scale: parameters["cfg_scale"]?.numberValue,
-      sampler_name: parameters["sampler_name"]?.stringValue, seed: parameters["seed"]?.integerValue ?? -1)
+      sampler_name: parameters["sampler_name"]?.stringValue, seed: parameters["seed"]?.integerValue ?? -1,
+      batch_size: max(job.outputs, 1))
     var path = "/sdapi/v1/txt2img"
     if let input = job.inputImage {
       path = "/sdapi/v1/img2img"
@@ -110,10 +124,21 @@ public struct Automatic1111Backend: FleetModelBackend {
         }
       }
       let response = try HTTPModelAPI.decode(Response.self, from: body, path: path, name: "automatic1111")
-      guard let first = response.images.first, let image = Data(base64Encoded: first) else {
+      let images = try response.images.map { encoded in
+        guard let image = Data(base64Encoded: encoded) else {
+          throw BackendFailure(code: "invalid_response", message: "automatic1111 returned an image that is not base64")
+        }
+        return Array(image)
+      }
+      let flagged = response.info.flatMap { try? JSONDecoder().decode(Info.self, from: Data($0.utf8)) }?.nsfw_content_detected ?? []
+      let kept = images.indices.filter { !(flagged.indices.contains($0) && flagged[$0]) }.map { images[$0] }
+      guard !kept.isEmpty else {
+        guard images.isEmpty else {
+          throw BackendFailure(code: "content_blocked", message: "the model's safety checker flagged every output")
+        }
         throw BackendFailure(code: "invalid_response", message: "automatic1111 returned no image")
       }
-      return GeneratedMedia(bytes: Array(image), contentType: MediaType.of(Array(image)))
+      return kept.map { GeneratedMedia(bytes: $0, contentType: MediaType.of($0)) }
     } catch {
       // Cancel or deadline: the server running this task, and only that one, stops its job.
       if Task.isCancelled, let url = fleet.pool.endpoint(for: job.taskID)?.url, let api = fleet.apis[url] {

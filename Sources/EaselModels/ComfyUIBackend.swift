@@ -37,12 +37,32 @@ public struct ComfyUIBackend: FleetModelBackend {
   }
 
   public func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> GeneratedMedia {
-    let workflow: ComfyWorkflow
+    try await run(job.run(0), workflow: try workflow(of: job), progress: progress)[0]
+  }
+
+  /// Several outputs in one prompt when the workflow binds `batch_size`; else one prompt per output.
+  public func generateAll(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> [GeneratedMedia] {
+    let workflow = try workflow(of: job)
+    guard workflow.bindings[ComfyWorkflow.batchSizeBinding] != nil else {
+      return try await job.repeatedRuns(progress: progress) { single, progress in
+        try await run(single, workflow: workflow, progress: progress)[0]
+      }
+    }
+    return try await run(job, workflow: workflow, progress: progress)
+  }
+
+  private func workflow(of job: GenerationJob) throws -> ComfyWorkflow {
     do {
-      workflow = try ComfyWorkflow(options: job.parameters)
+      return try ComfyWorkflow(options: job.parameters)
     } catch {
       throw BackendFailure(code: "invalid_workflow", message: error.message)
     }
+  }
+
+  /// One prompt on one server; its output files (up to the job's outputs).
+  private func run(_ job: GenerationJob, workflow: ComfyWorkflow, progress: @escaping ProgressHandler) async throws
+    -> [GeneratedMedia]
+  {
     let submitted = Mutex<(api: HTTPModelAPI, promptID: String)?>(nil)
     do {
       return try await fleet.run(job) { api in

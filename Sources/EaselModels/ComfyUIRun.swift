@@ -21,14 +21,15 @@ struct ComfyUIRun: Sendable {
   static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "webp"]
   static let videoExtensions: Set<String> = ["mp4", "webm", "mov", "mkv"]
 
-  func execute(progress: @escaping ProgressHandler) async throws -> GeneratedMedia {
+  func execute(progress: @escaping ProgressHandler) async throws -> [GeneratedMedia] {
     var values = job.parameters.mapValues(JSONValue.init)
     values["prompt"] = .string(job.prompt)
+    values[ComfyWorkflow.batchSizeBinding] = .integer(Int64(max(job.outputs, 1)))
     if let input = job.inputImage { values[ComfyWorkflow.inputImageBinding] = .string(try await upload(input)) }
     let prompt = workflow.prompt(values)
     let (events, feed) = AsyncStream.makeStream(of: ComfyUIEvent?.self)
     let connected = ReadySignal()
-    return try await withThrowingTaskGroup(of: GeneratedMedia?.self) { group in
+    return try await withThrowingTaskGroup(of: [GeneratedMedia]?.self) { group in
       group.addTask {
         await listen(feed, connected: connected)
         return nil
@@ -39,7 +40,7 @@ struct ComfyUIRun: Sendable {
         let promptID = try await submit(prompt)
         submitted(promptID)
         try await follow(promptID, events: events, progress: progress)
-        return try await output(of: promptID)
+        return try await outputs(of: promptID)
       }
       defer { group.cancelAll() }
       while let result = try await group.next() {
@@ -160,28 +161,31 @@ struct ComfyUIRun: Sendable {
     return try api.decode(JSONValue.self, from: body, path: "/history")[promptID]
   }
 
-  /// The first output file of the task's kind, by node id, fetched with `/view`.
-  private func output(of promptID: String) async throws -> GeneratedMedia {
+  /// The output files of the task's kind, by node id, up to the job's outputs, fetched with `/view`.
+  private func outputs(of promptID: String) async throws -> [GeneratedMedia] {
     let outputs = try await history(promptID)?["outputs"]?.objectValue ?? [:]
     let wanted = job.kind == .video ? Self.videoExtensions : Self.imageExtensions
     let files = outputs.keys.sorted { (Int($0) ?? .max, $0) < (Int($1) ?? .max, $1) }.flatMap { node in
       (outputs[node]?.objectValue ?? [:]).values.flatMap { $0.arrayValue ?? [] }
+    }.filter { file in
+      wanted.contains((file["filename"]?.stringValue ?? "").split(separator: ".").last.map { $0.lowercased() } ?? "")
     }
-    guard
-      let file = files.first(where: { file in
-        wanted.contains((file["filename"]?.stringValue ?? "").split(separator: ".").last.map { $0.lowercased() } ?? "")
-      }), let filename = file["filename"]?.stringValue
-    else {
+    guard !files.isEmpty else {
       throw BackendFailure(code: "invalid_response", message: "ComfyUI's outputs hold no \(job.kind.rawValue) file")
     }
-    var query = URLComponents()
-    query.queryItems = [
-      URLQueryItem(name: "filename", value: filename),
-      URLQueryItem(name: "subfolder", value: file["subfolder"]?.stringValue ?? ""),
-      URLQueryItem(name: "type", value: file["type"]?.stringValue ?? "output"),
-    ]
-    let bytes = Array(try await api.send(.GET, "/view?" + (query.percentEncodedQuery ?? "")))
-    return GeneratedMedia(bytes: bytes, contentType: MediaType.of(bytes))
+    var made: [GeneratedMedia] = []
+    for file in files.prefix(max(job.outputs, 1)) {
+      guard let filename = file["filename"]?.stringValue else { continue }
+      var query = URLComponents()
+      query.queryItems = [
+        URLQueryItem(name: "filename", value: filename),
+        URLQueryItem(name: "subfolder", value: file["subfolder"]?.stringValue ?? ""),
+        URLQueryItem(name: "type", value: file["type"]?.stringValue ?? "output"),
+      ]
+      let bytes = Array(try await api.send(.GET, "/view?" + (query.percentEncodedQuery ?? "")))
+      made.append(GeneratedMedia(bytes: bytes, contentType: MediaType.of(bytes)))
+    }
+    return made
   }
 
   /// Feeds the socket's events until it closes (then nil); `connected` tells the submitter it may go.

@@ -51,9 +51,12 @@ public struct OpenAIImagesBackend: FleetModelBackend {
     var data: [Image]
   }
 
-  public func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws
-    -> GeneratedMedia
-  {
+  public func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> GeneratedMedia {
+    try await generateAll(job.run(0), progress: progress)[0]
+  }
+
+  /// All of the job's outputs in one request (`n`).
+  public func generateAll(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> [GeneratedMedia] {
     guard job.kind == .image else { throw BackendFailure(code: "unsupported", message: "openai-images makes images only") }
     let size = "\(job.parameters["width"]?.integerValue ?? 1024)x\(job.parameters["height"]?.integerValue ?? 1024)"
     let path: String
@@ -62,7 +65,7 @@ public struct OpenAIImagesBackend: FleetModelBackend {
       path = "/v1/images/edits"
       var form = MultipartForm()
       form.add("prompt", job.prompt)
-      form.add("n", "1")
+      form.add("n", "\(max(job.outputs, 1))")
       form.add("size", size)
       form.add("response_format", "b64_json")
       if let model { form.add("model", model) }
@@ -71,14 +74,15 @@ public struct OpenAIImagesBackend: FleetModelBackend {
       body = try await fleet.run(job) { api in try await api.send(.POST, path, body: upload) }
     } else {
       path = "/v1/images/generations"
-      let generation = Generation(model: model, prompt: job.prompt, size: size)
+      let generation = Generation(model: model, prompt: job.prompt, n: max(job.outputs, 1), size: size)
       body = try await fleet.run(job) { api in try await api.send(.POST, path, json: generation) }
     }
     let answer = try HTTPModelAPI.decode(Answer.self, from: body, path: path, name: "openai-images")
-    guard let encoded = answer.data.first?.b64_json, let image = Data(base64Encoded: encoded) else {
+    let images = answer.data.compactMap { $0.b64_json.flatMap { Data(base64Encoded: $0) } }.map(Array.init)
+    guard !images.isEmpty else {
       throw BackendFailure(code: "invalid_response", message: "openai-images returned no b64_json image")
     }
-    return GeneratedMedia(bytes: Array(image), contentType: MediaType.of(Array(image)))
+    return images.map { GeneratedMedia(bytes: $0, contentType: MediaType.of($0)) }
   }
 }
 

@@ -68,11 +68,12 @@ enum PostgresCredits {
       taskID: task.id, now: now)
   }
 
-  /// Captures or releases the task's hold as its terminal status says; the hold leaves OPEN once,
-  /// so a repeated call moves no credits.
+  /// Captures or releases the task's hold as its terminal status says (a COMPLETED task short of
+  /// outputs is charged for those it has and the rest released); the hold leaves OPEN once, so a
+  /// repeated call moves no credits.
   static func settle(_ tx: PostgresTransaction, task: GenerationTask, now: Date) async throws {
     guard let settlement = task.status.holdSettlement else { return }
-    let balance = try await lock(tx, task.account).balance
+    var balance = try await lock(tx, task.account).balance
     let state = settlement.ledgerKind == .capture ? "CAPTURED" : "RELEASED"
     let rows = try await tx.query(
       """
@@ -80,10 +81,12 @@ enum PostgresCredits {
       WHERE task_id = \(task.id) AND state = 'OPEN' RETURNING amount
       """)
     guard let amount = try rows.first?["amount"].decode(Int64.self) else { return }
-    let settled = settlement.apply(amount: amount, to: balance)
-    try await record(
-      tx, task.account, settled, activeChange: -1, kind: settlement.ledgerKind, amount: amount, reason: settlement.reason,
-      taskID: task.id, now: now)
+    for (index, (movement, part)) in task.settlement(ofHold: amount).enumerated() {
+      balance = movement.apply(amount: part, to: balance)
+      try await record(
+        tx, task.account, balance, activeChange: index == 0 ? -1 : 0, kind: movement.ledgerKind, amount: part,
+        reason: movement.reason, taskID: task.id, now: now)
+    }
   }
 
   static func ledger(_ connection: PostgresConnection, account: Account, page: PageRequest) async throws -> Page<LedgerEntry> {

@@ -8,6 +8,7 @@ enum PostgresIdempotency {
   enum Scope: String {
     case createTask = "create_task"
     case credits
+    case createBatch = "create_batch"
   }
 
   static func previousResult(_ tx: PostgresTransaction, account: Account, scope: Scope, key: IdempotencyKey) async throws

@@ -330,6 +330,26 @@ enum PostgresSchema {
         """,
       ]
     ),
+    (
+      "v18: outputs and batches",
+      [
+        "ALTER TABLE tasks ADD COLUMN num_outputs BIGINT NOT NULL DEFAULT 1",
+        "ALTER TABLE tasks ADD COLUMN outputs TEXT",
+        "ALTER TABLE tasks ADD COLUMN output_count BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE tasks ADD COLUMN batch_id TEXT",
+        "UPDATE tasks SET output_count = 1 WHERE output_key IS NOT NULL",
+        "CREATE INDEX tasks_by_batch ON tasks (batch_id, created_at DESC, id DESC) WHERE batch_id IS NOT NULL",
+        """
+        CREATE TABLE batches (
+          id TEXT PRIMARY KEY,
+          platform TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          task_ids TEXT NOT NULL,
+          created_at DOUBLE PRECISION NOT NULL
+        )
+        """,
+      ]
+    ),
   ]
 
   /// Applies the migrations not applied yet. Nodes starting together take turns on an advisory

@@ -9,7 +9,8 @@ enum PostgresTaskRows {
     template_category, backend, backend_options, credit_cost, timeout_ms, progress, input_key, output_key,
     output_content_type, thumbnail_key, processing_time_ms, error_code, error_message, attempts, sequence,
     created_at, updated_at, started_at, finished_at, update_id, webhook, cancel_requested_at, preview_key, preview_step,
-    priority, queue_rank, start_by, retention_ms, expires_at, pinned_at, artifacts_expired_at
+    priority, queue_rank, start_by, retention_ms, expires_at, pinned_at, artifacts_expired_at, num_outputs, outputs,
+    batch_id
     """
 
   static func insert(_ tx: PostgresTransaction, _ task: GenerationTask) async throws {
@@ -17,14 +18,14 @@ enum PostgresTaskRows {
       """
       INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
         template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-        created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms)
+        created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms, num_outputs, batch_id)
       VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue),
         \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name),
         \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)),
         \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(Int64(task.sequence)),
         \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970),
         \(try task.webhook.map(StoredJSON.string)), \(Int64(task.priority)), \(task.queueRank),
-        \(task.startBy?.timeIntervalSince1970), \(task.retentionMs))
+        \(task.startBy?.timeIntervalSince1970), \(task.retentionMs), \(Int64(task.numOutputs)), \(task.batchID))
       """)
     tx.log(task)
   }
@@ -44,7 +45,8 @@ enum PostgresTaskRows {
         cancel_requested_at = \(task.cancelRequestedAt?.timeIntervalSince1970),
         preview_key = \(task.preview?.key), preview_step = \(Int64(task.previewStep)),
         expires_at = \(task.expiresAt?.timeIntervalSince1970), pinned_at = \(task.pinnedAt?.timeIntervalSince1970),
-        artifacts_expired_at = \(task.artifactsExpiredAt?.timeIntervalSince1970)
+        artifacts_expired_at = \(task.artifactsExpiredAt?.timeIntervalSince1970),
+        outputs = \(try StoredJSON.outputs(task.outputs)), output_count = \(Int64(task.outputs.count))
       WHERE id = \(task.id)
       """)
     tx.log(task)
@@ -150,9 +152,9 @@ enum PostgresTaskRows {
   }
 
   /// A page of the account's tasks, newest first: by offset, or after a cursor through the index.
-  static func page(_ connection: PostgresConnection, account: Account, status: TaskStatus?, page: PageRequest) async throws
-    -> Page<GenerationTask>
-  {
+  static func page(
+    _ connection: PostgresConnection, account: Account, status: TaskStatus?, page: PageRequest, batch: String? = nil
+  ) async throws -> Page<GenerationTask> {
     var bindings = PostgresBindings()
     bindings.append(account.platform)
     bindings.append(account.userID)
@@ -161,6 +163,12 @@ enum PostgresTaskRows {
       bindings.append(status.rawValue)
       filter += " AND status = $\(bindings.count)"
     }
+    if let batch {
+      bindings.append(batch)
+      filter += " AND batch_id = $\(bindings.count)"
+    }
+    let counted = filter
+    let countBindings = bindings
     if let after = page.after {
       bindings.append(after.createdAt)
       bindings.append(after.id)
@@ -176,9 +184,16 @@ enum PostgresTaskRows {
     let next = try rows.count > shown.count
       ? shown.last.map { TaskCursor(createdAt: try $0["created_at"].decode(Double.self), id: try $0["id"].decode(String.self)) }
       : nil
-    return Page(
-      items: try shown.map(decode), total: try await count(connection, account: account, status: status), request: page,
-      next: next)
+    // A batch has at most 100 tasks: they are counted.
+    let total =
+      if batch != nil {
+        try await connection.query(
+          PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM tasks WHERE \(counted)", binds: countBindings), logger: PostgresTaskStore.quiet
+        ).collect().first?.decode(Int64.self) ?? 0
+      } else {
+        try await count(connection, account: account, status: status)
+      }
+    return Page(items: try shown.map(decode), total: total, request: page, next: next)
   }
 
   /// The account's tasks in `status` (nil: all), from counters: ended tasks are counted by status
@@ -290,6 +305,9 @@ enum PostgresTaskRows {
     task.expiresAt = try date("expires_at")
     task.pinnedAt = try date("pinned_at")
     task.artifactsExpiredAt = try date("artifacts_expired_at")
+    task.numOutputs = Int(try value("num_outputs", as: Int64.self))
+    task.outputs = try StoredJSON.outputs(value("outputs"), first: task.output, thumbnail: task.thumbnail)
+    task.batchID = try value("batch_id")
     return task
   }
 }

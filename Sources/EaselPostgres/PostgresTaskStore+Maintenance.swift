@@ -37,12 +37,16 @@ extension PostgresTaskStore: StoreHealth, TaskRetention {
         holds AS (DELETE FROM credit_holds WHERE task_id IN (SELECT id FROM doomed)),
         keys AS (DELETE FROM idempotency_keys WHERE task_id IN (SELECT id FROM doomed))
         DELETE FROM tasks WHERE id IN (SELECT id FROM doomed)
-        RETURNING input_key, output_key, thumbnail_key, preview_key, artifacts_expired_at
+        RETURNING input_key, output_key, thumbnail_key, preview_key, outputs, artifacts_expired_at
         """)
       // A task whose retention ended has no artifacts left to delete.
       let keys = try deleted.filter { try $0["artifacts_expired_at"].decode(Double?.self) == nil }.flatMap { row in
         try ["input_key", "output_key", "thumbnail_key", "preview_key"].compactMap { try row[$0].decode(String?.self) }
+          + StoredJSON.outputs(row["outputs"].decode(String?.self), first: nil, thumbnail: nil).flatMap {
+            [$0.output.key, $0.thumbnail.key]
+          }
       }
+      try await tx.query("DELETE FROM batches b WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.batch_id = b.id)")
       return (deleted.count, keys)
     }
   }
@@ -51,7 +55,8 @@ extension PostgresTaskStore: StoreHealth, TaskRetention {
     try await read { connection in
       let rows = try await connection.query(
         """
-        SELECT COUNT(*), COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) + COUNT(preview_key) FROM tasks
+        SELECT COUNT(*), COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) + COUNT(preview_key)
+          + COALESCE(SUM(CASE WHEN output_count > 1 THEN 2 * (output_count - 1) ELSE 0 END), 0)::BIGINT FROM tasks
         WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED') AND finished_at < \(cutoff.timeIntervalSince1970)
         """, logger: Self.quiet
       ).decode((Int64, Int64).self)

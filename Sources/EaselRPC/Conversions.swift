@@ -84,8 +84,11 @@ extension ArtifactKind {
     }
   }
 
-  /// Where a task's artifact is fetched from: `FetchArtifact` with this task id and kind.
-  func url(taskID: String) -> String { "easel-artifact://\(taskID)/\(rawValue)" }
+  /// Where a task's artifact is fetched from: `FetchArtifact` with this task id and kind (and,
+  /// past the first output, its index).
+  func url(taskID: String, index: Int = 0) -> String {
+    "easel-artifact://\(taskID)/\(rawValue)" + (index == 0 ? "" : "/\(index)")
+  }
 }
 
 extension Easel_V1_Task {
@@ -137,6 +140,15 @@ extension Easel_V1_Task {
     if let expiresAt = task.expiresAt { self.expiresAt = Google_Protobuf_Timestamp(date: expiresAt) }
     pinned = task.pinnedAt != nil
     artifactsExpired = task.artifactsExpiredAt != nil
+    numOutputs = Int32(task.numOutputs)
+    outputs = task.outputs.enumerated().map { index, made in
+      .with {
+        $0.url = links(made.output.key) ?? ArtifactKind.output.url(taskID: task.id, index: index)
+        $0.thumbnailURL = links(made.thumbnail.key) ?? ArtifactKind.thumbnail.url(taskID: task.id, index: index)
+        $0.contentType = made.output.contentType
+      }
+    }
+    batchID = task.batchID ?? ""
   }
 }
 
@@ -154,6 +166,7 @@ extension Easel_V1_Template {
     acceptsInputImage = template.inputImage != .none
     backend = template.backend
     parameters = template.parameters.map(Easel_V1_ParameterSpec.init)
+    maxOutputs = Int32(template.outputLimit)
   }
 }
 
@@ -193,5 +206,28 @@ extension Easel_V1_LedgerEntry {
     taskID = entry.taskID ?? ""
     balanceAfter = entry.balanceAfter
     createdAt = Google_Protobuf_Timestamp(date: entry.createdAt)
+  }
+}
+
+extension Easel_V1_Batch {
+  init(_ batch: TaskBatch) {
+    self.init()
+    id = batch.id
+    platform = batch.account.platform
+    userID = batch.account.userID
+    taskIds = batch.taskIDs
+    createdAt = Google_Protobuf_Timestamp(date: batch.createdAt)
+    summary = .with {
+      let counts = batch.summary.counts
+      $0.total = Int32(batch.summary.total)
+      $0.pending = Int32(counts[.pending, default: 0])
+      $0.processing = Int32(counts[.processing, default: 0])
+      $0.completed = Int32(counts[.completed, default: 0])
+      $0.failed = Int32(counts[.failed, default: 0])
+      $0.canceled = Int32(counts[.canceled, default: 0])
+      $0.expired = Int32(counts[.expired, default: 0])
+      $0.creditsHeld = batch.summary.creditsHeld
+      $0.creditsCaptured = batch.summary.creditsCaptured
+    }
   }
 }

@@ -28,9 +28,14 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     return message
   }
 
-  /// What CreateTask and QuoteTask take from a request.
-  private func order(_ request: Easel_V1_CreateTaskRequest, action: Caller.Action) throws -> TaskOrder {
-    let account = try authorized(action, platform: request.platform, userID: request.userID)
+  /// What CreateTask and QuoteTask take from a request; in a batch, its tasks take the batch's
+  /// platform and user unless they name them.
+  private func order(
+    _ request: Easel_V1_CreateTaskRequest, action: Caller.Action, batch: Easel_V1_CreateBatchRequest? = nil
+  ) throws -> TaskOrder {
+    let account = try authorized(
+      action, platform: request.platform.isEmpty ? batch?.platform ?? "" : request.platform,
+      userID: request.userID.isEmpty ? batch?.userID ?? "" : request.userID)
     guard !request.templateCode.isEmpty else { throw EaselError.invalidArgument("template_code is required") }
     var order = TaskOrder(
       account: account, templateCode: request.templateCode, parameters: try Parameters(request.parameters),
@@ -48,6 +53,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     order.startWithinMs = request.startWithinMs
     order.maxWaitMs = request.maxWaitMs
     order.retentionMs = request.retentionMs
+    order.numOutputs = Int(request.numOutputs)
     return order
   }
 
@@ -86,7 +92,11 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     try await mappingErrors("ListTasks", context: context, logger: logger) {
       let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
       let pageRequest = try PageRequest(page: request.page, limit: request.limit, pageToken: request.pageToken)
-      let page = try await manager.tasks(of: account, status: TaskStatus(request.status), page: pageRequest)
+      let status = try TaskStatus(request.status)
+      let page =
+        request.batchID.isEmpty
+        ? try await manager.tasks(of: account, status: status, page: pageRequest)
+        : try await manager.tasks(inBatch: request.batchID, account: account, status: status, page: pageRequest)
       return .with {
         $0.tasks = page.items.map(message)
         $0.total = page.total
@@ -119,11 +129,46 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     }
   }
 
+  public func createBatch(request: Easel_V1_CreateBatchRequest, context: ServerContext) async throws -> Easel_V1_Batch {
+    try await mappingErrors("CreateBatch", context: context, logger: logger) {
+      let account = try authorized(.createTasks, platform: request.platform, userID: request.userID)
+      var tasks: [TaskOrder] = []
+      for (index, task) in request.tasks.enumerated() {
+        do {
+          tasks.append(try order(task, action: .createTasks, batch: request))
+        } catch var error as EaselError {
+          error.message = "tasks[\(index)]: \(error.message)"
+          throw error
+        }
+      }
+      var order = BatchOrder(account: account, tasks: tasks)
+      order.idempotencyKey = request.idempotencyKey
+      return Easel_V1_Batch(try await manager.createBatch(order, caller: Caller.current))
+    }
+  }
+
+  public func getBatch(request: Easel_V1_GetBatchRequest, context: ServerContext) async throws -> Easel_V1_Batch {
+    try await mappingErrors("GetBatch", context: context, logger: logger) {
+      let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
+      return Easel_V1_Batch(try await manager.batch(id: request.batchID, account: account))
+    }
+  }
+
+  public func cancelBatch(request: Easel_V1_CancelBatchRequest, context: ServerContext) async throws -> Easel_V1_Batch {
+    try await mappingErrors("CancelBatch", context: context, logger: logger) {
+      let account = try authorized(.cancelTasks, platform: request.platform, userID: request.userID)
+      return Easel_V1_Batch(try await manager.cancelBatch(id: request.batchID, account: account))
+    }
+  }
+
   public func streamTaskUpdates(
     request: Easel_V1_StreamTaskUpdatesRequest, response: RPCWriter<Easel_V1_TaskUpdate>, context: ServerContext
   ) async throws {
     try await mappingErrors("StreamTaskUpdates", context: context, logger: logger) {
       try Caller.current.require(.readTasks)
+      if !request.batchID.isEmpty {
+        return try await streamBatch(request, response: response)
+      }
       let taskID = request.taskID.isEmpty ? nil : request.taskID
       let scope = try Caller.current.updateScope(platform: request.platform, userID: request.userID)
       if taskID != nil, case .platform = scope { throw EaselError.invalidArgument("user_id is required with task_id") }
@@ -153,13 +198,36 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     }
   }
 
+  /// StreamTaskUpdates with batch_id: the batch's tasks until all have ended.
+  private func streamBatch(_ request: Easel_V1_StreamTaskUpdatesRequest, response: RPCWriter<Easel_V1_TaskUpdate>)
+    async throws
+  {
+    guard request.taskID.isEmpty, request.resumeToken.isEmpty, request.afterSequence == 0 else {
+      throw EaselError.invalidArgument("batch_id is followed alone: leave task_id, resume_token and after_sequence unset")
+    }
+    let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
+    let stream = manager.batchStream(id: request.batchID, account: account)
+    try await untilCallerLeaves {
+      try await stream.run { task in
+        let message = await messageWithQueue(task)
+        try await response.write(.with {
+          $0.sequence = task.sequence
+          $0.task = message
+          $0.previewStep = UInt32(clamping: task.previewStep)
+        })
+      }
+    }
+  }
+
   public func fetchArtifact(
     request: Easel_V1_FetchArtifactRequest, response: RPCWriter<Easel_V1_ArtifactChunk>, context: ServerContext
   ) async throws {
     try await mappingErrors("FetchArtifact", context: context, logger: logger) {
       let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
       let kind = try ArtifactKind(request.kind)
-      let artifact = try await manager.artifact(kind, taskID: request.taskID, account: account)
+      guard request.outputIndex >= 0 else { throw EaselError.invalidArgument("output_index must be 0 or more") }
+      let artifact = try await manager.artifact(
+        kind, index: Int(request.outputIndex), taskID: request.taskID, account: account)
       var offset = 0
       repeat {
         let end = min(offset + Self.artifactChunkSize, artifact.bytes.count)

@@ -36,19 +36,23 @@ enum Credits {
       balance: balance, now: now)
   }
 
-  /// Captures or releases the task's hold as its terminal status says. The hold's state flips from
-  /// OPEN only once, so a second call (say, after a crash and a retry) moves no credits.
+  /// Captures or releases the task's hold as its terminal status says (a COMPLETED task short of
+  /// outputs is charged for those it has and the rest released). The hold's state flips from OPEN
+  /// only once, so a second call (say, after a crash and a retry) moves no credits.
   static func settle(_ db: Database, task: GenerationTask, now: Date) throws {
     guard let settlement = task.status.holdSettlement else { return }
     let row = try Row.fetchOne(
       db, cached: "UPDATE credit_holds SET state = \(settlement.ledgerKind == .capture ? "CAPTURED" : "RELEASED"), settled_at = \(now.timeIntervalSince1970) WHERE task_id = \(task.id) AND state = 'OPEN' RETURNING amount")
     guard let amount: Int64 = row?["amount"] else { return }
-    let balance = settlement.apply(amount: amount, to: try account(db, task.account))
-    try save(db, task.account, balance)
+    var balance = try account(db, task.account)
     try countActive(db, task.account, by: -1)
-    try appendLedger(
-      db, account: task.account, kind: settlement.ledgerKind, amount: amount, reason: settlement.reason, taskID: task.id,
-      balance: balance, now: now)
+    for (movement, part) in task.settlement(ofHold: amount) {
+      balance = movement.apply(amount: part, to: balance)
+      try save(db, task.account, balance)
+      try appendLedger(
+        db, account: task.account, kind: movement.ledgerKind, amount: part, reason: movement.reason, taskID: task.id,
+        balance: balance, now: now)
+    }
   }
 
   static func ledger(_ db: Database, account: Account, page: PageRequest) throws -> Page<LedgerEntry> {

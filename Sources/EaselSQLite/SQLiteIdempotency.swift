@@ -7,6 +7,7 @@ enum Idempotency {
   enum Scope: String {
     case createTask = "create_task"
     case credits
+    case createBatch = "create_batch"
   }
 
   /// The task id (or "" for a grant) of the first request with this key, or nil if there was none.

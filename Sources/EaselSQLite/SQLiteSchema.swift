@@ -348,6 +348,24 @@ enum Schema {
             WHERE expires_at IS NOT NULL AND pinned_at IS NULL AND artifacts_expired_at IS NULL;
           """)
     }
+    migrator.registerMigration("v18: outputs and batches") { db in
+      try db.execute(
+        sql: """
+          ALTER TABLE tasks ADD COLUMN num_outputs INTEGER NOT NULL DEFAULT 1;
+          ALTER TABLE tasks ADD COLUMN outputs TEXT;
+          ALTER TABLE tasks ADD COLUMN output_count INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE tasks ADD COLUMN batch_id TEXT;
+          UPDATE tasks SET output_count = 1 WHERE output_key IS NOT NULL;
+          CREATE INDEX tasks_by_batch ON tasks (batch_id, created_at DESC, id DESC) WHERE batch_id IS NOT NULL;
+          CREATE TABLE batches (
+            id TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            task_ids TEXT NOT NULL,
+            created_at REAL NOT NULL
+          ) WITHOUT ROWID;
+          """)
+    }
     return migrator
   }
 }

@@ -9,8 +9,8 @@ enum TaskRows {
       literal: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
           template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-          created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms)
-        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970), \(task.retentionMs))
+          created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms, num_outputs, batch_id)
+        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970), \(task.retentionMs), \(task.numOutputs), \(task.batchID))
         """)
     var logged = task
     try appendUpdate(db, &logged, feed: feed)
@@ -26,7 +26,8 @@ enum TaskRows {
           processing_time_ms = \(task.processingTimeMs), error_code = \(task.errorCode), error_message = \(task.errorMessage), attempts = \(task.attempts), sequence = \(task.sequence), updated_at = \(now.timeIntervalSince1970),
           started_at = \(task.startedAt?.timeIntervalSince1970), finished_at = \(task.finishedAt?.timeIntervalSince1970), cancel_requested_at = \(task.cancelRequestedAt?.timeIntervalSince1970),
           preview_key = \(task.preview?.key), preview_step = \(task.previewStep), expires_at = \(task.expiresAt?.timeIntervalSince1970),
-          pinned_at = \(task.pinnedAt?.timeIntervalSince1970), artifacts_expired_at = \(task.artifactsExpiredAt?.timeIntervalSince1970)
+          pinned_at = \(task.pinnedAt?.timeIntervalSince1970), artifacts_expired_at = \(task.artifactsExpiredAt?.timeIntervalSince1970),
+          outputs = \(try StoredJSON.outputs(task.outputs)), output_count = \(task.outputs.count)
         WHERE id = \(task.id)
         """)
     try appendUpdate(db, &task, feed: feed)
@@ -123,9 +124,12 @@ enum TaskRows {
   }
 
   /// A page of the account's tasks, newest first: by offset, or after a cursor through the index.
-  static func page(_ db: Database, account: Account, status: TaskStatus?, page: PageRequest) throws -> Page<GenerationTask> {
+  static func page(
+    _ db: Database, account: Account, status: TaskStatus?, page: PageRequest, batch: String? = nil
+  ) throws -> Page<GenerationTask> {
     var filter = owner(.account(account))
     if let status { filter += " AND status = \(status.rawValue)" }
+    if let batch { filter += " AND batch_id = \(batch)" }
     if let after = page.after { filter += " AND (created_at, id) < (\(after.createdAt), \(after.id))" }
     let rows = try Row.fetchAll(
       db,
@@ -135,8 +139,16 @@ enum TaskRows {
         """)
     let shown = rows.prefix(Int(page.limit))
     let next = rows.count > shown.count ? shown.last.map { TaskCursor(createdAt: $0["created_at"], id: $0["id"]) } : nil
-    return Page(
-      items: try shown.map(decode), total: try count(db, account: account, status: status), request: page, next: next)
+    // A batch has at most 100 tasks: they are counted.
+    let total: Int64
+    if let batch {
+      var counted: SQL = "SELECT COUNT(*) FROM tasks WHERE batch_id = \(batch)"
+      if let status { counted += " AND status = \(status.rawValue)" }
+      total = try Int64.fetchOne(db, cached: counted) ?? 0
+    } else {
+      total = try count(db, account: account, status: status)
+    }
+    return Page(items: try shown.map(decode), total: total, request: page, next: next)
   }
 
   /// The account's tasks in `status` (nil: all), from counters: ended tasks are counted by status
@@ -201,6 +213,9 @@ enum TaskRows {
     task.expiresAt = date(row["expires_at"])
     task.pinnedAt = date(row["pinned_at"])
     task.artifactsExpiredAt = date(row["artifacts_expired_at"])
+    task.numOutputs = row["num_outputs"]
+    task.outputs = try StoredJSON.outputs(row["outputs"], first: task.output, thumbnail: task.thumbnail)
+    task.batchID = row["batch_id"]
     return task
   }
 

@@ -23,10 +23,12 @@ extension SQLiteTaskStore: StoreHealth, TaskRetention {
     try await writer.write { db in
       let filter: SQL = "status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED') AND finished_at < \(cutoff.timeIntervalSince1970)"
       let rows = try Row.fetchAll(
-        db, cached: "SELECT id, input_key, output_key, thumbnail_key, preview_key, artifacts_expired_at FROM tasks WHERE \(filter)")
+        db,
+        cached: "SELECT id, input_key, output_key, thumbnail_key, preview_key, outputs, artifacts_expired_at FROM tasks WHERE \(filter)")
       // A task whose retention ended has no artifacts left to delete.
-      let keys = rows.filter { ($0["artifacts_expired_at"] as Double?) == nil }.flatMap { row in
-        ["input_key", "output_key", "thumbnail_key", "preview_key"].compactMap { row[$0] as String? }
+      let keys = try rows.filter { ($0["artifacts_expired_at"] as Double?) == nil }.flatMap { row in
+        try ["input_key", "output_key", "thumbnail_key", "preview_key"].compactMap { row[$0] as String? }
+          + StoredJSON.outputs(row["outputs"], first: nil, thumbnail: nil).flatMap { [$0.output.key, $0.thumbnail.key] }
       }
       let owned: SQL = "SELECT id FROM tasks WHERE \(filter)"
       try db.execute(literal: "DELETE FROM credit_holds WHERE task_id IN (\(owned))")
@@ -36,6 +38,7 @@ extension SQLiteTaskStore: StoreHealth, TaskRetention {
         literal: "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE task_id IN (\(owned)))")
       try db.execute(literal: "DELETE FROM webhook_deliveries WHERE task_id IN (\(owned))")
       try db.execute(literal: "DELETE FROM tasks WHERE \(filter)")
+      try db.execute(sql: "DELETE FROM batches WHERE id NOT IN (SELECT batch_id FROM tasks WHERE batch_id IS NOT NULL)")
       db.afterNextTransaction(onCommit: { [feed] _ in feed.cache.invalidate(nil) })
       return (rows.count, keys)
     }
@@ -46,7 +49,8 @@ extension SQLiteTaskStore: StoreHealth, TaskRetention {
       let row = try Row.fetchOne(
         db,
         cached: """
-          SELECT COUNT(*) AS tasks, COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) + COUNT(preview_key) AS artifacts
+          SELECT COUNT(*) AS tasks, COUNT(input_key) + COUNT(output_key) + COUNT(thumbnail_key) + COUNT(preview_key)
+            + COALESCE(SUM(CASE WHEN output_count > 1 THEN 2 * (output_count - 1) ELSE 0 END), 0) AS artifacts
           FROM tasks WHERE status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED') AND finished_at < \(cutoff.timeIntervalSince1970)
           """)
       return (row?["tasks"] ?? 0, row?["artifacts"] ?? 0)

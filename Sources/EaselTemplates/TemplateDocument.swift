@@ -18,6 +18,7 @@ struct TemplateDocument: Decodable {
   var parameters: [ParameterSpec]
   var timeoutSeconds: Int?
   var startWithinMs: Int64?
+  var maxOutputs: Int?
   /// A ComfyUI workflow file (API format), relative to the template file, and its bindings.
   var workflow: String?
   var bindings: [String: String]
@@ -25,6 +26,7 @@ struct TemplateDocument: Decodable {
   static let keys: Set<String> = [
     "code", "name", "version", "category", "kind", "description", "backend", "credit_cost", "input_image", "prompt",
     "backend_options", "parameters", "timeout_seconds", "workflow", "bindings", "start_within_ms",
+    "max_outputs",
   ]
 
   init(from decoder: any Decoder) throws {
@@ -45,6 +47,7 @@ struct TemplateDocument: Decodable {
     parameters = specs?.specs ?? []
     timeoutSeconds = try container.decodeIfPresent(Int.self, forKey: "timeout_seconds")
     startWithinMs = try container.decodeIfPresent(Int64.self, forKey: "start_within_ms")
+    maxOutputs = try container.decodeIfPresent(Int.self, forKey: "max_outputs")
     workflow = try container.decodeIfPresent(String.self, forKey: "workflow")
     bindings = try container.decodeIfPresent([String: String].self, forKey: "bindings") ?? [:]
   }
@@ -68,7 +71,8 @@ struct TemplateDocument: Decodable {
     return Template(
       code: code, name: name, version: version, category: category, kind: kind, description: description,
       backend: backend, creditCost: creditCost, inputImage: inputImage, parameters: parameters, promptTemplate: prompt,
-      backendOptions: options, timeoutSeconds: timeoutSeconds, startWithinMs: startWithinMs)
+      backendOptions: options, timeoutSeconds: timeoutSeconds, startWithinMs: startWithinMs,
+      maxOutputs: maxOutputs)
   }
 }
 

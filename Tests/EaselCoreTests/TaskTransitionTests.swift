@@ -86,18 +86,65 @@ import Testing
   }
 
   @Test func aTaskHasOneHoldSettledTheWayItsStatusSays() {
-    let captured = AuditedTask(
-      id: "a", status: "COMPLETED", cost: 10, holdState: "CAPTURED", holdAmount: 10, holds: 1, captures: 1, releases: 0)
-    #expect(captured.problem == nil)
-    let open = AuditedTask(id: "b", status: "PROCESSING", cost: 10, holdState: "OPEN", holdAmount: 10, holds: 1, captures: 0, releases: 0)
-    #expect(open.problem == nil)
-    let twice = AuditedTask(
-      id: "c", status: "FAILED", cost: 10, holdState: "RELEASED", holdAmount: 10, holds: 1, captures: 0, releases: 2)
+    func audited(
+      _ status: String, holdState: String, holdAmount: Int64 = 10, outputs: (made: Int64, asked: Int64) = (1, 1),
+      entries: (captures: Int64, releases: Int64), amounts: (captured: Int64, released: Int64)
+    ) -> AuditedTask {
+      AuditedTask(
+        id: "t", status: status, cost: 10, numOutputs: outputs.asked, outputCount: outputs.made, holdState: holdState,
+        holdAmount: holdAmount, holds: 1, captures: entries.captures, releases: entries.releases,
+        captured: amounts.captured, released: amounts.released)
+    }
+    #expect(audited("COMPLETED", holdState: "CAPTURED", entries: (1, 0), amounts: (10, 0)).problem == nil)
+    #expect(audited("PROCESSING", holdState: "OPEN", outputs: (0, 1), entries: (0, 0), amounts: (0, 0)).problem == nil)
+    let twice = audited("FAILED", holdState: "RELEASED", outputs: (0, 1), entries: (0, 2), amounts: (0, 20))
     #expect(twice.problem?.contains("2 RELEASE") == true)
-    let wrongAmount = AuditedTask(
-      id: "d", status: "CANCELED", cost: 10, holdState: "RELEASED", holdAmount: 9, holds: 1, captures: 0, releases: 1)
+    let wrongAmount = audited("CANCELED", holdState: "RELEASED", holdAmount: 9, outputs: (0, 1), entries: (0, 1), amounts: (0, 9))
     #expect(wrongAmount.problem != nil)
+    // 2 of 5 outputs of 2 credits each (cost 10): 4 captured, 6 released.
+    #expect(audited("COMPLETED", holdState: "CAPTURED", outputs: (2, 5), entries: (1, 1), amounts: (4, 6)).problem == nil)
+    let overcharged = audited("COMPLETED", holdState: "CAPTURED", outputs: (2, 5), entries: (1, 0), amounts: (10, 0))
+    #expect(overcharged.problem?.contains("2 of 5 outputs") == true)
     let account = AuditedAccount(owner: "p/u", balance: 10, held: 0, ledgerBalance: 10, ledgerHeld: 5)
     #expect(account.problem == "account p/u: stored balance 10, held 0; ledger says balance 10, held 5")
+  }
+}
+
+@Suite struct OutputSettlementTests {
+  func outputs(_ count: Int) -> [TaskOutput] {
+    (0..<count).map { TaskOutput(output: Artifact(key: "o\($0).png", contentType: "image/png"), thumbnail: Artifact(key: "t\($0).jpg", contentType: "image/jpeg")) }
+  }
+
+  @Test func aTaskShortOfOutputsIsChargedForThoseItHas() throws {
+    var task = try TaskTransitionTests.task(.processing)
+    task.numOutputs = 4
+    task.creditCost = 60
+    task.end(.completed(outputs: outputs(3), processingTimeMs: 5), now: Date())
+    #expect(task.output?.key == "o0.png" && task.thumbnail?.key == "t0.jpg")
+    let movements = task.settlement(ofHold: 60)
+    #expect(movements.map(\.amount) == [45, 15])
+    #expect(movements.map(\.0.reason) == [LedgerReason.generation, LedgerReason.outputsMissing])
+    #expect(task.artifactKeys == ["o0.png", "o1.png", "o2.png", "t0.jpg", "t1.jpg", "t2.jpg"])
+
+    task.outputs = outputs(4)
+    #expect(task.settlement(ofHold: 60).map(\.amount) == [60], "all outputs: one capture")
+    var failed = try TaskTransitionTests.task(.processing)
+    failed.end(.failed(code: "x", message: "y"), now: Date())
+    #expect(failed.settlement(ofHold: 10).map(\.amount) == [10])
+    #expect(failed.settlement(ofHold: 10).first?.0.ledgerKind == .release)
+  }
+
+  @Test func theLimitIsTheTemplatesAndThePriceIsPerOutput() throws {
+    var template = Template(
+      code: "t", name: "T", version: "1", category: "c", kind: .image, description: "", backend: "procedural",
+      creditCost: 7, parameters: [])
+    #expect(try OutputCount.check(0, template: template) == 1)
+    #expect(try OutputCount.check(4, template: template) == 4)
+    #expect(throws: EaselError.self) { try OutputCount.check(5, template: template) }
+    template.maxOutputs = 8
+    #expect(try OutputCount.check(8, template: template) == 8)
+    #expect(Pricing().cost(of: template, parameters: ["quality": .string("high")], outputs: 3) == 33)
+    template.maxOutputs = 9
+    #expect(template.problems(knownBackends: ["procedural"]).contains("max_outputs must be 1 to 8"))
   }
 }

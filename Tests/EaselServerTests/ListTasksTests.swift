@@ -50,7 +50,7 @@ import Testing
         }
         let artifact = Artifact(key: "k", contentType: "image/jpeg")
         let outcomes: [TaskOutcome] =
-          Array(repeating: .completed(output: artifact, thumbnail: artifact, processingTimeMs: 1), count: 3)
+          Array(repeating: .completed(outputs: [TaskOutput(output: artifact, thumbnail: artifact)], processingTimeMs: 1), count: 3)
           + Array(repeating: .failed(code: "backend_error", message: "no"), count: 2) + [.canceled]
         for (task, outcome) in zip(claimed, outcomes) {
           #expect(try await store.finishTask(id: task.id, owner: lease.owner, outcome: outcome, now: Date()) != nil)

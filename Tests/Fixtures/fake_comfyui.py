@@ -130,13 +130,14 @@ def order(prompt):
 
 async def execute(prompt_id, prompt, client_id, messages):
     """Runs the nodes; returns the outputs. Raises Interrupted, or RuntimeError(node_id, type, message)."""
-    outputs, executed, size = {}, [], (64, 64)
+    outputs, executed, size, batch = {}, [], (64, 64), 1
     for node_id in order(prompt):
         node = prompt[node_id]
         kind, node_inputs = node["class_type"], node["inputs"]
         await send(client_id, "executing", {"node": node_id, "display_node": node_id, "prompt_id": prompt_id})
         if kind == "EmptyLatentImage":
             size = (int(node_inputs["width"]), int(node_inputs["height"]))
+            batch = int(node_inputs.get("batch_size", 1))
         if kind == "KSampler":
             if size[0] * size[1] > 2048 * 2048:
                 raise RuntimeError(node_id, kind, "Allocation on device would exceed allowed memory. (out of memory)")
@@ -148,9 +149,13 @@ async def execute(prompt_id, prompt, client_id, messages):
                 await send(client_id, "progress", {"value": step + 1, "max": steps, "prompt_id": prompt_id, "node": node_id})
                 await send(client_id, 1, struct.pack(">I", 2) + png(8, 8, (step * 10 % 256, 80, 0)))
         if kind == "SaveImage":
-            name = f"{node_inputs['filename_prefix']}_{len(files) + 1:05}_.png"
-            files[("", "output", name)] = png(size[0] // 8 or 1, size[1] // 8 or 1, (40, 160, 60))
-            ui = {"images": [{"filename": name, "subfolder": "", "type": "output"}]}
+            # One file per image of the batch, as SaveImage writes them.
+            images = []
+            for index in range(batch):
+                name = f"{node_inputs['filename_prefix']}_{len(files) + 1:05}_.png"
+                files[("", "output", name)] = png(size[0] // 8 or 1, size[1] // 8 or 1, (40, 160, 60 + index * 20))
+                images.append({"filename": name, "subfolder": "", "type": "output"})
+            ui = {"images": images}
             outputs[node_id] = ui
             await send(client_id, "executed", {"node": node_id, "display_node": node_id, "output": ui, "prompt_id": prompt_id})
         executed.append(node_id)

@@ -7,7 +7,10 @@ Shaped after the WebUI's own source (modules/api/api.py, modules/call_queue.py):
   - /sdapi/v1/interrupt stops whichever job is running, and that request then answers 200 with
     the partial picture it had;
   - override_settings.sd_model_checkpoint must name a checkpoint the server has (404 otherwise);
-  - /internal/ping answers while the server is up.
+  - /internal/ping answers while the server is up;
+  - a job makes batch_size × n_iter images (seeds counting up, no grid), and its info JSON says
+    so; a prompt containing "[unsafe]" has every image flagged in info.nsfw_content_detected, as a
+    WebUI with a safety checker reports it.
 Listens on 127.0.0.1 (on --port, or a free port), prints the port on its first line.
 Arguments: --port P, --step-seconds S (0.05), --checkpoints a,b.
 Control: GET /__stats -> {"max_in_flight", "started": [prompts], "finished": [{"prompt", "interrupted"}], "interrupts"}.
@@ -70,8 +73,20 @@ def generate(request):
                 state.update(job_count=0, sampling_step=0, sampling_steps=0, interrupted=False, prompt="")
                 stats["finished"].append({"prompt": prompt, "interrupted": interrupted})
         width, height = int(request.get("width") or 64), int(request.get("height") or 64)
-        colour = (200, 40, 40) if interrupted else (40, 160, 60)  # a half-denoised picture is still a picture
-        return {"images": [base64.b64encode(png(width, height, colour)).decode()], "parameters": {}, "info": "{}"}
+        # One job makes batch_size images (n_iter batches of them), seeds counting up from the first,
+        # and no grid: the API's requests don't save one.
+        count = int(request.get("batch_size") or 1) * int(request.get("n_iter") or 1)
+        seed = int(request.get("seed") if request.get("seed") not in (None, -1) else 1234)
+        images = []
+        for index in range(count):
+            colour = (200, 40, 40 + index * 20) if interrupted else (40, 160, 60 + index * 20)  # a half-denoised picture is still a picture
+            images.append(base64.b64encode(png(width, height, colour)).decode())
+        info = {"prompt": prompt, "all_prompts": [prompt] * count, "seed": seed,
+                "all_seeds": [seed + index for index in range(count)]}
+        if "[unsafe]" in prompt:
+            # What a WebUI with a safety checker reports: diffusers' verdict per image.
+            info["nsfw_content_detected"] = [True] * count
+        return {"images": images, "parameters": request, "info": json.dumps(info)}
     finally:
         with state_lock:
             stats["in_flight"] -= 1

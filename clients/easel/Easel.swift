@@ -17,7 +17,8 @@ struct Easel: AsyncParsableCommand {
         easel download TASK_ID --user alice -o fox.png
       """,
     subcommands: [
-      Create.self, Quote.self, Get.self, List.self, Watch.self, Cancel.self, Pin.self, Download.self, Templates.self,
+      Create.self, Quote.self, Get.self, List.self, Watch.self, Cancel.self, Pin.self, Download.self, BatchCommand.self,
+      Templates.self,
       Credits.self,
       Backends.self, Completion.self,
     ])

@@ -87,6 +87,9 @@ struct TaskRequestOptions: ParsableArguments {
   @Option(help: "Keep its artifacts this long after it ends, e.g. 1h or 2d; shorter than the platform's retention.")
   var retention: String?
 
+  @Option(help: "How many images (or videos) to make, 1 to the template's max_outputs; the price is per output.")
+  var numOutputs: Int32?
+
   func request(for account: AccountOptions) throws -> Easel_V1_CreateTaskRequest {
     var request = Easel_V1_CreateTaskRequest()
     request.platform = account.platformName
@@ -98,6 +101,7 @@ struct TaskRequestOptions: ParsableArguments {
     if let startWithin { request.startWithinMs = try milliseconds(startWithin, option: "--start-within") }
     if let maxWait { request.maxWaitMs = try milliseconds(maxWait, option: "--max-wait") }
     if let retention { request.retentionMs = try milliseconds(retention, option: "--retention") }
+    if let numOutputs { request.numOutputs = numOutputs }
     return request
   }
 }
@@ -187,11 +191,13 @@ struct List: AsyncParsableCommand {
   @Option(help: "The page after the last listing (its \"next page\" token); as fast however deep.") var pageToken: String?
   @Option(help: "Only tasks in this status: pending, processing, completed, failed, canceled or expired.")
   var status: String?
+  @Option(help: "Only the tasks of this batch (see `easel batch`).") var batch: String?
 
   func run() async throws {
     var request = Easel_V1_ListTasksRequest()
     request.platform = account.platformName
     request.userID = account.userID
+    request.batchID = batch ?? ""
     request.page = pageToken == nil ? page : 0
     request.limit = limit
     request.pageToken = pageToken ?? ""
@@ -292,17 +298,19 @@ struct Download: AsyncParsableCommand {
   @Argument(help: "Task id.") var id: String
   @Flag(help: "The 200×200 JPEG thumbnail instead of the output.") var thumbnail = false
   @Flag(help: "The stored input image instead of the output.") var input = false
+  @Option(help: "Which output of a task with several (or its thumbnail), from 0.") var index: Int32 = 0
   @Option(name: .shortAndLong, help: "File to write.") var output: String
 
   func validate() throws {
     if thumbnail && input { throw ValidationError("choose one of --thumbnail and --input") }
+    if input && index != 0 { throw ValidationError("--index picks an output or its thumbnail, not the input") }
   }
 
   func run() async throws {
     let (platform, userID, id) = (account.platformName, account.userID, id)
     let kind: Easel_V1_ArtifactKind = thumbnail ? .thumbnail : input ? .input : .output
     let (bytes, contentType) = try await connection.withClients { clients in
-      try await fetchArtifact(clients, platform: platform, userID: userID, taskID: id, kind: kind)
+      try await fetchArtifact(clients, platform: platform, userID: userID, taskID: id, kind: kind, index: index)
     }
     try bytes.write(to: URL(fileURLWithPath: output), options: .atomic)
     if connection.json {

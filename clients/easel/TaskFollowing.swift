@@ -89,13 +89,15 @@ private func save(
 
 /// An artifact's bytes and content type.
 func fetchArtifact(
-  _ clients: EaselClients, platform: String, userID: String, taskID: String, kind: Easel_V1_ArtifactKind
+  _ clients: EaselClients, platform: String, userID: String, taskID: String, kind: Easel_V1_ArtifactKind,
+  index: Int32 = 0
 ) async throws -> (Data, String) {
   let request = Easel_V1_FetchArtifactRequest.with {
     $0.platform = platform
     $0.userID = userID
     $0.taskID = taskID
     $0.kind = kind
+    $0.outputIndex = index
   }
   return try await clients.tasks.fetchArtifact(request, metadata: clients.metadata) { response in
     var bytes = Data()

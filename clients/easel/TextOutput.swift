@@ -20,14 +20,33 @@ enum TextOutput {
     ]
     if task.status == .pending { lines.append("  queue      \(queue(task.queuePosition, task.hasEstimatedStartAt ? task.estimatedStartAt : nil))") }
     if task.hasFinishedAt { lines.append("  finished   \(date(task.finishedAt))\(ranFor(task))") }
-    if !task.outputURL.isEmpty {
+    if task.outputs.count > 1 {
+      lines.append(
+        "  outputs    \(task.outputs.count) of \(task.numOutputs) — easel download \(task.id) --user \(task.userID) --index N -o FILE")
+    } else if !task.outputURL.isEmpty {
       lines.append("  output     \(task.outputContentType) — easel download \(task.id) --user \(task.userID) -o FILE")
     }
+    if !task.batchID.isEmpty { lines.append("  batch      \(task.batchID)") }
     if !task.errorCode.isEmpty || !task.errorMessage.isEmpty {
       lines.append("  error      \(task.errorCode): \(task.errorMessage)")
     }
     if let kept = retention(task) { lines.append("  artifacts  \(kept)") }
     return lines.joined(separator: "\n")
+  }
+
+  static func batch(_ batch: Easel_V1_Batch) -> String {
+    let summary = batch.summary
+    let counts = [
+      ("pending", summary.pending), ("processing", summary.processing), ("completed", summary.completed),
+      ("failed", summary.failed), ("canceled", summary.canceled), ("expired", summary.expired),
+    ].filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }
+    return [
+      "batch \(batch.id)  \(summary.total) tasks: \(counts.joined(separator: ", "))",
+      "  user       \(batch.platform)/\(batch.userID)",
+      "  credits    \(summary.creditsHeld) held, \(summary.creditsCaptured) captured",
+      "  created    \(date(batch.createdAt))",
+      "  tasks      easel list --user \(batch.userID) --batch \(batch.id)",
+    ].joined(separator: "\n")
   }
 
   /// `deleted (retention ended)`, `pinned`, or `kept until …`.

@@ -137,6 +137,45 @@ public enum Easel_V1_TaskService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateBatch" metadata.
+        public enum CreateBatch: Sendable {
+            /// Request type for "CreateBatch".
+            public typealias Input = Easel_V1_CreateBatchRequest
+            /// Response type for "CreateBatch".
+            public typealias Output = Easel_V1_Batch
+            /// Descriptor for "CreateBatch".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "easel.v1.TaskService"),
+                method: "CreateBatch",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetBatch" metadata.
+        public enum GetBatch: Sendable {
+            /// Request type for "GetBatch".
+            public typealias Input = Easel_V1_GetBatchRequest
+            /// Response type for "GetBatch".
+            public typealias Output = Easel_V1_Batch
+            /// Descriptor for "GetBatch".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "easel.v1.TaskService"),
+                method: "GetBatch",
+                type: .unary
+            )
+        }
+        /// Namespace for "CancelBatch" metadata.
+        public enum CancelBatch: Sendable {
+            /// Request type for "CancelBatch".
+            public typealias Input = Easel_V1_CancelBatchRequest
+            /// Response type for "CancelBatch".
+            public typealias Output = Easel_V1_Batch
+            /// Descriptor for "CancelBatch".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "easel.v1.TaskService"),
+                method: "CancelBatch",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "easel.v1.TaskService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateTask.descriptor,
@@ -147,7 +186,10 @@ public enum Easel_V1_TaskService: Sendable {
             FetchArtifact.descriptor,
             QuoteTask.descriptor,
             PinTask.descriptor,
-            UnpinTask.descriptor
+            UnpinTask.descriptor,
+            CreateBatch.descriptor,
+            GetBatch.descriptor,
+            CancelBatch.descriptor
         ]
     }
 }
@@ -332,6 +374,62 @@ extension Easel_V1_TaskService {
             request: GRPCCore.StreamingServerRequest<Easel_V1_UnpinTaskRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Task>
+
+        /// Handle the "CreateBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 100 tasks of one user in one call: every request is checked first, and then all are
+        /// > created (with their credits held) in one transaction, or none is. ListTasks, StreamTaskUpdates
+        /// > and CancelBatch take the returned batch's id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Easel_V1_CreateBatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Easel_V1_Batch` messages.
+        func createBatch(
+            request: GRPCCore.StreamingServerRequest<Easel_V1_CreateBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Batch>
+
+        /// Handle the "GetBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The batch's tasks counted by status, and its credits held and captured.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Easel_V1_GetBatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Easel_V1_Batch` messages.
+        func getBatch(
+            request: GRPCCore.StreamingServerRequest<Easel_V1_GetBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Batch>
+
+        /// Handle the "CancelBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every task of the batch that has not ended (a running one stops soon after).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Easel_V1_CancelBatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Easel_V1_Batch` messages.
+        func cancelBatch(
+            request: GRPCCore.StreamingServerRequest<Easel_V1_CancelBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Batch>
     }
 
     /// Service protocol for the "easel.v1.TaskService" service.
@@ -500,6 +598,62 @@ extension Easel_V1_TaskService {
             request: GRPCCore.ServerRequest<Easel_V1_UnpinTaskRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Easel_V1_Task>
+
+        /// Handle the "CreateBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 100 tasks of one user in one call: every request is checked first, and then all are
+        /// > created (with their credits held) in one transaction, or none is. ListTasks, StreamTaskUpdates
+        /// > and CancelBatch take the returned batch's id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_CreateBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Easel_V1_Batch` message.
+        func createBatch(
+            request: GRPCCore.ServerRequest<Easel_V1_CreateBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Easel_V1_Batch>
+
+        /// Handle the "GetBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The batch's tasks counted by status, and its credits held and captured.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_GetBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Easel_V1_Batch` message.
+        func getBatch(
+            request: GRPCCore.ServerRequest<Easel_V1_GetBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Easel_V1_Batch>
+
+        /// Handle the "CancelBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every task of the batch that has not ended (a running one stops soon after).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_CancelBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Easel_V1_Batch` message.
+        func cancelBatch(
+            request: GRPCCore.ServerRequest<Easel_V1_CancelBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Easel_V1_Batch>
     }
 
     /// Simple service protocol for the "easel.v1.TaskService" service.
@@ -668,6 +822,62 @@ extension Easel_V1_TaskService {
             request: Easel_V1_UnpinTaskRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Easel_V1_Task
+
+        /// Handle the "CreateBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 100 tasks of one user in one call: every request is checked first, and then all are
+        /// > created (with their credits held) in one transaction, or none is. ListTasks, StreamTaskUpdates
+        /// > and CancelBatch take the returned batch's id.
+        ///
+        /// - Parameters:
+        ///   - request: A `Easel_V1_CreateBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Easel_V1_Batch` to respond with.
+        func createBatch(
+            request: Easel_V1_CreateBatchRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Easel_V1_Batch
+
+        /// Handle the "GetBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The batch's tasks counted by status, and its credits held and captured.
+        ///
+        /// - Parameters:
+        ///   - request: A `Easel_V1_GetBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Easel_V1_Batch` to respond with.
+        func getBatch(
+            request: Easel_V1_GetBatchRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Easel_V1_Batch
+
+        /// Handle the "CancelBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every task of the batch that has not ended (a running one stops soon after).
+        ///
+        /// - Parameters:
+        ///   - request: A `Easel_V1_CancelBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Easel_V1_Batch` to respond with.
+        func cancelBatch(
+            request: Easel_V1_CancelBatchRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Easel_V1_Batch
     }
 }
 
@@ -774,6 +984,39 @@ extension Easel_V1_TaskService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Easel_V1_TaskService.Method.CreateBatch.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_CreateBatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_Batch>(),
+            handler: { request, context in
+                try await self.createBatch(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Easel_V1_TaskService.Method.GetBatch.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_GetBatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_Batch>(),
+            handler: { request, context in
+                try await self.getBatch(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Easel_V1_TaskService.Method.CancelBatch.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_CancelBatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_Batch>(),
+            handler: { request, context in
+                try await self.cancelBatch(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -873,6 +1116,39 @@ extension Easel_V1_TaskService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Task> {
         let response = try await self.unpinTask(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func createBatch(
+        request: GRPCCore.StreamingServerRequest<Easel_V1_CreateBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Batch> {
+        let response = try await self.createBatch(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getBatch(
+        request: GRPCCore.StreamingServerRequest<Easel_V1_GetBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Batch> {
+        let response = try await self.getBatch(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func cancelBatch(
+        request: GRPCCore.StreamingServerRequest<Easel_V1_CancelBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Easel_V1_Batch> {
+        let response = try await self.cancelBatch(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1001,6 +1277,45 @@ extension Easel_V1_TaskService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Easel_V1_Task> {
         return GRPCCore.ServerResponse<Easel_V1_Task>(
             message: try await self.unpinTask(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createBatch(
+        request: GRPCCore.ServerRequest<Easel_V1_CreateBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Easel_V1_Batch> {
+        return GRPCCore.ServerResponse<Easel_V1_Batch>(
+            message: try await self.createBatch(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getBatch(
+        request: GRPCCore.ServerRequest<Easel_V1_GetBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Easel_V1_Batch> {
+        return GRPCCore.ServerResponse<Easel_V1_Batch>(
+            message: try await self.getBatch(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func cancelBatch(
+        request: GRPCCore.ServerRequest<Easel_V1_CancelBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Easel_V1_Batch> {
+        return GRPCCore.ServerResponse<Easel_V1_Batch>(
+            message: try await self.cancelBatch(
                 request: request.message,
                 context: context
             ),
@@ -1220,6 +1535,77 @@ extension Easel_V1_TaskService {
             deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Task>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Task>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 100 tasks of one user in one call: every request is checked first, and then all are
+        /// > created (with their credits held) in one transaction, or none is. ListTasks, StreamTaskUpdates
+        /// > and CancelBatch take the returned batch's id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_CreateBatchRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_CreateBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Batch` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createBatch<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_CreateBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_CreateBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Batch>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The batch's tasks counted by status, and its credits held and captured.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_GetBatchRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_GetBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Batch` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getBatch<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_GetBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_GetBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Batch>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CancelBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every task of the batch that has not ended (a running one stops soon after).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_CancelBatchRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_CancelBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Batch` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func cancelBatch<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_CancelBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_CancelBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Batch>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1537,6 +1923,110 @@ extension Easel_V1_TaskService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "CreateBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 100 tasks of one user in one call: every request is checked first, and then all are
+        /// > created (with their credits held) in one transaction, or none is. ListTasks, StreamTaskUpdates
+        /// > and CancelBatch take the returned batch's id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_CreateBatchRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_CreateBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Batch` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createBatch<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_CreateBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_CreateBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Batch>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Easel_V1_TaskService.Method.CreateBatch.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The batch's tasks counted by status, and its credits held and captured.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_GetBatchRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_GetBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Batch` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getBatch<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_GetBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_GetBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Batch>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Easel_V1_TaskService.Method.GetBatch.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CancelBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every task of the batch that has not ended (a running one stops soon after).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Easel_V1_CancelBatchRequest` message.
+        ///   - serializer: A serializer for `Easel_V1_CancelBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Easel_V1_Batch` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func cancelBatch<Result>(
+            request: GRPCCore.ClientRequest<Easel_V1_CancelBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Easel_V1_CancelBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Easel_V1_Batch>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Easel_V1_TaskService.Method.CancelBatch.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1788,6 +2278,95 @@ extension Easel_V1_TaskService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_UnpinTaskRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_Task>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Up to 100 tasks of one user in one call: every request is checked first, and then all are
+    /// > created (with their credits held) in one transaction, or none is. ListTasks, StreamTaskUpdates
+    /// > and CancelBatch take the returned batch's id.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Easel_V1_CreateBatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createBatch<Result>(
+        request: GRPCCore.ClientRequest<Easel_V1_CreateBatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createBatch(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_CreateBatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_Batch>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The batch's tasks counted by status, and its credits held and captured.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Easel_V1_GetBatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getBatch<Result>(
+        request: GRPCCore.ClientRequest<Easel_V1_GetBatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getBatch(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_GetBatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_Batch>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels every task of the batch that has not ended (a running one stops soon after).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Easel_V1_CancelBatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelBatch<Result>(
+        request: GRPCCore.ClientRequest<Easel_V1_CancelBatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.cancelBatch(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Easel_V1_CancelBatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Easel_V1_Batch>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2077,6 +2656,107 @@ extension Easel_V1_TaskService.ClientProtocol {
             metadata: metadata
         )
         return try await self.unpinTask(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Up to 100 tasks of one user in one call: every request is checked first, and then all are
+    /// > created (with their credits held) in one transaction, or none is. ListTasks, StreamTaskUpdates
+    /// > and CancelBatch take the returned batch's id.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createBatch<Result>(
+        _ message: Easel_V1_CreateBatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Easel_V1_CreateBatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createBatch(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The batch's tasks counted by status, and its credits held and captured.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getBatch<Result>(
+        _ message: Easel_V1_GetBatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Easel_V1_GetBatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getBatch(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CancelBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels every task of the batch that has not ended (a running one stops soon after).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func cancelBatch<Result>(
+        _ message: Easel_V1_CancelBatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Easel_V1_Batch>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Easel_V1_CancelBatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.cancelBatch(
             request: request,
             options: options,
             onResponse: handleResponse

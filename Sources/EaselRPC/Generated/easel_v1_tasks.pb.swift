@@ -350,11 +350,48 @@ public nonisolated struct Easel_V1_Task: @unchecked Sendable {
     set {_uniqueStorage()._artifactsExpired = newValue}
   }
 
+  /// Every output of a COMPLETED task, in order; output_url, thumbnail_url and
+  /// output_content_type are the first one's.
+  public var outputs: [Easel_V1_TaskOutput] {
+    get {_storage._outputs}
+    set {_uniqueStorage()._outputs = newValue}
+  }
+
+  /// How many outputs were asked (and paid) for; outputs may hold fewer, and those missing were
+  /// released, not charged.
+  public var numOutputs: Int32 {
+    get {_storage._numOutputs}
+    set {_uniqueStorage()._numOutputs = newValue}
+  }
+
+  /// The batch it was created in (CreateBatch); empty for a task of its own.
+  public var batchID: String {
+    get {_storage._batchID}
+    set {_uniqueStorage()._batchID = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// One output of a task. Fetch it with FetchArtifact(kind OUTPUT or THUMBNAIL, output_index).
+public nonisolated struct Easel_V1_TaskOutput: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var url: String = String()
+
+  public var thumbnailURL: String = String()
+
+  public var contentType: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Easel_V1_CreateTaskRequest: Sendable {
@@ -420,12 +457,138 @@ public nonisolated struct Easel_V1_CreateTaskRequest: Sendable {
   /// (EASEL_RETENTION_DAYS); 0: the platform's.
   public var retentionMs: Int64 = 0
 
+  /// How many images (or videos) to make, 1 to the template's max_outputs (at most 8); 0 means 1.
+  /// The price is per output.
+  public var numOutputs: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _parameters: SwiftProtobuf.Google_Protobuf_Struct? = nil
   fileprivate var _priority: Int32? = nil
+}
+
+public nonisolated struct Easel_V1_CreateBatchRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var platform: String = String()
+
+  public var userID: String = String()
+
+  /// 1 to 100 requests; each one's platform and user_id must be empty or the batch's, and each
+  /// one's idempotency_key empty (the batch's key covers them all).
+  public var tasks: [Easel_V1_CreateTaskRequest] = []
+
+  /// Retrying with the same key returns the first batch and creates nothing more.
+  public var idempotencyKey: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Easel_V1_GetBatchRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var platform: String = String()
+
+  public var userID: String = String()
+
+  public var batchID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Easel_V1_CancelBatchRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var platform: String = String()
+
+  public var userID: String = String()
+
+  public var batchID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Easel_V1_Batch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var platform: String = String()
+
+  public var userID: String = String()
+
+  /// In the order of the request's tasks.
+  public var taskIds: [String] = []
+
+  public var summary: Easel_V1_BatchSummary {
+    get {_summary ?? Easel_V1_BatchSummary()}
+    set {_summary = newValue}
+  }
+  /// Returns true if `summary` has been explicitly set.
+  public var hasSummary: Bool {self._summary != nil}
+  /// Clears the value of `summary`. Subsequent reads from it will return its default value.
+  public mutating func clearSummary() {self._summary = nil}
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _summary: Easel_V1_BatchSummary? = nil
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Easel_V1_BatchSummary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var total: Int32 = 0
+
+  public var pending: Int32 = 0
+
+  public var processing: Int32 = 0
+
+  public var completed: Int32 = 0
+
+  public var failed: Int32 = 0
+
+  public var canceled: Int32 = 0
+
+  public var expired: Int32 = 0
+
+  /// Credits still held for its unfinished tasks, and captured for its completed ones.
+  public var creditsHeld: Int64 = 0
+
+  public var creditsCaptured: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Easel_V1_QuoteTaskResponse: Sendable {
@@ -498,6 +661,9 @@ public nonisolated struct Easel_V1_ListTasksRequest: Sendable {
   /// A page found this way costs what the first page costs, however deep it is. Leave page 0.
   public var pageToken: String = String()
 
+  /// Only the tasks of this batch (CreateBatch).
+  public var batchID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -547,6 +713,9 @@ public nonisolated struct Easel_V1_StreamTaskUpdatesRequest: Sendable {
   /// User and platform streams: the resume_token of the last update received; the stream replays
   /// every stored update after it, then continues live, with no gap and no duplicate.
   public var resumeToken: String = String()
+
+  /// Follow one batch: its tasks' current states, then each change, ending once all have ended.
+  public var batchID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -647,6 +816,9 @@ public nonisolated struct Easel_V1_FetchArtifactRequest: Sendable {
   /// UNSPECIFIED means OUTPUT.
   public var kind: Easel_V1_ArtifactKind = .unspecified
 
+  /// Which of the task's outputs (OUTPUT and THUMBNAIL), 0 being the first.
+  public var outputIndex: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -727,7 +899,7 @@ nonisolated extension Easel_V1_TemplateRef: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0\u{3}preview_url\0\u{1}priority\0\u{3}queue_position\0\u{3}estimated_start_at\0\u{3}expires_at\0\u{1}pinned\0\u{3}artifacts_expired\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0\u{3}preview_url\0\u{1}priority\0\u{3}queue_position\0\u{3}estimated_start_at\0\u{3}expires_at\0\u{1}pinned\0\u{3}artifacts_expired\0\u{1}outputs\0\u{3}num_outputs\0\u{3}batch_id\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -760,6 +932,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _pinned: Bool = false
     var _artifactsExpired: Bool = false
+    var _outputs: [Easel_V1_TaskOutput] = []
+    var _numOutputs: Int32 = 0
+    var _batchID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -800,6 +975,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _expiresAt = source._expiresAt
       _pinned = source._pinned
       _artifactsExpired = source._artifactsExpired
+      _outputs = source._outputs
+      _numOutputs = source._numOutputs
+      _batchID = source._batchID
     }
   }
 
@@ -848,6 +1026,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 28: try { try decoder.decodeSingularMessageField(value: &_storage._expiresAt) }()
         case 29: try { try decoder.decodeSingularBoolField(value: &_storage._pinned) }()
         case 30: try { try decoder.decodeSingularBoolField(value: &_storage._artifactsExpired) }()
+        case 31: try { try decoder.decodeRepeatedMessageField(value: &_storage._outputs) }()
+        case 32: try { try decoder.decodeSingularInt32Field(value: &_storage._numOutputs) }()
+        case 33: try { try decoder.decodeSingularStringField(value: &_storage._batchID) }()
         default: break
         }
       }
@@ -950,6 +1131,15 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       if _storage._artifactsExpired != false {
         try visitor.visitSingularBoolField(value: _storage._artifactsExpired, fieldNumber: 30)
       }
+      if !_storage._outputs.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._outputs, fieldNumber: 31)
+      }
+      if _storage._numOutputs != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._numOutputs, fieldNumber: 32)
+      }
+      if !_storage._batchID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._batchID, fieldNumber: 33)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -989,6 +1179,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._expiresAt != rhs_storage._expiresAt {return false}
         if _storage._pinned != rhs_storage._pinned {return false}
         if _storage._artifactsExpired != rhs_storage._artifactsExpired {return false}
+        if _storage._outputs != rhs_storage._outputs {return false}
+        if _storage._numOutputs != rhs_storage._numOutputs {return false}
+        if _storage._batchID != rhs_storage._batchID {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -998,9 +1191,49 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
   }
 }
 
+nonisolated extension Easel_V1_TaskOutput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TaskOutput"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}url\0\u{3}thumbnail_url\0\u{3}content_type\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.url) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.thumbnailURL) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.url.isEmpty {
+      try visitor.visitSingularStringField(value: self.url, fieldNumber: 1)
+    }
+    if !self.thumbnailURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.thumbnailURL, fieldNumber: 2)
+    }
+    if !self.contentType.isEmpty {
+      try visitor.visitSingularStringField(value: self.contentType, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Easel_V1_TaskOutput, rhs: Easel_V1_TaskOutput) -> Bool {
+    if lhs.url != rhs.url {return false}
+    if lhs.thumbnailURL != rhs.thumbnailURL {return false}
+    if lhs.contentType != rhs.contentType {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateTaskRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0\u{3}webhook_url\0\u{3}webhook_on_start\0\u{1}priority\0\u{3}start_within_ms\0\u{3}max_wait_ms\0\u{3}webhook_events\0\u{3}retention_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}template_code\0\u{1}parameters\0\u{3}input_image\0\u{3}idempotency_key\0\u{3}webhook_url\0\u{3}webhook_on_start\0\u{1}priority\0\u{3}start_within_ms\0\u{3}max_wait_ms\0\u{3}webhook_events\0\u{3}retention_ms\0\u{3}num_outputs\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1021,6 +1254,7 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
       case 11: try { try decoder.decodeSingularInt64Field(value: &self.maxWaitMs) }()
       case 12: try { try decoder.decodeRepeatedStringField(value: &self.webhookEvents) }()
       case 13: try { try decoder.decodeSingularInt64Field(value: &self.retentionMs) }()
+      case 14: try { try decoder.decodeSingularInt32Field(value: &self.numOutputs) }()
       default: break
       }
     }
@@ -1070,6 +1304,9 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if self.retentionMs != 0 {
       try visitor.visitSingularInt64Field(value: self.retentionMs, fieldNumber: 13)
     }
+    if self.numOutputs != 0 {
+      try visitor.visitSingularInt32Field(value: self.numOutputs, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1087,6 +1324,261 @@ nonisolated extension Easel_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if lhs.maxWaitMs != rhs.maxWaitMs {return false}
     if lhs.webhookEvents != rhs.webhookEvents {return false}
     if lhs.retentionMs != rhs.retentionMs {return false}
+    if lhs.numOutputs != rhs.numOutputs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Easel_V1_CreateBatchRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateBatchRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{1}tasks\0\u{3}idempotency_key\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.platform) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.tasks) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.platform.isEmpty {
+      try visitor.visitSingularStringField(value: self.platform, fieldNumber: 1)
+    }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 2)
+    }
+    if !self.tasks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tasks, fieldNumber: 3)
+    }
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Easel_V1_CreateBatchRequest, rhs: Easel_V1_CreateBatchRequest) -> Bool {
+    if lhs.platform != rhs.platform {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.tasks != rhs.tasks {return false}
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Easel_V1_GetBatchRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetBatchRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}batch_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.platform) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.batchID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.platform.isEmpty {
+      try visitor.visitSingularStringField(value: self.platform, fieldNumber: 1)
+    }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 2)
+    }
+    if !self.batchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.batchID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Easel_V1_GetBatchRequest, rhs: Easel_V1_GetBatchRequest) -> Bool {
+    if lhs.platform != rhs.platform {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.batchID != rhs.batchID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Easel_V1_CancelBatchRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelBatchRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}batch_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.platform) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.batchID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.platform.isEmpty {
+      try visitor.visitSingularStringField(value: self.platform, fieldNumber: 1)
+    }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 2)
+    }
+    if !self.batchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.batchID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Easel_V1_CancelBatchRequest, rhs: Easel_V1_CancelBatchRequest) -> Bool {
+    if lhs.platform != rhs.platform {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.batchID != rhs.batchID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Easel_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Batch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}platform\0\u{3}user_id\0\u{3}task_ids\0\u{1}summary\0\u{3}created_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.platform) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.taskIds) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._summary) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.platform.isEmpty {
+      try visitor.visitSingularStringField(value: self.platform, fieldNumber: 2)
+    }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 3)
+    }
+    if !self.taskIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.taskIds, fieldNumber: 4)
+    }
+    try { if let v = self._summary {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Easel_V1_Batch, rhs: Easel_V1_Batch) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.platform != rhs.platform {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.taskIds != rhs.taskIds {return false}
+    if lhs._summary != rhs._summary {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Easel_V1_BatchSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BatchSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}total\0\u{1}pending\0\u{1}processing\0\u{1}completed\0\u{1}failed\0\u{1}canceled\0\u{1}expired\0\u{3}credits_held\0\u{3}credits_captured\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.total) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.pending) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.processing) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.completed) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.failed) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.canceled) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.expired) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.creditsHeld) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.creditsCaptured) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.total != 0 {
+      try visitor.visitSingularInt32Field(value: self.total, fieldNumber: 1)
+    }
+    if self.pending != 0 {
+      try visitor.visitSingularInt32Field(value: self.pending, fieldNumber: 2)
+    }
+    if self.processing != 0 {
+      try visitor.visitSingularInt32Field(value: self.processing, fieldNumber: 3)
+    }
+    if self.completed != 0 {
+      try visitor.visitSingularInt32Field(value: self.completed, fieldNumber: 4)
+    }
+    if self.failed != 0 {
+      try visitor.visitSingularInt32Field(value: self.failed, fieldNumber: 5)
+    }
+    if self.canceled != 0 {
+      try visitor.visitSingularInt32Field(value: self.canceled, fieldNumber: 6)
+    }
+    if self.expired != 0 {
+      try visitor.visitSingularInt32Field(value: self.expired, fieldNumber: 7)
+    }
+    if self.creditsHeld != 0 {
+      try visitor.visitSingularInt64Field(value: self.creditsHeld, fieldNumber: 8)
+    }
+    if self.creditsCaptured != 0 {
+      try visitor.visitSingularInt64Field(value: self.creditsCaptured, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Easel_V1_BatchSummary, rhs: Easel_V1_BatchSummary) -> Bool {
+    if lhs.total != rhs.total {return false}
+    if lhs.pending != rhs.pending {return false}
+    if lhs.processing != rhs.processing {return false}
+    if lhs.completed != rhs.completed {return false}
+    if lhs.failed != rhs.failed {return false}
+    if lhs.canceled != rhs.canceled {return false}
+    if lhs.expired != rhs.expired {return false}
+    if lhs.creditsHeld != rhs.creditsHeld {return false}
+    if lhs.creditsCaptured != rhs.creditsCaptured {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1188,7 +1680,7 @@ nonisolated extension Easel_V1_GetTaskRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Easel_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListTasksRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{1}page\0\u{1}limit\0\u{1}status\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{1}page\0\u{1}limit\0\u{1}status\0\u{3}page_token\0\u{3}batch_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1202,6 +1694,7 @@ nonisolated extension Easel_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
       case 5: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.batchID) }()
       default: break
       }
     }
@@ -1226,6 +1719,9 @@ nonisolated extension Easel_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 6)
     }
+    if !self.batchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.batchID, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1236,6 +1732,7 @@ nonisolated extension Easel_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
     if lhs.limit != rhs.limit {return false}
     if lhs.status != rhs.status {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.batchID != rhs.batchID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1298,7 +1795,7 @@ nonisolated extension Easel_V1_ListTasksResponse: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Easel_V1_StreamTaskUpdatesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamTaskUpdatesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}task_id\0\u{3}after_sequence\0\u{3}resume_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}task_id\0\u{3}after_sequence\0\u{3}resume_token\0\u{3}batch_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1311,6 +1808,7 @@ nonisolated extension Easel_V1_StreamTaskUpdatesRequest: SwiftProtobuf.Message, 
       case 3: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.afterSequence) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.resumeToken) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.batchID) }()
       default: break
       }
     }
@@ -1332,6 +1830,9 @@ nonisolated extension Easel_V1_StreamTaskUpdatesRequest: SwiftProtobuf.Message, 
     if !self.resumeToken.isEmpty {
       try visitor.visitSingularStringField(value: self.resumeToken, fieldNumber: 5)
     }
+    if !self.batchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.batchID, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1341,6 +1842,7 @@ nonisolated extension Easel_V1_StreamTaskUpdatesRequest: SwiftProtobuf.Message, 
     if lhs.taskID != rhs.taskID {return false}
     if lhs.afterSequence != rhs.afterSequence {return false}
     if lhs.resumeToken != rhs.resumeToken {return false}
+    if lhs.batchID != rhs.batchID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1517,7 +2019,7 @@ nonisolated extension Easel_V1_UnpinTaskRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Easel_V1_FetchArtifactRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FetchArtifactRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}task_id\0\u{1}kind\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}user_id\0\u{3}task_id\0\u{1}kind\0\u{3}output_index\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1529,6 +2031,7 @@ nonisolated extension Easel_V1_FetchArtifactRequest: SwiftProtobuf.Message, Swif
       case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.outputIndex) }()
       default: break
       }
     }
@@ -1547,6 +2050,9 @@ nonisolated extension Easel_V1_FetchArtifactRequest: SwiftProtobuf.Message, Swif
     if self.kind != .unspecified {
       try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 4)
     }
+    if self.outputIndex != 0 {
+      try visitor.visitSingularInt32Field(value: self.outputIndex, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1555,6 +2061,7 @@ nonisolated extension Easel_V1_FetchArtifactRequest: SwiftProtobuf.Message, Swif
     if lhs.userID != rhs.userID {return false}
     if lhs.taskID != rhs.taskID {return false}
     if lhs.kind != rhs.kind {return false}
+    if lhs.outputIndex != rhs.outputIndex {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

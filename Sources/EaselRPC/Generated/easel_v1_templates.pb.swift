@@ -98,6 +98,9 @@ public nonisolated struct Easel_V1_Template: Sendable {
 
   public var backend: String = String()
 
+  /// The most outputs one task may ask for (CreateTaskRequest.num_outputs).
+  public var maxOutputs: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -236,7 +239,7 @@ nonisolated extension Easel_V1_ParameterSpec: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Easel_V1_Template: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Template"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}name\0\u{1}version\0\u{1}category\0\u{1}type\0\u{3}credit_cost\0\u{1}description\0\u{3}requires_input_image\0\u{1}parameters\0\u{3}accepts_input_image\0\u{1}backend\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}name\0\u{1}version\0\u{1}category\0\u{1}type\0\u{3}credit_cost\0\u{1}description\0\u{3}requires_input_image\0\u{1}parameters\0\u{3}accepts_input_image\0\u{1}backend\0\u{3}max_outputs\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -255,6 +258,7 @@ nonisolated extension Easel_V1_Template: SwiftProtobuf.Message, SwiftProtobuf._M
       case 9: try { try decoder.decodeRepeatedMessageField(value: &self.parameters) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self.acceptsInputImage) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.backend) }()
+      case 12: try { try decoder.decodeSingularInt32Field(value: &self.maxOutputs) }()
       default: break
       }
     }
@@ -294,6 +298,9 @@ nonisolated extension Easel_V1_Template: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.backend.isEmpty {
       try visitor.visitSingularStringField(value: self.backend, fieldNumber: 11)
     }
+    if self.maxOutputs != 0 {
+      try visitor.visitSingularInt32Field(value: self.maxOutputs, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -309,6 +316,7 @@ nonisolated extension Easel_V1_Template: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.parameters != rhs.parameters {return false}
     if lhs.acceptsInputImage != rhs.acceptsInputImage {return false}
     if lhs.backend != rhs.backend {return false}
+    if lhs.maxOutputs != rhs.maxOutputs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

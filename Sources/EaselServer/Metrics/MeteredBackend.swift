@@ -11,9 +11,15 @@ struct MeteredBackend: ModelBackend {
   func reserveSlot(for task: GenerationTask) -> Bool { backend.reserveSlot(for: task) }
   func releaseSlot(for taskID: String) { backend.releaseSlot(for: taskID) }
 
-  func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws
-    -> GeneratedMedia
-  {
+  func generate(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> GeneratedMedia {
+    try await metered(job) { try await backend.generate(job, progress: progress) }
+  }
+
+  func generateAll(_ job: GenerationJob, progress: @escaping ProgressHandler) async throws -> [GeneratedMedia] {
+    try await metered(job) { try await backend.generateAll(job, progress: progress) }
+  }
+
+  private func metered<T>(_ job: GenerationJob, _ call: () async throws -> T) async throws -> T {
     let start = ContinuousClock.now
     let fleet = (backend as? any FleetBackend)?.pool
     defer {
@@ -22,9 +28,9 @@ struct MeteredBackend: ModelBackend {
       }
     }
     do {
-      let media = try await backend.generate(job, progress: progress)
+      let result = try await call()
       metrics.backendFinished(backend: name, duration: .now - start, errorCode: nil)
-      return media
+      return result
     } catch {
       let code = (error as? BackendFailure)?.code ?? (error is CancellationError ? "canceled" : "error")
       metrics.backendFinished(backend: name, duration: .now - start, errorCode: code)

@@ -134,12 +134,15 @@ class EaselClient:
         max_wait_ms: int = 0,
         webhook_events: Sequence[str] = (),
         retention_ms: int = 0,
+        num_outputs: int = 0,
     ) -> Task:
         """Creates a task; its credits are held until it ends. `input_image` is bytes or a file path.
         `webhook_url` receives a signed POST when the task ends (and when it starts, if asked), or
         for the `webhook_events` chosen from started, progress, preview, completed, failed,
         canceled and expired. `retention_ms` keeps the artifacts that long after the task ends
-        (shorter than the platform's retention; 0: the platform's).
+        (shorter than the platform's retention; 0: the platform's). `num_outputs` asks for that many
+        images or videos (1 to the template's max_outputs; the price is per output): they are in
+        the task's `outputs`, and `download(task_id, index=N)` fetches one.
         `priority` is 0 (lowest) to 9 (highest), 5 when None; above the key's maximum is refused.
         `start_within_ms` bounds the wait before the task starts (it ends EXPIRED, uncharged, past it);
         0 means the template's default. `max_wait_ms` refuses the task (FAILED_PRECONDITION) when
@@ -150,7 +153,44 @@ class EaselClient:
         request.webhook_on_start = webhook_on_start
         request.webhook_events.extend(webhook_events)
         request.retention_ms = retention_ms
+        request.num_outputs = num_outputs
         return self._tasks.CreateTask(request, metadata=self._metadata)
+
+    @_calls
+    def create_batch(self, tasks: Sequence[Mapping], idempotency_key: str = ""):
+        """Creates up to 100 tasks at once, all or none (a Batch: id, task_ids, summary). Each item
+        holds `create`'s arguments, e.g. {"template": "txt2img", "prompt": "a fox", "num_outputs": 2}.
+        A refused item raises EaselError naming it ("tasks[3]: …") and nothing is created."""
+        request = tasks_pb2.CreateBatchRequest(idempotency_key=idempotency_key, **self._owner())
+        for item in tasks:
+            item = dict(item)
+            task = self._request(
+                item.pop("template"), item.pop("prompt", None), item.pop("params", None), item.pop("input_image", None),
+                item.pop("priority", None), item.pop("start_within_ms", 0), item.pop("max_wait_ms", 0),
+            )
+            task.webhook_events.extend(item.pop("webhook_events", ()))
+            for name, value in item.items():
+                setattr(task, name, value)  # webhook_url, retention_ms, num_outputs, …
+            request.tasks.append(task)
+        return self._tasks.CreateBatch(request, metadata=self._metadata)
+
+    @_calls
+    def get_batch(self, batch_id: str):
+        """The batch, its tasks counted by status in `summary`, with credits held and captured."""
+        return self._tasks.GetBatch(tasks_pb2.GetBatchRequest(batch_id=batch_id, **self._owner()), metadata=self._metadata)
+
+    @_calls
+    def cancel_batch(self, batch_id: str):
+        """Cancels every task of the batch that has not ended."""
+        return self._tasks.CancelBatch(tasks_pb2.CancelBatchRequest(batch_id=batch_id, **self._owner()), metadata=self._metadata)
+
+    def watch_batch(self, batch_id: str) -> Iterator[TaskUpdate]:
+        """The batch's tasks as they are, then each change, until every one has ended."""
+        request = tasks_pb2.StreamTaskUpdatesRequest(batch_id=batch_id, **self._owner())
+        try:
+            yield from self._tasks.StreamTaskUpdates(request, metadata=self._metadata)
+        except grpc.RpcError as error:
+            raise self._error(error) from None
 
     @_calls
     def quote(
@@ -192,12 +232,18 @@ class EaselClient:
 
     @_calls
     def list(
-        self, page: int = 1, limit: int = 10, status: int = tasks_pb2.TASK_STATUS_UNSPECIFIED, page_token: str = ""
+        self,
+        page: int = 1,
+        limit: int = 10,
+        status: int = tasks_pb2.TASK_STATUS_UNSPECIFIED,
+        page_token: str = "",
+        batch_id: str = "",
     ):
-        """A page of the user's tasks, newest first (a ListTasksResponse). For the next page, pass
-        the response's next_page_token as page_token: as fast however deep."""
+        """A page of the user's tasks (or of one batch's), newest first (a ListTasksResponse). For
+        the next page, pass the response's next_page_token as page_token: as fast however deep."""
         request = tasks_pb2.ListTasksRequest(
-            page=0 if page_token else page, limit=limit, status=status, page_token=page_token, **self._owner()
+            page=0 if page_token else page, limit=limit, status=status, page_token=page_token, batch_id=batch_id,
+            **self._owner(),
         )
         return self._tasks.ListTasks(request, metadata=self._metadata)
 
@@ -237,9 +283,12 @@ class EaselClient:
         return self._tasks.UnpinTask(tasks_pb2.UnpinTaskRequest(task_id=task_id, **self._owner()), metadata=self._metadata)
 
     @_calls
-    def download(self, task_id: str, kind: str = "output") -> tuple[bytes, str]:
-        """The bytes and content type of a task's output, thumbnail or input."""
-        request = tasks_pb2.FetchArtifactRequest(task_id=task_id, kind=_ARTIFACT_KINDS[kind], **self._owner())
+    def download(self, task_id: str, kind: str = "output", index: int = 0) -> tuple[bytes, str]:
+        """The bytes and content type of a task's output, thumbnail or input; `index` picks one of
+        several outputs (or its thumbnail)."""
+        request = tasks_pb2.FetchArtifactRequest(
+            task_id=task_id, kind=_ARTIFACT_KINDS[kind], output_index=index, **self._owner()
+        )
         data, content_type = bytearray(), ""
         for chunk in self._tasks.FetchArtifact(request, metadata=self._metadata):
             data += chunk.data

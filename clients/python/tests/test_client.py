@@ -156,3 +156,25 @@ def test_pin_and_unpin(server):
         with pytest.raises(EaselError) as missing:
             easel.pin("no-such-task")
         assert missing.value.code == "NOT_FOUND"
+
+
+def test_outputs_and_a_batch(server):
+    with EaselClient(server.unix, user_id="batcher") as easel:
+        easel.grant(100)
+        task = easel.wait(easel.create("txt2img", prompt="two foxes", params={"width": 64, "height": 64}, num_outputs=2).id)
+        assert task.status == TaskStatus.TASK_STATUS_COMPLETED and len(task.outputs) == 2
+        first, second = easel.download(task.id, index=0), easel.download(task.id, index=1)
+        assert first[0] != second[0] and second[1] == "image/png"
+
+        items = [{"template": "txt2img", "prompt": f"tile {i}", "params": {"width": 64, "height": 64}} for i in range(3)]
+        with pytest.raises(EaselError) as refused:
+            easel.create_batch(items + [{"template": "no-such-template"}])
+        assert refused.value.code == "NOT_FOUND" and "tasks[3]" in refused.value.message
+        batch = easel.create_batch(items, idempotency_key="tiles-1")
+        assert len(batch.task_ids) == 3 and batch.summary.total == 3
+        ended = {update.task.id for update in easel.watch_batch(batch.id) if update.task.status == TaskStatus.TASK_STATUS_COMPLETED}
+        assert ended == set(batch.task_ids)
+        assert easel.list(batch_id=batch.id).total == 3
+        summary = easel.get_batch(batch.id).summary
+        assert summary.completed == 3 and summary.credits_captured == 30
+        assert easel.cancel_batch(batch.id).summary.canceled == 0

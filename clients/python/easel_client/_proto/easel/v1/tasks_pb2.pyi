@@ -55,7 +55,7 @@ class TemplateRef(_message.Message):
     def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., category: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("id", "user_id", "platform", "type", "status", "prompt", "parameters", "template", "credit_cost", "progress", "input_image_url", "output_url", "thumbnail_url", "output_content_type", "processing_time_ms", "error_code", "error_message", "attempts", "created_at", "updated_at", "started_at", "finished_at", "webhook_url", "preview_url", "priority", "queue_position", "estimated_start_at", "expires_at", "pinned", "artifacts_expired")
+    __slots__ = ("id", "user_id", "platform", "type", "status", "prompt", "parameters", "template", "credit_cost", "progress", "input_image_url", "output_url", "thumbnail_url", "output_content_type", "processing_time_ms", "error_code", "error_message", "attempts", "created_at", "updated_at", "started_at", "finished_at", "webhook_url", "preview_url", "priority", "queue_position", "estimated_start_at", "expires_at", "pinned", "artifacts_expired", "outputs", "num_outputs", "batch_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +86,9 @@ class Task(_message.Message):
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     PINNED_FIELD_NUMBER: _ClassVar[int]
     ARTIFACTS_EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    NUM_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     user_id: str
     platform: str
@@ -116,10 +119,23 @@ class Task(_message.Message):
     expires_at: _timestamp_pb2.Timestamp
     pinned: bool
     artifacts_expired: bool
-    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., platform: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.GenerationType, str]] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., prompt: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., credit_cost: _Optional[int] = ..., progress: _Optional[float] = ..., input_image_url: _Optional[str] = ..., output_url: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., output_content_type: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_url: _Optional[str] = ..., preview_url: _Optional[str] = ..., priority: _Optional[int] = ..., queue_position: _Optional[int] = ..., estimated_start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pinned: _Optional[bool] = ..., artifacts_expired: _Optional[bool] = ...) -> None: ...
+    outputs: _containers.RepeatedCompositeFieldContainer[TaskOutput]
+    num_outputs: int
+    batch_id: str
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., platform: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.GenerationType, str]] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., prompt: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., credit_cost: _Optional[int] = ..., progress: _Optional[float] = ..., input_image_url: _Optional[str] = ..., output_url: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., output_content_type: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_url: _Optional[str] = ..., preview_url: _Optional[str] = ..., priority: _Optional[int] = ..., queue_position: _Optional[int] = ..., estimated_start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pinned: _Optional[bool] = ..., artifacts_expired: _Optional[bool] = ..., outputs: _Optional[_Iterable[_Union[TaskOutput, _Mapping]]] = ..., num_outputs: _Optional[int] = ..., batch_id: _Optional[str] = ...) -> None: ...
+
+class TaskOutput(_message.Message):
+    __slots__ = ("url", "thumbnail_url", "content_type")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_URL_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    thumbnail_url: str
+    content_type: str
+    def __init__(self, url: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., content_type: _Optional[str] = ...) -> None: ...
 
 class CreateTaskRequest(_message.Message):
-    __slots__ = ("platform", "user_id", "template_code", "parameters", "input_image", "idempotency_key", "webhook_url", "webhook_on_start", "priority", "start_within_ms", "max_wait_ms", "webhook_events", "retention_ms")
+    __slots__ = ("platform", "user_id", "template_code", "parameters", "input_image", "idempotency_key", "webhook_url", "webhook_on_start", "priority", "start_within_ms", "max_wait_ms", "webhook_events", "retention_ms", "num_outputs")
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +149,7 @@ class CreateTaskRequest(_message.Message):
     MAX_WAIT_MS_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_EVENTS_FIELD_NUMBER: _ClassVar[int]
     RETENTION_MS_FIELD_NUMBER: _ClassVar[int]
+    NUM_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     platform: str
     user_id: str
     template_code: str
@@ -146,7 +163,78 @@ class CreateTaskRequest(_message.Message):
     max_wait_ms: int
     webhook_events: _containers.RepeatedScalarFieldContainer[str]
     retention_ms: int
-    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., template_code: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input_image: _Optional[bytes] = ..., idempotency_key: _Optional[str] = ..., webhook_url: _Optional[str] = ..., webhook_on_start: _Optional[bool] = ..., priority: _Optional[int] = ..., start_within_ms: _Optional[int] = ..., max_wait_ms: _Optional[int] = ..., webhook_events: _Optional[_Iterable[str]] = ..., retention_ms: _Optional[int] = ...) -> None: ...
+    num_outputs: int
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., template_code: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input_image: _Optional[bytes] = ..., idempotency_key: _Optional[str] = ..., webhook_url: _Optional[str] = ..., webhook_on_start: _Optional[bool] = ..., priority: _Optional[int] = ..., start_within_ms: _Optional[int] = ..., max_wait_ms: _Optional[int] = ..., webhook_events: _Optional[_Iterable[str]] = ..., retention_ms: _Optional[int] = ..., num_outputs: _Optional[int] = ...) -> None: ...
+
+class CreateBatchRequest(_message.Message):
+    __slots__ = ("platform", "user_id", "tasks", "idempotency_key")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    tasks: _containers.RepeatedCompositeFieldContainer[CreateTaskRequest]
+    idempotency_key: str
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[CreateTaskRequest, _Mapping]]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class GetBatchRequest(_message.Message):
+    __slots__ = ("platform", "user_id", "batch_id")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    batch_id: str
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
+
+class CancelBatchRequest(_message.Message):
+    __slots__ = ("platform", "user_id", "batch_id")
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    platform: str
+    user_id: str
+    batch_id: str
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
+
+class Batch(_message.Message):
+    __slots__ = ("id", "platform", "user_id", "task_ids", "summary", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    platform: str
+    user_id: str
+    task_ids: _containers.RepeatedScalarFieldContainer[str]
+    summary: BatchSummary
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ..., summary: _Optional[_Union[BatchSummary, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class BatchSummary(_message.Message):
+    __slots__ = ("total", "pending", "processing", "completed", "failed", "canceled", "expired", "credits_held", "credits_captured")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    CANCELED_FIELD_NUMBER: _ClassVar[int]
+    EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_HELD_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_CAPTURED_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    pending: int
+    processing: int
+    completed: int
+    failed: int
+    canceled: int
+    expired: int
+    credits_held: int
+    credits_captured: int
+    def __init__(self, total: _Optional[int] = ..., pending: _Optional[int] = ..., processing: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., canceled: _Optional[int] = ..., expired: _Optional[int] = ..., credits_held: _Optional[int] = ..., credits_captured: _Optional[int] = ...) -> None: ...
 
 class QuoteTaskResponse(_message.Message):
     __slots__ = ("credit_cost", "queue_position", "estimated_start_at", "covered", "available")
@@ -173,20 +261,22 @@ class GetTaskRequest(_message.Message):
     def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ...) -> None: ...
 
 class ListTasksRequest(_message.Message):
-    __slots__ = ("platform", "user_id", "page", "limit", "status", "page_token")
+    __slots__ = ("platform", "user_id", "page", "limit", "status", "page_token", "batch_id")
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     platform: str
     user_id: str
     page: int
     limit: int
     status: TaskStatus
     page_token: str
-    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., page: _Optional[int] = ..., limit: _Optional[int] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., page_token: _Optional[str] = ...) -> None: ...
+    batch_id: str
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., page: _Optional[int] = ..., limit: _Optional[int] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., page_token: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
 
 class ListTasksResponse(_message.Message):
     __slots__ = ("tasks", "total", "page", "limit", "total_pages", "next_page_token")
@@ -205,18 +295,20 @@ class ListTasksResponse(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., total: _Optional[int] = ..., page: _Optional[int] = ..., limit: _Optional[int] = ..., total_pages: _Optional[int] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class StreamTaskUpdatesRequest(_message.Message):
-    __slots__ = ("platform", "user_id", "task_id", "after_sequence", "resume_token")
+    __slots__ = ("platform", "user_id", "task_id", "after_sequence", "resume_token", "batch_id")
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     platform: str
     user_id: str
     task_id: str
     after_sequence: int
     resume_token: str
-    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., resume_token: _Optional[str] = ...) -> None: ...
+    batch_id: str
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., resume_token: _Optional[str] = ..., batch_id: _Optional[str] = ...) -> None: ...
 
 class TaskUpdate(_message.Message):
     __slots__ = ("sequence", "task", "resume_token", "preview_step")
@@ -261,16 +353,18 @@ class UnpinTaskRequest(_message.Message):
     def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ...) -> None: ...
 
 class FetchArtifactRequest(_message.Message):
-    __slots__ = ("platform", "user_id", "task_id", "kind")
+    __slots__ = ("platform", "user_id", "task_id", "kind", "output_index")
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
     platform: str
     user_id: str
     task_id: str
     kind: ArtifactKind
-    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ..., kind: _Optional[_Union[ArtifactKind, str]] = ...) -> None: ...
+    output_index: int
+    def __init__(self, platform: _Optional[str] = ..., user_id: _Optional[str] = ..., task_id: _Optional[str] = ..., kind: _Optional[_Union[ArtifactKind, str]] = ..., output_index: _Optional[int] = ...) -> None: ...
 
 class ArtifactChunk(_message.Message):
     __slots__ = ("content_type", "total_size", "data")

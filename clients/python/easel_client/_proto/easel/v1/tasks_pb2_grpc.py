@@ -80,6 +80,21 @@ class TaskServiceStub:
                 request_serializer=easel_dot_v1_dot_tasks__pb2.UnpinTaskRequest.SerializeToString,
                 response_deserializer=easel_dot_v1_dot_tasks__pb2.Task.FromString,
                 _registered_method=True)
+        self.CreateBatch = channel.unary_unary(
+                '/easel.v1.TaskService/CreateBatch',
+                request_serializer=easel_dot_v1_dot_tasks__pb2.CreateBatchRequest.SerializeToString,
+                response_deserializer=easel_dot_v1_dot_tasks__pb2.Batch.FromString,
+                _registered_method=True)
+        self.GetBatch = channel.unary_unary(
+                '/easel.v1.TaskService/GetBatch',
+                request_serializer=easel_dot_v1_dot_tasks__pb2.GetBatchRequest.SerializeToString,
+                response_deserializer=easel_dot_v1_dot_tasks__pb2.Batch.FromString,
+                _registered_method=True)
+        self.CancelBatch = channel.unary_unary(
+                '/easel.v1.TaskService/CancelBatch',
+                request_serializer=easel_dot_v1_dot_tasks__pb2.CancelBatchRequest.SerializeToString,
+                response_deserializer=easel_dot_v1_dot_tasks__pb2.Batch.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -151,6 +166,29 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateBatch(self, request, context):
+        """Up to 100 tasks of one user in one call: every request is checked first, and then all are
+        created (with their credits held) in one transaction, or none is. ListTasks, StreamTaskUpdates
+        and CancelBatch take the returned batch's id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBatch(self, request, context):
+        """The batch's tasks counted by status, and its credits held and captured.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelBatch(self, request, context):
+        """Cancels every task of the batch that has not ended (a running one stops soon after).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -198,6 +236,21 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.UnpinTask,
                     request_deserializer=easel_dot_v1_dot_tasks__pb2.UnpinTaskRequest.FromString,
                     response_serializer=easel_dot_v1_dot_tasks__pb2.Task.SerializeToString,
+            ),
+            'CreateBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateBatch,
+                    request_deserializer=easel_dot_v1_dot_tasks__pb2.CreateBatchRequest.FromString,
+                    response_serializer=easel_dot_v1_dot_tasks__pb2.Batch.SerializeToString,
+            ),
+            'GetBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBatch,
+                    request_deserializer=easel_dot_v1_dot_tasks__pb2.GetBatchRequest.FromString,
+                    response_serializer=easel_dot_v1_dot_tasks__pb2.Batch.SerializeToString,
+            ),
+            'CancelBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelBatch,
+                    request_deserializer=easel_dot_v1_dot_tasks__pb2.CancelBatchRequest.FromString,
+                    response_serializer=easel_dot_v1_dot_tasks__pb2.Batch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -444,6 +497,87 @@ class TaskService:
             '/easel.v1.TaskService/UnpinTask',
             easel_dot_v1_dot_tasks__pb2.UnpinTaskRequest.SerializeToString,
             easel_dot_v1_dot_tasks__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/easel.v1.TaskService/CreateBatch',
+            easel_dot_v1_dot_tasks__pb2.CreateBatchRequest.SerializeToString,
+            easel_dot_v1_dot_tasks__pb2.Batch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/easel.v1.TaskService/GetBatch',
+            easel_dot_v1_dot_tasks__pb2.GetBatchRequest.SerializeToString,
+            easel_dot_v1_dot_tasks__pb2.Batch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/easel.v1.TaskService/CancelBatch',
+            easel_dot_v1_dot_tasks__pb2.CancelBatchRequest.SerializeToString,
+            easel_dot_v1_dot_tasks__pb2.Batch.FromString,
             options,
             channel_credentials,
             insecure,

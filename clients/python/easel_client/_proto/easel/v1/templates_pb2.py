@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from easel.v1 import common_pb2 as easel_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x65\x61sel/v1/templates.proto\x12\x08\x65\x61sel.v1\x1a\x15\x65\x61sel/v1/common.proto\"\xd9\x01\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x15\n\rdefault_value\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x14\n\x07minimum\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x07maximum\x18\x07 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\nmax_length\x18\x08 \x01(\x05\x12\x16\n\x0e\x61llowed_values\x18\t \x03(\tB\n\n\x08_minimumB\n\n\x08_maximum\"\x94\x02\n\x08Template\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12&\n\x04type\x18\x05 \x01(\x0e\x32\x18.easel.v1.GenerationType\x12\x13\n\x0b\x63redit_cost\x18\x06 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\x1c\n\x14requires_input_image\x18\x08 \x01(\x08\x12+\n\nparameters\x18\t \x03(\x0b\x32\x17.easel.v1.ParameterSpec\x12\x1b\n\x13\x61\x63\x63\x65pts_input_image\x18\n \x01(\x08\x12\x0f\n\x07\x62\x61\x63kend\x18\x0b \x01(\t\"P\n\x14ListTemplatesRequest\x12&\n\x04type\x18\x01 \x01(\x0e\x32\x18.easel.v1.GenerationType\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\">\n\x15ListTemplatesResponse\x12%\n\ttemplates\x18\x01 \x03(\x0b\x32\x12.easel.v1.Template\"3\n\x12GetTemplateRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x18\n\x16ReloadTemplatesRequest2\xfa\x01\n\x0fTemplateService\x12P\n\rListTemplates\x12\x1e.easel.v1.ListTemplatesRequest\x1a\x1f.easel.v1.ListTemplatesResponse\x12?\n\x0bGetTemplate\x12\x1c.easel.v1.GetTemplateRequest\x1a\x12.easel.v1.Template\x12T\n\x0fReloadTemplates\x12 .easel.v1.ReloadTemplatesRequest\x1a\x1f.easel.v1.ListTemplatesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x65\x61sel/v1/templates.proto\x12\x08\x65\x61sel.v1\x1a\x15\x65\x61sel/v1/common.proto\"\xd9\x01\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x15\n\rdefault_value\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x14\n\x07minimum\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x07maximum\x18\x07 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\nmax_length\x18\x08 \x01(\x05\x12\x16\n\x0e\x61llowed_values\x18\t \x03(\tB\n\n\x08_minimumB\n\n\x08_maximum\"\xa9\x02\n\x08Template\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12&\n\x04type\x18\x05 \x01(\x0e\x32\x18.easel.v1.GenerationType\x12\x13\n\x0b\x63redit_cost\x18\x06 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\x1c\n\x14requires_input_image\x18\x08 \x01(\x08\x12+\n\nparameters\x18\t \x03(\x0b\x32\x17.easel.v1.ParameterSpec\x12\x1b\n\x13\x61\x63\x63\x65pts_input_image\x18\n \x01(\x08\x12\x0f\n\x07\x62\x61\x63kend\x18\x0b \x01(\t\x12\x13\n\x0bmax_outputs\x18\x0c \x01(\x05\"P\n\x14ListTemplatesRequest\x12&\n\x04type\x18\x01 \x01(\x0e\x32\x18.easel.v1.GenerationType\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\">\n\x15ListTemplatesResponse\x12%\n\ttemplates\x18\x01 \x03(\x0b\x32\x12.easel.v1.Template\"3\n\x12GetTemplateRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x18\n\x16ReloadTemplatesRequest2\xfa\x01\n\x0fTemplateService\x12P\n\rListTemplates\x12\x1e.easel.v1.ListTemplatesRequest\x1a\x1f.easel.v1.ListTemplatesResponse\x12?\n\x0bGetTemplate\x12\x1c.easel.v1.GetTemplateRequest\x1a\x12.easel.v1.Template\x12T\n\x0fReloadTemplates\x12 .easel.v1.ReloadTemplatesRequest\x1a\x1f.easel.v1.ListTemplatesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,15 +35,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PARAMETERSPEC']._serialized_start=62
   _globals['_PARAMETERSPEC']._serialized_end=279
   _globals['_TEMPLATE']._serialized_start=282
-  _globals['_TEMPLATE']._serialized_end=558
-  _globals['_LISTTEMPLATESREQUEST']._serialized_start=560
-  _globals['_LISTTEMPLATESREQUEST']._serialized_end=640
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=642
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=704
-  _globals['_GETTEMPLATEREQUEST']._serialized_start=706
-  _globals['_GETTEMPLATEREQUEST']._serialized_end=757
-  _globals['_RELOADTEMPLATESREQUEST']._serialized_start=759
-  _globals['_RELOADTEMPLATESREQUEST']._serialized_end=783
-  _globals['_TEMPLATESERVICE']._serialized_start=786
-  _globals['_TEMPLATESERVICE']._serialized_end=1036
+  _globals['_TEMPLATE']._serialized_end=579
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=581
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=661
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=663
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=725
+  _globals['_GETTEMPLATEREQUEST']._serialized_start=727
+  _globals['_GETTEMPLATEREQUEST']._serialized_end=778
+  _globals['_RELOADTEMPLATESREQUEST']._serialized_start=780
+  _globals['_RELOADTEMPLATESREQUEST']._serialized_end=804
+  _globals['_TEMPLATESERVICE']._serialized_start=807
+  _globals['_TEMPLATESERVICE']._serialized_end=1057
 # @@protoc_insertion_point(module_scope)

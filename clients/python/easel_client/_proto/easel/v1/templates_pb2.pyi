@@ -30,7 +30,7 @@ class ParameterSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., required: _Optional[bool] = ..., default_value: _Optional[str] = ..., description: _Optional[str] = ..., minimum: _Optional[float] = ..., maximum: _Optional[float] = ..., max_length: _Optional[int] = ..., allowed_values: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Template(_message.Message):
-    __slots__ = ("code", "name", "version", "category", "type", "credit_cost", "description", "requires_input_image", "parameters", "accepts_input_image", "backend")
+    __slots__ = ("code", "name", "version", "category", "type", "credit_cost", "description", "requires_input_image", "parameters", "accepts_input_image", "backend", "max_outputs")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +42,7 @@ class Template(_message.Message):
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     ACCEPTS_INPUT_IMAGE_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
+    MAX_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     version: str
@@ -53,7 +54,8 @@ class Template(_message.Message):
     parameters: _containers.RepeatedCompositeFieldContainer[ParameterSpec]
     accepts_input_image: bool
     backend: str
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., category: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.GenerationType, str]] = ..., credit_cost: _Optional[int] = ..., description: _Optional[str] = ..., requires_input_image: _Optional[bool] = ..., parameters: _Optional[_Iterable[_Union[ParameterSpec, _Mapping]]] = ..., accepts_input_image: _Optional[bool] = ..., backend: _Optional[str] = ...) -> None: ...
+    max_outputs: int
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., category: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.GenerationType, str]] = ..., credit_cost: _Optional[int] = ..., description: _Optional[str] = ..., requires_input_image: _Optional[bool] = ..., parameters: _Optional[_Iterable[_Union[ParameterSpec, _Mapping]]] = ..., accepts_input_image: _Optional[bool] = ..., backend: _Optional[str] = ..., max_outputs: _Optional[int] = ...) -> None: ...
 
 class ListTemplatesRequest(_message.Message):
     __slots__ = ("type", "category")
