@@ -13,13 +13,17 @@ public struct TaskRunner: Sendable {
   let running: RunningTasks
   let settings: WorkerSettings
   let blocking: any BlockingExecutor
+  /// Checks outputs of templates that ask for it (`content_policy.check_outputs`).
+  let outputScreen: (any OutputScreen)?
   let logger: Logger
 
   public init(
     store: any TaskQueue, backends: [String: any ModelBackend], imaging: any ImageProcessor,
     video: any VideoProcessor, artifacts: any ArtifactStore, running: RunningTasks,
-    settings: WorkerSettings, blocking: any BlockingExecutor, logger: Logger = Logger(label: "easel")
+    settings: WorkerSettings, blocking: any BlockingExecutor, outputScreen: (any OutputScreen)? = nil,
+    logger: Logger = Logger(label: "easel")
   ) {
+    self.outputScreen = outputScreen
     self.blocking = blocking
     self.logger = logger
     self.store = store
@@ -92,13 +96,17 @@ public struct TaskRunner: Sendable {
     guard !made.isEmpty else { throw BackendFailure(code: "invalid_response", message: "the backend returned no output") }
     var outputs: [TaskOutput] = []
     for media in made.prefix(task.numOutputs) {
-      outputs.append(try await store(media, of: task))
+      if let output = try await store(media, of: task) { outputs.append(output) }
+    }
+    guard !outputs.isEmpty else {
+      throw BackendFailure(code: "content_blocked", message: "the content policy refused every output")
     }
     return outputs
   }
 
-  /// Checks one output is what the task makes, thumbnails it, and stores both.
-  private func store(_ media: GeneratedMedia, of task: GenerationTask) async throws -> TaskOutput {
+  /// Checks one output is what the task makes (and, when its template asks, that the content
+  /// policy lets it through: nil if not), thumbnails it, and stores both.
+  private func store(_ media: GeneratedMedia, of task: GenerationTask) async throws -> TaskOutput? {
     guard media.contentType.hasPrefix(task.kind == .video ? "video/" : "image/") else {
       throw BackendFailure(code: "invalid_output", message: "the backend returned \(media.contentType) for a \(task.kind) task")
     }
@@ -106,10 +114,9 @@ public struct TaskRunner: Sendable {
       throw BackendFailure(
         code: "invalid_output", message: "the backend's output is not the \(media.contentType) image it claims to be")
     }
-    let thumbnailBytes = try await invalidOutput {
-      let still = task.kind == .video ? try await video.firstFrame(of: media.bytes) : media.bytes
-      return try await blocking.run { [imaging] in try imaging.thumbnail(of: still) }
-    }
+    let still = try await invalidOutput { task.kind == .video ? try await video.firstFrame(of: media.bytes) : media.bytes }
+    if task.checksOutputs, try await isRefused(still, of: task) { return nil }
+    let thumbnailBytes = try await invalidOutput { try await blocking.run { [imaging] in try imaging.thumbnail(of: still) } }
     let output = Artifact(
       key: ArtifactKeys.key(
         for: .output, taskID: task.id, account: task.account, contentType: media.contentType, bytes: media.bytes),
@@ -121,6 +128,20 @@ public struct TaskRunner: Sendable {
     try await storage { try await artifacts.write(media.bytes, key: output.key) }
     try await storage { try await artifacts.write(thumbnailBytes, key: thumbnail.key) }
     return TaskOutput(output: output, thumbnail: thumbnail)
+  }
+
+  /// Whether the content policy refuses the output (judged on a 512-pixel JPEG of it). No verdict
+  /// when the policy fails closed is worth another attempt later.
+  private func isRefused(_ still: [UInt8], of task: GenerationTask) async throws -> Bool {
+    guard let outputScreen else {
+      throw BackendFailure(code: "moderation_unavailable", message: "no moderation API is set to check this template's outputs")
+    }
+    let sample = try await invalidOutput { try await blocking.run { [imaging] in try imaging.preview(of: still) } }
+    do {
+      return try await outputScreen.blockedCategory(ofOutput: sample, task: task) != nil
+    } catch is ModerationUnavailable {
+      throw BackendFailure(code: "moderation_unavailable", message: "content moderation is unavailable", isTransient: true)
+    }
   }
 
   /// The imaging steps' failures: the backend's output could not be read as what it claims to be.

@@ -14,6 +14,13 @@ extension Template {
     if let creditCost, creditCost < 0 { problems.append("credit_cost must be 0 or more") }
     if let timeoutSeconds, timeoutSeconds <= 0 { problems.append("timeout_seconds must be positive") }
     if let startWithinMs, startWithinMs <= 0 { problems.append("start_within_ms must be positive") }
+    if let contentPolicy {
+      do {
+        _ = try contentPolicy.blocklist()
+      } catch {
+        problems.append("content_policy.blocked: \(error.message)")
+      }
+    }
     if let maxOutputs, !(1...OutputCount.maximum).contains(maxOutputs) {
       problems.append("max_outputs must be 1 to \(OutputCount.maximum)")
     }

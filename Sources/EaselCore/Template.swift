@@ -26,6 +26,8 @@ public struct Template: Hashable, Sendable, Codable {
   public var startWithinMs: Int64?
   /// The most outputs one task may ask for (`num_outputs`, 1...8); nil means 4.
   public var maxOutputs: Int?
+  /// Its own blocklist entries and moderation choices; nil: the server's and platform's alone.
+  public var contentPolicy: TemplateContentPolicy?
 
   public init(
     code: String, name: String, version: String, category: String, kind: GenerationKind,

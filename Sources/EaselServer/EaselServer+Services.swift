@@ -30,17 +30,20 @@ extension EaselServer {
     }
     let runner = TaskRunner(
       store: store, backends: backends, imaging: imaging, video: FFmpeg(), artifacts: artifacts, running: running,
-      settings: settings, blocking: ThreadPools.imaging, logger: logger)
+      settings: settings, blocking: ThreadPools.imaging,
+      outputScreen: configuration.moderation.map {
+        OutputModeration(client: ModerationClient(settings: $0), metrics: metrics, logger: logger)
+      }, logger: logger)
     let pool = WorkerPool(
       size: configuration.workers, store: store, runner: runner, backends: backends, settings: settings,
       scheduling: configuration.scheduling, logger: logger, signal: workerSignal)
 
     let catalog = TemplateCatalog([], store: store)
     let reloader = TemplateReloader(
-      loader: TemplateLoader(knownBackends: Set(backends.keys)), directory: configuration.templatesDirectory,
+      loader: configuration.templateLoader(backends: Set(backends.keys)), directory: configuration.templatesDirectory,
       catalog: catalog, logger: logger)
     let promptPolicy = try PromptPolicy(
-      file: configuration.promptBlocklist, moderation: configuration.moderation.map { ModerationClient(settings: $0) },
+      files: configuration.promptBlocklists, moderation: configuration.moderation.map { ModerationClient(settings: $0) },
       metrics: metrics, logger: logger)
     let started = ReadySignal()
     let startUp = StartUp(store: opened, settings: settings, reloader: reloader, done: started, logger: logger)
@@ -104,7 +107,7 @@ extension EaselServer {
     let sweeper = ArtifactSweeper(
       store: store, artifacts: artifacts, interval: configuration.retentionSweepInterval, logger: logger)
     var gated: [any Service] = [webhooks, pool, reloader, prober, sweeper]
-    if configuration.promptBlocklist != nil { gated.append(promptPolicy) }  // it reloads on SIGHUP
+    if !configuration.promptBlocklists.isEmpty { gated.append(promptPolicy) }  // it reloads on SIGHUP
     if let address = configuration.metrics {
       gated.append(MetricsEndpoint(address: address, logger: logger, onListening: readiness.metricsListening) {
         metrics.refresh(

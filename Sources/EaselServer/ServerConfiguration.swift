@@ -3,6 +3,7 @@ import EaselCore
 import EaselImaging
 import EaselModels
 import EaselPostgres
+import EaselTemplates
 import Foundation
 
 /// Everything `easeld serve` needs, resolved from flags and environment by the executable.
@@ -65,8 +66,9 @@ public struct ServerConfiguration: Sendable {
   /// How long ended tasks keep their artifacts (`EASEL_RETENTION_DAYS`), and how often the sweep runs.
   public var retention = RetentionSettings()
   public var retentionSweepInterval: Duration = .seconds(60)
-  /// Words and patterns prompts may not contain (`EASEL_PROMPT_BLOCKLIST`), reloaded on SIGHUP.
-  public var promptBlocklist: URL?
+  /// Words and patterns prompts may not contain (`EASEL_PROMPT_BLOCKLIST`): a file for every
+  /// platform and files of some platforms' own, reloaded on SIGHUP.
+  public var promptBlocklists = BlocklistFiles()
   /// A moderation API in the OpenAI format (`EASEL_MODERATION_API_URL`) that checks prompts too.
   public var moderation: ModerationSettings?
   /// ComfyUI servers; templates use them with `backend: comfyui` and a workflow.
@@ -123,5 +125,14 @@ public struct ServerConfiguration: Sendable {
   public func artifactStore() throws -> any ArtifactStore {
     if let s3 { return S3ArtifactStore(settings: s3) }
     return try LocalArtifactStore(root: artifactsDirectory, sharedDatabase: databaseURL != nil)
+  }
+}
+
+extension ServerConfiguration {
+  /// Loads templates for a server with these backends and this content policy.
+  public func templateLoader(backends: Set<String>) -> TemplateLoader {
+    var loader = TemplateLoader(knownBackends: backends)
+    loader.canCheckOutputs = moderation != nil
+    return loader
   }
 }

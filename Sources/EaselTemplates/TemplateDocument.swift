@@ -19,6 +19,7 @@ struct TemplateDocument: Decodable {
   var timeoutSeconds: Int?
   var startWithinMs: Int64?
   var maxOutputs: Int?
+  var contentPolicy: TemplateContentPolicy?
   /// A ComfyUI workflow file (API format), relative to the template file, and its bindings.
   var workflow: String?
   var bindings: [String: String]
@@ -26,7 +27,7 @@ struct TemplateDocument: Decodable {
   static let keys: Set<String> = [
     "code", "name", "version", "category", "kind", "description", "backend", "credit_cost", "input_image", "prompt",
     "backend_options", "parameters", "timeout_seconds", "workflow", "bindings", "start_within_ms",
-    "max_outputs",
+    "max_outputs", "content_policy",
   ]
 
   init(from decoder: any Decoder) throws {
@@ -48,6 +49,7 @@ struct TemplateDocument: Decodable {
     timeoutSeconds = try container.decodeIfPresent(Int.self, forKey: "timeout_seconds")
     startWithinMs = try container.decodeIfPresent(Int64.self, forKey: "start_within_ms")
     maxOutputs = try container.decodeIfPresent(Int.self, forKey: "max_outputs")
+    contentPolicy = try container.decodeIfPresent(ContentPolicyDocument.self, forKey: "content_policy")?.policy
     workflow = try container.decodeIfPresent(String.self, forKey: "workflow")
     bindings = try container.decodeIfPresent([String: String].self, forKey: "bindings") ?? [:]
   }
@@ -68,11 +70,28 @@ struct TemplateDocument: Decodable {
     } else if !bindings.isEmpty {
       throw TemplateLoader.Problem(file: "", message: "bindings need a workflow")
     }
-    return Template(
+    if contentPolicy?.checkOutputs == true { options[TemplateContentPolicy.checkOutputsOption] = .bool(true) }
+    var template = Template(
       code: code, name: name, version: version, category: category, kind: kind, description: description,
       backend: backend, creditCost: creditCost, inputImage: inputImage, parameters: parameters, promptTemplate: prompt,
       backendOptions: options, timeoutSeconds: timeoutSeconds, startWithinMs: startWithinMs,
       maxOutputs: maxOutputs)
+    template.contentPolicy = contentPolicy
+    return template
+  }
+}
+
+/// `content_policy:`: `blocked` (blocklist entries), `moderate_prompt`, `check_outputs`.
+private struct ContentPolicyDocument: Decodable {
+  var policy: TemplateContentPolicy
+
+  init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: AnyKey.self)
+    try container.rejectUnknownKeys(allowed: ["blocked", "moderate_prompt", "check_outputs"])
+    policy = TemplateContentPolicy(
+      blocked: try container.decodeIfPresent([String].self, forKey: "blocked") ?? [],
+      moderatePrompt: try container.decodeIfPresent(Bool.self, forKey: "moderate_prompt") ?? true,
+      checkOutputs: try container.decodeIfPresent(Bool.self, forKey: "check_outputs") ?? false)
   }
 }
 

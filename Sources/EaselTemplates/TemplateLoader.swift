@@ -16,7 +16,9 @@ public struct TemplateLoader: Sendable {
     public var description: String { problems.map(\.description).joined(separator: "\n") }
   }
 
-  public let knownBackends: Set<String>
+  public var knownBackends: Set<String>
+  /// Whether a moderation API is set, which `content_policy.check_outputs` needs.
+  public var canCheckOutputs = true
   /// Backends some built-in templates need that a server may not have (ComfyUI's workflows): those
   /// templates are left out of a server without the backend, instead of failing its start.
   static let optionalBuiltinBackends: Set<String> = ["comfyui"]
@@ -42,7 +44,8 @@ public struct TemplateLoader: Sendable {
     var byCode: [String: Loaded] = [:]
     for (source, files) in [("built-in", Self.builtinFiles()), ("folder", directory.map(Self.files(in:)) ?? [])] {
       var seenHere: [String: String] = [:]
-      let loader = source == "built-in" ? TemplateLoader(knownBackends: knownBackends.union(Self.optionalBuiltinBackends)) : self
+      var loader = self
+      if source == "built-in" { loader.knownBackends.formUnion(Self.optionalBuiltinBackends) }
       for file in files {
         do {
           let template = try loader.parse(
@@ -80,7 +83,10 @@ public struct TemplateLoader: Sendable {
     } catch {
       throw Problem(file: file, message: "is not valid YAML: \(error)")
     }
-    let problems = template.problems(knownBackends: knownBackends)
+    var problems = template.problems(knownBackends: knownBackends)
+    if template.contentPolicy?.checkOutputs == true, !canCheckOutputs {
+      problems.append("content_policy.check_outputs needs a moderation API (EASEL_MODERATION_API_URL)")
+    }
     guard problems.isEmpty else { throw Problem(file: file, message: problems.joined(separator: "; ")) }
     return template
   }

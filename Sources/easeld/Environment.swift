@@ -165,7 +165,17 @@ struct Environment {
     let aging: Int = try number("EASEL_PRIORITY_AGING_MS", default: 30_000)
     guard aging >= 1 else { throw ValidationError("\(describe("EASEL_PRIORITY_AGING_MS")) must be 1 or more") }
     configuration.scheduling.priorityAging = .milliseconds(aging)
-    configuration.promptBlocklist = self["EASEL_PROMPT_BLOCKLIST"].map { URL(fileURLWithPath: $0) }
+    for entry in (self["EASEL_PROMPT_BLOCKLIST"] ?? "").split(separator: ",") {
+      let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+      guard parts.allSatisfy({ !$0.isEmpty }) else {
+        throw ValidationError("\(describe("EASEL_PROMPT_BLOCKLIST")): \(entry) is not FILE or PLATFORM=FILE")
+      }
+      if parts.count == 2 {
+        configuration.promptBlocklists.platforms[parts[0]] = URL(fileURLWithPath: parts[1])
+      } else {
+        configuration.promptBlocklists.everyPlatform = URL(fileURLWithPath: parts[0])
+      }
+    }
     if let url = try httpURL("EASEL_MODERATION_API_URL") {
       var moderation = ModerationSettings(url: url, key: self["EASEL_MODERATION_API_KEY"])
       moderation.model = self["EASEL_MODERATION_MODEL"] ?? moderation.model
@@ -174,6 +184,9 @@ struct Environment {
       })
       moderation.timeout = .milliseconds(try number("EASEL_MODERATION_TIMEOUT_MS", default: 3_000))
       moderation.failOpen = try boolean("EASEL_MODERATION_FAIL_OPEN", default: false)
+      moderation.platforms = Set((self["EASEL_MODERATION_PLATFORMS"] ?? "").split(separator: ",").map {
+        $0.trimmingCharacters(in: .whitespaces)
+      })
       configuration.moderation = moderation
     }
     for entry in (self["EASEL_RETENTION_DAYS"] ?? "").split(separator: ",") {

@@ -56,6 +56,7 @@ struct Setting: Sendable {
     Setting(name: "EASEL_MODERATION_CATEGORIES", defaultValue: ""),
     Setting(name: "EASEL_MODERATION_TIMEOUT_MS", defaultValue: "3000"),
     Setting(name: "EASEL_MODERATION_FAIL_OPEN", defaultValue: "false"),
+    Setting(name: "EASEL_MODERATION_PLATFORMS", defaultValue: ""),
     Setting(name: "EASEL_MAX_QUEUE_LENGTH", defaultValue: ""),
     Setting(name: "EASEL_MAX_ATTEMPTS", defaultValue: "3"),
     Setting(name: "EASEL_LEASE_SECONDS", defaultValue: "30"),

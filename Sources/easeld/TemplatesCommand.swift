@@ -25,7 +25,7 @@ struct TemplatesCommand: AsyncParsableCommand {
       let configuration = try await reportingFailures { try options.configuration() }
       let folder = directory.map { URL(fileURLWithPath: $0) } ?? configuration.templatesDirectory
       do {
-        let templates = try TemplateLoader(knownBackends: EaselServer.backendNames(for: configuration)).load(directory: folder)
+        let templates = try configuration.templateLoader(backends: EaselServer.backendNames(for: configuration)).load(directory: folder)
         for template in templates {
           print("\(template.code) v\(template.version)  \(template.kind.rawValue)  \(template.backend)  \(template.name)")
         }

@@ -30,7 +30,7 @@ import Testing
     let file = folder.appendingPathComponent("blocklist.txt")
     try Self.blocklist.write(to: file, atomically: true, encoding: .utf8)
     try await withTestServer(workers: 0, configure: {
-      $0.promptBlocklist = file
+      $0.promptBlocklists = BlocklistFiles(everyPlatform: file)
       $0.metrics = .init(host: "127.0.0.1", port: 0)
     }) { server in
       try await server.grant("cleo", 100)

@@ -22,6 +22,32 @@ import Testing
     }
   }
 
+  @Test func contentPolicyAndOutputLimitsAreReadAndChecked() throws {
+    let base = """
+      code: p
+      name: P
+      version: "1"
+      category: c
+      kind: image
+      backend: procedural
+      parameters:
+        prompt: {type: string}
+
+      """
+    let template = try loader.parse(
+      base + "max_outputs: 6\ncontent_policy: {blocked: [\"myth: dragon\"], moderate_prompt: false, check_outputs: true}\n",
+      file: "t.yaml")
+    #expect(template.maxOutputs == 6 && template.outputLimit == 6)
+    #expect(template.contentPolicy == TemplateContentPolicy(blocked: ["myth: dragon"], moderatePrompt: false, checkOutputs: true))
+    #expect(template.backendOptions[TemplateContentPolicy.checkOutputsOption] == .bool(true), "its tasks carry the check")
+    #expect(problems(base + "content_policy: {blocked: [\"/unclosed(/\"]}\n")?.contains("content_policy.blocked") == true)
+    #expect(problems(base + "content_policy: {check_output: true}\n") != nil, "a typo is an error")
+    #expect(problems(base + "max_outputs: 12\n")?.contains("max_outputs must be 1 to 8") == true)
+    var strict = loader
+    strict.canCheckOutputs = false
+    #expect(throws: TemplateLoader.Problem.self) { try strict.parse(base + "content_policy: {check_outputs: true}\n", file: "t.yaml") }
+  }
+
   @Test func theBuiltInPackCoversTheOriginalDesign() throws {
     let templates = try loader.load(directory: nil)
     #expect(templates.map(\.code) == ["img2img", "img2video", "outfit_change", "txt2img", "txt2video"])
