@@ -31,11 +31,22 @@ let package = Package(
     // ComfyUI reports a prompt's progress, previews and end on a websocket.
     .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
     .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    // Traces: the tracing API (already built for async-http-client) and its OTLP exporter.
+    .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+    .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0"),
   ],
   targets: [
     // Domain: templates, pricing, credit rules, task state machine, the ports and use cases. No I/O
-    // dependencies: swift-log is only the logging API, its handler is chosen by the executable.
-    .target(name: "EaselCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+    // dependencies: swift-log and swift-distributed-tracing are only APIs; their backends are
+    // chosen by the executable.
+    .target(
+      name: "EaselCore",
+      dependencies: [
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Tracing", package: "swift-distributed-tracing"),
+      ],
+      swiftSettings: strict
+    ),
 
     // libvips: the system library, a tiny C shim (libvips' API is variadic), and the only Swift importer.
     .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
@@ -97,6 +108,7 @@ let package = Package(
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Tracing", package: "swift-distributed-tracing"),
       ],
       swiftSettings: strict
     ),
@@ -115,6 +127,8 @@ let package = Package(
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "Tracing", package: "swift-distributed-tracing"),
+        .product(name: "OTel", package: "swift-otel"),
       ],
       swiftSettings: strict
     ),

@@ -26,6 +26,8 @@ public struct GenerationTask: Hashable, Sendable, Codable {
   public var outputs: [TaskOutput] = []
   /// The batch it was created in (CreateBatch); nil for a task of its own.
   public var batchID: String?
+  /// The W3C `traceparent` of the call that created it, when traces are recorded (`TaskTrace`).
+  public var traceParent: String?
   public var processingTimeMs: Int64
   public var errorCode: String
   public var errorMessage: String
@@ -185,5 +187,6 @@ extension GenerationTask {
       try stored.decodeIfPresent([TaskOutput].self, forKey: .outputs)
       ?? StoredJSON.outputs(nil, first: output, thumbnail: thumbnail)
     batchID = try stored.decodeIfPresent(String.self, forKey: .batchID)
+    traceParent = try stored.decodeIfPresent(String.self, forKey: .traceParent)
   }
 }

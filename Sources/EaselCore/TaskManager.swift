@@ -96,6 +96,7 @@ public struct TaskManager: Sendable {
     new.retention = prepared.retention
     new.numOutputs = prepared.numOutputs
     new.batchID = batchID
+    new.traceParent = TaskTrace.currentParent()
     return new
   }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Tracing
 
 /// Runs one claimed task: backend → output check and thumbnail → artifacts → COMPLETED,
 /// or FAILED with the hold released. Never throws: every ending is stored on the task, or, when the
@@ -43,7 +44,21 @@ public struct TaskRunner: Sendable {
     case leaseLost
   }
 
+  /// Runs the task as one span of its trace ("attempt N"), after a span for its first wait in the queue.
   public func run(_ task: GenerationTask) async {
+    let trace = TaskTrace.context(continuing: task.traceParent)
+    if task.attempts == 1, let started = task.startedAt {
+      TaskTrace.recordSpan("queue wait", context: trace, from: task.createdAt, to: started, taskID: task.id)
+    }
+    await withSpan("attempt \(task.attempts)", context: trace, ofKind: .consumer) { span in
+      span.attributes["easel.task.id"] = task.id
+      span.attributes["easel.backend"] = task.backend
+      span.attributes["easel.template"] = "\(task.template.code)@\(task.template.version)"
+      await attempt(task)
+    }
+  }
+
+  private func attempt(_ task: GenerationTask) async {
     let canceled = running.start(task.id)
     defer { running.finish(task.id) }
     let started = ContinuousClock.now
@@ -92,7 +107,9 @@ public struct TaskRunner: Sendable {
       taskID: task.id, kind: task.kind, prompt: task.prompt,
       parameters: task.backendOptions.merging(task.parameters) { _, chosen in chosen }, inputImage: input,
       outputs: task.numOutputs)
-    let made = try await generate(job, with: backend, task: task, canceled: canceled, progress: progress)
+    let made = try await withSpan("generate on \(task.backend)", ofKind: .internal) { _ in
+      try await generate(job, with: backend, task: task, canceled: canceled, progress: progress)
+    }
     guard !made.isEmpty else { throw BackendFailure(code: "invalid_response", message: "the backend returned no output") }
     var outputs: [TaskOutput] = []
     for media in made.prefix(task.numOutputs) {
@@ -116,7 +133,9 @@ public struct TaskRunner: Sendable {
     }
     let still = try await invalidOutput { task.kind == .video ? try await video.firstFrame(of: media.bytes) : media.bytes }
     if task.checksOutputs, try await isRefused(still, of: task) { return nil }
-    let thumbnailBytes = try await invalidOutput { try await blocking.run { [imaging] in try imaging.thumbnail(of: still) } }
+    let thumbnailBytes = try await withSpan("imaging", ofKind: .internal) { _ in
+      try await invalidOutput { try await blocking.run { [imaging] in try imaging.thumbnail(of: still) } }
+    }
     let output = Artifact(
       key: ArtifactKeys.key(
         for: .output, taskID: task.id, account: task.account, contentType: media.contentType, bytes: media.bytes),
@@ -125,8 +144,10 @@ public struct TaskRunner: Sendable {
       key: ArtifactKeys.key(
         for: .thumbnail, taskID: task.id, account: task.account, contentType: "image/jpeg", bytes: thumbnailBytes),
       contentType: "image/jpeg")
-    try await storage { try await artifacts.write(media.bytes, key: output.key) }
-    try await storage { try await artifacts.write(thumbnailBytes, key: thumbnail.key) }
+    try await withSpan("store artifacts", ofKind: .internal) { _ in
+      try await storage { try await artifacts.write(media.bytes, key: output.key) }
+      try await storage { try await artifacts.write(thumbnailBytes, key: thumbnail.key) }
+    }
     return TaskOutput(output: output, thumbnail: thumbnail)
   }
 

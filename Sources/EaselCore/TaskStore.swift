@@ -34,6 +34,8 @@ public struct NewTask: Sendable {
   public var numOutputs = 1
   /// The batch it is created in (CreateBatch).
   public var batchID: String?
+  /// The trace it continues (`TaskTrace`).
+  public var traceParent: String?
 
   public init(
     id: String, account: Account, template: Template, request: ResolvedRequest, creditCost: Int64,

@@ -16,6 +16,7 @@ extension GenerationTask {
     retentionMs = new.retention?.milliseconds
     numOutputs = new.numOutputs
     batchID = new.batchID
+    traceParent = new.traceParent
   }
 
   /// A worker took it: PROCESSING, one more attempt.

@@ -350,6 +350,7 @@ enum PostgresSchema {
         """,
       ]
     ),
+    ("v19: traces", ["ALTER TABLE tasks ADD COLUMN trace_parent TEXT"]),
   ]
 
   /// Applies the migrations not applied yet. Nodes starting together take turns on an advisory

@@ -366,6 +366,9 @@ enum Schema {
           ) WITHOUT ROWID;
           """)
     }
+    migrator.registerMigration("v19: traces") { db in
+      try db.execute(sql: "ALTER TABLE tasks ADD COLUMN trace_parent TEXT")
+    }
     return migrator
   }
 }

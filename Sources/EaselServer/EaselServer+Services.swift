@@ -92,8 +92,9 @@ extension EaselServer {
         Easel_V1_BackendService.descriptor,
       ]))
     let measure = ConditionalInterceptor<any ServerInterceptor>.apply(CallObserver(metrics: metrics, logger: logger), to: .all)
+    let trace = ConditionalInterceptor<any ServerInterceptor>.apply(TracingInterceptor(), to: .all)
     let listeners = addresses.map { address in
-      let interceptors = if case .tcp = address { [measure, keyCheck] } else { [measure] }
+      let interceptors = if case .tcp = address { [trace, measure, keyCheck] } else { [trace, measure] }
       return GRPCListener(
         address: address, tls: configuration.tls, socketGroup: configuration.unixSocketGroup,
         maxStreamsPerConnection: configuration.maxStreamsPerConnection, services: services,
@@ -118,7 +119,8 @@ extension EaselServer {
       })
     }
     gated += listeners
-    let first: [any Service] = (opened.service.map { [$0] } ?? []) + [startUp]
+    // The trace exporter first of all, so it stops last and sends the spans of the shutdown too.
+    let first: [any Service] = (configuration.telemetry.map { [$0] } ?? []) + (opened.service.map { [$0] } ?? []) + [startUp]
     let all = first + gated.map { Gated(gate: started, service: $0) } + [StreamDrainer(updates: updates, serving: serving)]
     var groupConfiguration = ServiceGroupConfiguration(services: all.map { .init(service: $0) }, logger: logger)
     // A drain that takes too long (a 10-minute video, a stuck call) is cut short: running tasks

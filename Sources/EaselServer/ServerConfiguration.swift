@@ -5,6 +5,7 @@ import EaselModels
 import EaselPostgres
 import EaselTemplates
 import Foundation
+import ServiceLifecycle
 
 /// Everything `easeld serve` needs, resolved from flags and environment by the executable.
 public struct ServerConfiguration: Sendable {
@@ -69,6 +70,8 @@ public struct ServerConfiguration: Sendable {
   /// Words and patterns prompts may not contain (`EASEL_PROMPT_BLOCKLIST`): a file for every
   /// platform and files of some platforms' own, reloaded on SIGHUP.
   public var promptBlocklists = BlocklistFiles()
+  /// The trace exporter (`Telemetry.bootstrapTracing`), run with the server; nil: no traces.
+  public var telemetry: (any Service)?
   /// A moderation API in the OpenAI format (`EASEL_MODERATION_API_URL`) that checks prompts too.
   public var moderation: ModerationSettings?
   /// ComfyUI servers; templates use them with `backend: comfyui` and a workflow.

@@ -6,6 +6,8 @@ struct JSONLogHandler: LogHandler {
   let label: String
   var logLevel: Logger.Level = .info
   var metadata: Logger.Metadata = [:]
+  /// Adds the current span's trace and span ids, when traces are on.
+  var metadataProvider: Logger.MetadataProvider?
 
   subscript(metadataKey key: String) -> Logger.Metadata.Value? {
     get { metadata[key] }
@@ -13,7 +15,8 @@ struct JSONLogHandler: LogHandler {
   }
 
   func log(event: LogEvent) {
-    var fields = metadata.merging(event.metadata ?? [:]) { $1 }.mapValues { "\($0)" }
+    let provided = metadataProvider?.get() ?? [:]
+    var fields = provided.merging(metadata) { $1 }.merging(event.metadata ?? [:]) { $1 }.mapValues { "\($0)" }
     fields["timestamp"] = Date().formatted(.iso8601)
     fields["level"] = event.level.rawValue
     fields["label"] = label

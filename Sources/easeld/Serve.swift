@@ -20,16 +20,20 @@ struct Serve: AsyncParsableCommand {
   @OptionGroup var options: ServeOptions
 
   func run() async throws {
-    let (logging, configuration) = try await reportingFailures {
+    var (logging, configuration) = try await reportingFailures {
       let environment = try options.environment()
       return (try environment.logging(), try environment.serverConfiguration())
     }
-    LoggingSystem.bootstrap { label in
-      if logging.json { return JSONLogHandler(label: label, logLevel: logging.level) }
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = logging.level
-      return handler
-    }
+    // Before anything makes an HTTP client: each takes the tracer there is when it is made.
+    let traced = Telemetry.tracesRequested(ProcessInfo.processInfo.environment)
+    if traced { configuration.telemetry = try await reportingFailures { try Telemetry.bootstrapTracing() } }
+    LoggingSystem.bootstrap(
+      { label, metadataProvider in
+        if logging.json { return JSONLogHandler(label: label, logLevel: logging.level, metadataProvider: metadataProvider) }
+        var handler = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
+        handler.logLevel = logging.level
+        return handler
+      }, metadataProvider: traced ? Telemetry.loggingMetadata : nil)
     let logger = Logger(label: "easeld")
     logger.info("opening the store", metadata: ["store": "\(configuration.storeLocation)"])
     try await reportingFailures {

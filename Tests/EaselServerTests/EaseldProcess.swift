@@ -33,7 +33,8 @@ final class EaseldProcess {
 
   let data: URL
 
-  init(data: URL, workers: Int, arguments: [String] = [], environment: [String: String] = [:]) throws {
+  /// `log`: a file that receives the server's stderr (its log); nil discards it.
+  init(data: URL, workers: Int, arguments: [String] = [], environment: [String: String] = [:], log: URL? = nil) throws {
     self.data = data
     socketPath = data.appendingPathComponent("easel.sock").path
     process.executableURL = try Binaries.url("easeld")
@@ -41,6 +42,10 @@ final class EaseldProcess {
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
+    if let log {
+      FileManager.default.createFile(atPath: log.path, contents: nil)
+      process.standardError = try FileHandle(forWritingTo: log)
+    }
   }
 
   /// Starts the process and waits until it answers a health check on its socket (a stale socket

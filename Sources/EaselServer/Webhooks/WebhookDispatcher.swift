@@ -3,6 +3,7 @@ import EaselCore
 import EaselRPC
 import Foundation
 import Logging
+import Tracing
 import ServiceLifecycle
 
 /// Sends queued webhook deliveries, off the worker pool: signed POSTs, no redirects followed,
@@ -68,7 +69,17 @@ final class WebhookDispatcher: Service, Sendable {
     }
   }
 
+  /// One attempt, as a span of the task's trace (its POST carries the trace's `traceparent`).
   private func send(_ delivery: WebhookDelivery, with client: HTTPClient) async {
+    let trace = TaskTrace.context(continuing: delivery.task.traceParent)
+    await withSpan("webhook \(delivery.event.rawValue)", context: trace, ofKind: .producer) { span in
+      span.attributes["easel.task.id"] = delivery.task.id
+      span.attributes["easel.webhook.attempt"] = delivery.attempts + 1
+      await attempt(delivery, with: client)
+    }
+  }
+
+  private func attempt(_ delivery: WebhookDelivery, with client: HTTPClient) async {
     let at = Date()
     let started = ContinuousClock.now
     var statusCode: Int?
