@@ -8,8 +8,11 @@ public struct Caller: Hashable, Sendable {
     case subscribe
     /// Also create and cancel tasks.
     case tasks
-    /// Also grant and adjust credits, reload templates and drain model servers.
+    /// Also grant and adjust credits, reload templates, drain model servers, and the operations
+    /// (AdminService) on its own platform.
     case admin
+    /// The operations of `admin` on every platform: for the people who run the service.
+    case `operator`
   }
 
   public enum Action: String, Hashable, Sendable {
@@ -21,6 +24,7 @@ public struct Caller: Hashable, Sendable {
     case readTemplates = "read templates"
     case manageTemplates = "reload templates"
     case manageBackends = "read or drain model servers"
+    case operate = "retry tasks, pause backends, resend webhooks or read service statistics"
   }
 
   /// nil for the local (Unix socket) caller, who may act for any platform.
@@ -45,7 +49,7 @@ public struct Caller: Hashable, Sendable {
     switch action {
     case .readTasks, .readCredits, .readTemplates: true
     case .createTasks, .cancelTasks: scope != .subscribe
-    case .changeCredits, .manageTemplates, .manageBackends: scope == .admin
+    case .changeCredits, .manageTemplates, .manageBackends, .operate: scope == .admin || scope == .operator
     }
   }
 
@@ -58,12 +62,23 @@ public struct Caller: Hashable, Sendable {
 
   /// The account a request acts for: its platform defaults to the key's, and must be the key's.
   public func account(platform requested: String, userID: String) throws(EaselError) -> Account {
-    guard let own = platform else { return try Account(platform: requested, userID: userID) }
+    guard let own = platform, scope != .operator else { return try Account(platform: requested, userID: userID) }
     let effective = requested.isEmpty ? own : requested
     guard effective == own else {
       throw EaselError(.permissionDenied, "this API key belongs to platform \(own); it can't act for platform \(effective)")
     }
     return try Account(platform: effective, userID: userID)
+  }
+
+  /// The platform an operation is limited to: the admin key's own (an empty request means it, any
+  /// other is PERMISSION_DENIED); nil (every platform, or the one asked for) for operators and the
+  /// Unix socket.
+  public func operatedPlatform(_ requested: String) throws(EaselError) -> String? {
+    guard let own = platform, scope != .operator else { return requested.isEmpty ? nil : requested }
+    guard requested.isEmpty || requested == own else {
+      throw EaselError(.permissionDenied, "this API key belongs to platform \(own); it can't act for platform \(requested)")
+    }
+    return own
   }
 
   /// Whose tasks a stream may follow: one user's, or with an empty `userID` the whole platform's.

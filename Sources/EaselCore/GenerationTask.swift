@@ -28,6 +28,8 @@ public struct GenerationTask: Hashable, Sendable, Codable {
   public var batchID: String?
   /// The W3C `traceparent` of the call that created it, when traces are recorded (`TaskTrace`).
   public var traceParent: String?
+  /// The task an operator retried by creating this one (AdminService.RetryTask).
+  public var retryOf: String?
   public var processingTimeMs: Int64
   public var errorCode: String
   public var errorMessage: String
@@ -188,5 +190,6 @@ extension GenerationTask {
       ?? StoredJSON.outputs(nil, first: output, thumbnail: thumbnail)
     batchID = try stored.decodeIfPresent(String.self, forKey: .batchID)
     traceParent = try stored.decodeIfPresent(String.self, forKey: .traceParent)
+    retryOf = try stored.decodeIfPresent(String.self, forKey: .retryOf)
   }
 }

@@ -36,6 +36,8 @@ public struct NewTask: Sendable {
   public var batchID: String?
   /// The trace it continues (`TaskTrace`).
   public var traceParent: String?
+  /// The task it retries (AdminService.RetryTask).
+  public var retryOf: String?
 
   public init(
     id: String, account: Account, template: Template, request: ResolvedRequest, creditCost: Int64,
@@ -147,7 +149,7 @@ public struct TaskCursor: Hashable, Sendable {
 /// ledger, keys, template versions and the update log. Each part of Easel depends on the narrow
 /// port it needs; every method is one transaction.
 public typealias TaskStore = TaskRecords & TaskQueue & CreditLedger & APIKeyStore & TemplateVersionStore & UpdateLog
-  & StoreHealth & TaskRetention & QueueInsight & BatchRecords
+  & StoreHealth & TaskRetention & QueueInsight & BatchRecords & AdminRecords
 
 /// Creating, canceling and reading tasks: what the task RPCs do.
 public protocol TaskRecords: Sendable {

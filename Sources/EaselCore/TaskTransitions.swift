@@ -17,6 +17,7 @@ extension GenerationTask {
     numOutputs = new.numOutputs
     batchID = new.batchID
     traceParent = new.traceParent
+    retryOf = new.retryOf
   }
 
   /// A worker took it: PROCESSING, one more attempt.

@@ -351,6 +351,25 @@ enum PostgresSchema {
       ]
     ),
     ("v19: traces", ["ALTER TABLE tasks ADD COLUMN trace_parent TEXT"]),
+    (
+      "v20: operators",
+      [
+        "ALTER TABLE api_keys DROP CONSTRAINT api_keys_scope_check",
+        "ALTER TABLE api_keys ADD CONSTRAINT api_keys_scope_check CHECK (scope IN ('subscribe', 'tasks', 'admin', 'operator'))",
+        """
+        CREATE TABLE backend_pauses (
+          backend TEXT NOT NULL,
+          endpoint TEXT NOT NULL,
+          reason TEXT NOT NULL,
+          paused_at DOUBLE PRECISION NOT NULL,
+          PRIMARY KEY (backend, endpoint)
+        )
+        """,
+        "ALTER TABLE tasks ADD COLUMN retry_of TEXT",
+        "CREATE INDEX tasks_ended_by_finish ON tasks (finished_at) WHERE finished_at IS NOT NULL",
+        "CREATE INDEX tasks_by_start ON tasks (started_at) WHERE started_at IS NOT NULL",
+      ]
+    ),
   ]
 
   /// Applies the migrations not applied yet. Nodes starting together take turns on an advisory

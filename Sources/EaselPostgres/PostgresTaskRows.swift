@@ -10,7 +10,7 @@ enum PostgresTaskRows {
     output_content_type, thumbnail_key, processing_time_ms, error_code, error_message, attempts, sequence,
     created_at, updated_at, started_at, finished_at, update_id, webhook, cancel_requested_at, preview_key, preview_step,
     priority, queue_rank, start_by, retention_ms, expires_at, pinned_at, artifacts_expired_at, num_outputs, outputs,
-    batch_id, trace_parent
+    batch_id, trace_parent, retry_of
     """
 
   static func insert(_ tx: PostgresTransaction, _ task: GenerationTask) async throws {
@@ -18,14 +18,14 @@ enum PostgresTaskRows {
       """
       INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
         template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-        created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms, num_outputs, batch_id, trace_parent)
+        created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms, num_outputs, batch_id, trace_parent, retry_of)
       VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue),
         \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name),
         \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)),
         \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(Int64(task.sequence)),
         \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970),
         \(try task.webhook.map(StoredJSON.string)), \(Int64(task.priority)), \(task.queueRank),
-        \(task.startBy?.timeIntervalSince1970), \(task.retentionMs), \(Int64(task.numOutputs)), \(task.batchID), \(task.traceParent))
+        \(task.startBy?.timeIntervalSince1970), \(task.retentionMs), \(Int64(task.numOutputs)), \(task.batchID), \(task.traceParent), \(task.retryOf))
       """)
     tx.log(task)
   }
@@ -309,6 +309,7 @@ enum PostgresTaskRows {
     task.outputs = try StoredJSON.outputs(value("outputs"), first: task.output, thumbnail: task.thumbnail)
     task.batchID = try value("batch_id")
     task.traceParent = try value("trace_parent")
+    task.retryOf = try value("retry_of")
     return task
   }
 }

@@ -108,11 +108,51 @@ enum PostgresWebhookRows {
   static func history(_ connection: PostgresConnection, taskID: String) async throws
     -> [(delivery: WebhookDelivery, state: WebhookDeliveryState, attempts: [WebhookAttempt])]
   {
-    let deliveries = try await connection.query(
-      "SELECT id, event, url, snapshot, attempts, created_at, state FROM webhook_deliveries WHERE task_id = \(taskID) ORDER BY created_at, id",
-      logger: PostgresTaskStore.quiet
-    ).collect().map { $0.makeRandomAccess() }
-    var history: [(delivery: WebhookDelivery, state: WebhookDeliveryState, attempts: [WebhookAttempt])] = []
+    try await records(
+      connection,
+      "SELECT id, event, url, snapshot, attempts, created_at, state FROM webhook_deliveries WHERE task_id = \(taskID) ORDER BY created_at, id"
+    ).map { ($0.delivery, $0.state, $0.attempts) }
+  }
+
+  /// Failed deliveries of the platform's tasks (every platform's with nil), newest first.
+  static func failed(_ connection: PostgresConnection, platform: String?, limit: Int) async throws -> [WebhookDeliveryRecord] {
+    let query: PostgresQuery =
+      if let platform {
+        """
+        SELECT d.id, d.event, d.url, d.snapshot, d.attempts, d.created_at, d.state
+        FROM webhook_deliveries d JOIN tasks t ON t.id = d.task_id
+        WHERE d.state = 'FAILED' AND t.platform = \(platform) ORDER BY d.created_at DESC LIMIT \(Int64(limit))
+        """
+      } else {
+        """
+        SELECT id, event, url, snapshot, attempts, created_at, state FROM webhook_deliveries
+        WHERE state = 'FAILED' ORDER BY created_at DESC LIMIT \(Int64(limit))
+        """
+      }
+    return try await records(connection, query)
+  }
+
+  /// Back to PENDING, due now, with a fresh retry period (counted from `now`).
+  static func redeliver(_ tx: PostgresTransaction, id: String, platform: String?, now: Date) async throws
+    -> WebhookDeliveryRecord?
+  {
+    let at = now.timeIntervalSince1970
+    let rows = try await tx.query(
+      """
+      UPDATE webhook_deliveries SET state = 'PENDING', next_attempt_at = \(at), locked_until = NULL, created_at = \(at),
+        finished_at = NULL
+      WHERE id = \(id) AND (\(platform)::TEXT IS NULL OR task_id IN (SELECT id FROM tasks WHERE platform = \(platform)))
+      RETURNING id
+      """)
+    guard !rows.isEmpty else { return nil }
+    return try await records(
+      tx.connection, "SELECT id, event, url, snapshot, attempts, created_at, state FROM webhook_deliveries WHERE id = \(id)"
+    ).first
+  }
+
+  private static func records(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [WebhookDeliveryRecord] {
+    let deliveries = try await connection.query(query, logger: PostgresTaskStore.quiet).collect().map { $0.makeRandomAccess() }
+    var records: [WebhookDeliveryRecord] = []
     for row in deliveries {
       let delivery = try delivery(row)
       var attempts: [WebhookAttempt] = []
@@ -125,9 +165,12 @@ enum PostgresWebhookRows {
             statusCode: statusCode.map(Int.init), error: error, duration: .milliseconds(duration),
             at: Date(timeIntervalSince1970: at)))
       }
-      history.append((delivery, WebhookDeliveryState(rawValue: try row["state"].decode(String.self)) ?? .pending, attempts))
+      records.append(
+        WebhookDeliveryRecord(
+          delivery: delivery, state: WebhookDeliveryState(rawValue: try row["state"].decode(String.self)) ?? .pending,
+          attempts: attempts))
     }
-    return history
+    return records
   }
 
   private static func delivery(_ row: PostgresRandomAccessRow) throws -> WebhookDelivery {

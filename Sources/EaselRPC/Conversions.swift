@@ -149,6 +149,7 @@ extension Easel_V1_Task {
       }
     }
     batchID = task.batchID ?? ""
+    retryOf = task.retryOf ?? ""
   }
 }
 

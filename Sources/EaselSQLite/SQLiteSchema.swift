@@ -369,6 +369,35 @@ enum Schema {
     migrator.registerMigration("v19: traces") { db in
       try db.execute(sql: "ALTER TABLE tasks ADD COLUMN trace_parent TEXT")
     }
+    migrator.registerMigration("v20: operators") { db in
+      // SQLite can't change a CHECK in place: the keys table is rebuilt with the operator scope.
+      try db.execute(
+        sql: """
+          CREATE TABLE api_keys_v20 (
+            id TEXT PRIMARY KEY,
+            secret_hash TEXT NOT NULL UNIQUE,
+            platform TEXT NOT NULL,
+            scope TEXT NOT NULL CHECK (scope IN ('subscribe', 'tasks', 'admin', 'operator')),
+            name TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            revoked_at REAL,
+            max_priority INTEGER NOT NULL DEFAULT 5
+          );
+          INSERT INTO api_keys_v20 SELECT id, secret_hash, platform, scope, name, created_at, revoked_at, max_priority FROM api_keys;
+          DROP TABLE api_keys;
+          ALTER TABLE api_keys_v20 RENAME TO api_keys;
+          CREATE TABLE backend_pauses (
+            backend TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            paused_at REAL NOT NULL,
+            PRIMARY KEY (backend, endpoint)
+          ) WITHOUT ROWID;
+          ALTER TABLE tasks ADD COLUMN retry_of TEXT;
+          CREATE INDEX tasks_ended_by_finish ON tasks (finished_at) WHERE finished_at IS NOT NULL;
+          CREATE INDEX tasks_by_start ON tasks (started_at) WHERE started_at IS NOT NULL;
+          """)
+    }
     return migrator
   }
 }

@@ -9,8 +9,8 @@ enum TaskRows {
       literal: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
           template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-          created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms, num_outputs, batch_id, trace_parent)
-        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970), \(task.retentionMs), \(task.numOutputs), \(task.batchID), \(task.traceParent))
+          created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms, num_outputs, batch_id, trace_parent, retry_of)
+        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970), \(task.retentionMs), \(task.numOutputs), \(task.batchID), \(task.traceParent), \(task.retryOf))
         """)
     var logged = task
     try appendUpdate(db, &logged, feed: feed)
@@ -217,6 +217,7 @@ enum TaskRows {
     task.outputs = try StoredJSON.outputs(row["outputs"], first: task.output, thumbnail: task.thumbnail)
     task.batchID = row["batch_id"]
     task.traceParent = row["trace_parent"]
+    task.retryOf = row["retry_of"]
     return task
   }
 

@@ -92,17 +92,46 @@ enum WebhookRows {
   static func history(_ db: Database, taskID: String) throws
     -> [(delivery: WebhookDelivery, state: WebhookDeliveryState, attempts: [WebhookAttempt])]
   {
-    try Row.fetchAll(db, cached: "SELECT * FROM webhook_deliveries WHERE task_id = \(taskID) ORDER BY created_at, rowid")
-      .map { row in
-        let attempts = try Row.fetchAll(
-          db, cached: "SELECT * FROM webhook_attempts WHERE delivery_id = \(row["id"] as String) ORDER BY attempt"
-        ).map { attempt in
-          WebhookAttempt(
-            statusCode: attempt["status_code"], error: attempt["error"],
-            duration: .milliseconds(attempt["duration_ms"] as Int64), at: Date(timeIntervalSince1970: attempt["at"]))
-        }
-        return (try delivery(row), WebhookDeliveryState(rawValue: row["state"]) ?? .pending, attempts)
+    try records(db, "SELECT * FROM webhook_deliveries WHERE task_id = \(taskID) ORDER BY created_at, rowid")
+      .map { ($0.delivery, $0.state, $0.attempts) }
+  }
+
+  /// Failed deliveries of the platform's tasks (every platform's with nil), newest first.
+  static func failed(_ db: Database, platform: String?, limit: Int) throws -> [WebhookDeliveryRecord] {
+    let owner: SQL = platform.map { "AND t.platform = \($0)" } ?? ""
+    return try records(
+      db,
+      """
+      SELECT d.* FROM webhook_deliveries d JOIN tasks t ON t.id = d.task_id
+      WHERE d.state = 'FAILED' \(owner) ORDER BY d.created_at DESC LIMIT \(limit)
+      """)
+  }
+
+  /// Back to PENDING, due now, with a fresh retry period (counted from `now`).
+  static func redeliver(_ db: Database, id: String, platform: String?, now: Date) throws -> WebhookDeliveryRecord? {
+    let owner: SQL = platform.map { "AND task_id IN (SELECT id FROM tasks WHERE platform = \($0))" } ?? ""
+    try db.run(
+      literal: """
+        UPDATE webhook_deliveries SET state = 'PENDING', next_attempt_at = \(now.timeIntervalSince1970), locked_until = NULL,
+          created_at = \(now.timeIntervalSince1970), finished_at = NULL
+        WHERE id = \(id) \(owner)
+        """)
+    guard db.changesCount > 0 else { return nil }
+    return try records(db, "SELECT * FROM webhook_deliveries WHERE id = \(id)").first
+  }
+
+  private static func records(_ db: Database, _ query: SQL) throws -> [WebhookDeliveryRecord] {
+    try Row.fetchAll(db, cached: query).map { row in
+      let attempts = try Row.fetchAll(
+        db, cached: "SELECT * FROM webhook_attempts WHERE delivery_id = \(row["id"] as String) ORDER BY attempt"
+      ).map { attempt in
+        WebhookAttempt(
+          statusCode: attempt["status_code"], error: attempt["error"],
+          duration: .milliseconds(attempt["duration_ms"] as Int64), at: Date(timeIntervalSince1970: attempt["at"]))
       }
+      return WebhookDeliveryRecord(
+        delivery: try delivery(row), state: WebhookDeliveryState(rawValue: row["state"]) ?? .pending, attempts: attempts)
+    }
   }
 
   private static func delivery(_ row: Row) throws -> WebhookDelivery {

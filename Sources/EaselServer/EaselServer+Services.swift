@@ -34,9 +34,12 @@ extension EaselServer {
       outputScreen: configuration.moderation.map {
         OutputModeration(client: ModerationClient(settings: $0), metrics: metrics, logger: logger)
       }, logger: logger)
+    let pauses = BackendPauses()
     let pool = WorkerPool(
       size: configuration.workers, store: store, runner: runner, backends: backends, settings: settings,
-      scheduling: configuration.scheduling, logger: logger, signal: workerSignal)
+      scheduling: configuration.scheduling, pauses: pauses, logger: logger, signal: workerSignal)
+    let fleetPools = unmetered.compactMapValues { ($0 as? any FleetBackend)?.pool }
+    let pauseWatcher = PauseWatcher(store: store, pauses: pauses, pools: fleetPools, logger: logger) { workerSignal.wake() }
 
     let catalog = TemplateCatalog([], store: store)
     let reloader = TemplateReloader(
@@ -61,6 +64,9 @@ extension EaselServer {
         templates: catalog, pricing: configuration.pricing, reload: { try await reloader.reload() }, logger: logger),
       CreditServiceHandler(manager: manager, logger: logger),
       BackendServiceHandler(backends: unmetered.mapValues { ($0 as? any FleetBackend)?.pool }, logger: logger),
+      AdminServiceHandler(
+        manager: manager, store: store, backends: unmetered.mapValues { ($0 as? any FleetBackend)?.pool },
+        pausesChanged: { await pauseWatcher.refresh() }, logger: logger),
     ]
     let services: [any RegistrableRPCService] = (configuration.servesAPI ? api : []) + [
       HealthServiceHandler(
@@ -89,7 +95,7 @@ extension EaselServer {
       APIKeyAuthenticator(store: store, cacheDuration: configuration.apiKeyCacheDuration),
       to: .services([
         Easel_V1_TaskService.descriptor, Easel_V1_TemplateService.descriptor, Easel_V1_CreditService.descriptor,
-        Easel_V1_BackendService.descriptor,
+        Easel_V1_BackendService.descriptor, Easel_V1_AdminService.descriptor,
       ]))
     let measure = ConditionalInterceptor<any ServerInterceptor>.apply(CallObserver(metrics: metrics, logger: logger), to: .all)
     let trace = ConditionalInterceptor<any ServerInterceptor>.apply(TracingInterceptor(), to: .all)
@@ -107,7 +113,7 @@ extension EaselServer {
     let prober = FleetProber(fleets: Array(fleets.values), logger: logger, wake: { workerSignal.wake() })
     let sweeper = ArtifactSweeper(
       store: store, artifacts: artifacts, interval: configuration.retentionSweepInterval, logger: logger)
-    var gated: [any Service] = [webhooks, pool, reloader, prober, sweeper]
+    var gated: [any Service] = [webhooks, pauseWatcher, pool, reloader, prober, sweeper]
     if !configuration.promptBlocklists.isEmpty { gated.append(promptPolicy) }  // it reloads on SIGHUP
     if let address = configuration.metrics {
       gated.append(MetricsEndpoint(address: address, logger: logger, onListening: readiness.metricsListening) {

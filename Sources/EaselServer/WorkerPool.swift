@@ -19,6 +19,8 @@ public final class WorkerPool: Service, Sendable {
   let backends: [String: any ModelBackend]
   let settings: WorkerSettings
   let scheduling: SchedulingSettings
+  /// Backends an operator paused: their tasks are not claimed.
+  let pauses: BackendPauses
   let logger: Logger
   private let running = Mutex((total: 0, byBackend: [String: Int]()))
   private let claimFailing = Atomic(false)
@@ -27,8 +29,10 @@ public final class WorkerPool: Service, Sendable {
   /// `signal` wakes the pool when a task may be waiting (one was created, here or on another node).
   public init(
     size: Int, store: any TaskQueue, runner: TaskRunner, backends: [String: any ModelBackend], settings: WorkerSettings,
-    scheduling: SchedulingSettings = SchedulingSettings(), logger: Logger, signal: WakeSignal = WakeSignal()
+    scheduling: SchedulingSettings = SchedulingSettings(), pauses: BackendPauses, logger: Logger,
+    signal: WakeSignal = WakeSignal()
   ) {
+    self.pauses = pauses
     self.scheduling = scheduling
     self.backends = backends
     self.size = size
@@ -87,7 +91,8 @@ public final class WorkerPool: Service, Sendable {
     do {
       let now = Date()
       let lease = settings.lease(from: now)
-      let claimable = Set(backends.keys).subtracting(saturatedBackends())
+      guard pauses.isKnown else { return nil }  // not before this node knows what is paused
+      let claimable = Set(backends.keys).subtracting(saturatedBackends()).subtracting(pauses.pausedBackends)
       guard !claimable.isEmpty else { return nil }
       let claimed = try await store.claimNextTask(
         lease: lease, among: claimable, aging: scheduling.priorityAging, now: now)

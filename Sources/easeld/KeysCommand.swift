@@ -16,7 +16,11 @@ struct KeysCommand: AsyncParsableCommand {
 
     @OptionGroup var options: MaintenanceOptions
     @Option(help: "The platform the key acts for.") var platform: String
-    @Option(help: "subscribe (read and stream), tasks (also create and cancel), admin (also credits and templates).")
+    @Option(
+      help: """
+        subscribe (read and stream), tasks (also create and cancel), admin (also credits, templates and the \
+        operations on its platform), operator (the operations on every platform).
+        """)
     var scope: String
     @Option(help: "A label to tell keys apart.") var name: String = ""
     @Option(help: "The highest task priority (0-9) the key may ask for.") var maxPriority = FairQueue.defaultPriority
@@ -27,7 +31,7 @@ struct KeysCommand: AsyncParsableCommand {
 
     func run() async throws {
       guard let scope = Caller.Scope(rawValue: scope) else {
-        throw ValidationError("--scope must be subscribe, tasks or admin")
+        throw ValidationError("--scope must be subscribe, tasks, admin or operator")
       }
       let account = try Account(platform: platform, userID: "-")
       let secret = APIKeySecret.generate()

@@ -250,6 +250,7 @@ func withNode<T: Sendable>(_ node: EaseldProcess, _ body: (TestServer) async thr
     try await body(
       TestServer(
         directory: node.data, endpoints: .init(unixSocketPath: node.socketPath), tasks: .init(wrapping: client),
-        templates: .init(wrapping: client), credits: .init(wrapping: client), health: .init(wrapping: client)))
+        templates: .init(wrapping: client), credits: .init(wrapping: client), health: .init(wrapping: client),
+        admin: .init(wrapping: client)))
   }
 }

@@ -21,6 +21,7 @@ struct TestServer {
   let templates: Easel_V1_TemplateService.Client<Transport>
   let credits: Easel_V1_CreditService.Client<Transport>
   let health: Grpc_Health_V1_Health.Client<Transport>
+  let admin: Easel_V1_AdminService.Client<Transport>
 
   static func temporaryDirectory() throws -> URL {
     let url = URL(fileURLWithPath: "/tmp").appendingPathComponent("easel-test-\(UUID().uuidString.prefix(8))")
@@ -70,7 +71,8 @@ func withTestServer<T: Sendable>(
         return try await body(
           TestServer(
             directory: directory, endpoints: endpoints, tasks: .init(wrapping: client),
-            templates: .init(wrapping: client), credits: .init(wrapping: client), health: .init(wrapping: client)))
+            templates: .init(wrapping: client), credits: .init(wrapping: client), health: .init(wrapping: client),
+            admin: .init(wrapping: client)))
       }
       result = .success(value)
     } catch {

@@ -15,6 +15,7 @@ struct EaselClients {
   let templates: Easel_V1_TemplateService.Client<HTTP2ClientTransport.Posix>
   let credits: Easel_V1_CreditService.Client<HTTP2ClientTransport.Posix>
   let backends: Easel_V1_BackendService.Client<HTTP2ClientTransport.Posix>
+  let admin: Easel_V1_AdminService.Client<HTTP2ClientTransport.Posix>
   let metadata: Metadata
 }
 
@@ -64,7 +65,7 @@ extension ConnectionOptions {
         try await body(
           EaselClients(
             tasks: .init(wrapping: client), templates: .init(wrapping: client), credits: .init(wrapping: client),
-            backends: .init(wrapping: client), metadata: metadata))
+            backends: .init(wrapping: client), admin: .init(wrapping: client), metadata: metadata))
       }
     } catch let error as RPCError {
       printError(Self.explain(error, address: address, plaintext: tls == nil))

@@ -20,7 +20,7 @@ struct Easel: AsyncParsableCommand {
       Create.self, Quote.self, Get.self, List.self, Watch.self, Cancel.self, Pin.self, Download.self, BatchCommand.self,
       Templates.self,
       Credits.self,
-      Backends.self, Completion.self,
+      Backends.self, Admin.self, Completion.self,
     ])
 }
 

@@ -370,6 +370,12 @@ public nonisolated struct Easel_V1_Task: @unchecked Sendable {
     set {_uniqueStorage()._batchID = newValue}
   }
 
+  /// The task this one retries (AdminService.RetryTask); empty otherwise.
+  public var retryOf: String {
+    get {_storage._retryOf}
+    set {_uniqueStorage()._retryOf = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -899,7 +905,7 @@ nonisolated extension Easel_V1_TemplateRef: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0\u{3}preview_url\0\u{1}priority\0\u{3}queue_position\0\u{3}estimated_start_at\0\u{3}expires_at\0\u{1}pinned\0\u{3}artifacts_expired\0\u{1}outputs\0\u{3}num_outputs\0\u{3}batch_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}platform\0\u{1}type\0\u{1}status\0\u{1}prompt\0\u{1}parameters\0\u{1}template\0\u{3}credit_cost\0\u{1}progress\0\u{3}input_image_url\0\u{3}output_url\0\u{3}thumbnail_url\0\u{3}output_content_type\0\u{3}processing_time_ms\0\u{3}error_code\0\u{3}error_message\0\u{1}attempts\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}webhook_url\0\u{3}preview_url\0\u{1}priority\0\u{3}queue_position\0\u{3}estimated_start_at\0\u{3}expires_at\0\u{1}pinned\0\u{3}artifacts_expired\0\u{1}outputs\0\u{3}num_outputs\0\u{3}batch_id\0\u{3}retry_of\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -935,6 +941,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _outputs: [Easel_V1_TaskOutput] = []
     var _numOutputs: Int32 = 0
     var _batchID: String = String()
+    var _retryOf: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -978,6 +985,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _outputs = source._outputs
       _numOutputs = source._numOutputs
       _batchID = source._batchID
+      _retryOf = source._retryOf
     }
   }
 
@@ -1029,6 +1037,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 31: try { try decoder.decodeRepeatedMessageField(value: &_storage._outputs) }()
         case 32: try { try decoder.decodeSingularInt32Field(value: &_storage._numOutputs) }()
         case 33: try { try decoder.decodeSingularStringField(value: &_storage._batchID) }()
+        case 34: try { try decoder.decodeSingularStringField(value: &_storage._retryOf) }()
         default: break
         }
       }
@@ -1140,6 +1149,9 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       if !_storage._batchID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._batchID, fieldNumber: 33)
       }
+      if !_storage._retryOf.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._retryOf, fieldNumber: 34)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1182,6 +1194,7 @@ nonisolated extension Easel_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._outputs != rhs_storage._outputs {return false}
         if _storage._numOutputs != rhs_storage._numOutputs {return false}
         if _storage._batchID != rhs_storage._batchID {return false}
+        if _storage._retryOf != rhs_storage._retryOf {return false}
         return true
       }
       if !storagesAreEqual {return false}

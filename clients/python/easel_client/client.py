@@ -13,6 +13,7 @@ from google.protobuf import struct_pb2
 # The generated stubs import each other as `easel.v1.…`; they live in _proto.
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "_proto"))
 
+from easel.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
 from easel.v1 import backends_pb2, backends_pb2_grpc  # noqa: E402
 from easel.v1 import credits_pb2, credits_pb2_grpc  # noqa: E402
 from easel.v1 import tasks_pb2, tasks_pb2_grpc  # noqa: E402
@@ -91,6 +92,7 @@ class EaselClient:
         self._templates = templates_pb2_grpc.TemplateServiceStub(self._channel)
         self._credits = credits_pb2_grpc.CreditServiceStub(self._channel)
         self._backends = backends_pb2_grpc.BackendServiceStub(self._channel)
+        self._admin = admin_pb2_grpc.AdminServiceStub(self._channel)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._plaintext_tcp = not (tls or root_certificates is not None) and not target.startswith("unix:")
         self._target = target
@@ -330,6 +332,52 @@ class EaselClient:
         """Drains a server of a fleet (it finishes its tasks and takes no new ones), or brings it back."""
         request = backends_pb2.SetEndpointDrainingRequest(backend=backend, url=url, draining=draining)
         return self._backends.SetEndpointDraining(request, metadata=self._metadata)
+
+    # Operations (AdminService): an operator key acts on every platform, an admin key on its own.
+
+    @_calls
+    def retry(self, task_id: str = "", dry_run: bool = False, limit: int = 100, **filter_fields):
+        """Retries one of this user's tasks (`task_id`), or every ended task a filter matches
+        (status, platform, user_id, backend, template_code, error_code, created_after,
+        created_before); a RetryTaskResponse: matched, retried (the new tasks), failures."""
+        request = admin_pb2.RetryTaskRequest(dry_run=dry_run, limit=limit)
+        if task_id:
+            request.task_id = task_id
+            request.platform, request.user_id = self.platform, self.user_id
+        else:
+            request.filter.CopyFrom(admin_pb2.TaskFilter(**filter_fields))
+        return self._admin.RetryTask(request, metadata=self._metadata)
+
+    @_calls
+    def pause_backend(self, backend: str, endpoint: str = "", reason: str = ""):
+        """Stops dispatch to a backend (or one server); its tasks wait PENDING. Stored, on every node."""
+        request = admin_pb2.PauseBackendRequest(backend=backend, endpoint=endpoint, reason=reason)
+        return self._admin.PauseBackend(request, metadata=self._metadata)
+
+    @_calls
+    def resume_backend(self, backend: str, endpoint: str = ""):
+        request = admin_pb2.ResumeBackendRequest(backend=backend, endpoint=endpoint)
+        return self._admin.ResumeBackend(request, metadata=self._metadata)
+
+    @_calls
+    def backend_pauses(self) -> list:
+        return list(self._admin.ListBackendPauses(admin_pb2.ListBackendPausesRequest(), metadata=self._metadata).pauses)
+
+    @_calls
+    def webhook_deliveries(self, task_id: str = "", limit: int = 20) -> list:
+        """A task of this user's deliveries, or (no task_id) the platform's failed ones, newest first."""
+        request = admin_pb2.ListWebhookDeliveriesRequest(task_id=task_id, limit=limit, **self._owner())
+        return list(self._admin.ListWebhookDeliveries(request, metadata=self._metadata).deliveries)
+
+    @_calls
+    def redeliver_webhook(self, delivery_id: str):
+        request = admin_pb2.RedeliverWebhookRequest(delivery_id=delivery_id)
+        return self._admin.RedeliverWebhook(request, metadata=self._metadata)
+
+    @_calls
+    def stats(self, platform: str = ""):
+        """Counts by status and backend, the last hour per minute, wait and run percentiles, credits captured today."""
+        return self._admin.GetStats(admin_pb2.GetStatsRequest(platform=platform), metadata=self._metadata)
 
     @_calls
     def templates(self) -> list:

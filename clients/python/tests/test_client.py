@@ -178,3 +178,21 @@ def test_outputs_and_a_batch(server):
         summary = easel.get_batch(batch.id).summary
         assert summary.completed == 3 and summary.credits_captured == 30
         assert easel.cancel_batch(batch.id).summary.canceled == 0
+
+
+def test_operations(server):
+    with EaselClient(server.unix, user_id="operator") as easel:
+        easel.grant(100)
+        assert easel.pause_backend("default-image", reason="upgrade").paused
+        assert [pause.backend for pause in easel.backend_pauses()] == ["default-image"]
+        held = easel.create("txt2img", prompt="not now", params={"width": 64, "height": 64})
+        canceled = easel.cancel(held.id)  # still PENDING: its backend is paused
+        assert canceled.status == TaskStatus.TASK_STATUS_CANCELED
+        easel.resume_backend("default-image")
+        assert easel.backend_pauses() == []
+        retried = easel.retry(canceled.id).retried[0]
+        assert retried.retry_of == canceled.id
+        assert easel.wait(retried.id).status == TaskStatus.TASK_STATUS_COMPLETED
+        assert easel.retry(status=TaskStatus.TASK_STATUS_FAILED, user_id="nobody", dry_run=True).matched == 0
+        assert len(easel.stats().minutes) == 60
+        assert easel.webhook_deliveries() == []

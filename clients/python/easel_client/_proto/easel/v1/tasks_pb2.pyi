@@ -55,7 +55,7 @@ class TemplateRef(_message.Message):
     def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., category: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("id", "user_id", "platform", "type", "status", "prompt", "parameters", "template", "credit_cost", "progress", "input_image_url", "output_url", "thumbnail_url", "output_content_type", "processing_time_ms", "error_code", "error_message", "attempts", "created_at", "updated_at", "started_at", "finished_at", "webhook_url", "preview_url", "priority", "queue_position", "estimated_start_at", "expires_at", "pinned", "artifacts_expired", "outputs", "num_outputs", "batch_id")
+    __slots__ = ("id", "user_id", "platform", "type", "status", "prompt", "parameters", "template", "credit_cost", "progress", "input_image_url", "output_url", "thumbnail_url", "output_content_type", "processing_time_ms", "error_code", "error_message", "attempts", "created_at", "updated_at", "started_at", "finished_at", "webhook_url", "preview_url", "priority", "queue_position", "estimated_start_at", "expires_at", "pinned", "artifacts_expired", "outputs", "num_outputs", "batch_id", "retry_of")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
@@ -89,6 +89,7 @@ class Task(_message.Message):
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     NUM_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    RETRY_OF_FIELD_NUMBER: _ClassVar[int]
     id: str
     user_id: str
     platform: str
@@ -122,7 +123,8 @@ class Task(_message.Message):
     outputs: _containers.RepeatedCompositeFieldContainer[TaskOutput]
     num_outputs: int
     batch_id: str
-    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., platform: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.GenerationType, str]] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., prompt: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., credit_cost: _Optional[int] = ..., progress: _Optional[float] = ..., input_image_url: _Optional[str] = ..., output_url: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., output_content_type: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_url: _Optional[str] = ..., preview_url: _Optional[str] = ..., priority: _Optional[int] = ..., queue_position: _Optional[int] = ..., estimated_start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pinned: _Optional[bool] = ..., artifacts_expired: _Optional[bool] = ..., outputs: _Optional[_Iterable[_Union[TaskOutput, _Mapping]]] = ..., num_outputs: _Optional[int] = ..., batch_id: _Optional[str] = ...) -> None: ...
+    retry_of: str
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., platform: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.GenerationType, str]] = ..., status: _Optional[_Union[TaskStatus, str]] = ..., prompt: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., template: _Optional[_Union[TemplateRef, _Mapping]] = ..., credit_cost: _Optional[int] = ..., progress: _Optional[float] = ..., input_image_url: _Optional[str] = ..., output_url: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., output_content_type: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., attempts: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., webhook_url: _Optional[str] = ..., preview_url: _Optional[str] = ..., priority: _Optional[int] = ..., queue_position: _Optional[int] = ..., estimated_start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pinned: _Optional[bool] = ..., artifacts_expired: _Optional[bool] = ..., outputs: _Optional[_Iterable[_Union[TaskOutput, _Mapping]]] = ..., num_outputs: _Optional[int] = ..., batch_id: _Optional[str] = ..., retry_of: _Optional[str] = ...) -> None: ...
 
 class TaskOutput(_message.Message):
     __slots__ = ("url", "thumbnail_url", "content_type")
