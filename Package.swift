@@ -34,6 +34,9 @@ let package = Package(
     // Traces: the tracing API (already built for async-http-client) and its OTLP exporter.
     .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
     .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0"),
+    // The operator console: an HTTP server and server-rendered templates.
+    .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
   ],
   targets: [
     // Domain: templates, pricing, credit rules, task state machine, the ports and use cases. No I/O
@@ -112,11 +115,26 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // The operator console (`easeld serve --console`): pages rendered on the server, live through
+    // Server-Sent Events, behind a login with operator or admin keys.
+    .target(
+      name: "EaselConsole",
+      dependencies: [
+        "EaselCore",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Mustache", package: "swift-mustache"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strict
+    ),
     // Wires store, backends, imaging, workers and both gRPC listeners into one ServiceGroup.
     .target(
       name: "EaselServer",
       dependencies: [
         "EaselCore", "EaselRPC", "EaselSQLite", "EaselPostgres", "EaselModels", "EaselImaging", "EaselArtifacts", "EaselTemplates",
+        "EaselConsole",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

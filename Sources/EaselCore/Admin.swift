@@ -3,9 +3,10 @@ import Synchronization
 
 /// What operators act on: ended tasks to retry, backend pauses, webhook deliveries, statistics.
 
-/// Which ended tasks a bulk retry takes.
+/// Which tasks an operator lists or a bulk retry takes.
 public struct TaskFilter: Hashable, Sendable {
-  public var status: TaskStatus = .failed
+  /// nil: any.
+  public var status: TaskStatus?
   public var platform: String?
   public var userID: String?
   public var backend: String?
@@ -106,8 +107,12 @@ public struct ServiceStats: Sendable {
 
 /// Storing what operators do.
 public protocol AdminRecords: Sendable {
-  /// Ended tasks the filter matches, newest first, at most `limit`.
-  func endedTasks(matching filter: TaskFilter, limit: Int) async throws -> [GenerationTask]
+  /// Tasks the filter matches, newest first, at most `limit`, after `cursor` (keyset paging).
+  func tasks(matching filter: TaskFilter, limit: Int, after cursor: TaskCursor?) async throws -> [GenerationTask]
+  /// Any task by its id, whoever it belongs to.
+  func task(id: String) async throws -> GenerationTask?
+  /// The ledger entries of one task, oldest first.
+  func ledgerEntries(taskID: String) async throws -> [LedgerEntry]
   /// Stores a pause (or, with `pause` nil, lifts the one of `backend`/`endpoint`).
   func setBackendPause(_ pause: BackendPause?, backend: String, endpoint: String) async throws
   func backendPauses() async throws -> [BackendPause]

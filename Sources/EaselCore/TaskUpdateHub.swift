@@ -26,6 +26,8 @@ public final class TaskUpdateHub: Sendable {
   /// and its platform, not to every open stream (publishing runs on the store's writer).
   private struct Routes {
     var byScope: [UpdateScope: [Int: Subscriber]] = [:]
+    /// Subscribers to every platform's changes (the operator console).
+    var everywhere: [Int: AsyncThrowingStream<GenerationTask, any Error>.Continuation] = [:]
     var count = 0
   }
 
@@ -57,21 +59,39 @@ public final class TaskUpdateHub: Sendable {
     return stream
   }
 
+  /// A stream of every change of every platform published from now on.
+  public func subscribeEverywhere() -> AsyncThrowingStream<GenerationTask, any Error> {
+    let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
+    let (stream, continuation) = AsyncThrowingStream.makeStream(
+      of: GenerationTask.self, bufferingPolicy: .bufferingOldest(bufferSize))
+    continuation.onTermination = { [weak self] _ in
+      self?.routes.withLock { routes in
+        if routes.everywhere.removeValue(forKey: id) != nil { routes.count -= 1 }
+      }
+    }
+    routes.withLock { routes in
+      routes.everywhere[id] = continuation
+      routes.count += 1
+    }
+    return stream
+  }
+
   /// Ends every subscription (at shutdown), so open streams complete and the server can stop.
   public func finishAll() {
     let all = routes.withLock { routes in
       defer { routes = Routes() }
-      return routes.byScope.values.flatMap { $0.values.map(\.continuation) }
+      return routes.byScope.values.flatMap { $0.values.map(\.continuation) } + routes.everywhere.values
     }
     for continuation in all { continuation.finish() }
   }
 
   public func publish(_ task: GenerationTask) {
     let overflowed = routes.withLock { routes in
-      [UpdateScope.account(task.account), .platform(task.account.platform)].flatMap { scope in
-        (routes.byScope[scope] ?? [:]).values.filter { $0.filter.matches(task) }.compactMap { subscriber in
-          if case .dropped = subscriber.continuation.yield(task) { subscriber.continuation } else { nil }
-        }
+      let scoped = [UpdateScope.account(task.account), .platform(task.account.platform)].flatMap { scope in
+        (routes.byScope[scope] ?? [:]).values.filter { $0.filter.matches(task) }.map(\.continuation)
+      }
+      return (scoped + routes.everywhere.values).filter { continuation in
+        if case .dropped = continuation.yield(task) { true } else { false }
       }
     }
     for continuation in overflowed {

@@ -368,6 +368,7 @@ enum PostgresSchema {
         "ALTER TABLE tasks ADD COLUMN retry_of TEXT",
         "CREATE INDEX tasks_ended_by_finish ON tasks (finished_at) WHERE finished_at IS NOT NULL",
         "CREATE INDEX tasks_by_start ON tasks (started_at) WHERE started_at IS NOT NULL",
+        "CREATE INDEX tasks_by_creation ON tasks (created_at DESC, id DESC)",
       ]
     ),
   ]

@@ -4,14 +4,14 @@ import PostgresNIO
 
 /// AdminRecords: what operators retry, pause, resend and read.
 extension PostgresTaskStore: AdminRecords {
-  public func endedTasks(matching filter: TaskFilter, limit: Int) async throws -> [GenerationTask] {
+  public func tasks(matching filter: TaskFilter, limit: Int, after cursor: TaskCursor?) async throws -> [GenerationTask] {
     var bindings = PostgresBindings()
     var conditions: [String] = []
     func add(_ column: String, _ value: some PostgresEncodable & Sendable, comparison: String = "=") throws {
       try bindings.append(value)
       conditions.append("\(column) \(comparison) $\(bindings.count)")
     }
-    try add("status", filter.status.rawValue)
+    if let status = filter.status { try add("status", status.rawValue) }
     if let platform = filter.platform { try add("platform", platform) }
     if let user = filter.userID { try add("user_id", user) }
     if let backend = filter.backend { try add("backend", backend) }
@@ -19,14 +19,40 @@ extension PostgresTaskStore: AdminRecords {
     if let code = filter.errorCode { try add("error_code", code) }
     if let after = filter.createdAfter { try add("created_at", after.timeIntervalSince1970, comparison: ">=") }
     if let before = filter.createdBefore { try add("created_at", before.timeIntervalSince1970, comparison: "<") }
+    if let cursor {
+      try bindings.append(cursor.createdAt)
+      try bindings.append(cursor.id)
+      conditions.append("(created_at, id) < ($\(bindings.count - 1), $\(bindings.count))")
+    }
+    if conditions.isEmpty { conditions.append("TRUE") }
     let binds = bindings
     let sql = """
       SELECT \(PostgresTaskRows.columns) FROM tasks WHERE \(conditions.joined(separator: " AND "))
-      ORDER BY created_at DESC LIMIT \(limit)
+      ORDER BY created_at DESC, id DESC LIMIT \(limit)
       """
     return try await read { connection in
       try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: Self.quiet).collect()
         .map { try PostgresTaskRows.decode($0.makeRandomAccess()) }
+    }
+  }
+
+  public func task(id: String) async throws -> GenerationTask? {
+    try await read { try await PostgresTaskRows.fetch($0, id: id) }
+  }
+
+  public func ledgerEntries(taskID: String) async throws -> [LedgerEntry] {
+    try await read { connection in
+      var entries: [LedgerEntry] = []
+      let rows = try await connection.query(
+        "SELECT id, kind, amount, reason, task_id, balance_after, created_at FROM ledger_entries WHERE task_id = \(taskID) ORDER BY id",
+        logger: Self.quiet)
+      for try await (id, kind, amount, reason, task, after, at) in rows.decode((Int64, String, Int64, String, String?, Int64, Double).self) {
+        entries.append(
+          LedgerEntry(
+            id: id, kind: LedgerKind(rawValue: kind) ?? .adjust, amount: amount, reason: reason, taskID: task,
+            balanceAfter: after, createdAt: Date(timeIntervalSince1970: at)))
+      }
+      return entries
     }
   }
 

@@ -6,6 +6,7 @@ extension TaskFilter {
   /// `platform` is the one the caller may act on (`Caller.operatedPlatform`).
   init(_ proto: Easel_V1_TaskFilter, platform: String?) throws(EaselError) {
     self.init()
+    status = .failed
     if proto.status != .unspecified {
       guard let status = try TaskStatus(proto.status), [.failed, .canceled, .expired].contains(status) else {
         throw .invalidArgument("filter.status must be FAILED, CANCELED or EXPIRED: only ended tasks that did not complete can be retried")

@@ -47,7 +47,7 @@ public struct AdminServiceHandler: Easel_V1_AdminService.SimpleServiceProtocol {
         throw EaselError.invalidArgument("limit must be 1 to \(TaskManager.maxBulkRetries); got \(request.limit)")
       }
       let filter = try TaskFilter(request.filter, platform: try caller.operatedPlatform(request.filter.platform))
-      let matched = try await store.endedTasks(matching: filter, limit: limit)
+      let matched = try await store.tasks(matching: filter, limit: limit, after: nil)
       var response = Easel_V1_RetryTaskResponse()
       response.matched = Int32(matched.count)
       guard !request.dryRun else { return response }

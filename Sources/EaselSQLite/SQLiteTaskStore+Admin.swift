@@ -4,9 +4,11 @@ import GRDB
 
 /// AdminRecords: what operators retry, pause, resend and read.
 extension SQLiteTaskStore: AdminRecords {
-  public func endedTasks(matching filter: TaskFilter, limit: Int) async throws -> [GenerationTask] {
+  public func tasks(matching filter: TaskFilter, limit: Int, after cursor: TaskCursor?) async throws -> [GenerationTask] {
     try readInline { db in
-      var conditions: [SQL] = ["status = \(filter.status.rawValue)"]
+      var conditions: [SQL] = ["1 = 1"]
+      if let status = filter.status { conditions.append("status = \(status.rawValue)") }
+      if let cursor { conditions.append("(created_at, id) < (\(cursor.createdAt), \(cursor.id))") }
       if let platform = filter.platform { conditions.append("platform = \(platform)") }
       if let user = filter.userID { conditions.append("user_id = \(user)") }
       if let backend = filter.backend { conditions.append("backend = \(backend)") }
@@ -15,8 +17,24 @@ extension SQLiteTaskStore: AdminRecords {
       if let after = filter.createdAfter { conditions.append("created_at >= \(after.timeIntervalSince1970)") }
       if let before = filter.createdBefore { conditions.append("created_at < \(before.timeIntervalSince1970)") }
       return try Row.fetchAll(
-        db, cached: "SELECT * FROM tasks WHERE \(conditions.joined(operator: .and)) ORDER BY created_at DESC LIMIT \(limit)"
+        db, cached: "SELECT * FROM tasks WHERE \(conditions.joined(operator: .and)) ORDER BY created_at DESC, id DESC LIMIT \(limit)"
       ).map(TaskRows.decode)
+    }
+  }
+
+  public func task(id: String) async throws -> GenerationTask? {
+    try readInline { db in try TaskRows.fetch(db, id: id) }
+  }
+
+  public func ledgerEntries(taskID: String) async throws -> [LedgerEntry] {
+    try readInline { db in
+      try Row.fetchAll(
+        db, cached: "SELECT id, kind, amount, reason, task_id, balance_after, created_at FROM ledger_entries WHERE task_id = \(taskID) ORDER BY id"
+      ).map { row in
+        LedgerEntry(
+          id: row["id"], kind: LedgerKind(rawValue: row["kind"]) ?? .adjust, amount: row["amount"], reason: row["reason"],
+          taskID: row["task_id"], balanceAfter: row["balance_after"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
+      }
     }
   }
 

@@ -1,4 +1,5 @@
 import EaselArtifacts
+import EaselConsole
 import EaselCore
 import EaselImaging
 import EaselModels
@@ -123,6 +124,21 @@ extension EaselServer {
         metrics.refresh(fleets: fleets.values.map(\.pool))
         return metrics.registry.emitToBuffer()
       })
+    }
+    if let address = configuration.console, configuration.servesAPI {
+      var console = ConsoleSettings(host: address.host, port: address.port)
+      console.secureCookie = configuration.consoleSecureCookie
+      gated.append(
+        try ConsoleServer(
+          settings: console,
+          dependencies: ConsoleDependencies(
+            manager: manager, store: store, updates: updates, backends: unmetered.mapValues { ($0 as? any FleetBackend)?.pool },
+            pauses: pauses, pausesChanged: { await pauseWatcher.refresh() }, hashKey: APIKeySecret.hash),
+          logger: logger,
+          onListening: { bound in
+            let port = Int(bound.split(separator: ":").last ?? "") ?? address.port
+            readiness.consoleListening(.init(host: address.host, port: port))
+          }))
     }
     gated += listeners
     // The trace exporter first of all, so it stops last and sends the spans of the shutdown too.

@@ -21,11 +21,17 @@ public final class EaselServer: Sendable {
     public var tcp: ServerConfiguration.TCPAddress?
     /// The Prometheus endpoint (`http://HOST:PORT/metrics`), when turned on.
     public var metrics: ServerConfiguration.TCPAddress?
+    /// The operator console (`http://HOST:PORT/`), when turned on.
+    public var console: ServerConfiguration.TCPAddress?
 
-    public init(unixSocketPath: String, tcp: ServerConfiguration.TCPAddress? = nil, metrics: ServerConfiguration.TCPAddress? = nil) {
+    public init(
+      unixSocketPath: String, tcp: ServerConfiguration.TCPAddress? = nil, metrics: ServerConfiguration.TCPAddress? = nil,
+      console: ServerConfiguration.TCPAddress? = nil
+    ) {
       self.unixSocketPath = unixSocketPath
       self.tcp = tcp
       self.metrics = metrics
+      self.console = console
     }
   }
 
@@ -88,7 +94,8 @@ public final class EaselServer: Sendable {
 
     let serving = ServingState()
     let readiness = Readiness(
-      expected: Self.addresses(configuration).count + (configuration.metrics == nil ? 0 : 1), serving: serving)
+      expected: Self.addresses(configuration).count + (configuration.metrics == nil ? 0 : 1)
+        + (configuration.console == nil || !configuration.servesAPI ? 0 : 1), serving: serving)
     self.readiness = readiness
     let updates = TaskUpdateHub()
     let running = RunningTasks()

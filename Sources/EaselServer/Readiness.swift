@@ -7,6 +7,7 @@ final class Readiness: Sendable {
     var unix: String?
     var tcp: ServerConfiguration.TCPAddress?
     var metrics: ServerConfiguration.TCPAddress?
+    var console: ServerConfiguration.TCPAddress?
     var bound = 0
     var result: EaselServer.Endpoints?
   }
@@ -34,12 +35,16 @@ final class Readiness: Sendable {
     bound { $0.metrics = address }
   }
 
+  func consoleListening(_ address: ServerConfiguration.TCPAddress) {
+    bound { $0.console = address }
+  }
+
   private func bound(_ record: (inout State) -> Void) {
     let endpoints = state.withLock { state -> EaselServer.Endpoints? in
       record(&state)
       state.bound += 1
       guard state.bound == expected, let unix = state.unix else { return nil }
-      state.result = EaselServer.Endpoints(unixSocketPath: unix, tcp: state.tcp, metrics: state.metrics)
+      state.result = EaselServer.Endpoints(unixSocketPath: unix, tcp: state.tcp, metrics: state.metrics, console: state.console)
       return state.result
     }
     if let endpoints {

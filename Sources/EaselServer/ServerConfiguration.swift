@@ -96,6 +96,10 @@ public struct ServerConfiguration: Sendable {
   public var maxStreamsPerConnection = 100
   /// Where Prometheus metrics are served over HTTP (`/metrics`); nil turns them off.
   public var metrics: TCPAddress?
+  /// The operator console (`--console HOST:PORT`, `EASEL_CONSOLE`); nil: off.
+  public var console: TCPAddress?
+  /// Mark the console's session cookie Secure (when a TLS proxy serves it: `EASEL_CONSOLE_SECURE_COOKIE`).
+  public var consoleSecureCookie = false
   /// Artifacts in an S3-compatible bucket instead of the data folder.
   public var s3: S3ArtifactStore.Settings?
   /// Webhook delivery: allowed private hosts, timeouts, retries.

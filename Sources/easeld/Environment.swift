@@ -94,6 +94,8 @@ struct Environment {
     configuration.webhooks.retryPeriod = .seconds(try number("EASEL_WEBHOOK_RETRY_PERIOD_SECONDS", default: 86_400))
     configuration.tls = try tls()
     configuration.metrics = try address("EASEL_METRICS", default: "none")
+    configuration.console = try address("EASEL_CONSOLE", default: "none")
+    configuration.consoleSecureCookie = try boolean("EASEL_CONSOLE_SECURE_COOKIE", default: false)
     let keyCache: Int = try number("EASEL_API_KEY_CACHE_MS", default: 1000)
     guard keyCache >= 0 else { throw ValidationError("\(describe("EASEL_API_KEY_CACHE_MS")) must be 0 or more") }
     configuration.apiKeyCacheDuration = .milliseconds(keyCache)

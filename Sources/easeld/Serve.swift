@@ -43,7 +43,9 @@ struct Serve: AsyncParsableCommand {
         group.addTask { try await server.run() }
         if let endpoints = await server.ready() {
           let tcp = endpoints.tcp.map { " and tcp \($0)" } ?? ""
-          let metrics = endpoints.metrics.map { ", metrics on http://\($0)/metrics" } ?? ""
+          let metrics =
+            (endpoints.metrics.map { ", metrics on http://\($0)/metrics" } ?? "")
+            + (endpoints.console.map { ", console on http://\($0)/" } ?? "")
           let api = configuration.servesAPI ? "" : " (health only: API off)"
           let line =
             "easeld serving on unix:\(endpoints.unixSocketPath)\(api)\(tcp) with \(configuration.workers) workers\(metrics)\n"

@@ -24,12 +24,15 @@ struct ServeOptions: ParsableArguments {
   @Option(help: "Folder of template files adding to or replacing the built-in pack (env EASEL_TEMPLATES_DIR).")
   var templates: String?
 
+  @Option(help: "Serve the operator console on HOST:PORT, e.g. 127.0.0.1:8080 (env EASEL_CONSOLE, default none).")
+  var console: String?
+
   /// Flags, environment and config file, layered.
   func environment() throws -> Environment {
     let flags: [(String, String, String?)] = [
       ("EASEL_DATA_DIR", "--data", dataDirectory), ("EASEL_UNIX_SOCKET", "--unix-socket", unixSocket),
       ("EASEL_TCP", "--tcp", tcp), ("EASEL_WORKERS", "--workers", workers.map(String.init)),
-      ("EASEL_TEMPLATES_DIR", "--templates", templates), ("EASEL_API", api == false ? "--no-api" : "--api", api.map(String.init)),
+      ("EASEL_TEMPLATES_DIR", "--templates", templates), ("EASEL_CONSOLE", "--console", console), ("EASEL_API", api == false ? "--no-api" : "--api", api.map(String.init)),
     ]
     var given: [String: (flag: String, value: String)] = [:]
     for (name, flag, value) in flags { if let value { given[name] = (flag, value) } }

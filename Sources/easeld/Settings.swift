@@ -24,6 +24,8 @@ struct Setting: Sendable {
     Setting(name: "EASEL_MAX_STREAMS_PER_CONNECTION", defaultValue: "100"),
     Setting(name: "EASEL_API_KEY_CACHE_MS", defaultValue: "1000"),
     Setting(name: "EASEL_METRICS", defaultValue: "none"),
+    Setting(name: "EASEL_CONSOLE", defaultValue: "none"),
+    Setting(name: "EASEL_CONSOLE_SECURE_COOKIE", defaultValue: "false"),
     Setting(name: "EASEL_WORKERS", defaultValue: "4"),
     Setting(name: "EASEL_WEBHOOK_ALLOWED_HOSTS", defaultValue: ""),
     Setting(name: "EASEL_WEBHOOK_TIMEOUT_MS", defaultValue: "10000"),
