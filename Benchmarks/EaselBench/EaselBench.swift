@@ -19,6 +19,7 @@ struct EaselBench: AsyncParsableCommand {
   @Option(help: "Fan-out subscribers (default 10000, 2000 with --quick).") var subscribers: Int?
   @Option(help: "A PostgreSQL server's URL (Benchmarks/run starts one): adds CreateTask and GetTask on it.")
   var postgres: String?
+  @Option(help: "Run one scenario alone: console.") var only: String?
 
   func run() async throws {
     let started = ContinuousClock.now
@@ -30,6 +31,10 @@ struct EaselBench: AsyncParsableCommand {
     try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
     var report = Report()
     var peakRSS = 0
+    if only == "console" {
+      try await console(easeld: easeld, work: work, into: &report)
+      return print(report.markdown)
+    }
 
     // 1 and 2: an API-only server (no workers), so the RPC figures measure the RPC path alone.
     log("RPC overhead and durable creation…")
@@ -69,6 +74,8 @@ struct EaselBench: AsyncParsableCommand {
         figure, "\(format(result.requestsPerSecond, digits: 0))/s, p99 \(format(result.latency.p99)) ms",
         reference: small, ratio: result.requestsPerSecond / history.small.requestsPerSecond, target: target)
     }
+
+    try await console(easeld: easeld, work: work, into: &report)
 
     let creates = quick ? 2_000 : 12_000
     let createServer = try ServerProcess(easeld: easeld, data: work.appendingPathComponent("create"), workers: 0)
@@ -207,5 +214,21 @@ struct EaselBench: AsyncParsableCommand {
 
   private func log(_ text: String) {
     FileHandle.standardError.write(Data("easel-bench: \(text)\n".utf8))
+  }
+
+  /// The console's pages with 100,000 tasks, and 20 idle live overviews.
+  private func console(easeld: URL, work: URL, into report: inout Report) async throws {
+    log("The console with 100,000 tasks…")
+    let console = try await ConsoleBench(easeld: easeld, folder: work, tasks: 100_000).run()
+    let login = "the login page: p95 \(format(console.login.p95)) ms"
+    for page in console.pages {
+      report.add(
+        "Console page \(page.path), 100,000 tasks", "p50 \(format(page.p50)) ms, p95 \(format(page.p95)) ms",
+        reference: login, ratio: console.login.p95 / page.p95, target: "p95 < 100 ms")
+    }
+    report.add(
+      "Console: 20 browsers on the live overview, idle", "\(format(console.streamsCPU)) % of a core",
+      reference: "no browser: \(format(console.idleCPU)) %", ratio: console.streamsCPU / max(console.idleCPU, 0.01),
+      target: "+ < 5 % CPU")
   }
 }

@@ -67,7 +67,7 @@ struct HistoryBench {
 
   /// A store with 10 tasks of `small` and `history` COMPLETED tasks of `long`, copied in SQL from
   /// one real task (the store's own inserts would take minutes); returns the cursor halfway down.
-  private func fill(path: String) async throws -> TaskCursor {
+  func fill(path: String) async throws -> TaskCursor {
     let store = try SQLiteTaskStore(path: path)
     let template = QueueBench.template
     for user in ["small", "long"] {

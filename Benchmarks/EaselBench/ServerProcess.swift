@@ -61,11 +61,11 @@ final class ServerProcess: @unchecked Sendable {
       handleClient: body)
   }
 
-  /// An admin API key for TCP callers (h2load).
-  func adminKey() async throws -> String {
+  /// An admin API key for TCP callers (h2load), or a key of another scope.
+  func adminKey(scope: String = "admin") async throws -> String {
     let tool = Process()
     tool.executableURL = easeld
-    tool.arguments = ["keys", "create", "--platform", "default", "--scope", "admin", "--data", data.path]
+    tool.arguments = ["keys", "create", "--platform", "default", "--scope", scope, "--data", data.path]
     tool.environment = process.environment  // the same database (EASEL_DATABASE_URL)
     let out = Pipe()
     tool.standardOutput = out

@@ -76,6 +76,11 @@ enum ConsoleAssets {
           var attempts = row.querySelector("[data-field=attempts]");
           if (attempts) attempts.textContent = String(task.attempts);
         });
+        var preview = document.querySelector('[data-preview="' + task.id + '"]');
+        if (preview && task.previewStep > Number(preview.dataset.step)) {
+          preview.dataset.step = String(task.previewStep);
+          preview.src = "/artifacts/" + task.id + "/preview?step=" + task.previewStep;
+        }
         refreshOverview();
       });
     })();

@@ -155,6 +155,7 @@ extension ConsolePages {
     let fields: [String: Any] = [
       "id": task.id, "status": task.status.rawValue, "progress": Int((task.progress * 100).rounded()),
       "attempts": task.attempts, "platform": task.account.platform, "user": task.account.userID, "backend": task.backend,
+      "previewStep": task.previewStep,
     ]
     let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
     return "event: task\ndata: \(String(decoding: data, as: UTF8.self))\n\n"

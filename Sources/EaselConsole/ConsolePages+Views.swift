@@ -141,12 +141,14 @@ extension ConsolePages {
         ] as [String: Any]
       }
       values["preview"] = task.preview == nil ? "" : "/artifacts/\(task.id)/preview?step=\(task.previewStep)"
+      values["previewSlot"] = task.preview != nil || !task.status.isTerminal
+      values["previewStep"] = task.previewStep
     }
     let timeline = try await store.updates(ofTask: task.id, account: task.account, afterSequence: 0) ?? []
     values["timeline"] = timeline.map { state in
       [
         "sequence": state.sequence, "at": Self.date(state.updatedAt), "status": state.status.rawValue,
-        "progress": Int((state.progress * 100).rounded()), "attempts": state.attempts,
+        "progress": Int((state.progress * 100).rounded()), "attempts": state.attempts, "node": state.leaseOwner ?? "",
         "error": state.errorCode.isEmpty ? "" : "\(state.errorCode): \(state.errorMessage)",
       ] as [String: Any]
     }

@@ -112,6 +112,9 @@ struct SecurityHeaders: RouterMiddleware {
       response = try await next(request, context)
     } catch let error as HTTPError {
       response = error.response(allocator: ByteBufferAllocator())
+    } catch let error as EaselError {
+      // A refusal of the domain's (a bad page token, too few credits): its message, its status.
+      response = HTTPError(error.httpStatus, message: error.message).response(allocator: ByteBufferAllocator())
     }
     response.headers[.contentSecurityPolicy] = Self.policy
     response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
@@ -128,5 +131,19 @@ extension HTTPError {
     return Response(
       status: status, headers: [.contentType: "text/plain; charset=utf-8"],
       body: .init(byteBuffer: ByteBuffer(string: text)))
+  }
+}
+
+extension EaselError {
+  var httpStatus: HTTPResponse.Status {
+    switch code {
+    case .invalidArgument, .failedPrecondition: .badRequest
+    case .notFound: .notFound
+    case .permissionDenied: .forbidden
+    case .unauthenticated: .unauthorized
+    case .resourceExhausted: .tooManyRequests
+    case .unavailable: .serviceUnavailable
+    default: .internalServerError
+    }
   }
 }

@@ -95,12 +95,12 @@ enum ConsoleTemplates {
       {{#outputs}}<h2>Output {{number}}</h2>
       {{#isVideo}}<video controls class="output" src="{{url}}"></video>{{/isVideo}}{{^isVideo}}<img class="output" src="{{url}}" alt="output {{number}}">{{/isVideo}}
       <img class="thumb" src="{{thumbnail}}" alt="thumbnail {{number}}">{{/outputs}}
-      {{#preview}}<h2>Live preview</h2><img id="preview" class="output" src="{{.}}" alt="preview">{{/preview}}
+      {{#previewSlot}}<h2>Live preview</h2><img id="preview" class="output" data-preview="{{id}}" data-step="{{previewStep}}"{{#preview}} src="{{.}}"{{/preview}} alt="no preview yet">{{/previewSlot}}
       <h2>Parameters</h2><pre id="parameters">{{parameters}}</pre>
       <h2>Timeline</h2>
-      <table id="timeline"><tr><th>#</th><th>When</th><th>Status</th><th>Progress</th><th>Attempts</th><th>Error</th></tr>
+      <table id="timeline"><tr><th>#</th><th>When</th><th>Status</th><th>Progress</th><th>Attempts</th><th>Node</th><th>Error</th></tr>
       {{#timeline}}<tr><td>{{sequence}}</td><td>{{at}}</td><td><span class="status {{status}}">{{status}}</span></td><td>{{progress}}%</td>
-      <td>{{attempts}}</td><td>{{error}}</td></tr>{{/timeline}}</table>
+      <td>{{attempts}}</td><td>{{node}}</td><td>{{error}}</td></tr>{{/timeline}}</table>
       <h2>Ledger</h2>
       <table id="ledger"><tr><th>When</th><th>Kind</th><th>Amount</th><th>Reason</th><th>Balance after</th></tr>
       {{#ledger}}<tr><td>{{at}}</td><td>{{kind}}</td><td>{{amount}}</td><td>{{reason}}</td><td>{{balanceAfter}}</td></tr>{{/ledger}}</table>

@@ -30,6 +30,8 @@ public struct GenerationTask: Hashable, Sendable, Codable {
   public var traceParent: String?
   /// The task an operator retried by creating this one (AdminService.RetryTask).
   public var retryOf: String?
+  /// The node running it (the holder of its lease) while PROCESSING.
+  public var leaseOwner: String?
   public var processingTimeMs: Int64
   public var errorCode: String
   public var errorMessage: String
@@ -191,5 +193,6 @@ extension GenerationTask {
     batchID = try stored.decodeIfPresent(String.self, forKey: .batchID)
     traceParent = try stored.decodeIfPresent(String.self, forKey: .traceParent)
     retryOf = try stored.decodeIfPresent(String.self, forKey: .retryOf)
+    leaseOwner = try stored.decodeIfPresent(String.self, forKey: .leaseOwner)
   }
 }

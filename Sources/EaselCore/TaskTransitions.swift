@@ -21,7 +21,8 @@ extension GenerationTask {
   }
 
   /// A worker took it: PROCESSING, one more attempt.
-  public mutating func claim(now: Date) {
+  public mutating func claim(now: Date, by owner: String? = nil) {
+    leaseOwner = owner
     status = .processing
     attempts += 1
     startedAt = now
@@ -30,6 +31,7 @@ extension GenerationTask {
 
   /// Back in the queue (a transient failure, or a lost lease); `failure` is kept as the last error.
   public mutating func requeue(after failure: BackendFailure? = nil) {
+    leaseOwner = nil
     status = .pending
     progress = 0
     if let failure {
@@ -107,6 +109,7 @@ extension GenerationTask {
 
   /// Ended now: its retention starts.
   private mutating func finished(at now: Date) {
+    leaseOwner = nil
     finishedAt = now
     expiresAt = retentionMs.map { now.addingTimeInterval(Double($0) / 1000) }
   }

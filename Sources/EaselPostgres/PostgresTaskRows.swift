@@ -10,7 +10,7 @@ enum PostgresTaskRows {
     output_content_type, thumbnail_key, processing_time_ms, error_code, error_message, attempts, sequence,
     created_at, updated_at, started_at, finished_at, update_id, webhook, cancel_requested_at, preview_key, preview_step,
     priority, queue_rank, start_by, retention_ms, expires_at, pinned_at, artifacts_expired_at, num_outputs, outputs,
-    batch_id, trace_parent, retry_of
+    batch_id, trace_parent, retry_of, lease_owner
     """
 
   static func insert(_ tx: PostgresTransaction, _ task: GenerationTask) async throws {
@@ -310,6 +310,7 @@ enum PostgresTaskRows {
     task.batchID = try value("batch_id")
     task.traceParent = try value("trace_parent")
     task.retryOf = try value("retry_of")
+    task.leaseOwner = task.status == .processing ? try value("lease_owner") : nil
     return task
   }
 }

@@ -12,7 +12,7 @@ extension PostgresTaskStore: TaskQueue {
       let order = FairQueue.levelOrder(oldestWaiting: oldest, now: now, aging: aging)
       guard var task = try await PostgresTaskRows.claimNextDue(tx, now: now, among: backends, order: order)
       else { return nil }
-      task.claim(now: now)
+      task.claim(now: now, by: lease.owner)
       try await PostgresTaskRows.saveChange(tx, &task, now: now)
       try await PostgresTaskRows.setLease(tx, id: task.id, lease: lease)
       return task

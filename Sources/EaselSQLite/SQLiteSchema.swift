@@ -397,6 +397,7 @@ enum Schema {
           CREATE INDEX tasks_ended_by_finish ON tasks (finished_at) WHERE finished_at IS NOT NULL;
           CREATE INDEX tasks_by_start ON tasks (started_at) WHERE started_at IS NOT NULL;
           CREATE INDEX tasks_by_creation ON tasks (created_at DESC, id DESC);
+          CREATE INDEX tasks_by_status_creation ON tasks (status, created_at DESC, id DESC);
           """)
     }
     return migrator

@@ -218,6 +218,7 @@ enum TaskRows {
     task.batchID = row["batch_id"]
     task.traceParent = row["trace_parent"]
     task.retryOf = row["retry_of"]
+    task.leaseOwner = task.status == .processing ? row["lease_owner"] : nil
     return task
   }
 

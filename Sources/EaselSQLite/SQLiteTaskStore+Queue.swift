@@ -12,7 +12,7 @@ extension SQLiteTaskStore: TaskQueue {
       for level in order {
         guard var task = try TaskRows.nextDue(db, now: now, among: backends, priority: level) else { continue }
         try TaskRows.countDispatch(db, of: task)
-        task.claim(now: now)
+        task.claim(now: now, by: lease.owner)
         try TaskRows.saveChange(db, &task, now: now, feed: feed)
         try TaskRows.setLease(db, id: task.id, lease: lease)
         return task

@@ -6,7 +6,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from conftest import login, screenshot, wait_for
+from browser_support import login, screenshot, wait_for
 from easel_client import EaselClient, TaskStatus
 from selenium.common.exceptions import NoAlertPresentException
 

@@ -71,7 +71,11 @@ final class FakeWebUI: Sendable {
       #expect(stats.started == ["running"] && stats.finished.map(\.interrupted) == [false], "\(stats.started)")
       // Canceling the running one interrupts it, and it ends CANCELED, not COMPLETED and charged.
       let third = try await server.create("ana", prompt: "third")
-      try await waitUntil { try await server.get("ana", third.id).progress > 0 }
+      // Under way, not ended (a task that completed has progress 1 too).
+      try await waitUntil(within: .seconds(30)) {
+        let task = try await server.get("ana", third.id)
+        return task.status == .processing && task.progress > 0
+      }
       let stopped = try await server.tasks.cancelTask(.with {
         $0.userID = "ana"
         $0.taskID = third.id

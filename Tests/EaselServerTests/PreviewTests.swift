@@ -38,7 +38,7 @@ import Testing
   }
 
   @Test func aTemplateThatKeepsThePreviewStillServesItAfterTheEnd() async throws {
-    let webui = try FakeWebUI(stepSeconds: 0.3)  // 6 s: several previews, even on a busy machine
+    let webui = try FakeWebUI(stepSeconds: 0.5)  // 10 s: several previews, even on a busy machine
     let templates = try TestServer.temporaryDirectory()
     try """
       code: kept
