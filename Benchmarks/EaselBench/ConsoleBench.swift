@@ -62,11 +62,14 @@ struct ConsoleBench {
   }
 
   private func login(_ base: String, key: String) async throws -> String {
+    // The login answers 303 with the cookie: read it there, don't follow.
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+    defer { Task { try? await client.shutdown() } }
     var request = HTTPClientRequest(url: base + "/login")
     request.method = .POST
     request.headers.add(name: "content-type", value: "application/x-www-form-urlencoded")
     request.body = .bytes(ByteBuffer(string: "key=\(key)"))
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+    let response = try await client.execute(request, timeout: .seconds(10))
     guard let cookie = response.headers["set-cookie"].first?.split(separator: ";").first else {
       throw BenchError("the console's login set no cookie (HTTP \(response.status.code))")
     }

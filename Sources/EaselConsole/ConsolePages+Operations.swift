@@ -8,11 +8,24 @@ extension ConsolePages {
   func backends(_ session: ConsoleSession) async throws -> Response {
     let pauses = try await store.backendPauses()
     var values = layout(session, here: "/backends")
+    // Each backend's last failures in the last hour (of the session's platform).
+    var failures: [String: [GenerationTask]] = [:]
+    for name in dependencies.backends.keys {
+      var filter = TaskFilter()
+      filter.status = .failed
+      filter.backend = name
+      filter.platform = session.platform
+      filter.createdAfter = Date().addingTimeInterval(-3600)
+      failures[name] = try await store.tasks(matching: filter, limit: 3, after: nil)
+    }
     values["backends"] = dependencies.backends.keys.sorted().map { name in
       let pause = pauses.first { $0.backend == name && $0.endpoint.isEmpty }
       let statuses = dependencies.backends[name]??.statuses ?? []
       return [
         "name": name, "paused": pause != nil, "reason": pause?.reason ?? "", "canPause": session.platform == nil,
+        "errors": (failures[name] ?? []).map { task in
+          ["id": task.id, "error": "\(task.errorCode): \(task.errorMessage)", "age": Self.age(task.finishedAt ?? task.updatedAt)]
+        },
         "endpoints": statuses.map { status in
           let draining = status.state == .draining
           return [

@@ -58,6 +58,7 @@ extension ConsolePages {
     filter.templateCode = parameter("template")
     filter.errorCode = parameter("error_code")
     if let since = parameter("since"), let seconds = Self.seconds(since) { filter.createdAfter = Date().addingTimeInterval(-seconds) }
+    if let until = parameter("until"), let seconds = Self.seconds(until) { filter.createdBefore = Date().addingTimeInterval(-seconds) }
     let cursor = try parameter("after").map { try TaskCursor(token: $0) }
     let limit = 50
     let found = try await store.tasks(matching: filter, limit: limit + 1, after: cursor)
@@ -66,7 +67,7 @@ extension ConsolePages {
     values["statusOptions"] = Self.statuses.map { ["value": $0.rawValue, "selected": $0 == filter.status] }
     values["filterFields"] = [
       ("user", "user"), ("platform", "platform"), ("template", "template"), ("backend", "backend"),
-      ("error_code", "error code"), ("since", "since, e.g. 2h"),
+      ("error_code", "error code"), ("since", "created since, e.g. 2h"), ("until", "and before, e.g. 30m"),
     ].filter { $0.0 != "platform" || session.platform == nil }.map { name, placeholder in
       ["name": name, "placeholder": placeholder, "value": parameter(name) ?? ""]
     }
@@ -75,7 +76,7 @@ extension ConsolePages {
       var components = URLComponents()
       components.path = "/tasks"
       components.queryItems =
-        ["status", "platform", "user", "template", "backend", "error_code", "since"].compactMap { name in
+        ["status", "platform", "user", "template", "backend", "error_code", "since", "until"].compactMap { name in
           parameter(name).map { URLQueryItem(name: name, value: $0) }
         } + [URLQueryItem(name: "after", value: TaskCursor(createdAt: last.createdAt.timeIntervalSince1970, id: last.id).token)]
       values["next"] = components.string

@@ -114,12 +114,13 @@ enum ConsoleTemplates {
     "backends": """
       {{<layout}}{{$title}}Backends{{/title}}{{$body}}
       <h1>Backends</h1>
-      <table id="backends"><tr><th>Backend</th><th>State</th><th>Servers</th><th></th></tr>
+      <table id="backends"><tr><th>Backend</th><th>State</th><th>Servers</th><th>Recent errors</th><th></th></tr>
       {{#backends}}<tr data-backend="{{name}}"><td>{{name}}</td>
       <td>{{#paused}}<span class="paused">paused</span> {{reason}}{{/paused}}{{^paused}}running{{/paused}}</td>
       <td>{{#endpoints}}<div>{{url}} — {{state}}, {{busy}}/{{capacity}} busy, {{jobs}} jobs, {{failures}} failures
       <form class="inline" method="post" action="/backends/{{backend}}/drain"><input type="hidden" name="csrf" value="{{csrf}}">
       <input type="hidden" name="endpoint" value="{{url}}"><input type="hidden" name="draining" value="{{drainTo}}"><button>{{drainLabel}}</button></form></div>{{/endpoints}}</td>
+      <td>{{#errors}}<div><a href="/tasks/{{id}}">{{error}}</a> <span class="muted">{{age}} ago</span></div>{{/errors}}</td>
       <td>{{#canPause}}{{#paused}}<form class="inline" method="post" action="/backends/{{name}}/resume"><input type="hidden" name="csrf" value="{{csrf}}"><button>Resume</button></form>{{/paused}}
       {{^paused}}<form class="inline" method="post" action="/backends/{{name}}/pause"><input type="hidden" name="csrf" value="{{csrf}}"><input name="reason" placeholder="reason"><button class="danger">Pause</button></form>{{/paused}}{{/canPause}}</td></tr>{{/backends}}
       </table>

@@ -370,6 +370,9 @@ enum PostgresSchema {
         "CREATE INDEX tasks_by_start ON tasks (started_at) WHERE started_at IS NOT NULL",
         "CREATE INDEX tasks_by_creation ON tasks (created_at DESC, id DESC)",
         "CREATE INDEX tasks_by_status_creation ON tasks (status, created_at DESC, id DESC)",
+        // GetStats' counts by status and backend read this index alone, not the wide task rows.
+        "CREATE INDEX tasks_by_status_backend ON tasks (status, backend)",
+        "CREATE INDEX ledger_by_time ON ledger_entries (created_at)",
       ]
     ),
   ]

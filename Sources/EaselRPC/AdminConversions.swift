@@ -8,7 +8,7 @@ extension TaskFilter {
     self.init()
     status = .failed
     if proto.status != .unspecified {
-      guard let status = try TaskStatus(proto.status), [.failed, .canceled, .expired].contains(status) else {
+      guard let status = TaskStatus(proto.status), [.failed, .canceled, .expired].contains(status) else {
         throw .invalidArgument("filter.status must be FAILED, CANCELED or EXPIRED: only ended tasks that did not complete can be retried")
       }
       self.status = status

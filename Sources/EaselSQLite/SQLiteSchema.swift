@@ -398,6 +398,8 @@ enum Schema {
           CREATE INDEX tasks_by_start ON tasks (started_at) WHERE started_at IS NOT NULL;
           CREATE INDEX tasks_by_creation ON tasks (created_at DESC, id DESC);
           CREATE INDEX tasks_by_status_creation ON tasks (status, created_at DESC, id DESC);
+          CREATE INDEX tasks_by_status_backend ON tasks (status, backend);
+          CREATE INDEX ledger_by_time ON ledger_entries (created_at);
           """)
     }
     return migrator

@@ -27,8 +27,16 @@ class Console:
     def __init__(self, data: Path):
         self.data = data
         environment = {**os.environ, "EASEL_PROCEDURAL_DELAY_MS": "2500", "EASEL_MAX_ACTIVE_TASKS": "100"}
+        # A template whose generations outlive their deadline: failed tasks for the pages to show.
+        templates = data / "templates"
+        templates.mkdir()
+        (templates / "hasty.yaml").write_text(
+            'code: hasty\nname: Hasty\nversion: "1"\ncategory: tests\nkind: image\nbackend: default-image\n'
+            "timeout_seconds: 1\nparameters:\n  prompt: {type: string, required: true}\n"
+        )
         self.process = subprocess.Popen(
-            [easeld(), "serve", "--data", str(data), "--tcp", "none", "--workers", "2", "--console", "127.0.0.1:0"],
+            [easeld(), "serve", "--data", str(data), "--tcp", "none", "--workers", "2", "--console", "127.0.0.1:0",
+             "--templates", str(templates)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environment,
         )
         line = self.process.stdout.readline()

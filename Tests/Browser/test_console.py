@@ -25,6 +25,7 @@ def test_login_and_a_live_overview(console, browser):
     browser.find_element("name", "key").send_keys("ek_not-a-key")
     browser.find_element("css selector", "button[type=submit]").click()
     assert "not valid" in browser.find_element("id", "error").text
+    screenshot(browser, "login")
     login(browser, console, console.operator)
     session = browser.get_cookie("easel_console")
     assert session["httpOnly"] and session["sameSite"] == "Strict"
@@ -49,6 +50,7 @@ def test_tasks_filter_open_and_a_prompt_shown_as_text(console, browser):
     login(browser, console, console.operator)
     browser.get(console.url + "/tasks")
     browser.find_element("name", "user").send_keys("tia")
+    browser.find_element("name", "until").send_keys("0m")
     browser.find_element("css selector", "form.filters button").click()
     rows = browser.find_elements("css selector", "#tasks tr[data-task]")
     assert [row.get_attribute("data-task") for row in rows] == [shown.id]
@@ -109,6 +111,18 @@ def test_pause_a_backend_and_see_tasks_wait(console, browser):
         browser.find_element("css selector", '[data-backend="default-image"] form[action$="/resume"] button').click()
         browser.get(console.url + "/tasks?user=pat")
         wait_for(lambda: row_status() == "COMPLETED", message="the row to complete live")
+
+
+def test_backends_show_their_recent_errors(console, browser):
+    with client(console, "hal") as easel:
+        easel.grant(100)
+        failed = easel.wait(easel.create("hasty", prompt="too slow").id)
+    assert failed.status == TaskStatus.TASK_STATUS_FAILED and failed.error_code == "deadline_exceeded"
+    login(browser, console, console.operator)
+    browser.get(console.url + "/backends")
+    row = browser.find_element("css selector", '[data-backend="default-image"]')
+    assert "deadline_exceeded" in row.text
+    row.find_element("css selector", f'a[href="/tasks/{failed.id}"]')
 
 
 def test_grant_credits_and_a_post_without_csrf_is_refused(console, browser):
