@@ -24,7 +24,7 @@ def test_login_and_a_live_overview(console, browser):
     assert browser.current_url.endswith("/login"), "pages need a login"
     browser.find_element("name", "key").send_keys("ek_not-a-key")
     browser.find_element("css selector", "button[type=submit]").click()
-    assert "not valid" in browser.find_element("id", "error").text
+    wait_for(lambda: "not valid" in browser.find_element("id", "error").text, message="the login's refusal")
     screenshot(browser, "login")
     login(browser, console, console.operator)
     session = browser.get_cookie("easel_console")
@@ -52,8 +52,9 @@ def test_tasks_filter_open_and_a_prompt_shown_as_text(console, browser):
     browser.find_element("name", "user").send_keys("tia")
     browser.find_element("name", "until").send_keys("0m")
     browser.find_element("css selector", "form.filters button").click()
+    shown_ids = lambda: [row.get_attribute("data-task") for row in browser.find_elements("css selector", "#tasks tr[data-task]")]
+    wait_for(lambda: "user=tia" in browser.current_url and shown_ids() == [shown.id], message="the filtered table")
     rows = browser.find_elements("css selector", "#tasks tr[data-task]")
-    assert [row.get_attribute("data-task") for row in rows] == [shown.id]
     screenshot(browser, "tasks")
     rows[0].find_element("css selector", "a").click()
     wait_for(lambda: browser.find_element("id", "prompt").text == "<script>alert('x')</script> a fox", message="the prompt as text")
@@ -109,6 +110,8 @@ def test_pause_a_backend_and_see_tasks_wait(console, browser):
         assert row_status() == "PENDING"
         browser.get(console.url + "/backends")
         browser.find_element("css selector", '[data-backend="default-image"] form[action$="/resume"] button').click()
+        backend = lambda: browser.find_element("css selector", '[data-backend="default-image"]').text
+        wait_for(lambda: "resume" in browser.current_url and "paused" not in backend(), message="resumed")
         browser.get(console.url + "/tasks?user=pat")
         wait_for(lambda: row_status() == "COMPLETED", message="the row to complete live")
 
