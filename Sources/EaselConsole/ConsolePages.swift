@@ -27,8 +27,7 @@ struct ConsolePages: Sendable {
     router.get("/login") { _, _ in try html(render("login", [:])) }
     router.post("/login") { request, context in try await login(request, context: context) }
     router.post("/logout") { request, _ in
-      let (session, _) = try await form(request)
-      _ = session
+      _ = try await form(request)
       if let token = request.cookies[Self.cookie]?.value { sessions.close(token) }
       var response = Self.redirect("/login")
       response.setCookie(Cookie(name: Self.cookie, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .strict))

@@ -116,20 +116,14 @@ enum PostgresWebhookRows {
 
   /// Failed deliveries of the platform's tasks (every platform's with nil), newest first.
   static func failed(_ connection: PostgresConnection, platform: String?, limit: Int) async throws -> [WebhookDeliveryRecord] {
-    let query: PostgresQuery =
-      if let platform {
-        """
-        SELECT d.id, d.event, d.url, d.snapshot, d.attempts, d.created_at, d.state
-        FROM webhook_deliveries d JOIN tasks t ON t.id = d.task_id
-        WHERE d.state = 'FAILED' AND t.platform = \(platform) ORDER BY d.created_at DESC LIMIT \(Int64(limit))
-        """
-      } else {
-        """
-        SELECT id, event, url, snapshot, attempts, created_at, state FROM webhook_deliveries
-        WHERE state = 'FAILED' ORDER BY created_at DESC LIMIT \(Int64(limit))
-        """
-      }
-    return try await records(connection, query)
+    try await records(
+      connection,
+      """
+      SELECT d.id, d.event, d.url, d.snapshot, d.attempts, d.created_at, d.state
+      FROM webhook_deliveries d JOIN tasks t ON t.id = d.task_id
+      WHERE d.state = 'FAILED' AND (\(platform)::TEXT IS NULL OR t.platform = \(platform))
+      ORDER BY d.created_at DESC LIMIT \(Int64(limit))
+      """)
   }
 
   /// Back to PENDING, due now, with a fresh retry period (counted from `now`).

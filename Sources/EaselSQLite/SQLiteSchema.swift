@@ -348,60 +348,7 @@ enum Schema {
             WHERE expires_at IS NOT NULL AND pinned_at IS NULL AND artifacts_expired_at IS NULL;
           """)
     }
-    migrator.registerMigration("v18: outputs and batches") { db in
-      try db.execute(
-        sql: """
-          ALTER TABLE tasks ADD COLUMN num_outputs INTEGER NOT NULL DEFAULT 1;
-          ALTER TABLE tasks ADD COLUMN outputs TEXT;
-          ALTER TABLE tasks ADD COLUMN output_count INTEGER NOT NULL DEFAULT 0;
-          ALTER TABLE tasks ADD COLUMN batch_id TEXT;
-          UPDATE tasks SET output_count = 1 WHERE output_key IS NOT NULL;
-          CREATE INDEX tasks_by_batch ON tasks (batch_id, created_at DESC, id DESC) WHERE batch_id IS NOT NULL;
-          CREATE TABLE batches (
-            id TEXT PRIMARY KEY,
-            platform TEXT NOT NULL,
-            user_id TEXT NOT NULL,
-            task_ids TEXT NOT NULL,
-            created_at REAL NOT NULL
-          ) WITHOUT ROWID;
-          """)
-    }
-    migrator.registerMigration("v19: traces") { db in
-      try db.execute(sql: "ALTER TABLE tasks ADD COLUMN trace_parent TEXT")
-    }
-    migrator.registerMigration("v20: operators") { db in
-      // SQLite can't change a CHECK in place: the keys table is rebuilt with the operator scope.
-      try db.execute(
-        sql: """
-          CREATE TABLE api_keys_v20 (
-            id TEXT PRIMARY KEY,
-            secret_hash TEXT NOT NULL UNIQUE,
-            platform TEXT NOT NULL,
-            scope TEXT NOT NULL CHECK (scope IN ('subscribe', 'tasks', 'admin', 'operator')),
-            name TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            revoked_at REAL,
-            max_priority INTEGER NOT NULL DEFAULT 5
-          );
-          INSERT INTO api_keys_v20 SELECT id, secret_hash, platform, scope, name, created_at, revoked_at, max_priority FROM api_keys;
-          DROP TABLE api_keys;
-          ALTER TABLE api_keys_v20 RENAME TO api_keys;
-          CREATE TABLE backend_pauses (
-            backend TEXT NOT NULL,
-            endpoint TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            paused_at REAL NOT NULL,
-            PRIMARY KEY (backend, endpoint)
-          ) WITHOUT ROWID;
-          ALTER TABLE tasks ADD COLUMN retry_of TEXT;
-          CREATE INDEX tasks_ended_by_finish ON tasks (finished_at) WHERE finished_at IS NOT NULL;
-          CREATE INDEX tasks_by_start ON tasks (started_at) WHERE started_at IS NOT NULL;
-          CREATE INDEX tasks_by_creation ON tasks (created_at DESC, id DESC);
-          CREATE INDEX tasks_by_status_creation ON tasks (status, created_at DESC, id DESC);
-          CREATE INDEX tasks_by_status_backend ON tasks (status, backend);
-          CREATE INDEX ledger_by_time ON ledger_entries (created_at);
-          """)
-    }
+    registerOutputsAndOperations(&migrator)
     return migrator
   }
 }

@@ -99,9 +99,11 @@ extension EaselServer {
         Easel_V1_BackendService.descriptor, Easel_V1_AdminService.descriptor,
       ]))
     let measure = ConditionalInterceptor<any ServerInterceptor>.apply(CallObserver(metrics: metrics, logger: logger), to: .all)
-    let trace = ConditionalInterceptor<any ServerInterceptor>.apply(TracingInterceptor(), to: .all)
+    // Calls are spans only when traces are exported: otherwise the interceptor would be per-call work for nothing.
+    let trace = configuration.telemetry.map { _ in ConditionalInterceptor<any ServerInterceptor>.apply(TracingInterceptor(), to: .all) }
     let listeners = addresses.map { address in
-      let interceptors = if case .tcp = address { [trace, measure, keyCheck] } else { [trace, measure] }
+      let checked = if case .tcp = address { [measure, keyCheck] } else { [measure] }
+      let interceptors = (trace.map { [$0] } ?? []) + checked
       return GRPCListener(
         address: address, tls: configuration.tls, socketGroup: configuration.unixSocketGroup,
         maxStreamsPerConnection: configuration.maxStreamsPerConnection, services: services,

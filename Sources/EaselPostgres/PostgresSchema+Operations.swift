@@ -1,0 +1,50 @@
+extension PostgresSchema {
+  /// Several outputs, batches, traces and the operators' tables (v18 to v20).
+  static let outputsAndOperations: [(name: String, statements: [String])] = [
+    (
+      "v18: outputs and batches",
+      [
+        "ALTER TABLE tasks ADD COLUMN num_outputs BIGINT NOT NULL DEFAULT 1",
+        "ALTER TABLE tasks ADD COLUMN outputs TEXT",
+        "ALTER TABLE tasks ADD COLUMN output_count BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE tasks ADD COLUMN batch_id TEXT",
+        "UPDATE tasks SET output_count = 1 WHERE output_key IS NOT NULL",
+        "CREATE INDEX tasks_by_batch ON tasks (batch_id, created_at DESC, id DESC) WHERE batch_id IS NOT NULL",
+        """
+        CREATE TABLE batches (
+          id TEXT PRIMARY KEY,
+          platform TEXT NOT NULL,
+          user_id TEXT NOT NULL,
+          task_ids TEXT NOT NULL,
+          created_at DOUBLE PRECISION NOT NULL
+        )
+        """,
+      ]
+    ),
+    ("v19: traces", ["ALTER TABLE tasks ADD COLUMN trace_parent TEXT"]),
+    (
+      "v20: operators",
+      [
+        "ALTER TABLE api_keys DROP CONSTRAINT api_keys_scope_check",
+        "ALTER TABLE api_keys ADD CONSTRAINT api_keys_scope_check CHECK (scope IN ('subscribe', 'tasks', 'admin', 'operator'))",
+        """
+        CREATE TABLE backend_pauses (
+          backend TEXT NOT NULL,
+          endpoint TEXT NOT NULL,
+          reason TEXT NOT NULL,
+          paused_at DOUBLE PRECISION NOT NULL,
+          PRIMARY KEY (backend, endpoint)
+        )
+        """,
+        "ALTER TABLE tasks ADD COLUMN retry_of TEXT",
+        "CREATE INDEX tasks_ended_by_finish ON tasks (finished_at) WHERE finished_at IS NOT NULL",
+        "CREATE INDEX tasks_by_start ON tasks (started_at) WHERE started_at IS NOT NULL",
+        "CREATE INDEX tasks_by_creation ON tasks (created_at DESC, id DESC)",
+        "CREATE INDEX tasks_by_status_creation ON tasks (status, created_at DESC, id DESC)",
+        // GetStats' counts by status and backend read this index alone, not the wide task rows.
+        "CREATE INDEX tasks_by_status_backend ON tasks (status, backend)",
+        "CREATE INDEX ledger_by_time ON ledger_entries (created_at)",
+      ]
+    ),
+  ]
+}
