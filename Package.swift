@@ -191,7 +191,6 @@ let package = Package(
     .testTarget(name: "EaselCoreTests", dependencies: ["EaselCore"]),
     .testTarget(name: "EaselTemplatesTests", dependencies: ["EaselTemplates", "EaselCore"]),
     .testTarget(name: "EaselImagingTests", dependencies: ["EaselImaging", "EaselCore"]),
-    .testTarget(name: "EaselSQLiteTests", dependencies: ["EaselSQLite", "EaselCore"]),
     .testTarget(name: "EaselPostgresTests", dependencies: ["EaselPostgres", "EaselCore"]),
     .testTarget(name: "EaselArtifactsTests", dependencies: ["EaselArtifacts", "EaselCore"]),
     .testTarget(name: "EaselModelsTests", dependencies: ["EaselModels", "EaselImaging", "EaselCore"]),

@@ -19,7 +19,7 @@ struct EaselBench: AsyncParsableCommand {
   @Option(help: "Fan-out subscribers (default 10000, 2000 with --quick).") var subscribers: Int?
   @Option(help: "A PostgreSQL server's URL (Benchmarks/run starts one): adds CreateTask and GetTask on it.")
   var postgres: String?
-  @Option(help: "Run one scenario alone: console.") var only: String?
+  @Option(help: "Run one scenario alone: console, or postgres (with --postgres).") var only: String?
 
   func run() async throws {
     let started = ContinuousClock.now
@@ -33,6 +33,10 @@ struct EaselBench: AsyncParsableCommand {
     var peakRSS = 0
     if only == "console" {
       try await console(easeld: easeld, work: work, into: &report)
+      return print(report.markdown)
+    }
+    if only == "postgres", let postgres {
+      _ = try await postgresFigures(url: postgres, easeld: easeld, work: work, sqlite: nil, into: &report)
       return print(report.markdown)
     }
 
@@ -101,32 +105,6 @@ struct EaselBench: AsyncParsableCommand {
       reference: "raw SQLite, same rows, 1 txn each: \(format(sqlite, digits: 0))/s", ratio: created.requestsPerSecond / sqlite,
       target: "≥ 50 %")
 
-    if let postgres {
-      log("PostgreSQL…")
-      let sqliteGet = rpc.byTransport.first { $0.transport == "Unix socket" && $0.method == "GetTask" }?.result
-      let figures = try await PostgresBench(
-        easeld: easeld, url: postgres, folder: work, h2load: h2load, creates: creates, gets: quick ? 4_000 : 30_000
-      ).run()
-      peakRSS = max(peakRSS, figures.rss)
-      report.add(
-        "CreateTask on PostgreSQL (same machine, fsync on), 256 in flight",
-        "\(format(figures.create.requestsPerSecond, digits: 0))/s, p99 \(format(figures.create.latency.p99)) ms",
-        reference: "CreateTask on SQLite above: \(format(created.requestsPerSecond, digits: 0))/s",
-        ratio: figures.create.requestsPerSecond / created.requestsPerSecond)
-      report.add(
-        "CreateTask on PostgreSQL, the same load over \(PostgresBench.accounts) accounts",
-        "\(format(figures.createManyAccounts.requestsPerSecond, digits: 0))/s, p99 \(format(figures.createManyAccounts.latency.p99)) ms\(figures.createManyAccounts.failed > 0 ? ", \(figures.createManyAccounts.failed) failed" : "")",
-        reference: "CreateTask on SQLite above: \(format(created.requestsPerSecond, digits: 0))/s",
-        ratio: figures.createManyAccounts.requestsPerSecond / created.requestsPerSecond)
-      if let sqliteGet {
-        report.add(
-          "GetTask on PostgreSQL over Unix socket, 256 in flight",
-          "\(format(figures.get.requestsPerSecond, digits: 0))/s, p99 \(format(figures.get.latency.p99)) ms",
-          reference: "GetTask on SQLite above: \(format(sqliteGet.requestsPerSecond, digits: 0))/s",
-          ratio: figures.get.requestsPerSecond / sqliteGet.requestsPerSecond)
-      }
-    }
-
     // 3 and 4: a server with workers, the procedural backend at zero latency.
     log("pipeline and fan-out…")
     let metricsPort = try freePort()
@@ -151,6 +129,13 @@ struct EaselBench: AsyncParsableCommand {
       reference: "Health/Check round trip p50 \(format(fanout.healthRoundTrip.p50, digits: 2)) ms",
       ratio: fanout.healthRoundTrip.p50 / fanout.delivery.p50)
     await full.stop()
+
+    if let postgres {
+      let sqliteFigures = SQLiteFigures(
+        create: created, get: rpc.byTransport.first { $0.transport == "Unix socket" && $0.method == "GetTask" }?.result,
+        pipeline: pipeline)
+      peakRSS = max(peakRSS, try await postgresFigures(url: postgres, easeld: easeld, work: work, sqlite: sqliteFigures, into: &report))
+    }
 
     // 5: the fair queue against its length, on SQLite and PostgreSQL.
     log("queue length…")
@@ -200,6 +185,54 @@ struct EaselBench: AsyncParsableCommand {
     try shell("vips", ["copy", "\(svg.path)[dpi=110]", output.appendingPathComponent("chart.png").path])
     try? FileManager.default.removeItem(at: svg)
     print(table)
+  }
+
+  /// The SQLite figures the PostgreSQL ones are set against.
+  struct SQLiteFigures {
+    var create: H2Load.Result
+    var get: H2Load.Result?
+    var pipeline: PipelineBench.Figures
+  }
+
+  /// The PostgreSQL rows; returns the peak resident memory seen.
+  private func postgresFigures(url: String, easeld: URL, work: URL, sqlite: SQLiteFigures?, into report: inout Report)
+    async throws -> Int
+  {
+    log("PostgreSQL…")
+    let figures = try await PostgresBench(
+      easeld: easeld, url: url, folder: work, h2load: H2Load(folder: work), creates: quick ? 2_000 : 12_000,
+      gets: quick ? 4_000 : 30_000, pipelineTasks: quick ? 300 : 2_000
+    ).run()
+    func rate(_ result: H2Load.Result) -> String {
+      "\(format(result.requestsPerSecond, digits: 0))/s, p99 \(format(result.latency.p99)) ms\(result.failed > 0 ? ", \(result.failed) failed" : "")"
+    }
+    func pipelineRate(_ figures: PipelineBench.Figures) -> String {
+      "\(format(figures.tasksPerSecond, digits: 0)) tasks/s, p50 \(format(figures.latency.p50)) ms, p99 \(format(figures.latency.p99)) ms"
+    }
+    let accounts = PostgresBench.accounts
+    report.add(
+      "CreateTask on PostgreSQL (same machine, fsync on), 256 in flight, one account", rate(figures.create),
+      reference: sqlite.map { "CreateTask on SQLite above: \(format($0.create.requestsPerSecond, digits: 0))/s" } ?? "–",
+      ratio: sqlite.map { figures.create.requestsPerSecond / $0.create.requestsPerSecond })
+    report.add(
+      "CreateTask on PostgreSQL, the same load over \(accounts) accounts", rate(figures.createManyAccounts),
+      reference: "raw PostgreSQL, same rows, 1 txn each, \(accounts) accounts: \(format(figures.raw, digits: 0))/s",
+      ratio: figures.createManyAccounts.requestsPerSecond / figures.raw, target: "≥ 50 %")
+    report.add(
+      "CreateTask on PostgreSQL, \(accounts) accounts over two nodes", rate(figures.createTwoNodes),
+      reference: "one node above: \(format(figures.createManyAccounts.requestsPerSecond, digits: 0))/s",
+      ratio: figures.createTwoNodes.requestsPerSecond / figures.createManyAccounts.requestsPerSecond, target: "≥ 100 %")
+    report.add(
+      "GetTask on PostgreSQL over Unix socket, 256 in flight", rate(figures.get),
+      reference: sqlite?.get.map { "GetTask on SQLite above: \(format($0.requestsPerSecond, digits: 0))/s" } ?? "–",
+      ratio: sqlite?.get.map { figures.get.requestsPerSecond / $0.requestsPerSecond }, target: "≥ 50 %")
+    for (nodes, pipeline) in [("one node", figures.pipeline), ("two nodes", figures.pipelineTwoNodes)] {
+      report.add(
+        "Pipeline on PostgreSQL, \(nodes) (64×64 PNG, 4 workers a node)", pipelineRate(pipeline),
+        reference: sqlite.map { "the pipeline on SQLite above: \(format($0.pipeline.tasksPerSecond, digits: 0)) tasks/s" } ?? "–",
+        ratio: sqlite.map { pipeline.tasksPerSecond / $0.pipeline.tasksPerSecond })
+    }
+    return figures.rss
   }
 
   /// Unary Health/Check calls one after another: the cost of one round trip through the stack.

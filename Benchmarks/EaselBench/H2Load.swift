@@ -62,10 +62,17 @@ struct H2Load {
   func run(
     _ method: String, bodies: [URL], target: Target, requestsEach: Int, clients: Int, streams: Int, key: String? = nil
   ) throws -> Result {
+    try run(method, bodies: bodies.map { ($0, target) }, requestsEach: requestsEach, clients: clients, streams: streams, key: key)
+  }
+
+  /// The same, each body sent to its own target (accounts split between two nodes, say).
+  func run(
+    _ method: String, bodies: [(URL, Target)], requestsEach: Int, clients: Int, streams: Int, key: String? = nil
+  ) throws -> Result {
     let results = Mutex<[Swift.Result<Result, any Error>]>([])
     let done = DispatchGroup()
     let started = ContinuousClock.now
-    for body in bodies {
+    for (body, target) in bodies {
       done.enter()
       // Threads, not tasks: each waits on its h2load process.
       Thread {

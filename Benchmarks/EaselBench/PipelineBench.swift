@@ -1,24 +1,35 @@
 import EaselRPC
 import Foundation
 import GRPCCore
+import GRPCNIOTransportHTTP2Posix
 import Synchronization
 
 /// Figure 3: tasks through the whole pipeline (procedural backend, zero latency, 64×64 images):
-/// completed per second, and create → COMPLETED seen by a subscriber, p50/p99.
+/// completed per second, and create → COMPLETED seen by a subscriber, p50/p99. With several
+/// servers (nodes on one PostgreSQL database), creates alternate between them and the subscriber
+/// is on the first.
 struct PipelineBench: Sendable {
   struct Figures: Sendable {
     var tasksPerSecond: Double
     var latency: Latencies
   }
 
-  let server: ServerProcess
+  let servers: [ServerProcess]
   let tasks: Int
   let creators = 16
 
+  init(server: ServerProcess, tasks: Int) { self.init(servers: [server], tasks: tasks) }
+
+  init(servers: [ServerProcess], tasks: Int) {
+    self.servers = servers
+    self.tasks = tasks
+  }
+
   func run() async throws -> Figures {
-    try await server.withUnix { client in
-      let service = Easel_V1_TaskService.Client(wrapping: client)
-      _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
+    try await withClients(servers[...]) { clients in
+      let services = clients.map { Easel_V1_TaskService.Client(wrapping: $0) }
+      let service = services[0]
+      _ = try await Easel_V1_CreditService.Client(wrapping: clients[0]).grantCredits(.with {
         $0.userID = "pipe"
         $0.amount = 1 << 50
         $0.reason = "benchmark"
@@ -48,6 +59,7 @@ struct PipelineBench: Sendable {
         for await _ in opened { break }
         try await Task.sleep(for: .milliseconds(200))
         for creator in 0..<creators {
+          let service = services[creator % services.count]
           group.addTask {
             for index in stride(from: creator, to: tasks, by: creators) {
               var request = RPCBench.create
@@ -63,5 +75,15 @@ struct PipelineBench: Sendable {
         throw BenchError("the pipeline stream ended early")
       }
     }
+  }
+}
+
+/// A client of each server, for the duration of `body`.
+private func withClients<T: Sendable>(
+  _ servers: ArraySlice<ServerProcess>, _ body: ([GRPCClient<HTTP2ClientTransport.Posix>]) async throws -> T
+) async throws -> T {
+  guard let first = servers.first else { return try await body([]) }
+  return try await first.withUnix { client in
+    try await withClients(servers.dropFirst()) { rest in try await body([client] + rest) }
   }
 }

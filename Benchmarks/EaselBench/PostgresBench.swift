@@ -3,15 +3,21 @@ import EaselRPC
 import EaselServer
 import Foundation
 
-/// CreateTask and GetTask on the PostgreSQL store, each against the same figure on SQLite in
-/// the same run: what a shared database costs a node.
+/// The PostgreSQL store: CreateTask against raw PostgreSQL writing the same rows, one node against
+/// two, GetTask and the pipeline against the same figures on SQLite in the same run.
 struct PostgresBench {
   struct Figures {
+    /// PostgresBaseline: the same rows, one transaction each, over `accounts` accounts.
+    var raw: Double
     var create: H2Load.Result
     /// The same load spread over `accounts` accounts: an account's changes wait for each other
     /// (its row is locked until commit), different accounts' do not.
     var createManyAccounts: H2Load.Result
+    /// The same, half the accounts on each of two nodes on one database.
+    var createTwoNodes: H2Load.Result
     var get: H2Load.Result
+    var pipeline: PipelineBench.Figures
+    var pipelineTwoNodes: PipelineBench.Figures
     var rss: Int
   }
 
@@ -21,6 +27,7 @@ struct PostgresBench {
   let h2load: H2Load
   let creates: Int
   let gets: Int
+  let pipelineTasks: Int
   static let accounts = 16
 
   /// A new, empty database on the server at `url`; its URL.
@@ -38,25 +45,14 @@ struct PostgresBench {
   }
 
   func run() async throws -> Figures {
+    let raw = try await PostgresBaseline.tasksPerSecond(url: url, count: creates, accounts: Self.accounts)
+
     let databaseURL = try Self.freshDatabaseURL(url: url, name: "rpc")
-    let server = try ServerProcess(
-      easeld: easeld, data: folder.appendingPathComponent("postgres"), workers: 0,
-      environment: ["EASEL_DATABASE_URL": databaseURL, "EASEL_DATABASE_POOL_SIZE": "16"])
+    let server = try node("one", databaseURL: databaseURL)
     try await server.start()
     let key = try await server.adminKey()
+    try await grant(on: server)
     let taskID = try await server.withUnix { client in
-      _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
-        $0.userID = "bench"
-        $0.amount = 1 << 50
-        $0.reason = "benchmark"
-      })
-      for account in 0..<Self.accounts {
-        _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
-          $0.userID = "bench-\(account)"
-          $0.amount = 1 << 50
-          $0.reason = "benchmark"
-        })
-      }
       let tasks = Easel_V1_TaskService.Client(wrapping: client)
       let id = try await tasks.createTask(RPCBench.create).id
       _ = try await tasks.getTask(.with { $0.userID = "bench"; $0.taskID = id })  // h2load can't see gRPC errors
@@ -65,11 +61,7 @@ struct PostgresBench {
     let create = try h2load.run(
       "easel.v1.TaskService/CreateTask", body: try h2load.frame("pg-create", RPCBench.create),
       target: .tcp(port: server.port), requests: creates, clients: 16, streams: 16, key: key)
-    let accountBodies = try (0..<Self.accounts).map { account in
-      var request = RPCBench.create
-      request.userID = "bench-\(account)"
-      return try h2load.frame("pg-create-\(account)", request)
-    }
+    let accountBodies = try accountFrames()
     let createManyAccounts = try h2load.run(
       "easel.v1.TaskService/CreateTask", bodies: accountBodies, target: .tcp(port: server.port),
       requestsEach: creates / Self.accounts, clients: 1, streams: 256 / Self.accounts, key: key)
@@ -82,6 +74,61 @@ struct PostgresBench {
       "easel.v1.TaskService/GetTask", body: getBody, target: .unix(path: server.socket), requests: gets, clients: 16, streams: 16)
     let rss = server.rss
     await server.stop()
-    return Figures(create: create, createManyAccounts: createManyAccounts, get: get, rss: rss)
+
+    // Two nodes on one database, each with half of the accounts.
+    let sharedURL = try Self.freshDatabaseURL(url: url, name: "two")
+    let pair = try ["a", "b"].map { try node("two-\($0)", databaseURL: sharedURL) }
+    for node in pair { try await node.start() }
+    let pairKey = try await pair[0].adminKey()
+    try await grant(on: pair[0])
+    let createTwoNodes = try h2load.run(
+      "easel.v1.TaskService/CreateTask",
+      bodies: accountBodies.enumerated().map { ($0.element, H2Load.Target.tcp(port: pair[$0.offset % 2].port)) },
+      requestsEach: creates / Self.accounts, clients: 1, streams: 256 / Self.accounts, key: pairKey)
+    for node in pair { await node.stop() }
+
+    // The pipeline, 4 workers a node.
+    let pipelineURL = try Self.freshDatabaseURL(url: url, name: "pipeline")
+    let single = try node("pipeline", databaseURL: pipelineURL, workers: 4)
+    try await single.start()
+    let pipeline = try await PipelineBench(server: single, tasks: pipelineTasks).run()
+    await single.stop()
+    let pairURL = try Self.freshDatabaseURL(url: url, name: "pipeline_two")
+    let pipelinePair = try ["a", "b"].map { try node("pipeline-\($0)", databaseURL: pairURL, workers: 4) }
+    for node in pipelinePair { try await node.start() }
+    let pipelineTwoNodes = try await PipelineBench(servers: pipelinePair, tasks: pipelineTasks).run()
+    for node in pipelinePair { await node.stop() }
+
+    return Figures(
+      raw: raw, create: create, createManyAccounts: createManyAccounts, createTwoNodes: createTwoNodes, get: get,
+      pipeline: pipeline, pipelineTwoNodes: pipelineTwoNodes, rss: rss)
+  }
+
+  private func node(_ name: String, databaseURL: String, workers: Int = 0) throws -> ServerProcess {
+    try ServerProcess(
+      easeld: easeld, data: folder.appendingPathComponent("postgres-\(name)"), workers: workers,
+      environment: ["EASEL_DATABASE_URL": databaseURL, "EASEL_DATABASE_POOL_SIZE": "16"])
+  }
+
+  /// Credits for "bench" and the `accounts` accounts "bench-N".
+  private func grant(on server: ServerProcess) async throws {
+    try await server.withUnix { client in
+      let credits = Easel_V1_CreditService.Client(wrapping: client)
+      for user in ["bench"] + (0..<Self.accounts).map({ "bench-\($0)" }) {
+        _ = try await credits.grantCredits(.with {
+          $0.userID = user
+          $0.amount = 1 << 50
+          $0.reason = "benchmark"
+        })
+      }
+    }
+  }
+
+  private func accountFrames() throws -> [URL] {
+    try (0..<Self.accounts).map { account in
+      var request = RPCBench.create
+      request.userID = "bench-\(account)"
+      return try h2load.frame("pg-create-\(account)", request)
+    }
   }
 }

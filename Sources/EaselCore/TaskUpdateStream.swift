@@ -70,6 +70,9 @@ public struct TaskUpdateStream: Sendable {
     live: AsyncThrowingStream<GenerationTask, any Error>, send: (GenerationTask, String) async throws -> Void
   ) async throws {
     var last: Int64
+    // With a sequenced log (PostgreSQL), the current states may include changes positioned after
+    // the watermark: those come live again and are skipped here.
+    var current: [String: UInt64] = [:]
     if let resumeToken {
       last = resumeToken.updateID
       while true {
@@ -86,9 +89,11 @@ public struct TaskUpdateStream: Sendable {
         try await send(task, index == active.count - 1 ? ResumeToken(updateID: watermark).text : "")
       }
       last = watermark
+      current = Dictionary(active.map { ($0.id, $0.sequence) }, uniquingKeysWith: max)
     }
     for try await task in live where task.updateID > last {
       last = task.updateID
+      if let sent = current[task.id], task.sequence <= sent { continue }
       try await send(task, ResumeToken(updateID: last).text)
     }
   }

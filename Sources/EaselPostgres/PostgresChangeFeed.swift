@@ -4,8 +4,8 @@ import PostgresNIO
 import Synchronization
 
 /// Every node's view of every node's changes: a dedicated connection LISTENs on the update
-/// channel, and each notification (or reconnection) reads the update log past the last id it has
-/// passed on. The log is the truth and the notification only a wake-up, so a lost connection or a
+/// channel, and each notification (or reconnection) reads the update log past the last position
+/// it has passed on. The log is the truth and the notification only a wake-up, so a lost connection or a
 /// dropped notification delays updates but never loses one.
 final class ChangeListener: Sendable {
   static let batchSize = 500
@@ -14,15 +14,17 @@ final class ChangeListener: Sendable {
   private let configuration: PostgresConnection.Configuration
   private let channel: String
   private let logger: Logger
+  private let cache: TaskReadCache
   private let onChange: (@Sendable (GenerationTask) -> Void)?
   private let connected = Atomic(true)
   /// The connection now listening (each new one is the next generation) and the last update passed on.
   private let delivery = Mutex((generation: 0, last: Int64(0)))
 
   init(
-    configuration: PostgresConnection.Configuration, channel: String, logger: Logger,
+    configuration: PostgresConnection.Configuration, channel: String, logger: Logger, cache: TaskReadCache,
     onChange: (@Sendable (GenerationTask) -> Void)?
   ) {
+    self.cache = cache
     self.configuration = configuration
     self.channel = channel
     self.logger = logger
@@ -77,6 +79,7 @@ final class ChangeListener: Sendable {
           for try await _ in notifications { wake.yield() }
           throw NotificationsEnded()
         }
+        cache.invalidate(nil)  // changes made while not listening drop no entries
         wake.yield()  // catch up on what happened while not listening
         for await _ in wakes {
           try await catchUp(connection, generation: generation)
@@ -95,6 +98,7 @@ final class ChangeListener: Sendable {
       let current = delivery.withLock { delivery in
         guard delivery.generation == generation else { return false }
         for update in updates {
+          cache.invalidate(update.id)  // before streams hear of it: one opened after reads it afresh
           onChange?(update)
           delivery.last = update.updateID
         }

@@ -51,7 +51,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
     return "postgres://\(username)@\(place)/\(database ?? username)?sslmode=\(tls.rawValue)"
   }
 
-  func clientConfiguration(poolSize: Int, connectTimeout: Duration) -> PostgresClient.Configuration {
+  public func clientConfiguration(poolSize: Int, connectTimeout: Duration) -> PostgresClient.Configuration {
     var configuration =
       switch endpoint {
       case .tcp(let host, let port):

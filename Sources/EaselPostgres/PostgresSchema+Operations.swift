@@ -1,5 +1,5 @@
 extension PostgresSchema {
-  /// Several outputs, batches, traces and the operators' tables (v18 to v20).
+  /// Several outputs, batches, traces, the operators' tables and the sequenced update log (v18 to v21).
   static let outputsAndOperations: [(name: String, statements: [String])] = [
     (
       "v18: outputs and batches",
@@ -44,6 +44,27 @@ extension PostgresSchema {
         // GetStats' counts by status and backend read this index alone, not the wide task rows.
         "CREATE INDEX tasks_by_status_backend ON tasks (status, backend)",
         "CREATE INDEX ledger_by_time ON ledger_entries (created_at)",
+      ]
+    ),
+    (
+      // Writers append log rows without a position; the sequencer (see `UpdateSequencer`) numbers
+      // committed rows in order, and readers follow positions. Existing rows keep their ids as
+      // positions. `tasks.update_id` is no longer kept on this store.
+      "v21: sequenced update log",
+      [
+        "ALTER TABLE task_updates ADD COLUMN position BIGINT",
+        "UPDATE task_updates SET position = id",
+        "CREATE UNIQUE INDEX task_updates_by_position ON task_updates (position)",
+        "CREATE INDEX task_updates_unsequenced ON task_updates (id) WHERE position IS NULL",
+        "DROP INDEX task_updates_by_account",
+        "CREATE INDEX task_updates_by_account ON task_updates (platform, user_id, position)",
+        """
+        CREATE TABLE update_log_head (
+          singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+          position BIGINT NOT NULL
+        )
+        """,
+        "INSERT INTO update_log_head (position) SELECT COALESCE(MAX(id), 0) FROM task_updates",
       ]
     ),
   ]

@@ -123,8 +123,7 @@ enum PostgresSchema {
           revoked_at DOUBLE PRECISION
         )
         """,
-        // Every state of every task. Appends are serialised (see `PostgresTransaction.flush`), so id
-        // order is commit order and a reader that has seen id N has seen everything before it.
+        // Every state of every task; since v21 readers follow the position the sequencer assigns.
         """
         CREATE TABLE task_updates (
           id BIGSERIAL PRIMARY KEY,
@@ -360,5 +359,6 @@ enum PostgresSchema {
 /// Keys of the cluster-wide advisory locks Easel takes (arbitrary, fixed numbers).
 enum AdvisoryLock {
   static let migrations: Int64 = 0x4561_7365_6C01
-  static let updateLog: Int64 = 0x4561_7365_6C02
+  /// Held, for as long as its session lives, by the node that sequences the update log.
+  static let sequencer: Int64 = 0x4561_7365_6C03
 }

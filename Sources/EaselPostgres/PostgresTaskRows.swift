@@ -219,7 +219,8 @@ enum PostgresTaskRows {
     return try rows.first?.decode(Int64.self) ?? 0
   }
 
-  /// Logged states after `updateID`, oldest first: of one account, of a platform, or (nil) of everyone.
+  /// Logged states positioned after `updateID`, in position order: of one account, of a platform,
+  /// or (nil) of everyone. Rows the sequencer has not positioned yet are not read.
   static func updates(_ connection: PostgresConnection, after updateID: Int64, scope: UpdateScope?, limit: Int) async throws
     -> [GenerationTask]
   {
@@ -227,15 +228,16 @@ enum PostgresTaskRows {
       switch scope {
       case .account(let account):
         """
-        SELECT id, snapshot FROM task_updates WHERE platform = \(account.platform) AND user_id = \(account.userID)
-          AND id > \(updateID) ORDER BY id LIMIT \(Int64(limit))
+        SELECT position, snapshot FROM task_updates WHERE platform = \(account.platform) AND user_id = \(account.userID)
+          AND position > \(updateID) ORDER BY position LIMIT \(Int64(limit))
         """
       case .platform(let platform):
         """
-        SELECT id, snapshot FROM task_updates WHERE platform = \(platform) AND id > \(updateID) ORDER BY id LIMIT \(Int64(limit))
+        SELECT position, snapshot FROM task_updates WHERE platform = \(platform) AND position > \(updateID)
+        ORDER BY position LIMIT \(Int64(limit))
         """
       case nil:
-        "SELECT id, snapshot FROM task_updates WHERE id > \(updateID) ORDER BY id LIMIT \(Int64(limit))"
+        "SELECT position, snapshot FROM task_updates WHERE position > \(updateID) ORDER BY position LIMIT \(Int64(limit))"
       }
     return try await snapshots(connection, query)
   }
@@ -245,7 +247,10 @@ enum PostgresTaskRows {
   {
     try await snapshots(
       connection,
-      "SELECT id, snapshot FROM task_updates WHERE task_id = \(taskID) AND sequence > \(Int64(sequence)) ORDER BY sequence")
+      """
+      SELECT COALESCE(position, 0), snapshot FROM task_updates WHERE task_id = \(taskID) AND sequence > \(Int64(sequence))
+      ORDER BY sequence
+      """)
   }
 
   private static func snapshots(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [GenerationTask] {

@@ -32,7 +32,9 @@ extension PostgresTaskStore: TaskRecords {
   }
 
   public func task(id: String, account: Account) async throws -> GenerationTask? {
-    try await read { try await PostgresTaskRows.fetch($0, id: id, account: account) }
+    try checkConnected()
+    let task = try await cache.task(id: id) { try await read { try await PostgresTaskRows.fetch($0, id: id) } }
+    return task?.account == account ? task : nil
   }
 
   public func tasks(of account: Account, status: TaskStatus?, page: PageRequest) async throws -> Page<GenerationTask> {

@@ -7,7 +7,8 @@ import Synchronization
 
 /// The store for several nodes: the SQLite store's tables in one PostgreSQL database, shared by
 /// every `easeld`. Row locks make credits exactly-once across nodes, `FOR UPDATE SKIP LOCKED`
-/// hands each task to one worker, and LISTEN/NOTIFY carries every committed change to every node.
+/// hands each task to one worker, and the update log — positioned by one node's sequencer, read
+/// on NOTIFY — carries every committed change to every node.
 public final class PostgresTaskStore: Service, Sendable {
   static let channel = "easel_task_updates"
   static let quiet = Logger(label: "easel.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -16,6 +17,9 @@ public final class PostgresTaskStore: Service, Sendable {
   let logger: Logger
   let operationTimeout: Duration
   private let listener: ChangeListener
+  let sequencer: UpdateSequencer
+  /// Tasks recently read by id (GetTask): this node's commits and the change feed drop entries.
+  let cache = TaskReadCache()
   private let onCommit: (@Sendable (GenerationTask) -> Void)?
   private let migrated = ReadySignal()
 
@@ -35,7 +39,9 @@ public final class PostgresTaskStore: Service, Sendable {
     self.operationTimeout = operationTimeout
     self.onCommit = onCommit
     let connection = try url.connectionConfiguration(connectTimeout: operationTimeout)
-    listener = ChangeListener(configuration: connection, channel: Self.channel, logger: logger, onChange: onChange)
+    listener = ChangeListener(
+      configuration: connection, channel: Self.channel, logger: logger, cache: cache, onChange: onChange)
+    sequencer = UpdateSequencer(configuration: connection, logger: logger)
   }
 
   /// Runs the connection pool, applies pending migrations, then listens for every node's changes,
@@ -57,6 +63,7 @@ public final class PostgresTaskStore: Service, Sendable {
         throw error
       }
       group.addTask { await self.listener.run(after: start) }
+      group.addTask { await self.sequencer.run() }
       migrated.finish(.success(()))
       try? await gracefulShutdown()
       group.cancelAll()
@@ -68,9 +75,9 @@ public final class PostgresTaskStore: Service, Sendable {
     try await migrated.wait()
   }
 
+  /// The last position the sequencer has given.
   static func lastUpdateID(_ connection: PostgresConnection) async throws -> Int64 {
-    for try await id in try await connection.query("SELECT COALESCE(MAX(id), 0)::bigint FROM task_updates", logger: quiet)
-      .decode(Int64.self)
+    for try await id in try await connection.query("SELECT position FROM update_log_head", logger: quiet).decode(Int64.self)
     {
       return id
     }
@@ -80,7 +87,7 @@ public final class PostgresTaskStore: Service, Sendable {
   // MARK: Running queries
 
   /// One transaction, retried when PostgreSQL picked it to break a deadlock or serialisation
-  /// conflict. The changes it logged go to `onCommit` after it commits.
+  /// conflict. The changes it logged go to `onCommit` after it commits, and wake the sequencer.
   func write<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) async throws -> T) async throws -> T {
     var attempt = 1
     while true {
@@ -92,7 +99,11 @@ public final class PostgresTaskStore: Service, Sendable {
             return (result, try await tx.flush())
           }
         }
-        if let onCommit { logged.forEach(onCommit) }
+        if !logged.isEmpty {
+          for task in logged { cache.invalidate(task.id) }
+          sequencer.appendedRows()
+          if let onCommit { logged.forEach(onCommit) }
+        }
         return result
       } catch let error as PostgresRetry where attempt < 5 {
         logger.debug("retrying a transaction", metadata: ["reason": "\(error.sqlState)", "attempt": "\(attempt)"])
@@ -106,6 +117,12 @@ public final class PostgresTaskStore: Service, Sendable {
     try await guarded(body)
   }
 
+  /// Fails UNAVAILABLE while the listener's connection is down: the database is unreachable, and
+  /// the read cache may be missing other nodes' changes.
+  func checkConnected() throws {
+    guard listener.isConnected else { throw PostgresFailure.unavailable }
+  }
+
   /// Runs `operation` on a pooled connection. Fails with UNAVAILABLE while the listener's
   /// connection is down (the database is unreachable): at once, or as soon as that happens during
   /// the operation; and after `operationTimeout` when the database stops answering without closing
@@ -115,7 +132,7 @@ public final class PostgresTaskStore: Service, Sendable {
   )
     async throws -> T
   {
-    guard listener.isConnected else { throw PostgresFailure.unavailable }
+    try checkConnected()
     let (client, listener, timeout) = (client, listener, timeout ?? operationTimeout)
     let race = Race<T>()
     let leased = LeasedConnection()

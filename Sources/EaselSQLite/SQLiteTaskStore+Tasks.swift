@@ -28,7 +28,7 @@ extension SQLiteTaskStore: TaskRecords {
   }
 
   public func task(id: String, account: Account) async throws -> GenerationTask? {
-    let task = try feed.cache.task(id: id) { try readStatementInline { db in try TaskRows.fetch(db, id: id) } }
+    let task = try await feed.cache.task(id: id) { try readStatementInline { db in try TaskRows.fetch(db, id: id) } }
     return task?.account == account ? task : nil
   }
 

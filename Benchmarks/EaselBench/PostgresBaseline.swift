@@ -1,0 +1,100 @@
+import EaselCore
+import EaselServer
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The reference for CreateTask on PostgreSQL: the rows a create writes (the account's new hold
+/// and active count, the user's turn in the fair queue, the task, its logged state, the hold and
+/// its ledger entry) in Easel's migrated schema, one transaction each, 256 in flight over
+/// postgres-nio, spread over `accounts` accounts as the Easel figure is. The faster of two pool
+/// sizes counts: the reference should be the best a hand-written client gets here.
+enum PostgresBaseline {
+  static func tasksPerSecond(url: String, count: Int, accounts: Int) async throws -> Double {
+    let databaseURL = try PostgresBench.freshDatabaseURL(url: url, name: "raw")
+    let logger = Logger(label: "easel-bench.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    try await OpenStore.with(.postgres(try DatabaseURL(databaseURL), poolSize: 2), logger: logger) { _ in }
+    var best = 0.0
+    for connections in [16, 64] {
+      best = max(best, try await run(url: databaseURL, connections: connections, count: count, accounts: accounts))
+    }
+    return best
+  }
+
+  private static func run(url: String, connections: Int, count: Int, accounts: Int) async throws -> Double {
+    let client = PostgresClient(configuration: try DatabaseURL(url).clientConfiguration(poolSize: connections, connectTimeout: .seconds(10)))
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await client.run() }
+      defer { group.cancelAll() }
+      let logger = Logger(label: "easel-bench.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+      for account in 0..<accounts {
+        try await client.query(
+          "INSERT INTO credit_accounts (platform, user_id, balance) VALUES ('default', \("raw-\(account)"), \(Int64(1) << 50)) ON CONFLICT DO NOTHING",
+          logger: logger)
+      }
+      let sample = try sampleTask()
+      let snapshot = try StoredJSON.string(sample)
+      let parameters = try StoredJSON.string(sample.parameters)
+      let started = ContinuousClock.now
+      try await withThrowingTaskGroup(of: Void.self) { senders in
+        for sender in 0..<256 {
+          senders.addTask {
+            for index in stride(from: sender, to: count, by: 256) {
+              let user = "raw-\(index % accounts)"
+              let (id, at) = (UUID().uuidString.lowercased(), Date().timeIntervalSince1970)
+              try await client.withConnection { connection in
+                try await connection.withTransaction(logger: logger) { connection in
+                  try await connection.query(
+                    """
+                    UPDATE credit_accounts SET held = held + 10, active_tasks = active_tasks + 1
+                    WHERE platform = 'default' AND user_id = \(user) RETURNING balance, held
+                    """, logger: logger)
+                  try await connection.query(
+                    """
+                    INSERT INTO queue_keys (platform, user_id, priority, finish) VALUES ('default', \(user), 5, 1)
+                    ON CONFLICT (platform, user_id, priority) DO UPDATE SET finish = queue_keys.finish + 1 RETURNING finish
+                    """, logger: logger)
+                  try await connection.query(
+                    """
+                    INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
+                      template_version, template_category, backend, backend_options, credit_cost, timeout_ms, sequence,
+                      created_at, updated_at)
+                    VALUES (\(id), 'default', \(user), 'image', 'PENDING', 'a benchmark', \(parameters), 'txt2img',
+                      'Text to image', '1', '图片生成', 'default-image', '{}', 10, 120000, 1, \(at), \(at))
+                    """, logger: logger)
+                  try await connection.query(
+                    """
+                    INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at)
+                    VALUES (\(id), 'default', \(user), 1, \(snapshot), \(at))
+                    """, logger: logger)
+                  try await connection.query(
+                    """
+                    INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at)
+                    VALUES (\(id), 'default', \(user), 10, 'OPEN', \(at))
+                    """, logger: logger)
+                  try await connection.query(
+                    """
+                    INSERT INTO ledger_entries (platform, user_id, kind, amount, reason, task_id, balance_after, created_at)
+                    VALUES ('default', \(user), 'HOLD', 10, 'generation', \(id), \(Int64(1) << 50), \(at))
+                    """, logger: logger)
+                }
+              }
+            }
+          }
+        }
+        try await senders.waitForAll()
+      }
+      return Double(count) / (ContinuousClock.now - started).seconds
+    }
+  }
+
+  private static func sampleTask() throws -> GenerationTask {
+    let now = Date()
+    return GenerationTask(
+      id: UUID().uuidString.lowercased(), account: try Account(platform: "default", userID: "raw"), kind: .image,
+      status: .pending, prompt: "a benchmark",
+      parameters: ["prompt": .string("a benchmark"), "width": .integer(64), "height": .integer(64), "seed": .integer(7)],
+      template: TemplateRef(code: "txt2img", name: "Text to image", version: "1", category: "图片生成"),
+      backend: "default-image", creditCost: 10, createdAt: now, updatedAt: now)
+  }
+}
