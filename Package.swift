@@ -182,6 +182,7 @@ let package = Package(
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
       ],
       path: "Benchmarks/EaselBench",
       swiftSettings: strict
@@ -200,6 +201,7 @@ let package = Package(
       dependencies: [
         "EaselServer", "EaselRPC", "EaselSQLite", "EaselPostgres", "EaselCore", "EaselImaging", "EaselModels",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -1,4 +1,5 @@
 import EaselCore
+import EaselPostgres
 import EaselServer
 import Foundation
 import Logging

@@ -65,7 +65,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
     return configuration
   }
 
-  func connectionConfiguration(connectTimeout: Duration) throws -> PostgresConnection.Configuration {
+  public func connectionConfiguration(connectTimeout: Duration) throws -> PostgresConnection.Configuration {
     var configuration =
       switch endpoint {
       case .tcp(let host, let port):
