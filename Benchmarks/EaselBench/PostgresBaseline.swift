@@ -7,9 +7,10 @@ import PostgresNIO
 
 /// The reference for CreateTask on PostgreSQL: the rows a create writes (the account's new hold
 /// and active count, the user's turn in the fair queue, the task, its logged state, the hold and
-/// its ledger entry) in Easel's migrated schema, one transaction each, 256 in flight over
-/// postgres-nio, spread over `accounts` accounts as the Easel figure is. The faster of two pool
-/// sizes counts: the reference should be the best a hand-written client gets here.
+/// its ledger entry) in Easel's migrated schema, one statement and transaction each, as Easel's
+/// own create writes them, 256 in flight over postgres-nio, spread over `accounts` accounts as the
+/// Easel figure is. The faster of two pool sizes counts: the reference should be the best a
+/// hand-written client gets here.
 enum PostgresBaseline {
   static func tasksPerSecond(url: String, count: Int, accounts: Int) async throws -> Double {
     let databaseURL = try PostgresBench.freshDatabaseURL(url: url, name: "raw")
@@ -43,43 +44,32 @@ enum PostgresBaseline {
             for index in stride(from: sender, to: count, by: 256) {
               let user = "raw-\(index % accounts)"
               let (id, at) = (UUID().uuidString.lowercased(), Date().timeIntervalSince1970)
-              try await client.withConnection { connection in
-                try await connection.withTransaction(logger: logger) { connection in
-                  try await connection.query(
-                    """
-                    UPDATE credit_accounts SET held = held + 10, active_tasks = active_tasks + 1
-                    WHERE platform = 'default' AND user_id = \(user) RETURNING balance, held
-                    """, logger: logger)
-                  try await connection.query(
-                    """
-                    INSERT INTO queue_keys (platform, user_id, priority, finish) VALUES ('default', \(user), 5, 1)
-                    ON CONFLICT (platform, user_id, priority) DO UPDATE SET finish = queue_keys.finish + 1 RETURNING finish
-                    """, logger: logger)
-                  try await connection.query(
-                    """
-                    INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
-                      template_version, template_category, backend, backend_options, credit_cost, timeout_ms, sequence,
-                      created_at, updated_at)
-                    VALUES (\(id), 'default', \(user), 'image', 'PENDING', 'a benchmark', \(parameters), 'txt2img',
-                      'Text to image', '1', '图片生成', 'default-image', '{}', 10, 120000, 1, \(at), \(at))
-                    """, logger: logger)
-                  try await connection.query(
-                    """
-                    INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at)
-                    VALUES (\(id), 'default', \(user), 1, \(snapshot), \(at))
-                    """, logger: logger)
-                  try await connection.query(
-                    """
-                    INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at)
-                    VALUES (\(id), 'default', \(user), 10, 'OPEN', \(at))
-                    """, logger: logger)
-                  try await connection.query(
-                    """
-                    INSERT INTO ledger_entries (platform, user_id, kind, amount, reason, task_id, balance_after, created_at)
-                    VALUES ('default', \(user), 'HOLD', 10, 'generation', \(id), \(Int64(1) << 50), \(at))
-                    """, logger: logger)
-                }
-              }
+              // One statement (as Easel's own create): one round trip, its own transaction.
+              try await client.query(
+                """
+                WITH account AS (
+                  UPDATE credit_accounts SET held = held + 10, active_tasks = active_tasks + 1
+                  WHERE platform = 'default' AND user_id = \(user) AND balance - held >= 10 RETURNING balance),
+                queued AS (
+                  INSERT INTO queue_keys (platform, user_id, priority, finish) SELECT 'default', \(user), 5, 1 FROM account
+                  ON CONFLICT (platform, user_id, priority) DO UPDATE SET finish = queue_keys.finish + 1
+                  RETURNING finish - 1 AS rank),
+                inserted AS (
+                  INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
+                    template_version, template_category, backend, backend_options, credit_cost, timeout_ms, sequence,
+                    created_at, updated_at, queue_rank)
+                  SELECT \(id), 'default', \(user), 'image', 'PENDING', 'a benchmark', \(parameters), 'txt2img',
+                    'Text to image', '1', '图片生成', 'default-image', '{}', 10, 120000, 1, \(at), \(at), rank FROM queued
+                  RETURNING id),
+                hold AS (
+                  INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at)
+                  SELECT \(id), 'default', \(user), 10, 'OPEN', \(at) FROM inserted),
+                ledger AS (
+                  INSERT INTO ledger_entries (platform, user_id, kind, amount, reason, task_id, balance_after, created_at)
+                  SELECT 'default', \(user), 'HOLD', 10, 'generation', \(id), balance, \(at) FROM account, inserted)
+                INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at)
+                SELECT \(id), 'default', \(user), 1, \(snapshot), \(at) FROM inserted
+                """, logger: logger)
             }
           }
         }

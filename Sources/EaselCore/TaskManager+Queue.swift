@@ -111,10 +111,11 @@ extension TaskManager {
   }
 
   /// Where a PENDING task stands, refreshed at most once a second; nil for other tasks (or when the
-  /// store can't say right now).
-  public func queueEstimate(of task: GenerationTask) async -> QueueEstimate? {
+  /// store can't say right now). Without `counting`, only what is cached.
+  public func queueEstimate(of task: GenerationTask, counting: Bool = true) async -> QueueEstimate? {
     guard task.status == .pending else { return nil }
     if let cached = estimates.value(for: task.id) { return cached }
+    guard counting else { return nil }
     do {
       guard
         let ahead = try await store.tasksAhead(

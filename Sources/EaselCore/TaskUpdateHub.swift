@@ -35,7 +35,9 @@ public final class TaskUpdateHub: Sendable {
   private let nextID = Atomic<Int>(0)
   private let bufferSize: Int
 
-  public init(bufferSize: Int = 256) {
+  /// The default holds a few of the change feed's pages (PostgreSQL delivers changes a page at a
+  /// time); an idle subscriber's buffer takes no memory.
+  public init(bufferSize: Int = 1_024) {
     self.bufferSize = bufferSize
   }
 

@@ -8,7 +8,8 @@ import Synchronization
 /// it has passed on. The log is the truth and the notification only a wake-up, so a lost connection or a
 /// dropped notification delays updates but never loses one.
 final class ChangeListener: Sendable {
-  static let batchSize = 500
+  /// A page of the log; several fit in a live subscriber's buffer (TaskUpdateHub).
+  static let batchSize = 200
   static let retryDelay: Duration = .milliseconds(500)
 
   private let configuration: PostgresConnection.Configuration

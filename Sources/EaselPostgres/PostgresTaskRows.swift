@@ -13,12 +13,17 @@ enum PostgresTaskRows {
     batch_id, trace_parent, retry_of, lease_owner
     """
 
+  /// The columns a new task sets, in the order `insert` and `createInOneStatement` give them.
+  static let insertedColumns = """
+    id, platform, user_id, kind, status, prompt, parameters, template_code, template_name, template_version,
+    template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence, created_at, updated_at,
+    webhook, priority, queue_rank, start_by, retention_ms, num_outputs, batch_id, trace_parent, retry_of
+    """
+
   static func insert(_ tx: PostgresTransaction, _ task: GenerationTask) async throws {
     try await tx.query(
       """
-      INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
-        template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-        created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms, num_outputs, batch_id, trace_parent, retry_of)
+      INSERT INTO tasks (\(unescaped: insertedColumns))
       VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue),
         \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name),
         \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)),

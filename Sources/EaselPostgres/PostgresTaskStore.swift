@@ -99,17 +99,21 @@ public final class PostgresTaskStore: Service, Sendable {
             return (result, try await tx.flush())
           }
         }
-        if !logged.isEmpty {
-          for task in logged { cache.invalidate(task.id) }
-          sequencer.appendedRows()
-          if let onCommit { logged.forEach(onCommit) }
-        }
+        committed(logged)
         return result
       } catch let error as PostgresRetry where attempt < 5 {
         logger.debug("retrying a transaction", metadata: ["reason": "\(error.sqlState)", "attempt": "\(attempt)"])
         attempt += 1
       }
     }
+  }
+
+  /// After a commit that logged these changes.
+  func committed(_ logged: [GenerationTask]) {
+    guard !logged.isEmpty else { return }
+    for task in logged { cache.invalidate(task.id) }
+    sequencer.appendedRows()
+    if let onCommit { logged.forEach(onCommit) }
   }
 
   /// One read on a pooled connection.

@@ -22,9 +22,11 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
   }
 
   /// The wire form of a task, and where it stands in the queue while PENDING.
-  private func messageWithQueue(_ task: GenerationTask) async -> Easel_V1_Task {
+  /// The task with its queue position and estimated start while PENDING; `counting: false`
+  /// gives them only if known (cached), without counting the queue.
+  private func messageWithQueue(_ task: GenerationTask, counting: Bool = true) async -> Easel_V1_Task {
     var message = message(task)
-    if let queue = await manager.queueEstimate(of: task) { message.queue = queue }
+    if let queue = await manager.queueEstimate(of: task, counting: counting) { message.queue = queue }
     return message
   }
 
@@ -185,8 +187,9 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
       let stream = manager.updateStream(
         scope: scope, taskID: taskID, afterSequence: request.afterSequence, resumeToken: token)
       try await untilCallerLeaves {
+        var counts = QueueCountBudget()
         try await stream.run { task, resumeToken in
-          let message = await messageWithQueue(task)
+          let message = await messageWithQueue(task, counting: counts.take())
           try await response.write(.with {
             $0.sequence = task.sequence
             $0.task = message
@@ -208,8 +211,9 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
     let stream = manager.batchStream(id: request.batchID, account: account)
     try await untilCallerLeaves {
+      var counts = QueueCountBudget()
       try await stream.run { task in
-        let message = await messageWithQueue(task)
+        let message = await messageWithQueue(task, counting: counts.take())
         try await response.write(.with {
           $0.sequence = task.sequence
           $0.task = message

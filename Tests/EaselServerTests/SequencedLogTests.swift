@@ -14,7 +14,10 @@ import Testing
 @Suite(.enabled(if: TestDatabase.isPostgres), .serialized, .timeLimit(.minutes(3)))
 struct SequencedLogTests {
   /// The advisory lock the sequencer holds, as pg_locks shows a bigint key.
-  static let sequencerLock = "locktype = 'advisory' AND granted AND classid = 17761 AND objid = 1936026627"
+  static let sequencerLock = """
+    locktype = 'advisory' AND granted AND classid = 17761 AND objid = 1936026627
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    """
 
   @Test func aReaderMissesNothingWhileTwoNodesWriteAndTheSequencerIsKilled() async throws {
     let url = try #require(try await TestDatabase.url(for: TestServer.temporaryDirectory()))
