@@ -229,6 +229,10 @@ enum PostgresTaskRows {
   static func updates(_ connection: PostgresConnection, after updateID: Int64, scope: UpdateScope?, limit: Int) async throws
     -> [GenerationTask]
   {
+    guard let scope else {
+      return try await snapshots(
+        connection.execute(EveryUpdate(after: updateID, limit: Int64(limit)), logger: PostgresTaskStore.quiet))
+    }
     let query: PostgresQuery =
       switch scope {
       case .account(let account):
@@ -241,10 +245,26 @@ enum PostgresTaskRows {
         SELECT position, snapshot FROM task_updates WHERE platform = \(platform) AND position > \(updateID)
         ORDER BY position LIMIT \(Int64(limit))
         """
-      case nil:
-        "SELECT position, snapshot FROM task_updates WHERE position > \(updateID) ORDER BY position LIMIT \(Int64(limit))"
       }
     return try await snapshots(connection, query)
+  }
+
+  /// The change feed's read, prepared once per connection: every node runs it on each wake-up.
+  struct EveryUpdate: PostgresPreparedStatement {
+    static let sql = "SELECT position, snapshot FROM task_updates WHERE position > $1 ORDER BY position LIMIT $2"
+    var after: Int64
+    var limit: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+      var bindings = PostgresBindings()
+      bindings.append(after)
+      bindings.append(limit)
+      return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> (Int64, String) {
+      try row.decode((Int64, String).self)
+    }
   }
 
   static func updates(_ connection: PostgresConnection, taskID: String, afterSequence sequence: UInt64) async throws
@@ -259,8 +279,12 @@ enum PostgresTaskRows {
   }
 
   private static func snapshots(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [GenerationTask] {
+    try await snapshots(connection.query(query, logger: PostgresTaskStore.quiet).decode((Int64, String).self))
+  }
+
+  private static func snapshots(_ rows: some AsyncSequence<(Int64, String), any Error>) async throws -> [GenerationTask] {
     var tasks: [GenerationTask] = []
-    for try await (id, snapshot) in try await connection.query(query, logger: PostgresTaskStore.quiet).decode((Int64, String).self) {
+    for try await (id, snapshot) in rows {
       var task = try StoredJSON.decode(GenerationTask.self, snapshot)
       task.updateID = id
       tasks.append(task)

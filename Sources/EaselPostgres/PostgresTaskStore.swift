@@ -18,6 +18,7 @@ public final class PostgresTaskStore: Service, Sendable {
   let operationTimeout: Duration
   private let listener: ChangeListener
   let sequencer: UpdateSequencer
+  private let watchdog = PostgresWatchdog()
   /// Tasks recently read by id (GetTask): this node's commits and the change feed drop entries.
   let cache = TaskReadCache()
   private let onCommit: (@Sendable (GenerationTask) -> Void)?
@@ -50,6 +51,7 @@ public final class PostgresTaskStore: Service, Sendable {
   public func run() async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { await self.client.run() }
+      group.addTask { [listener, watchdog] in await watchdog.run { listener.isConnected } }
       let start: Int64
       do {
         // Start-up may wait for other nodes' migrations (an advisory lock): it gets at least the
@@ -137,7 +139,7 @@ public final class PostgresTaskStore: Service, Sendable {
     async throws -> T
   {
     try checkConnected()
-    let (client, listener, timeout) = (client, listener, timeout ?? operationTimeout)
+    let (client, timeout) = (client, timeout ?? operationTimeout)
     let race = Race<T>()
     let leased = LeasedConnection()
     let work = race.run {
@@ -149,17 +151,10 @@ public final class PostgresTaskStore: Service, Sendable {
     }
     // An outage that starts while the operation waits (for a pooled connection, say) ends it too,
     // as soon as the listener notices.
-    let watch = race.run {
-      let deadline = ContinuousClock.now + timeout
-      while ContinuousClock.now < deadline {
-        try await Task.sleep(for: .milliseconds(100))
-        guard listener.isConnected else { throw PostgresFailure.unavailable }
-      }
-      throw EaselError(.unavailable, "the database did not answer within \(timeout); try again shortly")
-    }
+    let watched = watchdog.watch(timeout: timeout) { race.finish(.failure($0)) }
     defer {
       work.cancel()
-      watch.cancel()
+      watchdog.release(watched)
     }
     do {
       return try await race.value()

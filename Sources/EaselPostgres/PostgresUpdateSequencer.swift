@@ -135,22 +135,32 @@ final class UpdateSequencer: Sendable {
   /// Positions up to `batchSize` committed rows, oldest id first, after the head; moves the head
   /// and wakes every node's listener in the same transaction. Returns how many it positioned.
   private func sequenceBatch(_ connection: PostgresConnection) async throws -> Int {
-    let rows = try await connection.query(
-      """
+    for try await count in try await connection.execute(SequenceBatch(), logger: PostgresTaskStore.quiet) {
+      return Int(count)
+    }
+    return 0
+  }
+
+  /// Prepared once per connection: it runs many times a second under load.
+  struct SequenceBatch: PostgresPreparedStatement {
+    static let sql = """
       WITH head AS (SELECT position FROM update_log_head),
       pending AS (
         SELECT id, row_number() OVER (ORDER BY id) AS n FROM task_updates
-        WHERE position IS NULL ORDER BY id LIMIT \(Int64(Self.batchSize))),
+        WHERE position IS NULL ORDER BY id LIMIT \(UpdateSequencer.batchSize)),
       assigned AS (
         UPDATE task_updates u SET position = head.position + pending.n FROM pending, head
         WHERE u.id = pending.id RETURNING u.position),
       moved AS (
         UPDATE update_log_head SET position = (SELECT MAX(position) FROM assigned)
-        WHERE EXISTS (SELECT 1 FROM assigned) RETURNING pg_notify(\(PostgresTaskStore.channel), ''))
+        WHERE EXISTS (SELECT 1 FROM assigned) RETURNING pg_notify('\(PostgresTaskStore.channel)', ''))
       SELECT (SELECT COUNT(*) FROM assigned)::BIGINT, (SELECT COUNT(*) FROM moved)::BIGINT
-      """, logger: PostgresTaskStore.quiet
-    ).decode((Int64, Int64).self)
-    for try await (count, _) in rows { return Int(count) }
-    return 0
+      """
+
+    func makeBindings() throws -> PostgresBindings { PostgresBindings() }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int64 {
+      try row.decode((Int64, Int64).self).0
+    }
   }
 }
