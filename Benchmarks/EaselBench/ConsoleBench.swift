@@ -93,16 +93,10 @@ struct ConsoleBench {
     return Page(path: path, p50: samples[samples.count / 2], p95: samples[Int(Double(samples.count) * 0.95) - 1])
   }
 
-  /// The process's CPU time over `duration`, in % of one core (from /proc/PID/stat).
+  /// The process's CPU time over `duration`, in % of one core.
   private func cpu(of pid: Int32, over duration: Duration) async throws -> Double {
-    func ticks() throws -> Double {
-      let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
-      let fields = stat[stat.lastIndex(of: ")")!...].split(separator: " ")
-      return Double(fields[12])! + Double(fields[13])!  // utime and stime (fields 14 and 15)
-    }
-    let before = try ticks()
+    let before = cpuSeconds(pid: pid)
     try await Task.sleep(for: duration)
-    let used = (try ticks() - before) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    return used / duration.seconds * 100
+    return (cpuSeconds(pid: pid) - before) / duration.seconds * 100
   }
 }

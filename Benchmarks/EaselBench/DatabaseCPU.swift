@@ -6,10 +6,13 @@ import Foundation
 struct DatabaseCPU {
   let postmaster: Int32
 
-  /// The cluster behind `url` (its postmaster is the parent of a backend).
+  /// The cluster behind `url` (its postmaster is the checkpointer's parent).
   init(url: String) throws {
-    let backend = try shell("psql", [url, "-tAc", "SELECT pg_backend_pid()"]).trimmingCharacters(in: .whitespacesAndNewlines)
-    guard let pid = Int32(backend), let parent = Self.parent(of: pid) else { throw BenchError("no backend pid from \(url)") }
+    let checkpointer = try shell("psql", [url, "-tAc", "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'"])
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    guard let pid = Int32(checkpointer), let parent = Self.parent(of: pid) else {
+      throw BenchError("no checkpointer found through \(url)")
+    }
     postmaster = parent
   }
 

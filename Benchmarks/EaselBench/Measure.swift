@@ -48,3 +48,12 @@ final class Locked<Value: Sendable>: Sendable {
 
   func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }
+
+/// CPU seconds (user and system) the process has used, from /proc/PID/stat.
+func cpuSeconds(pid: Int32) -> Double {
+  guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+    return 0
+  }
+  let fields = stat[close...].split(separator: " ")
+  return ((Double(fields[12]) ?? 0) + (Double(fields[13]) ?? 0)) / Double(sysconf(Int32(_SC_CLK_TCK)))  // fields 14 and 15
+}

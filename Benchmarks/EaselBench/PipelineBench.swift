@@ -79,7 +79,7 @@ struct PipelineBench: Sendable {
 }
 
 /// A client of each server, for the duration of `body`.
-private func withClients<T: Sendable>(
+func withClients<T: Sendable>(
   _ servers: ArraySlice<ServerProcess>, _ body: ([GRPCClient<HTTP2ClientTransport.Posix>]) async throws -> T
 ) async throws -> T {
   guard let first = servers.first else { return try await body([]) }

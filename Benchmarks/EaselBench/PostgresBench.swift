@@ -18,6 +18,8 @@ struct PostgresBench {
     var createManyAccounts: H2Load.Result
     /// The same, half the accounts on each of two nodes on one database.
     var createTwoNodes: H2Load.Result
+    /// Create on one node → its update on a stream at the other, during `createTwoNodes`.
+    var liveAcrossNodes: Latencies
     var get: H2Load.Result
     var pipeline: PipelineBench.Figures
     var pipelineTwoNodes: PipelineBench.Figures
@@ -65,10 +67,12 @@ struct PostgresBench {
     // Over 16 accounts first, on a database as fresh as the reference's.
     let accountBodies = try accountFrames()
     let cpuBefore = cpu.seconds()
+    let easeldBefore = cpuSeconds(pid: server.pid)
     let createManyAccounts = try h2load.run(
       "easel.v1.TaskService/CreateTask", bodies: accountBodies, target: .tcp(port: server.port),
       requestsEach: creates / Self.accounts, clients: 1, streams: 256 / Self.accounts, key: key)
     let databaseMs = (cpu.seconds() - cpuBefore) * 1000 / Double(creates / Self.accounts * Self.accounts)
+    log("one node, \(Self.accounts) accounts: PostgreSQL \(format(databaseMs, digits: 2)) ms and easeld \(format((cpuSeconds(pid: server.pid) - easeldBefore) * 1000 / Double(creates), digits: 2)) ms of CPU per create")
     let create = try h2load.run(
       "easel.v1.TaskService/CreateTask", body: try h2load.frame("pg-create", RPCBench.create),
       target: .tcp(port: server.port), requests: creates, clients: 16, streams: 16, key: key)
@@ -90,10 +94,17 @@ struct PostgresBench {
     for node in pair { try await node.start() }
     let pairKey = try await pair[0].adminKey()
     try await grant(on: pair[0])
+    let (pairDatabaseBefore, pairBefore) = (cpu.seconds(), pair.map { cpuSeconds(pid: $0.pid) })
+    let stopProbe = Locked(false)
+    let probe = Task { try await LiveProbe(subscriber: pair[0], creator: pair[1]).run(until: stopProbe) }
     let createTwoNodes = try h2load.run(
       "easel.v1.TaskService/CreateTask",
       bodies: accountBodies.enumerated().map { ($0.element, H2Load.Target.tcp(port: pair[$0.offset % 2].port)) },
       requestsEach: creates / Self.accounts, clients: 1, streams: 256 / Self.accounts, key: pairKey)
+    stopProbe.withLock { $0 = true }
+    let liveAcrossNodes = try await probe.value
+    let pairEaseld = zip(pair, pairBefore).map { cpuSeconds(pid: $0.pid) - $1 }.reduce(0, +)
+    log("two nodes, \(Self.accounts) accounts: PostgreSQL \(format((cpu.seconds() - pairDatabaseBefore) * 1000 / Double(creates), digits: 2)) ms and easeld \(format(pairEaseld * 1000 / Double(creates), digits: 2)) ms of CPU per create")
     for node in pair { await node.stop() }
 
     // The pipeline, 4 workers a node.
@@ -109,7 +120,7 @@ struct PostgresBench {
     for node in pipelinePair { await node.stop() }
 
     return Figures(
-      raw: raw, rawDatabaseMs: rawDatabaseMs, databaseMs: databaseMs, create: create, createManyAccounts: createManyAccounts, createTwoNodes: createTwoNodes, get: get,
+      raw: raw, rawDatabaseMs: rawDatabaseMs, databaseMs: databaseMs, create: create, createManyAccounts: createManyAccounts, createTwoNodes: createTwoNodes, liveAcrossNodes: liveAcrossNodes, get: get,
       pipeline: pipeline, pipelineTwoNodes: pipelineTwoNodes, rss: rss)
   }
 
@@ -140,4 +151,8 @@ struct PostgresBench {
       return try h2load.frame("pg-create-\(account)", request)
     }
   }
+}
+
+private func log(_ text: String) {
+  FileHandle.standardError.write(Data("easel-bench: \(text)\n".utf8))
 }

@@ -56,7 +56,15 @@ final class QueueEstimateCache: Sendable {
   private let estimates = Mutex(ExpiringEntries<QueueEstimate>(capacity: 10_000))
   private let starts = Mutex(ExpiringEntries<Int>(capacity: 1_000))
 
+  /// Tasks whose position is being counted now: one count at a time per task, however many calls
+  /// ask for it at once (256 GetTasks of one task would otherwise all count when it expires).
+  private let counting = Mutex<Set<String>>([])
+
   func value(for taskID: String) -> QueueEstimate? { estimates.withLock { $0.value(for: taskID) } }
+
+  /// True if this call should count the task's position; false while another one does.
+  func startCounting(_ taskID: String) -> Bool { counting.withLock { $0.insert(taskID).inserted } }
+  func stopCounting(_ taskID: String) { _ = counting.withLock { $0.remove(taskID) } }
   func insert(_ estimate: QueueEstimate, for taskID: String) {
     estimates.withLock { $0.insert(estimate, for: taskID, lifetime: .seconds(1)) }
   }
@@ -111,11 +119,25 @@ extension TaskManager {
   }
 
   /// Where a PENDING task stands, refreshed at most once a second; nil for other tasks (or when the
-  /// store can't say right now). Without `counting`, only what is cached.
-  public func queueEstimate(of task: GenerationTask, counting: Bool = true) async -> QueueEstimate? {
+  /// store can't say right now, or another call is counting it). Without `counting`, only what
+  /// is cached. With `waitingAtMost`, a count that takes longer goes on in the background (for
+  /// the next call) and this one answers nil: a stream does not hold an update back for it.
+  public func queueEstimate(of task: GenerationTask, counting: Bool = true, waitingAtMost limit: Duration? = nil) async
+    -> QueueEstimate?
+  {
     guard task.status == .pending else { return nil }
     if let cached = estimates.value(for: task.id) { return cached }
-    guard counting else { return nil }
+    // Another call counting this task's position now answers for it shortly.
+    guard counting, estimates.startCounting(task.id) else { return nil }
+    let count = Task { [self] in
+      defer { estimates.stopCounting(task.id) }
+      return await countEstimate(of: task)
+    }
+    guard let limit else { return await count.value }
+    return await FirstOf.value(of: count, within: limit) ?? nil
+  }
+
+  private func countEstimate(of task: GenerationTask) async -> QueueEstimate? {
     do {
       guard
         let ahead = try await store.tasksAhead(

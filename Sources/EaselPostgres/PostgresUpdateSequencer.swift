@@ -85,37 +85,40 @@ final class UpdateSequencer: Sendable {
       SELECT set_config('tcp_keepalives_idle', '5', false), set_config('tcp_keepalives_interval', '1', false),
         set_config('tcp_keepalives_count', '3', false)
       """, logger: PostgresTaskStore.quiet)
-    try await connection.listen(on: Self.channel) { notifications in
-      try await withThrowingTaskGroup(of: Void.self) { group in
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask {
+        while true {
+          try await Task.sleep(for: Self.election)
+          ring.yield()
+        }
+      }
+      // Standing by: forward this node's commits to the sequencer, and try to take over.
+      ring.yield()
+      var nextElection = ContinuousClock.now
+      for await _ in rings {
+        if appended.exchange(false, ordering: .relaxed) {
+          try await connection.query("NOTIFY \(unescaped: Self.channel)", logger: PostgresTaskStore.quiet)
+        }
+        guard ContinuousClock.now >= nextElection else { continue }
+        nextElection = .now + Self.election
+        if try await lead(connection) { break }
+      }
+      guard isLeading else { throw CancellationError() }  // canceled while standing by
+      // Leading: only now LISTEN (every notification wakes every listening session).
+      try await connection.listen(on: Self.channel) { notifications in
         group.addTask {
           defer { ring.finish() }  // the connection is gone: stop the loop too
           for try await _ in notifications { ring.yield() }
           throw NotificationsEnded()
         }
-        group.addTask {
-          while true {
-            try await Task.sleep(for: Self.election)
-            ring.yield()
-          }
-        }
-        ring.yield()  // rows appended before this connection served
-        var nextElection = ContinuousClock.now
+        ring.yield()  // rows appended before this node led
         for await _ in rings {
-          if !isLeading {
-            // Another node sequences: tell it about this node's commits.
-            if appended.exchange(false, ordering: .relaxed) {
-              try await connection.query("NOTIFY \(unescaped: Self.channel)", logger: PostgresTaskStore.quiet)
-            }
-            guard ContinuousClock.now >= nextElection else { continue }
-            nextElection = .now + Self.election
-            guard try await lead(connection) else { continue }
-          }
           appended.store(false, ordering: .relaxed)
           while try await sequenceBatch(connection) == Self.batchSize {}
         }
-        group.cancelAll()
-        try await group.next()
       }
+      group.cancelAll()
+      try await group.next()
     }
   }
 

@@ -24,11 +24,17 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
   /// The wire form of a task, and where it stands in the queue while PENDING.
   /// The task with its queue position and estimated start while PENDING; `counting: false`
   /// gives them only if known (cached), without counting the queue.
-  private func messageWithQueue(_ task: GenerationTask, counting: Bool = true) async -> Easel_V1_Task {
+  private func messageWithQueue(_ task: GenerationTask, counting: Bool = true, waitingAtMost limit: Duration? = nil) async
+    -> Easel_V1_Task
+  {
     var message = message(task)
-    if let queue = await manager.queueEstimate(of: task, counting: counting) { message.queue = queue }
+    if let queue = await manager.queueEstimate(of: task, counting: counting, waitingAtMost: limit) { message.queue = queue }
     return message
   }
+
+  /// How long a stream update waits for its queue count (a count still running then is kept for
+  /// later calls).
+  static let streamCountWait: Duration = .milliseconds(10)
 
   /// What CreateTask and QuoteTask take from a request; in a batch, its tasks take the batch's
   /// platform and user unless they name them.
@@ -189,7 +195,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
       try await untilCallerLeaves {
         var counts = QueueCountBudget()
         try await stream.run { task, resumeToken in
-          let message = await messageWithQueue(task, counting: counts.take())
+          let message = await messageWithQueue(task, counting: counts.take(), waitingAtMost: Self.streamCountWait)
           try await response.write(.with {
             $0.sequence = task.sequence
             $0.task = message
@@ -213,7 +219,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     try await untilCallerLeaves {
       var counts = QueueCountBudget()
       try await stream.run { task in
-        let message = await messageWithQueue(task, counting: counts.take())
+        let message = await messageWithQueue(task, counting: counts.take(), waitingAtMost: Self.streamCountWait)
         try await response.write(.with {
           $0.sequence = task.sequence
           $0.task = message
