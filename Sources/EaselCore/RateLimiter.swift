@@ -3,13 +3,8 @@ import Synchronization
 
 /// Token buckets by key: up to `perMinute` calls at once, refilled at `perMinute` a minute.
 public final class RateLimiter: Sendable {
-  private struct Bucket {
-    var tokens: Double
-    var updated: ContinuousClock.Instant
-  }
-
   public let perMinute: Int
-  private let buckets = Mutex<[String: Bucket]>([:])
+  private let buckets = Mutex<[String: TokenBucket]>([:])
 
   public init(perMinute: Int) {
     self.perMinute = perMinute
@@ -19,13 +14,8 @@ public final class RateLimiter: Sendable {
   public func allow(_ key: String, cost: Int = 1, now: ContinuousClock.Instant = .now) -> Bool {
     let capacity = Double(perMinute)
     return buckets.withLock { buckets in
-      var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
-      let elapsed = Double((now - bucket.updated).components.seconds)
-        + Double((now - bucket.updated).components.attoseconds) / 1e18
-      bucket.tokens = min(capacity, bucket.tokens + elapsed * capacity / 60)
-      bucket.updated = now
-      let allowed = bucket.tokens >= Double(cost)
-      if allowed { bucket.tokens -= Double(cost) }
+      var bucket = buckets[key] ?? TokenBucket(capacity: capacity, perSecond: capacity / 60, now: now)
+      let allowed = bucket.take(Double(cost), now: now)
       buckets[key] = bucket
       if buckets.count > 100_000 { buckets = buckets.filter { $0.value.tokens < capacity } }  // forget idle keys
       return allowed

@@ -47,18 +47,8 @@ final class ChangeListener: Sendable {
           delivery.generation += 1
           return delivery.generation
         }
-        // The connection's end ends the listening, even if a catch-up read is stuck on it (see Race).
-        let race = Race<Void>()
-        connection.closeFuture.whenComplete { _ in race.finish(.failure(NotificationsEnded())) }
-        let listening = race.run { try await self.listen(on: connection, generation: generation) }
-        defer { listening.cancel() }
-        do {
-          try await race.value()
-        } catch {
-          try? await connection.close()
-          throw error
-        }
-        try? await connection.close()
+        // The connection's end ends the listening, even if a catch-up read is stuck on it.
+        try await Race.untilClosed(connection) { try await self.listen(on: connection, generation: generation) }
       } catch {
         if Task.isCancelled { break }
         if connected.exchange(false, ordering: .relaxed) {

@@ -1,3 +1,4 @@
+import PostgresNIO
 import Synchronization
 
 /// The first result of several racing tasks; the caller gets it without waiting for the others.
@@ -47,5 +48,25 @@ final class Race<Value: Sendable>: Sendable {
     } onCancel: {
       finish(.failure(CancellationError()))
     }
+  }
+}
+
+extension Race where Value == Void {
+  /// Runs `body` on a dedicated connection until it ends or the connection closes (a query on a
+  /// connection that has just closed may never answer), then closes the connection.
+  static func untilClosed(_ connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> Void)
+    async throws
+  {
+    let race = Race<Void>()
+    connection.closeFuture.whenComplete { _ in race.finish(.failure(NotificationsEnded())) }
+    let running = race.run(body)
+    defer { running.cancel() }
+    do {
+      try await race.value()
+    } catch {
+      try? await connection.close()
+      throw error
+    }
+    try? await connection.close()
   }
 }

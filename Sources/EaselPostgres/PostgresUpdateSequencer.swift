@@ -54,17 +54,7 @@ final class UpdateSequencer: Sendable {
       id += 1
       do {
         let connection = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
-        // A query on a connection that has just closed may never answer (see Race): its end ends this too.
-        let race = Race<Void>()
-        connection.closeFuture.whenComplete { _ in race.finish(.failure(NotificationsEnded())) }
-        let serving = race.run { try await self.serve(on: connection) }
-        defer { serving.cancel() }
-        do {
-          try await race.value()
-        } catch {
-          try? await connection.close()
-          throw error
-        }
+        try await Race.untilClosed(connection) { try await self.serve(on: connection) }
       } catch {
         if Task.isCancelled { break }
         if leading.exchange(false, ordering: .relaxed) {
