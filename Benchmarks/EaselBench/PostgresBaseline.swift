@@ -73,8 +73,8 @@ enum PostgresBaseline {
                 ledger AS (
                   INSERT INTO ledger_entries (platform, user_id, kind, amount, reason, task_id, balance_after, created_at)
                   SELECT 'default', \(user), 'HOLD', 10, 'generation', \(id), balance, \(at) FROM account, inserted)
-                INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at)
-                SELECT \(id), 'default', \(user), 1, \(snapshot), \(at) FROM inserted
+                INSERT INTO task_updates (task_id, platform, user_id, sequence, status, snapshot, created_at)
+                SELECT \(id), 'default', \(user), 1, 'PENDING', \(snapshot), \(at) FROM inserted
                 """, logger: logger)
             }
           }

@@ -271,10 +271,10 @@ public enum UpdateScope: Hashable, Sendable {
   case account(Account)
   case platform(String)
 
-  public func contains(_ task: GenerationTask) -> Bool {
+  public func contains(_ account: Account) -> Bool {
     switch self {
-    case .account(let account): task.account == account
-    case .platform(let platform): task.account.platform == platform
+    case .account(let scoped): account == scoped
+    case .platform(let platform): account.platform == platform
     }
   }
 }

@@ -12,8 +12,8 @@ public final class TaskUpdateHub: Sendable {
       self.taskID = taskID
     }
 
-    func matches(_ task: GenerationTask) -> Bool {
-      scope.contains(task) && (taskID == nil || taskID == task.id)
+    func matches(_ change: TaskChange) -> Bool {
+      scope.contains(change.account) && (taskID == nil || taskID == change.taskID)
     }
   }
 
@@ -87,12 +87,15 @@ public final class TaskUpdateHub: Sendable {
     for continuation in all { continuation.finish() }
   }
 
-  public func publish(_ task: GenerationTask) {
-    let overflowed = routes.withLock { routes in
-      let scoped = [UpdateScope.account(task.account), .platform(task.account.platform)].flatMap { scope in
-        (routes.byScope[scope] ?? [:]).values.filter { $0.filter.matches(task) }.map(\.continuation)
+  /// Offers `change` to the subscribers it matches; the task is decoded only if there are any.
+  public func publish(_ change: TaskChange) {
+    let overflowed = routes.withLock { routes -> [AsyncThrowingStream<GenerationTask, any Error>.Continuation] in
+      let scoped = [UpdateScope.account(change.account), .platform(change.account.platform)].flatMap { scope in
+        (routes.byScope[scope] ?? [:]).values.filter { $0.filter.matches(change) }.map(\.continuation)
       }
-      return (scoped + routes.everywhere.values).filter { continuation in
+      let matched = scoped + routes.everywhere.values
+      guard !matched.isEmpty, let task = change.task else { return [] }
+      return matched.filter { continuation in
         if case .dropped = continuation.yield(task) { true } else { false }
       }
     }

@@ -16,14 +16,14 @@ final class ChangeListener: Sendable {
   private let channel: String
   private let logger: Logger
   private let cache: TaskReadCache
-  private let onChange: (@Sendable (GenerationTask) -> Void)?
+  private let onChange: (@Sendable (TaskChange) -> Void)?
   private let connected = Atomic(true)
   /// The connection now listening (each new one is the next generation) and the last update passed on.
   private let delivery = Mutex((generation: 0, last: Int64(0)))
 
   init(
     configuration: PostgresConnection.Configuration, channel: String, logger: Logger, cache: TaskReadCache,
-    onChange: (@Sendable (GenerationTask) -> Void)?
+    onChange: (@Sendable (TaskChange) -> Void)?
   ) {
     self.cache = cache
     self.configuration = configuration
@@ -83,19 +83,19 @@ final class ChangeListener: Sendable {
   private func catchUp(_ connection: PostgresConnection, generation: Int) async throws {
     while true {
       let last = delivery.withLock { $0.last }
-      let updates = try await PostgresTaskRows.updates(connection, after: last, scope: nil, limit: Self.batchSize)
+      let changes = try await PostgresTaskRows.changes(connection, after: last, limit: Self.batchSize, logger: logger)
       // Only the current connection's reads are passed on: one left behind on a closed connection
       // must not deliver again what its successor has already delivered.
       let current = delivery.withLock { delivery in
         guard delivery.generation == generation else { return false }
-        for update in updates {
-          cache.invalidate(update.id)  // before streams hear of it: one opened after reads it afresh
-          onChange?(update)
-          delivery.last = update.updateID
+        for (position, change) in changes {
+          cache.invalidate(change.taskID)  // before streams hear of it: one opened after reads it afresh
+          onChange?(change)
+          delivery.last = position
         }
         return true
       }
-      if !current || updates.count < Self.batchSize { return }
+      if !current || changes.count < Self.batchSize { return }
     }
   }
 }

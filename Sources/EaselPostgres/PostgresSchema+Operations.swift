@@ -1,5 +1,5 @@
 extension PostgresSchema {
-  /// Several outputs, batches, traces, the operators' tables and the sequenced update log (v18 to v21).
+  /// Several outputs, batches, traces, the operators' tables and the sequenced update log (v18 to v22).
   static let outputsAndOperations: [(name: String, statements: [String])] = [
     (
       "v18: outputs and batches",
@@ -65,6 +65,16 @@ extension PostgresSchema {
         )
         """,
         "INSERT INTO update_log_head (position) SELECT COALESCE(MAX(id), 0) FROM task_updates",
+      ]
+    ),
+    (
+      // Each node's change feed reads every node's changes; the status routes one (wakes workers,
+      // finds subscribers) without decoding its snapshot.
+      "v22: update log status",
+      [
+        "ALTER TABLE task_updates ADD COLUMN status TEXT",
+        "UPDATE task_updates SET status = snapshot::jsonb ->> 'status'",
+        "ALTER TABLE task_updates ALTER COLUMN status SET NOT NULL",
       ]
     ),
   ]

@@ -1,5 +1,6 @@
 import EaselCore
 import Foundation
+import Logging
 import PostgresNIO
 
 /// Task rows and the update log in PostgreSQL. Called only inside a store transaction or read.
@@ -226,13 +227,9 @@ enum PostgresTaskRows {
 
   /// Logged states positioned after `updateID`, in position order: of one account, of a platform,
   /// or (nil) of everyone. Rows the sequencer has not positioned yet are not read.
-  static func updates(_ connection: PostgresConnection, after updateID: Int64, scope: UpdateScope?, limit: Int) async throws
+  static func updates(_ connection: PostgresConnection, after updateID: Int64, scope: UpdateScope, limit: Int) async throws
     -> [GenerationTask]
   {
-    guard let scope else {
-      return try await snapshots(
-        connection.execute(EveryUpdate(after: updateID, limit: Int64(limit)), logger: PostgresTaskStore.quiet))
-    }
     let query: PostgresQuery =
       switch scope {
       case .account(let account):
@@ -249,9 +246,36 @@ enum PostgresTaskRows {
     return try await snapshots(connection, query)
   }
 
-  /// The change feed's read, prepared once per connection: every node runs it on each wake-up.
-  struct EveryUpdate: PostgresPreparedStatement {
-    static let sql = "SELECT position, snapshot FROM task_updates WHERE position > $1 ORDER BY position LIMIT $2"
+  /// The change feed's read of every update after `position`: each change's task is decoded only
+  /// if someone on this node asks for it.
+  static func changes(_ connection: PostgresConnection, after position: Int64, limit: Int, logger: Logger) async throws
+    -> [(position: Int64, change: TaskChange)]
+  {
+    var changes: [(position: Int64, change: TaskChange)] = []
+    let rows = try await connection.execute(EveryChange(after: position, limit: Int64(limit)), logger: PostgresTaskStore.quiet)
+    for try await (position, taskID, platform, userID, status, snapshot) in rows {
+      guard let status = TaskStatus(rawValue: status) else { throw EaselError.internalError("update \(position) has status \(status)") }
+      let change = TaskChange(taskID: taskID, account: try Account(platform: platform, userID: userID), status: status) {
+        do {
+          var task = try StoredJSON.decode(GenerationTask.self, snapshot)
+          task.updateID = position
+          return task
+        } catch {
+          logger.error("can't read a logged task state", metadata: ["task": "\(taskID)", "position": "\(position)", "error": "\(error)"])
+          return nil
+        }
+      }
+      changes.append((position, change))
+    }
+    return changes
+  }
+
+  /// Prepared once per connection: every node runs it on each wake-up.
+  struct EveryChange: PostgresPreparedStatement {
+    static let sql = """
+      SELECT position, task_id, platform, user_id, status, snapshot FROM task_updates WHERE position > $1
+      ORDER BY position LIMIT $2
+      """
     var after: Int64
     var limit: Int64
 
@@ -262,8 +286,8 @@ enum PostgresTaskRows {
       return bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> (Int64, String) {
-      try row.decode((Int64, String).self)
+    func decodeRow(_ row: PostgresRow) throws -> (Int64, String, String, String, String, String) {
+      try row.decode((Int64, String, String, String, String, String).self)
     }
   }
 

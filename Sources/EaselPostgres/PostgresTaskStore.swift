@@ -29,7 +29,7 @@ public final class PostgresTaskStore: Service, Sendable {
   /// - `onCommit` hears the changes this process committed, right after each commit.
   public init(
     url: DatabaseURL, poolSize: Int = 10, operationTimeout: Duration = .seconds(30), logger: Logger,
-    onChange: (@Sendable (GenerationTask) -> Void)? = nil, onCommit: (@Sendable (GenerationTask) -> Void)? = nil
+    onChange: (@Sendable (TaskChange) -> Void)? = nil, onCommit: (@Sendable (GenerationTask) -> Void)? = nil
   ) throws {
     // The pool logs every failed connection attempt at info; the listener reports an outage once.
     var poolLogger = logger

@@ -35,9 +35,9 @@ final class PostgresTransaction {
     for task in changes {
       try await query(
         """
-        INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at)
+        INSERT INTO task_updates (task_id, platform, user_id, sequence, status, snapshot, created_at)
         VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(Int64(task.sequence)),
-          \(try StoredJSON.string(task)), \(task.updatedAt.timeIntervalSince1970))
+          \(task.status.rawValue), \(try StoredJSON.string(task)), \(task.updatedAt.timeIntervalSince1970))
         """)
       try await PostgresWebhookRows.enqueue(self, for: task)
     }

@@ -105,12 +105,15 @@ public final class EaselServer: Sendable {
     do {
       opened = try configuration.storeLocation.open(
         logger: logger,
-        onChange: { task in
-          updates.publish(task)
-          running.observe(task)  // a cancel request, from this node or another, stops the run here
-          let reportsProgress = task.status == .processing && !WebhookEvent.progressEvents(of: task, newPreview: true).isEmpty
-          if reportsProgress || WebhookEvent.caused(by: task) != nil { webhookSignal.wake() }
-          if task.status == .pending { workerSignal.wake() }  // created or requeued, maybe on another node
+        onChange: { change in
+          updates.publish(change)
+          if change.status == .pending {
+            workerSignal.wake()  // created or requeued, maybe on another node
+          } else if let task = change.task {  // (a pending task has no run to stop and causes no webhook event)
+            running.observe(task)  // a cancel request, from this node or another, stops the run here
+            let reportsProgress = task.status == .processing && !WebhookEvent.progressEvents(of: task, newPreview: true).isEmpty
+            if reportsProgress || WebhookEvent.caused(by: task) != nil { webhookSignal.wake() }
+          }
         },
         onCommit: { task in TaskLog.record(task, logger: logger) })
       group = try Self.services(

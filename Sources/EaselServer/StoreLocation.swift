@@ -14,14 +14,14 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
   /// `onChange` hears every committed task change (with PostgreSQL: every node's, in update-log
   /// order); `onCommit` only those this process made.
   public func open(
-    logger: Logger, onChange: (@Sendable (GenerationTask) -> Void)? = nil,
+    logger: Logger, onChange: (@Sendable (TaskChange) -> Void)? = nil,
     onCommit: (@Sendable (GenerationTask) -> Void)? = nil
   ) throws -> OpenStore {
     switch self {
     case .sqlite(let path):
       let store = try SQLiteTaskStore(path: path) { task in
         onCommit?(task)
-        onChange?(task)
+        onChange?(TaskChange(task))
       }
       return OpenStore(store: store, isShared: false, service: nil)
     case .postgres(let url, let poolSize):

@@ -1,5 +1,6 @@
 import EaselCore
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct TaskUpdateHubTests {
@@ -18,7 +19,7 @@ import Testing
     var fastSeen = 0
     var fastIterator = fast.makeAsyncIterator()
     for sequence in 1...40 {
-      hub.publish(try task("t", sequence: UInt64(sequence)))
+      hub.publish(TaskChange(try task("t", sequence: UInt64(sequence))))
       if try await fastIterator.next() != nil { fastSeen += 1 }
     }
     #expect(fastSeen == 40)
@@ -35,12 +36,38 @@ import Testing
   @Test func subscribersSeeOnlyTheirOwnTasks() async throws {
     let hub = TaskUpdateHub()
     let mine = hub.subscribe(.init(scope: .account(try Account(platform: "", userID: "me")), taskID: "t1"))
-    hub.publish(try task("t1", user: "other", sequence: 1))
-    hub.publish(try task("t2", user: "me", sequence: 1))
-    hub.publish(try task("t1", user: "me", sequence: 2))
+    hub.publish(TaskChange(try task("t1", user: "other", sequence: 1)))
+    hub.publish(TaskChange(try task("t2", user: "me", sequence: 1)))
+    hub.publish(TaskChange(try task("t1", user: "me", sequence: 2)))
     hub.finishAll()
     var seen: [UInt64] = []
     for try await update in mine { seen.append(update.sequence) }
     #expect(seen == [2])
+  }
+
+  /// A PostgreSQL node hears every node's changes: one that no subscriber follows is not decoded,
+  /// and one that several follow is decoded once.
+  @Test func aChangeIsDecodedOnlyWhenSomeoneFollowsIt() async throws {
+    let hub = TaskUpdateHub()
+    let me = try Account(platform: "", userID: "me")
+    let decoded = Mutex(0)
+    func change(_ id: String, user: String) throws -> TaskChange {
+      let task = try task(id, user: user, sequence: 1)
+      return TaskChange(taskID: id, account: task.account, status: task.status) {
+        decoded.withLock { $0 += 1 }
+        return task
+      }
+    }
+    hub.publish(try change("nobody-follows", user: "other"))
+    #expect(decoded.withLock { $0 } == 0)
+    let streams = [hub.subscribe(.init(scope: .account(me), taskID: nil)), hub.subscribe(.init(scope: .platform(me.platform), taskID: nil))]
+    hub.publish(try change("followed", user: "me"))
+    #expect(decoded.withLock { $0 } == 1)
+    hub.finishAll()
+    for stream in streams {
+      var seen: [String] = []
+      for try await update in stream { seen.append(update.id) }
+      #expect(seen == ["followed"])
+    }
   }
 }
