@@ -4,7 +4,7 @@ public struct EaselError: Error, Hashable, Sendable, CustomStringConvertible {
   public struct Code: Hashable, Sendable, CustomStringConvertible {
     private enum Wrapped: String, Hashable, Sendable {
       case invalidArgument, notFound, failedPrecondition, resourceExhausted
-      case permissionDenied, unauthenticated, unavailable, internalError
+      case permissionDenied, unauthenticated, unavailable, internalError, outOfRange
     }
     private let wrapped: Wrapped
     private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
@@ -17,6 +17,8 @@ public struct EaselError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let unauthenticated = Code(.unauthenticated)
     public static let unavailable = Code(.unavailable)
     public static let internalError = Code(.internalError)
+    /// A resume point the update log no longer reaches (its retention window trimmed it).
+    public static let outOfRange = Code(.outOfRange)
 
     public var description: String { wrapped.rawValue }
   }
@@ -39,6 +41,14 @@ public struct EaselError: Error, Hashable, Sendable, CustomStringConvertible {
   public static func notFound(_ message: String) -> EaselError { .init(.notFound, message) }
   public static func failedPrecondition(_ message: String) -> EaselError { .init(.failedPrecondition, message) }
   public static func internalError(_ message: String) -> EaselError { .init(.internalError, message) }
+
+  /// A resume token from before the part of the update log its retention window trimmed.
+  public static func resumePointTrimmed(_ updateID: Int64) -> EaselError {
+    .init(
+      .outOfRange,
+      "resume token u\(updateID) is older than the update log's retention window (EASEL_UPDATE_LOG_RETENTION); "
+        + "open a new stream without a resume token: it starts with the current state of every unfinished task")
+  }
 
   /// A request the content policy refuses (`content_blocked`), naming the category, never the term.
   public static func contentBlocked(category: String) -> EaselError {

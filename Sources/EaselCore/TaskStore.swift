@@ -224,12 +224,19 @@ public protocol TemplateVersionStore: Sendable {
   func storedTemplate(code: String, version: String) async throws -> Template?
 }
 
-/// The update log, which orders every stored change of every task: what streams replay.
+/// The update log, which orders every stored change of every task: what streams replay. It keeps
+/// a retention window: older entries are trimmed, oldest first, and a resume point before the
+/// trimmed part is OUT_OF_RANGE.
 public protocol UpdateLog: Sendable {
-  /// Logged task states after `updateID` in log order, at most `limit`.
+  /// Logged task states after `updateID` in log order, at most `limit`. OUT_OF_RANGE when entries
+  /// after `updateID` have been trimmed.
   func updates(after updateID: Int64, scope: UpdateScope, limit: Int) async throws -> [GenerationTask]
-  /// Logged states of one task after `afterSequence`; nil if the account has no such task.
+  /// Logged states of one task after `afterSequence`; nil if the account has no such task. Some
+  /// may have been trimmed: the caller checks that the sequence has no gap.
   func updates(ofTask id: String, account: Account, afterSequence: UInt64) async throws -> [GenerationTask]?
+  /// Deletes up to `limit` of the oldest entries, in log order, stopping at the first one logged
+  /// at or after `cutoff`; how many it deleted.
+  func trimUpdates(loggedBefore cutoff: Date, limit: Int) async throws -> Int
   /// Unfinished tasks, oldest first, and the update log's last id as of the same moment.
   func activeTasks(in scope: UpdateScope) async throws -> (tasks: [GenerationTask], watermark: Int64)
 }

@@ -49,11 +49,18 @@ public struct TaskUpdateStream: Sendable {
       try await send(task, "")
     }
     if afterSequence > 0 {
-      guard let stored = try await store.updates(ofTask: id, account: account, afterSequence: afterSequence) else {
-        throw EaselError.taskNotFound(id)
+      // The current state first: the logged states read after it reach its sequence, unless the
+      // retention window trimmed the first of them.
+      guard let current = try await store.task(id: id, account: account),
+        let stored = try await store.updates(ofTask: id, account: account, afterSequence: afterSequence)
+      else { throw EaselError.taskNotFound(id) }
+      if current.sequence > afterSequence, stored.first?.sequence != afterSequence + 1 {
+        throw EaselError(
+          .outOfRange,
+          "the states of task \(id) after sequence \(afterSequence) are older than the update log's retention window; "
+            + "open a new stream without after_sequence: it starts with the task's current state")
       }
       for task in stored { try await deliver(task) }
-      guard let current = try await store.task(id: id, account: account) else { throw EaselError.taskNotFound(id) }
       if current.status.isTerminal, current.sequence <= last { return }
     } else {
       guard let current = try await store.task(id: id, account: account) else { throw EaselError.taskNotFound(id) }

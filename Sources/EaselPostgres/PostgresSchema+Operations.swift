@@ -1,5 +1,6 @@
 extension PostgresSchema {
-  /// Several outputs, batches, traces, the operators' tables and the sequenced update log (v18 to v22).
+  /// Several outputs, batches, traces, the operators' tables, the sequenced update log and its
+  /// retention (v18 to v23).
   static let outputsAndOperations: [(name: String, statements: [String])] = [
     (
       "v18: outputs and batches",
@@ -75,6 +76,19 @@ extension PostgresSchema {
         "ALTER TABLE task_updates ADD COLUMN status TEXT",
         "UPDATE task_updates SET status = snapshot::jsonb ->> 'status'",
         "ALTER TABLE task_updates ALTER COLUMN status SET NOT NULL",
+      ]
+    ),
+    (
+      // How far the retention window has trimmed the update log: resuming before it is OUT_OF_RANGE.
+      "v23: update log retention",
+      [
+        """
+        CREATE TABLE update_log_trimmed (
+          singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+          position BIGINT NOT NULL
+        )
+        """,
+        "INSERT INTO update_log_trimmed (position) VALUES (0)",
       ]
     ),
   ]

@@ -5,7 +5,12 @@ import PostgresNIO
 /// UpdateLog: the update log streams replay from.
 extension PostgresTaskStore: UpdateLog {
   public func updates(after updateID: Int64, scope: UpdateScope, limit: Int) async throws -> [GenerationTask] {
-    try await read { try await PostgresTaskRows.updates($0, after: updateID, scope: scope, limit: limit) }
+    try await read { connection in
+      let updates = try await PostgresTaskRows.updates(connection, after: updateID, scope: scope, limit: limit)
+      // Read after the entries: a trim in between shows here.
+      guard try await Self.trimmedThrough(connection) <= updateID else { throw EaselError.resumePointTrimmed(updateID) }
+      return updates
+    }
   }
 
   public func updates(ofTask id: String, account: Account, afterSequence: UInt64) async throws -> [GenerationTask]? {
@@ -22,5 +27,30 @@ extension PostgresTaskStore: UpdateLog {
       let watermark = try await Self.lastUpdateID(tx.connection)
       return (try await PostgresTaskRows.active(tx.connection, scope: scope), watermark)
     }
+  }
+
+  public func trimUpdates(loggedBefore cutoff: Date, limit: Int) async throws -> Int {
+    try await write { tx in
+      // The row lock makes nodes trimming at once take turns.
+      let trimmed = try await tx.query("SELECT position FROM update_log_trimmed FOR UPDATE").first?["position"].decode(Int64.self) ?? 0
+      var due: [Int64] = []
+      let oldest = try await tx.query(
+        "SELECT position, created_at FROM task_updates WHERE position > \(trimmed) ORDER BY position LIMIT \(Int64(limit))")
+      for row in oldest {
+        guard try row["created_at"].decode(Double.self) < cutoff.timeIntervalSince1970 else { break }
+        due.append(try row["position"].decode(Int64.self))
+      }
+      guard let through = due.last else { return 0 }
+      try await tx.query("DELETE FROM task_updates WHERE position > \(trimmed) AND position <= \(through)")
+      try await tx.query("UPDATE update_log_trimmed SET position = \(through)")
+      return due.count
+    }
+  }
+
+  private static func trimmedThrough(_ connection: PostgresConnection) async throws -> Int64 {
+    for try await position in try await connection.query("SELECT position FROM update_log_trimmed", logger: quiet).decode(Int64.self) {
+      return position
+    }
+    return 0
   }
 }

@@ -12,6 +12,7 @@ extension EaselError: RPCErrorConvertible {
     case .permissionDenied: .permissionDenied
     case .unauthenticated: .unauthenticated
     case .unavailable: .unavailable
+    case .outOfRange: .outOfRange
     default: .internalError
     }
   }

@@ -1,7 +1,7 @@
 import GRDB
 
 extension Schema {
-  /// Several outputs, batches, traces and the operators' tables (v18 to v20).
+  /// Several outputs, batches, traces, the operators' tables and the update log's retention (v18 to v21).
   static func registerOutputsAndOperations(_ migrator: inout DatabaseMigrator) {
     migrator.registerMigration("v18: outputs and batches") { db in
       try db.execute(
@@ -55,6 +55,17 @@ extension Schema {
           CREATE INDEX tasks_by_status_creation ON tasks (status, created_at DESC, id DESC);
           CREATE INDEX tasks_by_status_backend ON tasks (status, backend);
           CREATE INDEX ledger_by_time ON ledger_entries (created_at);
+          """)
+    }
+    migrator.registerMigration("v21: update log retention") { db in
+      // How far the retention window has trimmed the update log: resuming before it is OUT_OF_RANGE.
+      try db.execute(
+        sql: """
+          CREATE TABLE update_log_trimmed (
+            singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+            position INTEGER NOT NULL
+          );
+          INSERT INTO update_log_trimmed (singleton, position) VALUES (1, 0);
           """)
     }
   }

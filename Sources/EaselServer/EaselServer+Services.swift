@@ -116,7 +116,8 @@ extension EaselServer {
     let prober = FleetProber(fleets: Array(fleets.values), logger: logger, wake: { workerSignal.wake() })
     let sweeper = ArtifactSweeper(
       store: store, artifacts: artifacts, interval: configuration.retentionSweepInterval, logger: logger)
-    var gated: [any Service] = [webhooks, pauseWatcher, pool, reloader, prober, sweeper]
+    let trimmer = UpdateLogTrimmer(log: store, retention: configuration.updateLogRetention, logger: logger)
+    var gated: [any Service] = [webhooks, pauseWatcher, pool, reloader, prober, sweeper, trimmer]
     if !configuration.promptBlocklists.isEmpty { gated.append(promptPolicy) }  // it reloads on SIGHUP
     if let address = configuration.metrics {
       gated.append(MetricsEndpoint(address: address, logger: logger, onListening: readiness.metricsListening) {

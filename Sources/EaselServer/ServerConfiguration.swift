@@ -67,6 +67,9 @@ public struct ServerConfiguration: Sendable {
   /// How long ended tasks keep their artifacts (`EASEL_RETENTION_DAYS`), and how often the sweep runs.
   public var retention = RetentionSettings()
   public var retentionSweepInterval: Duration = .seconds(60)
+  /// How long the update log keeps each entry (`EASEL_UPDATE_LOG_RETENTION`): how far back streams
+  /// can resume.
+  public var updateLogRetention: Duration = .seconds(86_400)
   /// Words and patterns prompts may not contain (`EASEL_PROMPT_BLOCKLIST`): a file for every
   /// platform and files of some platforms' own, reloaded on SIGHUP.
   public var promptBlocklists = BlocklistFiles()

@@ -199,6 +199,11 @@ struct Environment {
       let period = Duration.milliseconds(Int64(days * 86_400_000))
       if parts.count == 2 { configuration.retention.platformPeriods[parts[0]] = period } else { configuration.retention.defaultPeriod = period }
     }
+    if let retention = self["EASEL_UPDATE_LOG_RETENTION"] {
+      let seconds = try DurationText.seconds(retention, of: describe("EASEL_UPDATE_LOG_RETENTION"))
+      guard seconds >= 1 else { throw ValidationError("\(describe("EASEL_UPDATE_LOG_RETENTION")) must be 1s or more") }
+      configuration.updateLogRetention = .milliseconds(Int64(seconds * 1000))
+    }
     for pair in (self["EASEL_PLATFORM_WEIGHTS"] ?? "").split(separator: ",") {
       let parts = pair.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
       guard parts.count == 2, let weight = Double(parts[1]), weight > 0, weight <= 1000 else {

@@ -15,14 +15,14 @@ struct PurgeCommand: AsyncParsableCommand {
 
   @OptionGroup var options: MaintenanceOptions
 
-  @Option(help: "Retention: a number followed by d (days), h (hours) or m (minutes).")
+  @Option(help: "Retention: a number followed by d (days), h (hours), m (minutes) or s (seconds).")
   var olderThan: String
 
   @Flag(help: "Count the tasks and artifacts that would be deleted, and delete nothing.")
   var dryRun = false
 
   func run() async throws {
-    let cutoff = Date().addingTimeInterval(-(try Self.seconds(olderThan)))
+    let cutoff = Date().addingTimeInterval(-(try DurationText.seconds(olderThan, of: "--older-than")))
     try await reportingFailures {
       if dryRun {
         let found = try await options.withExistingStore { try await $0.purgeableTasks(finishedBefore: cutoff) }
@@ -40,13 +40,5 @@ struct PurgeCommand: AsyncParsableCommand {
         throw EaseldFailure("these artifacts could not be deleted; delete them by hand:\n" + failed.joined(separator: "\n"))
       }
     }
-  }
-
-  static func seconds(_ text: String) throws -> TimeInterval {
-    let units: [Character: TimeInterval] = ["d": 86_400, "h": 3_600, "m": 60]
-    guard let unit = text.last.flatMap({ units[$0] }), let count = Double(text.dropLast()), count >= 0 else {
-      throw ValidationError("--older-than \(text) is not like 30d, 12h or 90m")
-    }
-    return count * unit
   }
 }

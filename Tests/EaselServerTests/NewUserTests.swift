@@ -272,12 +272,13 @@ final class LiveProcess {
 
   var lines: [String] { output.lines.withLock { $0 } }
 
-  init(_ name: String, _ arguments: [String]) throws {
+  /// `withStandardError`: its stderr lines come in `lines` too.
+  init(_ name: String, _ arguments: [String], withStandardError: Bool = false) throws {
     process.executableURL = try Binaries.url(name)
     process.arguments = arguments
     let out = Pipe()
     process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
+    process.standardError = withStandardError ? out : FileHandle.nullDevice
     try process.run()
     // A blocking read on a thread of its own until end of file (no dispatch read source: those
     // crash swift-corelibs-foundation when the handle goes away first).
@@ -308,6 +309,10 @@ final class LiveProcess {
 
   func interrupt() {
     process.kill(SIGINT)
+  }
+
+  func signal(_ number: Int32) {
+    process.kill(number)
   }
 
   func stop() {

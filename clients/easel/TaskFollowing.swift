@@ -17,7 +17,7 @@ private struct StreamPosition: Sendable {
 
 /// Prints a task's (or a user's) updates as they come, and returns the final state. A stream the
 /// server ends or drops (a restart, a slow terminal) is opened again from where it stopped, for up
-/// to a minute. With `previews`, each new live preview is saved there as `TASK-STEP.jpg`.
+/// to a minute; from the current state if that point is past the update log's retention window. With `previews`, each new live preview is saved there as `TASK-STEP.jpg`.
 func follow(
   _ clients: EaselClients, platform: String, userID: String, taskID: String, json: Bool, printFinal: Bool,
   previews: URL? = nil
@@ -55,7 +55,15 @@ func follow(
     if position.finished { break }
     // Ended without an end (the server stopped) or dropped: resume, unless the error is final.
     if let failure {
-      guard let status = failure as? RPCError, [.unavailable, .resourceExhausted].contains(status.code) else { throw failure }
+      guard let status = failure as? RPCError, [.unavailable, .resourceExhausted, .outOfRange].contains(status.code) else {
+        throw failure
+      }
+      if status.code == .outOfRange {
+        // Away longer than the update log keeps: start afresh, from the current states.
+        FileHandle.standardError.write(Data("easel: \(status.message); following from the current state\n".utf8))
+        (position.afterSequence, position.resumeToken) = (0, "")
+        continue
+      }
     }
     retries = position.afterSequence == request.afterSequence ? retries + 1 : 0
     guard retries <= 60 else { throw failure ?? RPCError(code: .unavailable, message: "the update stream keeps ending") }

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import grpc
@@ -8,6 +9,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from google.protobuf.descriptor_pool import DescriptorPool
 
 from easel_client import EaselClient, EaselError, TaskStatus
+from easel.v1 import tasks_pb2  # noqa: E402 (on the path once easel_client is imported)
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example.py"
 
@@ -99,6 +101,28 @@ def test_a_user_stream_resumes_from_its_token(server):
             if update.task.status == TaskStatus.Value("TASK_STATUS_COMPLETED"):
                 break
         assert [u.sequence for u in rest] == [2, 3]
+
+
+def test_a_resume_point_past_the_retention_window_starts_afresh(tmp_path):
+    from conftest import Server
+
+    server = Server(tmp_path, {"EASEL_UPDATE_LOG_RETENTION": "1s"})
+    try:
+        with EaselClient(server.unix, user_id="late") as easel:
+            easel.grant(10)
+            task = easel.create("txt2img", prompt="a fossil", params={"width": 64, "height": 64})
+            easel.wait(task.id)
+            # The server trims four times a window: after two windows the task's states are gone.
+            time.sleep(2)
+            seen = [(u.sequence, u.task.status) for u in easel.watch(task.id, after_sequence=1)]
+            assert seen == [(3, TaskStatus.Value("TASK_STATUS_COMPLETED"))]
+            with pytest.raises(grpc.RpcError) as trimmed:
+                next(iter(easel._tasks.StreamTaskUpdates(
+                    tasks_pb2.StreamTaskUpdatesRequest(user_id="late", resume_token="u0"))))
+            assert trimmed.value.code() == grpc.StatusCode.OUT_OF_RANGE
+            assert "open a new stream without a resume token" in trimmed.value.details()
+    finally:
+        assert server.stop() == 0
 
 
 def test_tls_with_a_root_certificate_and_the_ledger(tmp_path):
