@@ -4,7 +4,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Synchronization
 
-/// Figure 3: tasks through the whole pipeline (procedural backend, zero latency, 64×64 images):
+/// Figure 3: tasks through the whole pipeline (procedural backend, zero latency, `size`² images):
 /// completed per second, and create → COMPLETED seen by a subscriber, p50/p99. With several
 /// servers (nodes on one PostgreSQL database), creates alternate between them and the subscriber
 /// is on the first.
@@ -16,13 +16,15 @@ struct PipelineBench: Sendable {
 
   let servers: [ServerProcess]
   let tasks: Int
+  let size: Int
   let creators = 16
 
-  init(server: ServerProcess, tasks: Int) { self.init(servers: [server], tasks: tasks) }
+  init(server: ServerProcess, tasks: Int, size: Int = 64) { self.init(servers: [server], tasks: tasks, size: size) }
 
-  init(servers: [ServerProcess], tasks: Int) {
+  init(servers: [ServerProcess], tasks: Int, size: Int = 64) {
     self.servers = servers
     self.tasks = tasks
+    self.size = size
   }
 
   func run() async throws -> Figures {
@@ -65,6 +67,8 @@ struct PipelineBench: Sendable {
               var request = RPCBench.create
               request.userID = "pipe"
               request.parameters.fields["prompt"] = .init(stringValue: "pipeline \(index)")
+              request.parameters.fields["width"] = .init(numberValue: Double(size))
+              request.parameters.fields["height"] = .init(numberValue: Double(size))
               sent.withLock { $0["pipeline \(index)"] = .now }
               _ = try await service.createTask(request)
             }

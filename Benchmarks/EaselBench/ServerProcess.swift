@@ -103,12 +103,17 @@ func shell(_ executable: String, _ arguments: [String]) throws -> String {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
   process.arguments = [executable] + arguments
-  let out = Pipe()
+  let (out, errors) = (Pipe(), FileManager.default.temporaryDirectory.appendingPathComponent("easel-bench-\(UUID()).err"))
+  FileManager.default.createFile(atPath: errors.path, contents: nil)
+  defer { try? FileManager.default.removeItem(at: errors) }
   process.standardOutput = out
-  process.standardError = FileHandle.nullDevice
+  process.standardError = try FileHandle(forWritingTo: errors)
   try process.run()
   let data = out.fileHandleForReading.readToEndOfFile()
   process.waitUntilExit()
-  guard process.terminationStatus == 0 else { throw BenchError("\(executable) \(arguments.joined(separator: " ")) failed") }
+  guard process.terminationStatus == 0 else {
+    let said = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+    throw BenchError("\(executable) \(arguments.joined(separator: " ")) failed: \(said.suffix(2_000))")
+  }
   return String(decoding: data, as: UTF8.self)
 }
