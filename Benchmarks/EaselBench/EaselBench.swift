@@ -53,6 +53,7 @@ struct EaselBench: AsyncParsableCommand {
     let startup = api.startup
     try await Task.sleep(for: .milliseconds(300))
     let idleRSS = api.rss
+    let idleParts = residentBreakdown(pid: api.pid)
     let h2load = H2Load(folder: work)
     let rpc = try await RPCBench(server: api, h2load: h2load, requests: quick ? 4_000 : 30_000).run()
     peakRSS = max(peakRSS, api.rss)
@@ -195,6 +196,9 @@ struct EaselBench: AsyncParsableCommand {
     // 7: footprint.
     report.add("Start-up to SERVING (migrations, template load, both listeners)", "\(format(startup.milliseconds, digits: 0)) ms")
     report.add("Resident memory: idle / peak under the loads above", "\(mebibytes(idleRSS)) / \(mebibytes(peakRSS))")
+    report.add(
+      "Idle resident memory, where it goes", idleParts.map { "\($0.part) \(mebibytes($0.bytes))" }.joined(separator: "; "),
+      target: "≤ 40 MiB in all")
 
     let machine = "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(mebibytes(Int(ProcessInfo.processInfo.physicalMemory))) RAM"
     report.notes.append(

@@ -57,3 +57,27 @@ func cpuSeconds(pid: Int32) -> Double {
   let fields = stat[close...].split(separator: " ")
   return ((Double(fields[12]) ?? 0) + (Double(fields[13]) ?? 0)) / Double(sysconf(Int32(_SC_CLK_TCK)))  // fields 14 and 15
 }
+
+/// Where a process's resident memory is (/proc/PID/smaps): its own (heap, thread stacks, caches:
+/// anonymous pages) and the code and data of its executable, the Swift runtime and Foundation, and
+/// the other shared libraries (libvips and what it loads, SQLite, …), which are file-backed and
+/// shared with every process that maps them.
+func residentBreakdown(pid: Int32) -> [(part: String, bytes: Int)] {
+  guard let smaps = try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8) else { return [] }
+  var parts: [String: Int] = [:]
+  var part = "own memory (heap, stacks, caches)"
+  for line in smaps.split(separator: "\n") {
+    let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+    if let first = fields.first, first.contains("-"), fields.count >= 5 {
+      let path = fields.count >= 6 ? String(fields[5]) : ""
+      part =
+        if !path.hasPrefix("/") { "own memory (heap, stacks, caches)" }
+        else if path.hasSuffix("/easeld") { "easeld's code" }
+        else if path.contains("/swift/") { "Swift runtime and Foundation" }
+        else { "other libraries (libvips and its loaders, SQLite, …)" }
+    } else if fields.first == "Rss:", let kilobytes = fields.dropFirst().first.flatMap({ Int($0) }) {
+      parts[part, default: 0] += kilobytes * 1024
+    }
+  }
+  return parts.sorted { $0.value > $1.value }.map { ($0.key, $0.value) }
+}
