@@ -63,7 +63,10 @@ func cpuSeconds(pid: Int32) -> Double {
 /// the other shared libraries (libvips and what it loads, SQLite, …), which are file-backed and
 /// shared with every process that maps them.
 func residentBreakdown(pid: Int32) -> [(part: String, bytes: Int)] {
-  guard let smaps = try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8) else { return [] }
+  // Read to the end: procfs files report no size, and a read by size stops after one page.
+  guard let file = FileHandle(forReadingAtPath: "/proc/\(pid)/smaps") else { return [] }
+  defer { try? file.close() }
+  let smaps = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
   var parts: [String: Int] = [:]
   var part = "own memory (heap, stacks, caches)"
   for line in smaps.split(separator: "\n") {
