@@ -135,17 +135,7 @@ import Testing
     let data = try TestServer.temporaryDirectory()
     let first = try EaseldProcess(data: data, workers: 0)
     try await first.start()
-    let id = try await withUnixClient(first.socketPath) { client in
-      _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
-        $0.userID = "wen"
-        $0.amount = 10
-      })
-      return try await Easel_V1_TaskService.Client(wrapping: client).createTask(.with {
-        $0.userID = "wen"
-        $0.templateCode = "txt2img"
-        $0.parameters.fields["prompt"] = .init(stringValue: "patience")
-      }).id
-    }
+    let id = try await createFundedTask(on: first.socketPath, user: "wen", prompt: "patience")
     // `easel watch` follows the PENDING task; the server stops and a new one (with workers) starts.
     let watch = try LiveProcess("easel", ["watch", id, "--user", "wen", "--server", "unix:\(first.socketPath)"])
     try await watch.waitForLine(within: .seconds(20)) { $0.contains("PENDING") }

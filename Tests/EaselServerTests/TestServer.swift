@@ -93,6 +93,21 @@ func withUnixClient<T: Sendable>(_ path: String, _ body: (GRPCClient<Transport>)
     transport: try .http2NIOPosix(target: .unixDomainSocket(path: path), transportSecurity: .plaintext), handleClient: body)
 }
 
+/// Grants `user` 10 credits and creates a txt2img task with `prompt` over the server's Unix socket; its id.
+func createFundedTask(on path: String, user: String, prompt: String) async throws -> String {
+  try await withUnixClient(path) { client in
+    _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
+      $0.userID = user
+      $0.amount = 10
+    })
+    return try await Easel_V1_TaskService.Client(wrapping: client).createTask(.with {
+      $0.userID = user
+      $0.templateCode = "txt2img"
+      $0.parameters.fields["prompt"] = .init(stringValue: prompt)
+    }).id
+  }
+}
+
 // MARK: - Request helpers
 
 extension TestServer {

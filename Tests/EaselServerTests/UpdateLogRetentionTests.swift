@@ -55,17 +55,7 @@ import Testing
     let retention = ["EASEL_UPDATE_LOG_RETENTION": "1s"]
     let first = try EaseldProcess(data: data, workers: 0, environment: retention)
     try await first.start()
-    let id = try await withUnixClient(first.socketPath) { client in
-      _ = try await Easel_V1_CreditService.Client(wrapping: client).grantCredits(.with {
-        $0.userID = "nap"
-        $0.amount = 10
-      })
-      return try await Easel_V1_TaskService.Client(wrapping: client).createTask(.with {
-        $0.userID = "nap"
-        $0.templateCode = "txt2img"
-        $0.parameters.fields["prompt"] = .init(stringValue: "a long nap")
-      }).id
-    }
+    let id = try await createFundedTask(on: first.socketPath, user: "nap", prompt: "a long nap")
     let watch = try LiveProcess(
       "easel", ["watch", id, "--user", "nap", "--server", "unix:\(first.socketPath)"], withStandardError: true)
     defer { watch.stop() }
