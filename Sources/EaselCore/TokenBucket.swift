@@ -14,9 +14,7 @@ public struct TokenBucket: Sendable {
 
   /// Takes `cost` tokens; false (taking none) when the bucket holds fewer.
   public mutating func take(_ cost: Double = 1, now: ContinuousClock.Instant = .now) -> Bool {
-    let elapsed = now - updated
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    tokens = min(capacity, tokens + max(0, seconds) * perSecond)
+    tokens = min(capacity, tokens + max(0, (now - updated).seconds) * perSecond)
     updated = max(updated, now)
     guard tokens >= cost else { return false }
     tokens -= cost

@@ -31,7 +31,7 @@ final class UpdateLogTrimmer: Service, Sendable {
 
   /// Deletes every entry logged before the window as of `now`; how many.
   func trim(now: Date) async -> Int {
-    let cutoff = now.addingTimeInterval(-Double(retention.components.seconds) - Double(retention.components.attoseconds) / 1e18)
+    let cutoff = now.addingTimeInterval(-retention.seconds)
     var trimmed = 0
     do {
       while true {
