@@ -51,6 +51,7 @@ struct Setting: Sendable {
     Setting(name: "EASEL_PLATFORM_WEIGHTS", defaultValue: ""),
     Setting(name: "EASEL_PRIORITY_AGING_MS", defaultValue: "30000"),
     Setting(name: "EASEL_RETENTION_DAYS", defaultValue: ""),
+    Setting(name: "EASEL_UPDATE_LOG_RETENTION", defaultValue: "24h"),
     Setting(name: "EASEL_PROMPT_BLOCKLIST", defaultValue: ""),
     Setting(name: "EASEL_MODERATION_API_URL", defaultValue: ""),
     Setting(name: "EASEL_MODERATION_API_KEY", defaultValue: "", shown: masked),
