@@ -257,9 +257,7 @@ enum PostgresTaskRows {
       guard let status = TaskStatus(rawValue: status) else { throw EaselError.internalError("update \(position) has status \(status)") }
       let change = TaskChange(taskID: taskID, account: try Account(platform: platform, userID: userID), status: status) {
         do {
-          var task = try StoredJSON.decode(GenerationTask.self, snapshot)
-          task.updateID = position
-          return task
+          return try loggedTask(snapshot, position: position)
         } catch {
           logger.error("can't read a logged task state", metadata: ["task": "\(taskID)", "position": "\(position)", "error": "\(error)"])
           return nil
@@ -308,12 +306,17 @@ enum PostgresTaskRows {
 
   private static func snapshots(_ rows: some AsyncSequence<(Int64, String), any Error>) async throws -> [GenerationTask] {
     var tasks: [GenerationTask] = []
-    for try await (id, snapshot) in rows {
-      var task = try StoredJSON.decode(GenerationTask.self, snapshot)
-      task.updateID = id
-      tasks.append(task)
+    for try await (position, snapshot) in rows {
+      tasks.append(try loggedTask(snapshot, position: position))
     }
     return tasks
+  }
+
+  /// A logged state: its snapshot, and its position in the log as its update id.
+  private static func loggedTask(_ snapshot: String, position: Int64) throws -> GenerationTask {
+    var task = try StoredJSON.decode(GenerationTask.self, snapshot)
+    task.updateID = position
+    return task
   }
 
   static func decode(_ row: PostgresRandomAccessRow) throws -> GenerationTask {
