@@ -19,7 +19,7 @@ struct EaselBench: AsyncParsableCommand {
   @Option(help: "Fan-out subscribers (default 10000, 2000 with --quick).") var subscribers: Int?
   @Option(help: "A PostgreSQL server's URL (Benchmarks/run starts one): adds CreateTask and GetTask on it.")
   var postgres: String?
-  @Option(help: "Run one scenario alone: console, storage, or postgres (with --postgres).") var only: String?
+  @Option(help: "Run one scenario alone: console, storage, pipeline, or postgres (with --postgres).") var only: String?
   @Option(help: "A Python with celery[redis] (Benchmarks/run makes one under .build/): the pipeline's Celery reference.")
   var celeryPython: String?
 
@@ -39,6 +39,18 @@ struct EaselBench: AsyncParsableCommand {
     }
     if only == "storage" {
       try await storageFigures(easeld: easeld, work: work, into: &report)
+      return print(report.markdown)
+    }
+    if only == "pipeline" {
+      let server = try ServerProcess(easeld: easeld, data: work.appendingPathComponent("pipeline"), workers: 4)
+      try await server.start()
+      for size in [64, 512] {
+        let figures = try await PipelineBench(server: server, tasks: size == 64 ? 2_000 : 500, size: size).run()
+        report.add(
+          "Pipeline at \(size)×\(size) (PNG, 4 workers)",
+          "\(format(figures.tasksPerSecond, digits: 0)) tasks/s, p50 \(format(figures.latency.p50)) ms, p99 \(format(figures.latency.p99)) ms")
+      }
+      await server.stop()
       return print(report.markdown)
     }
     if only == "postgres", let postgres {

@@ -1,10 +1,19 @@
 import EaselCore
 import Foundation
+import NIOPosix
 
-/// Artifacts as files under a folder. Writes go to a temporary file that is linked into place,
-/// so a reader or a crash never sees half a file, and an existing file is never replaced (keys
-/// carry a content hash: the same key holds the same bytes).
+/// Artifacts as files under a folder. Writes are durable before they return and never replace
+/// an existing file (keys carry a content hash: the same key holds the same bytes); a reader or a
+/// crash never sees half a file (`DurableFile`).
 public struct LocalArtifactStore: ArtifactStore {
+  /// File writes wait on the disk (fsync): threads of their own keep them off Swift concurrency's
+  /// few cooperative threads, and off the imaging pool.
+  private static let files: NIOThreadPool = {
+    let pool = NIOThreadPool(numberOfThreads: 2)
+    pool.start()
+    return pool
+  }()
+
   let root: URL
 
   /// With a database shared by several nodes, a file missing here is most likely on another node's disk.
@@ -17,16 +26,8 @@ public struct LocalArtifactStore: ArtifactStore {
   }
 
   public func write(_ bytes: [UInt8], key: String) async throws {
-    let destination = try url(for: key)
-    try FileManager.default.createDirectory(
-      at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-    let temporary = destination.deletingLastPathComponent()
-      .appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp")
-    try Data(bytes).write(to: temporary)
-    defer { unlink(temporary.path) }
-    if link(temporary.path, destination.path) != 0, errno != EEXIST {
-      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination.path, "errno": errno])
-    }
+    let path = try url(for: key).path
+    try await Self.files.runIfActive { try DurableFile.create(bytes, at: path) }
   }
 
   public func read(key: String) async throws -> [UInt8] {

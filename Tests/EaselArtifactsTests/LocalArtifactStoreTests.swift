@@ -42,3 +42,19 @@ import Testing
     }
   }
 }
+
+extension LocalArtifactStoreTests {
+  @Test func concurrentWritesOfOneKeyLeaveOneWholeFileInNewFolders() async throws {
+    let root = try Self.temporaryDirectory()
+    let store = try LocalArtifactStore(root: root)
+    let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+    let key = "thumbnails/cy/new-platform/t3-0123456789abcdef.jpg"
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for _ in 0..<8 { group.addTask { try await store.write(bytes, key: key) } }
+      try await group.waitForAll()
+    }
+    #expect(try await store.read(key: key) == bytes)
+    let folder = root.appendingPathComponent("thumbnails/cy/new-platform")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["t3-0123456789abcdef.jpg"])
+  }
+}
