@@ -50,6 +50,14 @@ public struct EaselError: Error, Hashable, Sendable, CustomStringConvertible {
         + "open a new stream without a resume token: it starts with the current state of every unfinished task")
   }
 
+  /// A live stream's node was cut off from the database for longer than the update log's retention,
+  /// and changes the stream needed were trimmed before the node read them.
+  public static let missedTrimmedChanges = EaselError(
+    .outOfRange,
+    "this server lost its database connection for longer than the update log's retention window "
+      + "(EASEL_UPDATE_LOG_RETENTION), and changes this stream needed were trimmed meanwhile; open a new stream "
+      + "without a resume point: it starts with the current state of every unfinished task")
+
   /// A request the content policy refuses (`content_blocked`), naming the category, never the term.
   public static func contentBlocked(category: String) -> EaselError {
     .init(

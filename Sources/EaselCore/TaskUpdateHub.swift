@@ -78,13 +78,14 @@ public final class TaskUpdateHub: Sendable {
     return stream
   }
 
-  /// Ends every subscription (at shutdown), so open streams complete and the server can stop.
-  public func finishAll() {
+  /// Ends every subscription: at shutdown, so open streams complete and the server can stop; with
+  /// an error when this node missed changes its streams needed.
+  public func finishAll(throwing error: EaselError? = nil) {
     let all = routes.withLock { routes in
       defer { routes = Routes() }
       return routes.byScope.values.flatMap { $0.values.map(\.continuation) } + routes.everywhere.values
     }
-    for continuation in all { continuation.finish() }
+    for continuation in all { continuation.finish(throwing: error) }
   }
 
   /// Offers `change` to the subscribers it matches; the task is decoded only if there are any.

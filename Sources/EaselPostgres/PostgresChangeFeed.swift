@@ -17,15 +17,17 @@ final class ChangeListener: Sendable {
   private let logger: Logger
   private let cache: TaskReadCache
   private let onChange: (@Sendable (TaskChange) -> Void)?
+  private let onMissedChanges: (@Sendable () -> Void)?
   private let connected = Atomic(true)
   /// The connection now listening (each new one is the next generation) and the last update passed on.
   private let delivery = Mutex((generation: 0, last: Int64(0)))
 
   init(
     configuration: PostgresConnection.Configuration, channel: String, logger: Logger, cache: TaskReadCache,
-    onChange: (@Sendable (TaskChange) -> Void)?
+    onChange: (@Sendable (TaskChange) -> Void)?, onMissedChanges: (@Sendable () -> Void)?
   ) {
     self.cache = cache
+    self.onMissedChanges = onMissedChanges
     self.configuration = configuration
     self.channel = channel
     self.logger = logger
@@ -71,12 +73,29 @@ final class ChangeListener: Sendable {
           throw NotificationsEnded()
         }
         cache.invalidate(nil)  // changes made while not listening drop no entries
+        try await skipTrimmed(connection, generation: generation)
         wake.yield()  // catch up on what happened while not listening
         for await _ in wakes {
           try await catchUp(connection, generation: generation)
         }
         try await group.next()
       }
+    }
+  }
+
+  /// Changes this node had not passed on may have been trimmed from the log while it was cut off
+  /// (longer than EASEL_UPDATE_LOG_RETENTION): its streams would miss them without a word. They
+  /// hear of it instead (`onMissedChanges`), and the feed goes on from the oldest change kept.
+  private func skipTrimmed(_ connection: PostgresConnection, generation: Int) async throws {
+    let trimmed = try await PostgresTaskRows.trimmedThrough(connection)
+    let missed = delivery.withLock { delivery in
+      guard delivery.generation == generation, delivery.last < trimmed else { return false }
+      delivery.last = trimmed
+      return true
+    }
+    if missed {
+      logger.warning("changes were trimmed from the update log before this node read them; ending its streams")
+      onMissedChanges?()
     }
   }
 

@@ -47,7 +47,7 @@ extension PostgresTaskRows {
       logged AS (
         INSERT INTO task_updates (task_id, platform, user_id, sequence, status, snapshot, created_at)
         SELECT \(task.id), \(account.platform), \(account.userID), \(Int64(task.sequence)), \(task.status.rawValue),
-          jsonb_set(\(try StoredJSON.string(task))::jsonb, '{queueRank}', to_jsonb(inserted.queue_rank))::text, \(now)
+          \(try StoredJSON.string(LoggedTaskState(of: task))), \(now)
         FROM inserted)
       SELECT queue_rank FROM inserted
       """, logger: PostgresTaskStore.quiet

@@ -234,16 +234,27 @@ enum PostgresTaskRows {
       switch scope {
       case .account(let account):
         """
-        SELECT position, snapshot FROM task_updates WHERE platform = \(account.platform) AND user_id = \(account.userID)
-          AND position > \(updateID) ORDER BY position LIMIT \(Int64(limit))
+        SELECT \(unescaped: loggedColumns) FROM task_updates u JOIN tasks t ON t.id = u.task_id
+        WHERE u.platform = \(account.platform) AND u.user_id = \(account.userID) AND u.position > \(updateID)
+        ORDER BY u.position LIMIT \(Int64(limit))
         """
       case .platform(let platform):
         """
-        SELECT position, snapshot FROM task_updates WHERE platform = \(platform) AND position > \(updateID)
-        ORDER BY position LIMIT \(Int64(limit))
+        SELECT \(unescaped: loggedColumns) FROM task_updates u JOIN tasks t ON t.id = u.task_id
+        WHERE u.platform = \(platform) AND u.position > \(updateID) ORDER BY u.position LIMIT \(Int64(limit))
         """
       }
-    return try await snapshots(connection, query)
+    return try await loggedStates(connection, query)
+  }
+
+  /// A logged state with its task's row: the row has the fixed fields, the state the changing ones.
+  private static let loggedColumns = "t.*, COALESCE(u.position, 0) AS logged_position, u.snapshot AS logged_state"
+
+  /// The last position trimmed from the log (EASEL_UPDATE_LOG_RETENTION): every change up to it is gone.
+  static func trimmedThrough(_ connection: PostgresConnection) async throws -> Int64 {
+    let rows = try await connection.query("SELECT position FROM update_log_trimmed", logger: PostgresTaskStore.quiet)
+    for try await position in rows.decode(Int64.self) { return position }
+    return 0
   }
 
   /// The change feed's read of every update after `position`: each change's task is decoded only
@@ -253,11 +264,12 @@ enum PostgresTaskRows {
   {
     var changes: [(position: Int64, change: TaskChange)] = []
     let rows = try await connection.execute(EveryChange(after: position, limit: Int64(limit)), logger: PostgresTaskStore.quiet)
-    for try await (position, taskID, platform, userID, status, snapshot) in rows {
+    for try await row in rows {
+      let (position, taskID, platform, userID, status) = try row.decode((Int64, String, String, String, String).self)
       guard let status = TaskStatus(rawValue: status) else { throw EaselError.internalError("update \(position) has status \(status)") }
       let change = TaskChange(taskID: taskID, account: try Account(platform: platform, userID: userID), status: status) {
         do {
-          return try loggedTask(snapshot, position: position)
+          return try loggedState(row.makeRandomAccess())
         } catch {
           logger.error("can't read a logged task state", metadata: ["task": "\(taskID)", "position": "\(position)", "error": "\(error)"])
           return nil
@@ -271,8 +283,8 @@ enum PostgresTaskRows {
   /// Prepared once per connection: every node runs it on each wake-up.
   struct EveryChange: PostgresPreparedStatement {
     static let sql = """
-      SELECT position, task_id, platform, user_id, status, snapshot FROM task_updates WHERE position > $1
-      ORDER BY position LIMIT $2
+      SELECT u.position, u.task_id, u.platform, u.user_id, u.status, \(PostgresTaskRows.loggedColumns)
+      FROM task_updates u JOIN tasks t ON t.id = u.task_id WHERE u.position > $1 ORDER BY u.position LIMIT $2
       """
     var after: Int64
     var limit: Int64
@@ -284,38 +296,33 @@ enum PostgresTaskRows {
       return bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> (Int64, String, String, String, String, String) {
-      try row.decode((Int64, String, String, String, String, String).self)
-    }
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
   }
 
   static func updates(_ connection: PostgresConnection, taskID: String, afterSequence sequence: UInt64) async throws
     -> [GenerationTask]
   {
-    try await snapshots(
+    try await loggedStates(
       connection,
       """
-      SELECT COALESCE(position, 0), snapshot FROM task_updates WHERE task_id = \(taskID) AND sequence > \(Int64(sequence))
-      ORDER BY sequence
+      SELECT \(unescaped: loggedColumns) FROM task_updates u JOIN tasks t ON t.id = u.task_id
+      WHERE u.task_id = \(taskID) AND u.sequence > \(Int64(sequence)) ORDER BY u.sequence
       """)
   }
 
-  private static func snapshots(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [GenerationTask] {
-    try await snapshots(connection.query(query, logger: PostgresTaskStore.quiet).decode((Int64, String).self))
-  }
-
-  private static func snapshots(_ rows: some AsyncSequence<(Int64, String), any Error>) async throws -> [GenerationTask] {
+  private static func loggedStates(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [GenerationTask] {
     var tasks: [GenerationTask] = []
-    for try await (position, snapshot) in rows {
-      tasks.append(try loggedTask(snapshot, position: position))
+    for try await row in try await connection.query(query, logger: PostgresTaskStore.quiet) {
+      tasks.append(try loggedState(row.makeRandomAccess()))
     }
     return tasks
   }
 
-  /// A logged state: its snapshot, and its position in the log as its update id.
-  private static func loggedTask(_ snapshot: String, position: Int64) throws -> GenerationTask {
-    var task = try StoredJSON.decode(GenerationTask.self, snapshot)
-    task.updateID = position
+  /// A logged state over its task's row, with its position in the log as its update id.
+  private static func loggedState(_ row: PostgresRandomAccessRow) throws -> GenerationTask {
+    let state = try StoredJSON.decode(LoggedTaskState.self, try row["logged_state"].decode(String.self))
+    var task = state.applied(to: try decode(row))
+    task.updateID = try row["logged_position"].decode(Int64.self)
     return task
   }
 

@@ -8,7 +8,7 @@ extension PostgresTaskStore: UpdateLog {
     try await read { connection in
       let updates = try await PostgresTaskRows.updates(connection, after: updateID, scope: scope, limit: limit)
       // Read after the entries: a trim in between shows here.
-      guard try await Self.trimmedThrough(connection) <= updateID else { throw EaselError.resumePointTrimmed(updateID) }
+      guard try await PostgresTaskRows.trimmedThrough(connection) <= updateID else { throw EaselError.resumePointTrimmed(updateID) }
       return updates
     }
   }
@@ -45,12 +45,5 @@ extension PostgresTaskStore: UpdateLog {
       try await tx.query("UPDATE update_log_trimmed SET position = \(through)")
       return due.count
     }
-  }
-
-  private static func trimmedThrough(_ connection: PostgresConnection) async throws -> Int64 {
-    for try await position in try await connection.query("SELECT position FROM update_log_trimmed", logger: quiet).decode(Int64.self) {
-      return position
-    }
-    return 0
   }
 }

@@ -27,9 +27,12 @@ public final class PostgresTaskStore: Service, Sendable {
   /// The store; nothing connects until `run()`, and calls wait for `ready()`.
   /// - `onChange` hears every committed task change of every node, in update-log order.
   /// - `onCommit` hears the changes this process committed, right after each commit.
+  /// - `onMissedChanges` hears that changes were trimmed from the log before this node read them
+  ///   (it was cut off from the database for longer than the log's retention).
   public init(
     url: DatabaseURL, poolSize: Int = 10, operationTimeout: Duration = .seconds(30), logger: Logger,
-    onChange: (@Sendable (TaskChange) -> Void)? = nil, onCommit: (@Sendable (GenerationTask) -> Void)? = nil
+    onChange: (@Sendable (TaskChange) -> Void)? = nil, onCommit: (@Sendable (GenerationTask) -> Void)? = nil,
+    onMissedChanges: (@Sendable () -> Void)? = nil
   ) throws {
     // The pool logs every failed connection attempt at info; the listener reports an outage once.
     var poolLogger = logger
@@ -41,7 +44,8 @@ public final class PostgresTaskStore: Service, Sendable {
     self.onCommit = onCommit
     let connection = try url.connectionConfiguration(connectTimeout: operationTimeout)
     listener = ChangeListener(
-      configuration: connection, channel: Self.channel, logger: logger, cache: cache, onChange: onChange)
+      configuration: connection, channel: Self.channel, logger: logger, cache: cache, onChange: onChange,
+      onMissedChanges: onMissedChanges)
     sequencer = UpdateSequencer(configuration: connection, logger: logger)
   }
 

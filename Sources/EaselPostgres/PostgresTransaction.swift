@@ -37,7 +37,7 @@ final class PostgresTransaction {
         """
         INSERT INTO task_updates (task_id, platform, user_id, sequence, status, snapshot, created_at)
         VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(Int64(task.sequence)),
-          \(task.status.rawValue), \(try StoredJSON.string(task)), \(task.updatedAt.timeIntervalSince1970))
+          \(task.status.rawValue), \(try StoredJSON.string(LoggedTaskState(of: task))), \(task.updatedAt.timeIntervalSince1970))
         """)
       try await PostgresWebhookRows.enqueue(self, for: task)
     }

@@ -38,7 +38,7 @@ enum TaskRows {
   private static func appendUpdate(_ db: Database, _ task: inout GenerationTask, feed: ChangeFeed) throws {
     try db.run(
       literal: """
-        INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at) VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.sequence), \(try StoredJSON.string(task)), \(task.updatedAt.timeIntervalSince1970))
+        INSERT INTO task_updates (task_id, platform, user_id, sequence, snapshot, created_at) VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.sequence), \(try StoredJSON.string(LoggedTaskState(of: task))), \(task.updatedAt.timeIntervalSince1970))
         """)
     task.updateID = db.lastInsertedRowID
     try db.run(literal: "UPDATE tasks SET update_id = \(task.updateID) WHERE id = \(task.id)")
@@ -50,20 +50,29 @@ enum TaskRows {
   /// Logged states after `updateID`, oldest first: of one account, or of a whole platform.
   static func updates(_ db: Database, after updateID: Int64, scope: UpdateScope, limit: Int) throws -> [GenerationTask] {
     try Row.fetchAll(
-      db, cached: "SELECT id, snapshot FROM task_updates WHERE \(owner(scope)) AND id > \(updateID) ORDER BY id LIMIT \(limit)"
-    ).map(snapshot)
+      db,
+      cached: """
+        SELECT t.*, u.id AS logged_id, u.snapshot AS logged_state FROM task_updates u JOIN tasks t ON t.id = u.task_id
+        WHERE \(owner(scope, of: "u")) AND u.id > \(updateID) ORDER BY u.id LIMIT \(limit)
+        """
+    ).map(loggedState)
   }
 
   /// Logged states of one task after `sequence`, in order.
   static func updates(_ db: Database, taskID: String, afterSequence sequence: UInt64) throws -> [GenerationTask] {
     try Row.fetchAll(
-      db, cached: "SELECT id, snapshot FROM task_updates WHERE task_id = \(taskID) AND sequence > \(sequence) ORDER BY sequence"
-    ).map(snapshot)
+      db,
+      cached: """
+        SELECT t.*, u.id AS logged_id, u.snapshot AS logged_state FROM task_updates u JOIN tasks t ON t.id = u.task_id
+        WHERE u.task_id = \(taskID) AND u.sequence > \(sequence) ORDER BY u.sequence
+        """
+    ).map(loggedState)
   }
 
-  private static func snapshot(_ row: Row) throws -> GenerationTask {
-    var task = try StoredJSON.decode(GenerationTask.self, row["snapshot"] as String)
-    task.updateID = row["id"]
+  /// A task's row with a logged state's changing fields over it, at that state's place in the log.
+  private static func loggedState(_ row: Row) throws -> GenerationTask {
+    var task = try StoredJSON.decode(LoggedTaskState.self, row["logged_state"] as String).applied(to: decode(row))
+    task.updateID = row["logged_id"]
     return task
   }
 
@@ -105,11 +114,12 @@ enum TaskRows {
     ).map(decode)
   }
 
-  /// The rows of an account, or of a whole platform.
-  private static func owner(_ scope: UpdateScope) -> SQL {
-    switch scope {
-    case .account(let account): "platform = \(account.platform) AND user_id = \(account.userID)"
-    case .platform(let platform): "platform = \(platform)"
+  /// The rows of an account, or of a whole platform (of `table`, in a join).
+  private static func owner(_ scope: UpdateScope, of table: String? = nil) -> SQL {
+    let prefix = table.map { "\($0)." } ?? ""
+    return switch scope {
+    case .account(let account): "\(sql: prefix)platform = \(account.platform) AND \(sql: prefix)user_id = \(account.userID)"
+    case .platform(let platform): "\(sql: prefix)platform = \(platform)"
     }
   }
 

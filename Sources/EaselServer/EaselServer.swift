@@ -115,7 +115,8 @@ public final class EaselServer: Sendable {
             if reportsProgress || WebhookEvent.caused(by: task) != nil { webhookSignal.wake() }
           }
         },
-        onCommit: { task in TaskLog.record(task, logger: logger) })
+        onCommit: { task in TaskLog.record(task, logger: logger) },
+        onMissedChanges: { updates.finishAll(throwing: .missedTrimmedChanges) })
       group = try Self.services(
         configuration: configuration, store: opened, updates: updates, running: running, workerSignal: workerSignal,
         webhookSignal: webhookSignal, logger: logger, backends: extraBackends, readiness: readiness, serving: serving)

@@ -12,10 +12,11 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
 
   /// The store. With PostgreSQL it connects and migrates when its service runs (`OpenStore.run`);
   /// `onChange` hears every committed task change (with PostgreSQL: every node's, in update-log
-  /// order); `onCommit` only those this process made.
+  /// order); `onCommit` only those this process made; `onMissedChanges` that PostgreSQL's log was
+  /// trimmed past changes this node had not read (SQLite's single process reads every change).
   public func open(
     logger: Logger, onChange: (@Sendable (TaskChange) -> Void)? = nil,
-    onCommit: (@Sendable (GenerationTask) -> Void)? = nil
+    onCommit: (@Sendable (GenerationTask) -> Void)? = nil, onMissedChanges: (@Sendable () -> Void)? = nil
   ) throws -> OpenStore {
     switch self {
     case .sqlite(let path):
@@ -26,7 +27,8 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
       return OpenStore(store: store, isShared: false, service: nil)
     case .postgres(let url, let poolSize):
       let store = try PostgresTaskStore(
-        url: url, poolSize: poolSize, logger: logger, onChange: onChange, onCommit: onCommit)
+        url: url, poolSize: poolSize, logger: logger, onChange: onChange, onCommit: onCommit,
+        onMissedChanges: onMissedChanges)
       return OpenStore(store: store, isShared: true, service: store)
     }
   }

@@ -244,6 +244,63 @@ extension MultiNodeTests {
   }
 }
 
+extension MultiNodeTests {
+  @Test func aNodeCutOffPastTheLogsRetentionEndsItsStreamsWithOutOfRange() async throws {
+    let s3 = try S3Server()
+    let shared = try await Self.sharedEnvironment(s3)
+    let database = try #require(shared["EASEL_DATABASE_URL"])
+    // The other node runs the task and trims the log a second after each change.
+    let worker = try EaseldProcess(
+      data: TestServer.temporaryDirectory(), workers: 1,
+      environment: shared.merging(["EASEL_PROCEDURAL_DELAY_MS": "1500", "EASEL_UPDATE_LOG_RETENTION": "1s"]) { $1 })
+    try await worker.start()
+    defer { worker.kill(SIGKILL) }
+    var direct = try #require(URLComponents(string: database))
+    let proxy = try PythonFixture("tcp_proxy.py", arguments: [String(try #require(direct.port))])
+    direct.port = Int(proxy.readyLine)
+    let proxied = try DatabaseURL(try #require(direct.string))
+
+    try await withTestServer(workers: 0, configure: {
+      $0.databaseURL = proxied
+      $0.s3 = s3.settings()
+    }) { server in
+      try await server.grant("uma", 10)
+      let task = try await server.create("uma", prompt: "while away for long")
+      let (opened, open) = AsyncStream.makeStream(of: Void.self)
+      let request = Easel_V1_StreamTaskUpdatesRequest.with {
+        $0.userID = "uma"
+        $0.taskID = task.id
+      }
+      async let streamed: RPCError? = {
+        do {
+          try await server.tasks.streamTaskUpdates(request) { response in
+            for try await _ in response.messages { open.yield() }
+          }
+          return nil
+        } catch {
+          return error as? RPCError
+        }
+      }()
+      for await _ in opened { break }
+      let psql = { (query: String) in try await runTool("psql", [database, "-tAc", query]).stdout }
+      try await waitUntil { try await psql("SELECT status FROM tasks WHERE id = '\(task.id)'").contains("PROCESSING") }
+      try proxy.send("cut")
+      // The task completes, and every change of it leaves the log, while this node can't read it.
+      try await waitUntil { try await psql("SELECT status FROM tasks WHERE id = '\(task.id)'").contains("COMPLETED") }
+      try await waitUntil(within: .seconds(10)) {
+        try await psql("SELECT COUNT(*) FROM task_updates WHERE task_id = '\(task.id)'").hasPrefix("0")
+      }
+      try proxy.send("restore")
+      // The stream can't be told what it missed: it ends, and says how to go on.
+      let ended = try await streamed
+      #expect(ended?.code == .outOfRange && ended?.message.contains("EASEL_UPDATE_LOG_RETENTION") == true, "\(String(describing: ended))")
+      // A new stream starts from the task's current state.
+      let fresh = try await server.stream(request) { _ in true }
+      #expect(fresh.first?.task.status == .completed)
+    }
+  }
+}
+
 /// A `TestServer` view of an `easeld` process: gRPC clients on its Unix socket.
 func withNode<T: Sendable>(_ node: EaseldProcess, _ body: (TestServer) async throws -> T) async throws -> T {
   try await withUnixClient(node.socketPath) { client in

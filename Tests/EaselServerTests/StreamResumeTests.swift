@@ -138,3 +138,54 @@ func waitUntil(
   }
   Issue.record("the condition did not come true within \(limit)", sourceLocation: sourceLocation)
 }
+
+extension StreamResumeTests {
+  /// The raw update log entries of a task, oldest first, from either store.
+  static func loggedEntries(of taskID: String, in directory: URL) async throws -> [String] {
+    if let url = try await TestDatabase.url(for: directory) {
+      let query = "SELECT snapshot FROM task_updates WHERE task_id = '\(taskID)' ORDER BY sequence"
+      return try await runTool("psql", [url, "-tAc", query]).stdout.split(separator: "\n").map(String.init)
+    }
+    let script = """
+      import sqlite3, sys
+      for (entry,) in sqlite3.connect(sys.argv[1]).execute("SELECT snapshot FROM task_updates WHERE task_id = ? ORDER BY sequence", (sys.argv[2],)):
+          print(entry)
+      """
+    let path = directory.appendingPathComponent("easel.sqlite").path
+    return try await runTool("python3", ["-c", script, path, taskID]).stdout.split(separator: "\n").map(String.init)
+  }
+
+  @Test func theLogKeepsWhatChangesAndAReplayRebuildsTheWholeTask() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let prompt = "a lighthouse on a cliff at dawn, " + String(repeating: "storm clouds rolling in, ", count: 40)
+    try await withTestServer(directory: directory, workers: 1) { server in
+      try await server.grant("lia", 20)
+      let created = try await server.create("lia", prompt: prompt, parameters: ["seed": .init(numberValue: 7)])
+      let finished = try await server.finished("lia", created.id)
+      let replay = try await server.stream(.with {
+        $0.userID = "lia"
+        $0.resumeToken = "u0"
+      }) { $0.last?.task.status == .completed }
+      #expect(replay.map(\.task.status) == [.pending, .processing, .completed])
+      // Each replayed state is the whole task: the fixed fields from its row, the rest as they were then.
+      for update in replay {
+        #expect(update.task.prompt == finished.prompt && update.task.prompt.contains("lighthouse"))
+        #expect(update.task.template.code == "txt2img")
+        #expect(update.task.parameters.fields["seed"]?.numberValue == 7 && update.task.creditCost == created.creditCost)
+      }
+      #expect(replay[0].task.outputURL.isEmpty && replay[0].task.startedAt.seconds == 0)
+      // (Times agree to a microsecond: the row keeps seconds since 1970, the log's JSON since 2001.)
+      #expect(abs(replay[1].task.startedAt.date.timeIntervalSince(finished.startedAt.date)) < 1e-6)
+      #expect(replay[1].task.outputURL.isEmpty)
+      #expect(replay[2].task == finished)
+
+      // The log itself holds only what changes: not the prompt, the parameters or the template.
+      let entries = try await Self.loggedEntries(of: created.id, in: directory)
+      #expect(entries.count == 3)
+      for entry in entries {
+        #expect(!entry.contains("lighthouse") && !entry.contains("txt2img") && !entry.contains("seed"), "\(entry)")
+        #expect(entry.utf8.count < 600, "\(entry.utf8.count) bytes: \(entry)")
+      }
+    }
+  }
+}

@@ -253,15 +253,16 @@ class EaselClient:
         """Live updates: of one task until it ends, or (no task_id) of all the user's tasks.
         To resume after a disconnect, pass the last update's `sequence` as `after_sequence` (one
         task) or its `resume_token` (all tasks): what was missed is replayed first. A point older
-        than the server's update-log retention window can't be replayed: the stream then starts
-        afresh, from the current state (of the task, or of each unfinished task of the user)."""
+        than the server's update-log retention window can't be replayed, nor can changes a
+        server missed while cut off from its database for longer than that: the stream then
+        starts afresh, from the current state (of the task, or of each unfinished task of the user)."""
         request = tasks_pb2.StreamTaskUpdatesRequest(
             task_id=task_id, after_sequence=after_sequence, resume_token=resume_token, **self._owner()
         )
         try:
             yield from self._tasks.StreamTaskUpdates(request, metadata=self._metadata)
         except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.OUT_OF_RANGE and (after_sequence or resume_token):
+            if error.code() == grpc.StatusCode.OUT_OF_RANGE:
                 yield from self.watch(task_id)
                 return
             raise self._error(error) from None
