@@ -64,48 +64,51 @@ public struct AuditedTask: Sendable {
   public var status: String
   public var cost: Int64
   public var numOutputs, outputCount: Int64
-  public var holdState: String?
-  public var holdAmount: Int64?
+  /// The amount of its open hold; nil once settled (the hold's row goes, the ledger keeps the story).
+  public var openHold: Int64?
   public var holds, captures, releases: Int64
-  public var captured, released: Int64
+  public var held, captured, released: Int64
 
   public init(
-    id: String, status: String, cost: Int64, numOutputs: Int64, outputCount: Int64, holdState: String?,
-    holdAmount: Int64?, holds: Int64, captures: Int64, releases: Int64, captured: Int64, released: Int64
+    id: String, status: String, cost: Int64, numOutputs: Int64, outputCount: Int64, openHold: Int64?,
+    holds: Int64, captures: Int64, releases: Int64, held: Int64, captured: Int64, released: Int64
   ) {
-    (self.id, self.status, self.cost, self.holdState, self.holdAmount) = (id, status, cost, holdState, holdAmount)
+    (self.id, self.status, self.cost, self.openHold) = (id, status, cost, openHold)
     (self.numOutputs, self.outputCount) = (numOutputs, outputCount)
-    (self.holds, self.captures, self.releases, self.captured, self.released) = (holds, captures, releases, captured, released)
+    (self.holds, self.captures, self.releases) = (holds, captures, releases)
+    (self.held, self.captured, self.released) = (held, captured, released)
   }
 
-  /// Every task has one hold of its cost, which its status has captured, released or left open,
-  /// with one ledger entry for each of those steps. A COMPLETED task with fewer outputs than it
-  /// paid for has its missing outputs' share released.
+  /// Every task has one hold of its cost in the ledger, which its status has captured or
+  /// released (its row gone) or left open (its row there, of that cost), with one ledger entry
+  /// for each of those steps. A COMPLETED task with fewer outputs than it paid for has its missing
+  /// outputs' share released.
   public var problem: String? {
     let settlement = TaskStatus(rawValue: status)?.holdSettlement
     let short = outputCount > 0 && outputCount < numOutputs
     let charged = short ? cost / max(numOutputs, 1) * outputCount : cost
-    let expected: (state: String, captures: Int64, releases: Int64, captured: Int64, released: Int64) =
+    let expected: (openHold: Int64?, captures: Int64, releases: Int64, captured: Int64, released: Int64) =
       switch settlement {
-      case .capture: ("CAPTURED", 1, short ? 1 : 0, charged, cost - charged)
-      case .release: ("RELEASED", 0, 1, 0, cost)
-      case nil: ("OPEN", 0, 0, 0, 0)
+      case .capture: (nil, 1, short ? 1 : 0, charged, cost - charged)
+      case .release: (nil, 0, 1, 0, cost)
+      case nil: (cost, 0, 0, 0, 0)
       }
-    guard holdState != expected.state || holdAmount != cost
-      || (holds, captures, releases) != (1, expected.captures, expected.releases)
+    guard openHold != expected.openHold || (holds, held) != (1, cost)
+      || (captures, releases) != (expected.captures, expected.releases)
       || (captured, released) != (expected.captured, expected.released)
     else { return nil }
-    return "task \(id) (\(status), cost \(cost), \(outputCount) of \(numOutputs) outputs): hold \(holdState ?? "missing") of "
-      + "\(holdAmount.map(String.init) ?? "-"); ledger has \(holds) HOLD, \(captures) CAPTURE of \(captured), "
-      + "\(releases) RELEASE of \(released)"
+    return "task \(id) (\(status), cost \(cost), \(outputCount) of \(numOutputs) outputs): "
+      + "\(openHold.map { "open hold of \($0)" } ?? "no open hold"); ledger has \(holds) HOLD of \(held), "
+      + "\(captures) CAPTURE of \(captured), \(releases) RELEASE of \(released)"
   }
 
-  /// The audit's query of every task with its hold and ledger counts (both stores).
+  /// The audit's query of every task with its open hold and ledger counts (both stores).
   public static let sql = """
-    SELECT t.id, t.status, t.credit_cost, t.num_outputs, t.output_count, h.state, h.amount,
+    SELECT t.id, t.status, t.credit_cost, t.num_outputs, t.output_count, h.amount,
       (SELECT COUNT(*) FROM ledger_entries l WHERE l.task_id = t.id AND l.kind = 'HOLD') AS holds,
       (SELECT COUNT(*) FROM ledger_entries l WHERE l.task_id = t.id AND l.kind = 'CAPTURE') AS captures,
       (SELECT COUNT(*) FROM ledger_entries l WHERE l.task_id = t.id AND l.kind = 'RELEASE') AS releases,
+      (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_entries l WHERE l.task_id = t.id AND l.kind = 'HOLD') AS held,
       (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_entries l WHERE l.task_id = t.id AND l.kind = 'CAPTURE') AS captured,
       (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ledger_entries l WHERE l.task_id = t.id AND l.kind = 'RELEASE') AS released
     FROM tasks t LEFT JOIN credit_holds h ON h.task_id = t.id
@@ -116,8 +119,7 @@ public struct AuditedTask: Sendable {
 public enum AuditedActiveCount {
   public static let sql = """
     SELECT a.platform, a.user_id, a.active_tasks, COUNT(h.task_id) AS open_holds
-    FROM credit_accounts a LEFT JOIN credit_holds h
-      ON h.platform = a.platform AND h.user_id = a.user_id AND h.state = 'OPEN'
+    FROM credit_accounts a LEFT JOIN credit_holds h ON h.platform = a.platform AND h.user_id = a.user_id
     GROUP BY a.platform, a.user_id, a.active_tasks HAVING a.active_tasks != COUNT(h.task_id)
     """
 

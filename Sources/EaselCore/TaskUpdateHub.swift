@@ -88,6 +88,16 @@ public final class TaskUpdateHub: Sendable {
     for continuation in all { continuation.finish(throwing: error) }
   }
 
+  /// Whether any subscriber here would be offered `change`.
+  public func follows(_ change: TaskChange) -> Bool {
+    routes.withLock { routes in
+      !routes.everywhere.isEmpty
+        || [UpdateScope.account(change.account), .platform(change.account.platform)].contains { scope in
+          routes.byScope[scope]?.values.contains { $0.filter.matches(change) } == true
+        }
+    }
+  }
+
   /// Offers `change` to the subscribers it matches; the task is decoded only if there are any.
   public func publish(_ change: TaskChange) {
     let overflowed = routes.withLock { routes -> [AsyncThrowingStream<GenerationTask, any Error>.Continuation] in

@@ -18,14 +18,17 @@ final class ChangeListener: Sendable {
   private let cache: TaskReadCache
   private let onChange: (@Sendable (TaskChange) -> Void)?
   private let onMissedChanges: (@Sendable () -> Void)?
+  private let wantsTask: @Sendable (TaskChange) -> Bool
   private let connected = Atomic(true)
   /// The connection now listening (each new one is the next generation) and the last update passed on.
   private let delivery = Mutex((generation: 0, last: Int64(0)))
 
   init(
     configuration: PostgresConnection.Configuration, channel: String, logger: Logger, cache: TaskReadCache,
-    onChange: (@Sendable (TaskChange) -> Void)?, onMissedChanges: (@Sendable () -> Void)?
+    onChange: (@Sendable (TaskChange) -> Void)?, onMissedChanges: (@Sendable () -> Void)?,
+    wantsTask: @escaping @Sendable (TaskChange) -> Bool
   ) {
+    self.wantsTask = wantsTask
     self.cache = cache
     self.onMissedChanges = onMissedChanges
     self.configuration = configuration
@@ -102,7 +105,8 @@ final class ChangeListener: Sendable {
   private func catchUp(_ connection: PostgresConnection, generation: Int) async throws {
     while true {
       let last = delivery.withLock { $0.last }
-      let changes = try await PostgresTaskRows.changes(connection, after: last, limit: Self.batchSize, logger: logger)
+      let changes = try await PostgresTaskRows.changes(
+        connection, after: last, limit: Self.batchSize, logger: logger, wants: wantsTask)
       // Only the current connection's reads are passed on: one left behind on a closed connection
       // must not deliver again what its successor has already delivered.
       let current = delivery.withLock { delivery in

@@ -15,12 +15,12 @@ enum PostgresCreditAudit {
       if let problem = account.problem { problems.append(problem) }
     }
     let tasks = try await connection.query(PostgresQuery(unsafeSQL: AuditedTask.sql), logger: PostgresTaskStore.quiet)
-    for try await (id, status, cost, numOutputs, outputCount, state, amount, holds, captures, releases, captured, released)
-      in tasks.decode((String, String, Int64, Int64, Int64, String?, Int64?, Int64, Int64, Int64, Int64, Int64).self)
+    for try await (id, status, cost, numOutputs, outputCount, openHold, holds, captures, releases, held, captured, released)
+      in tasks.decode((String, String, Int64, Int64, Int64, Int64?, Int64, Int64, Int64, Int64, Int64, Int64).self)
     {
       let task = AuditedTask(
-        id: id, status: status, cost: cost, numOutputs: numOutputs, outputCount: outputCount, holdState: state,
-        holdAmount: amount, holds: holds, captures: captures, releases: releases, captured: captured, released: released)
+        id: id, status: status, cost: cost, numOutputs: numOutputs, outputCount: outputCount, openHold: openHold,
+        holds: holds, captures: captures, releases: releases, held: held, captured: captured, released: released)
       if let problem = task.problem { problems.append(problem) }
     }
     let counts = try await connection.query(PostgresQuery(unsafeSQL: AuditedActiveCount.sql), logger: PostgresTaskStore.quiet)

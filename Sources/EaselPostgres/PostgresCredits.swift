@@ -60,8 +60,8 @@ enum PostgresCredits {
     balance.held += task.creditCost
     try await tx.query(
       """
-      INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at)
-      VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.creditCost), 'OPEN', \(now.timeIntervalSince1970))
+      INSERT INTO credit_holds (task_id, platform, user_id, amount, created_at)
+      VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.creditCost), \(now.timeIntervalSince1970))
       """)
     try await record(
       tx, task.account, balance, activeChange: 1, kind: .hold, amount: task.creditCost, reason: LedgerReason.generation,
@@ -69,17 +69,12 @@ enum PostgresCredits {
   }
 
   /// Captures or releases the task's hold as its terminal status says (a COMPLETED task short of
-  /// outputs is charged for those it has and the rest released); the hold leaves OPEN once, so a
-  /// repeated call moves no credits.
+  /// outputs is charged for those it has and the rest released); the hold's row is deleted as it
+  /// settles, once, so a repeated call moves no credits.
   static func settle(_ tx: PostgresTransaction, task: GenerationTask, now: Date) async throws {
-    guard let settlement = task.status.holdSettlement else { return }
+    guard task.status.holdSettlement != nil else { return }
     var balance = try await lock(tx, task.account).balance
-    let state = settlement.ledgerKind == .capture ? "CAPTURED" : "RELEASED"
-    let rows = try await tx.query(
-      """
-      UPDATE credit_holds SET state = \(state), settled_at = \(now.timeIntervalSince1970)
-      WHERE task_id = \(task.id) AND state = 'OPEN' RETURNING amount
-      """)
+    let rows = try await tx.query("DELETE FROM credit_holds WHERE task_id = \(task.id) RETURNING amount")
     guard let amount = try rows.first?["amount"].decode(Int64.self) else { return }
     for (index, (movement, part)) in task.settlement(ofHold: amount).enumerated() {
       balance = movement.apply(amount: part, to: balance)

@@ -37,8 +37,8 @@ extension PostgresTaskRows {
         FROM queued
         RETURNING queue_rank),
       hold AS (
-        INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at)
-        SELECT \(task.id), \(account.platform), \(account.userID), \(task.creditCost), 'OPEN', \(now) FROM inserted),
+        INSERT INTO credit_holds (task_id, platform, user_id, amount, created_at)
+        SELECT \(task.id), \(account.platform), \(account.userID), \(task.creditCost), \(now) FROM inserted),
       ledger AS (
         INSERT INTO ledger_entries (platform, user_id, kind, amount, reason, task_id, balance_after, created_at)
         SELECT \(account.platform), \(account.userID), \(LedgerKind.hold.rawValue), \(task.creditCost), \(LedgerReason.generation),

@@ -91,5 +91,14 @@ extension PostgresSchema {
         "INSERT INTO update_log_trimmed (position) VALUES (0)",
       ]
     ),
+    (
+      // A hold's row goes when it is captured or released: the ledger's entries record both.
+      "v24: holds live until settled",
+      [
+        "DELETE FROM credit_holds WHERE state != 'OPEN'",
+        "ALTER TABLE credit_holds DROP COLUMN settled_at",
+        "ALTER TABLE credit_holds DROP COLUMN state",
+      ]
+    ),
   ]
 }

@@ -2,6 +2,7 @@ import EaselCore
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// Task rows and the update log in PostgreSQL. Called only inside a store transaction or read.
 enum PostgresTaskRows {
@@ -257,19 +258,25 @@ enum PostgresTaskRows {
     return 0
   }
 
-  /// The change feed's read of every update after `position`: each change's task is decoded only
-  /// if someone on this node asks for it.
-  static func changes(_ connection: PostgresConnection, after position: Int64, limit: Int, logger: Logger) async throws
-    -> [(position: Int64, change: TaskChange)]
-  {
+  /// The change feed's read of every update after `position`. A logged state holds only what
+  /// changed: the tasks of the changes this node `wants` (a stream here follows it, a run here may
+  /// stop) are read in one more query, the others never (most are other nodes' creates no one
+  /// here follows), and each is decoded the first time it is asked for.
+  static func changes(
+    _ connection: PostgresConnection, after position: Int64, limit: Int, logger: Logger,
+    wants: @Sendable (TaskChange) -> Bool
+  ) async throws -> [(position: Int64, change: TaskChange)] {
+    let fixedParts = Mutex<[String: GenerationTask]>([:])
     var changes: [(position: Int64, change: TaskChange)] = []
     let rows = try await connection.execute(EveryChange(after: position, limit: Int64(limit)), logger: PostgresTaskStore.quiet)
-    for try await row in rows {
-      let (position, taskID, platform, userID, status) = try row.decode((Int64, String, String, String, String).self)
+    for try await (position, taskID, platform, userID, status, state) in rows {
       guard let status = TaskStatus(rawValue: status) else { throw EaselError.internalError("update \(position) has status \(status)") }
       let change = TaskChange(taskID: taskID, account: try Account(platform: platform, userID: userID), status: status) {
+        guard let task = fixedParts.withLock({ $0[taskID] }) else { return nil }  // not wanted, or purged since
         do {
-          return try loggedState(row.makeRandomAccess())
+          var logged = try StoredJSON.decode(LoggedTaskState.self, state).applied(to: task)
+          logged.updateID = position
+          return logged
         } catch {
           logger.error("can't read a logged task state", metadata: ["task": "\(taskID)", "position": "\(position)", "error": "\(error)"])
           return nil
@@ -277,14 +284,22 @@ enum PostgresTaskRows {
       }
       changes.append((position, change))
     }
+    let wanted = Set(changes.lazy.map(\.change).filter(wants).map(\.taskID))
+    if !wanted.isEmpty {
+      let tasks = try await connection.query("SELECT * FROM tasks WHERE id = ANY(\(Array(wanted)))", logger: PostgresTaskStore.quiet)
+      for try await row in tasks {
+        let task = try decode(row.makeRandomAccess())
+        fixedParts.withLock { $0[task.id] = task }
+      }
+    }
     return changes
   }
 
   /// Prepared once per connection: every node runs it on each wake-up.
   struct EveryChange: PostgresPreparedStatement {
     static let sql = """
-      SELECT u.position, u.task_id, u.platform, u.user_id, u.status, \(PostgresTaskRows.loggedColumns)
-      FROM task_updates u JOIN tasks t ON t.id = u.task_id WHERE u.position > $1 ORDER BY u.position LIMIT $2
+      SELECT position, task_id, platform, user_id, status, snapshot FROM task_updates WHERE position > $1
+      ORDER BY position LIMIT $2
       """
     var after: Int64
     var limit: Int64
@@ -296,7 +311,9 @@ enum PostgresTaskRows {
       return bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+    func decodeRow(_ row: PostgresRow) throws -> (Int64, String, String, String, String, String) {
+      try row.decode((Int64, String, String, String, String, String).self)
+    }
   }
 
   static func updates(_ connection: PostgresConnection, taskID: String, afterSequence sequence: UInt64) async throws

@@ -77,7 +77,7 @@ enum PostgresBatchRows {
       """
       SELECT
         (SELECT COALESCE(SUM(h.amount), 0)::BIGINT FROM credit_holds h JOIN tasks t ON t.id = h.task_id
-          WHERE t.batch_id = \(id) AND h.state = 'OPEN'),
+          WHERE t.batch_id = \(id)),
         (SELECT COALESCE(SUM(l.amount), 0)::BIGINT FROM ledger_entries l JOIN tasks t ON t.id = l.task_id
           WHERE t.batch_id = \(id) AND l.kind = 'CAPTURE')
       """, logger: quiet)

@@ -29,10 +29,11 @@ public final class PostgresTaskStore: Service, Sendable {
   /// - `onCommit` hears the changes this process committed, right after each commit.
   /// - `onMissedChanges` hears that changes were trimmed from the log before this node read them
   ///   (it was cut off from the database for longer than the log's retention).
+  /// - `wantsTask` says which changes `onChange` will ask the task of (the feed reads only theirs).
   public init(
     url: DatabaseURL, poolSize: Int = 10, operationTimeout: Duration = .seconds(30), logger: Logger,
     onChange: (@Sendable (TaskChange) -> Void)? = nil, onCommit: (@Sendable (GenerationTask) -> Void)? = nil,
-    onMissedChanges: (@Sendable () -> Void)? = nil
+    onMissedChanges: (@Sendable () -> Void)? = nil, wantsTask: @escaping @Sendable (TaskChange) -> Bool = { _ in true }
   ) throws {
     // The pool logs every failed connection attempt at info; the listener reports an outage once.
     var poolLogger = logger
@@ -45,7 +46,7 @@ public final class PostgresTaskStore: Service, Sendable {
     let connection = try url.connectionConfiguration(connectTimeout: operationTimeout)
     listener = ChangeListener(
       configuration: connection, channel: Self.channel, logger: logger, cache: cache, onChange: onChange,
-      onMissedChanges: onMissedChanges)
+      onMissedChanges: onMissedChanges, wantsTask: wantsTask)
     sequencer = UpdateSequencer(configuration: connection, logger: logger)
   }
 

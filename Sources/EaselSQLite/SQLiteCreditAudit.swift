@@ -16,8 +16,8 @@ enum CreditAudit {
     }
     let tasks = try Row.fetchAll(db, sql: AuditedTask.sql).compactMap { row in
       AuditedTask(
-        id: row[0], status: row[1], cost: row[2], numOutputs: row[3], outputCount: row[4], holdState: row[5],
-        holdAmount: row[6], holds: row[7], captures: row[8], releases: row[9], captured: row[10], released: row[11]
+        id: row[0], status: row[1], cost: row[2], numOutputs: row[3], outputCount: row[4], openHold: row[5],
+        holds: row[6], captures: row[7], releases: row[8], held: row[9], captured: row[10], released: row[11]
       ).problem
     }
     return accounts + tasks + counts

@@ -28,7 +28,7 @@ enum Credits {
     try save(db, task.account, balance)
     try db.run(
       literal: """
-        INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at) VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.creditCost), 'OPEN', \(now.timeIntervalSince1970))
+        INSERT INTO credit_holds (task_id, platform, user_id, amount, created_at) VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.creditCost), \(now.timeIntervalSince1970))
         """)
     try countActive(db, task.account, by: 1)
     try appendLedger(
@@ -37,12 +37,11 @@ enum Credits {
   }
 
   /// Captures or releases the task's hold as its terminal status says (a COMPLETED task short of
-  /// outputs is charged for those it has and the rest released). The hold's state flips from OPEN
-  /// only once, so a second call (say, after a crash and a retry) moves no credits.
+  /// outputs is charged for those it has and the rest released). The hold's row is deleted as it
+  /// settles, once, so a second call (say, after a crash and a retry) moves no credits.
   static func settle(_ db: Database, task: GenerationTask, now: Date) throws {
-    guard let settlement = task.status.holdSettlement else { return }
-    let row = try Row.fetchOne(
-      db, cached: "UPDATE credit_holds SET state = \(settlement.ledgerKind == .capture ? "CAPTURED" : "RELEASED"), settled_at = \(now.timeIntervalSince1970) WHERE task_id = \(task.id) AND state = 'OPEN' RETURNING amount")
+    guard task.status.holdSettlement != nil else { return }
+    let row = try Row.fetchOne(db, cached: "DELETE FROM credit_holds WHERE task_id = \(task.id) RETURNING amount")
     guard let amount: Int64 = row?["amount"] else { return }
     var balance = try account(db, task.account)
     try countActive(db, task.account, by: -1)

@@ -68,5 +68,14 @@ extension Schema {
           INSERT INTO update_log_trimmed (singleton, position) VALUES (1, 0);
           """)
     }
+    migrator.registerMigration("v22: holds live until settled") { db in
+      // A hold's row goes when it is captured or released: the ledger's entries record both.
+      try db.execute(
+        sql: """
+          DELETE FROM credit_holds WHERE state != 'OPEN';
+          ALTER TABLE credit_holds DROP COLUMN settled_at;
+          ALTER TABLE credit_holds DROP COLUMN state;
+          """)
+    }
   }
 }

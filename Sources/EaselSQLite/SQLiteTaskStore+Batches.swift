@@ -64,7 +64,7 @@ enum BatchRows {
         db,
         cached: """
           SELECT COALESCE(SUM(h.amount), 0) FROM credit_holds h JOIN tasks t ON t.id = h.task_id
-          WHERE t.batch_id = \(id) AND h.state = 'OPEN'
+          WHERE t.batch_id = \(id)
           """) ?? 0
     summary.creditsCaptured =
       try Int64.fetchOne(

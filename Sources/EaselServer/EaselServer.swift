@@ -106,7 +106,7 @@ public final class EaselServer: Sendable {
       opened = try configuration.storeLocation.open(
         logger: logger,
         onChange: { change in
-          updates.publish(change)
+          updates.publish(change)  // asks for the task only if a stream here follows it
           if change.status == .pending {
             workerSignal.wake()  // created or requeued, maybe on another node
           } else if let task = change.task {  // (a pending task has no run to stop and causes no webhook event)
@@ -116,7 +116,8 @@ public final class EaselServer: Sendable {
           }
         },
         onCommit: { task in TaskLog.record(task, logger: logger) },
-        onMissedChanges: { updates.finishAll(throwing: .missedTrimmedChanges) })
+        onMissedChanges: { updates.finishAll(throwing: .missedTrimmedChanges) },
+        wantsTask: { change in change.status != .pending || updates.follows(change) })
       group = try Self.services(
         configuration: configuration, store: opened, updates: updates, running: running, workerSignal: workerSignal,
         webhookSignal: webhookSignal, logger: logger, backends: extraBackends, readiness: readiness, serving: serving)

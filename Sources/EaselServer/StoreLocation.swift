@@ -13,10 +13,12 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
   /// The store. With PostgreSQL it connects and migrates when its service runs (`OpenStore.run`);
   /// `onChange` hears every committed task change (with PostgreSQL: every node's, in update-log
   /// order); `onCommit` only those this process made; `onMissedChanges` that PostgreSQL's log was
-  /// trimmed past changes this node had not read (SQLite's single process reads every change).
+  /// trimmed past changes this node had not read (SQLite's single process reads every change);
+  /// `wantsTask` which changes `onChange` asks the task of (PostgreSQL reads only those).
   public func open(
     logger: Logger, onChange: (@Sendable (TaskChange) -> Void)? = nil,
-    onCommit: (@Sendable (GenerationTask) -> Void)? = nil, onMissedChanges: (@Sendable () -> Void)? = nil
+    onCommit: (@Sendable (GenerationTask) -> Void)? = nil, onMissedChanges: (@Sendable () -> Void)? = nil,
+    wantsTask: @escaping @Sendable (TaskChange) -> Bool = { _ in true }
   ) throws -> OpenStore {
     switch self {
     case .sqlite(let path):
@@ -28,7 +30,7 @@ public enum StoreLocation: Sendable, CustomStringConvertible {
     case .postgres(let url, let poolSize):
       let store = try PostgresTaskStore(
         url: url, poolSize: poolSize, logger: logger, onChange: onChange, onCommit: onCommit,
-        onMissedChanges: onMissedChanges)
+        onMissedChanges: onMissedChanges, wantsTask: wantsTask)
       return OpenStore(store: store, isShared: true, service: store)
     }
   }

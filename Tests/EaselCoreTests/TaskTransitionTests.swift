@@ -87,23 +87,26 @@ import Testing
 
   @Test func aTaskHasOneHoldSettledTheWayItsStatusSays() {
     func audited(
-      _ status: String, holdState: String, holdAmount: Int64 = 10, outputs: (made: Int64, asked: Int64) = (1, 1),
+      _ status: String, openHold: Int64?, held: Int64 = 10, outputs: (made: Int64, asked: Int64) = (1, 1),
       entries: (captures: Int64, releases: Int64), amounts: (captured: Int64, released: Int64)
     ) -> AuditedTask {
       AuditedTask(
-        id: "t", status: status, cost: 10, numOutputs: outputs.asked, outputCount: outputs.made, holdState: holdState,
-        holdAmount: holdAmount, holds: 1, captures: entries.captures, releases: entries.releases,
+        id: "t", status: status, cost: 10, numOutputs: outputs.asked, outputCount: outputs.made, openHold: openHold,
+        holds: 1, captures: entries.captures, releases: entries.releases, held: held,
         captured: amounts.captured, released: amounts.released)
     }
-    #expect(audited("COMPLETED", holdState: "CAPTURED", entries: (1, 0), amounts: (10, 0)).problem == nil)
-    #expect(audited("PROCESSING", holdState: "OPEN", outputs: (0, 1), entries: (0, 0), amounts: (0, 0)).problem == nil)
-    let twice = audited("FAILED", holdState: "RELEASED", outputs: (0, 1), entries: (0, 2), amounts: (0, 20))
+    #expect(audited("COMPLETED", openHold: nil, entries: (1, 0), amounts: (10, 0)).problem == nil)
+    #expect(audited("PROCESSING", openHold: 10, outputs: (0, 1), entries: (0, 0), amounts: (0, 0)).problem == nil)
+    // A settled task whose hold row is still there, and an unfinished one whose hold is gone.
+    #expect(audited("COMPLETED", openHold: 10, entries: (1, 0), amounts: (10, 0)).problem?.contains("open hold of 10") == true)
+    #expect(audited("PENDING", openHold: nil, outputs: (0, 1), entries: (0, 0), amounts: (0, 0)).problem?.contains("no open hold") == true)
+    let twice = audited("FAILED", openHold: nil, outputs: (0, 1), entries: (0, 2), amounts: (0, 20))
     #expect(twice.problem?.contains("2 RELEASE") == true)
-    let wrongAmount = audited("CANCELED", holdState: "RELEASED", holdAmount: 9, outputs: (0, 1), entries: (0, 1), amounts: (0, 9))
-    #expect(wrongAmount.problem != nil)
+    let wrongAmount = audited("CANCELED", openHold: nil, held: 9, outputs: (0, 1), entries: (0, 1), amounts: (0, 9))
+    #expect(wrongAmount.problem?.contains("HOLD of 9") == true)
     // 2 of 5 outputs of 2 credits each (cost 10): 4 captured, 6 released.
-    #expect(audited("COMPLETED", holdState: "CAPTURED", outputs: (2, 5), entries: (1, 1), amounts: (4, 6)).problem == nil)
-    let overcharged = audited("COMPLETED", holdState: "CAPTURED", outputs: (2, 5), entries: (1, 0), amounts: (10, 0))
+    #expect(audited("COMPLETED", openHold: nil, outputs: (2, 5), entries: (1, 1), amounts: (4, 6)).problem == nil)
+    let overcharged = audited("COMPLETED", openHold: nil, outputs: (2, 5), entries: (1, 0), amounts: (10, 0))
     #expect(overcharged.problem?.contains("2 of 5 outputs") == true)
     let account = AuditedAccount(owner: "p/u", balance: 10, held: 0, ledgerBalance: 10, ledgerHeld: 5)
     #expect(account.problem == "account p/u: stored balance 10, held 0; ledger says balance 10, held 5")

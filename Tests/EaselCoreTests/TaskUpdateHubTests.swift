@@ -71,3 +71,25 @@ import Testing
     }
   }
 }
+
+extension TaskUpdateHubTests {
+  @Test func theHubSaysWhichChangesItsSubscribersFollow() throws {
+    let hub = TaskUpdateHub()
+    func change(_ id: String, user: String, platform: String = "") throws -> TaskChange {
+      TaskChange(taskID: id, account: try Account(platform: platform, userID: user), status: .pending) { nil }
+    }
+    #expect(!hub.follows(try change("t1", user: "me")))
+    let mine = hub.subscribe(.init(scope: .account(try Account(platform: "", userID: "me")), taskID: "t1"))
+    #expect(hub.follows(try change("t1", user: "me")))
+    #expect(!hub.follows(try change("t2", user: "me")))
+    #expect(!hub.follows(try change("t1", user: "you")))
+    let web = hub.subscribe(.init(scope: .platform("web"), taskID: nil))
+    #expect(hub.follows(try change("t9", user: "anyone", platform: "web")))
+    #expect(!hub.follows(try change("t9", user: "anyone")))
+    let everything = hub.subscribeEverywhere()
+    #expect(hub.follows(try change("t9", user: "anyone")))
+    hub.finishAll(throwing: .missedTrimmedChanges)
+    #expect(!hub.follows(try change("t1", user: "me")))
+    _ = (mine, web, everything)
+  }
+}

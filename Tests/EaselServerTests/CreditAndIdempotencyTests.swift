@@ -110,3 +110,33 @@ import Testing
     }
   }
 }
+
+extension CreditAndIdempotencyTests {
+  @Test func onlyOpenHoldsKeepARowAndTheLedgerKeepsEveryStep() async throws {
+    let directory = try TestServer.temporaryDirectory()
+    let gate = GatedBackend()
+    try await withTestServer(directory: directory, workers: 1, backends: ["default-image": gate]) { server in
+      try await server.grant("noa", 100)
+      let running = try await server.create("noa", prompt: "runs")
+      try await waitUntil { try await server.get("noa", running.id).status == .processing }
+      let canceled = try await server.create("noa", prompt: "waits, then is canceled")
+      _ = try await server.tasks.cancelTask(.with {
+        $0.userID = "noa"
+        $0.taskID = canceled.id
+      })
+      let holds = { try await TestDatabase.rows("SELECT task_id, amount FROM credit_holds", in: directory) }
+      #expect(try await holds() == ["\(running.id)|10"])
+      gate.open()
+      #expect(try await server.finished("noa", running.id).status == .completed)
+      #expect(try await holds().isEmpty)
+      let steps = try await server.ledger("noa").reversed().map { "\($0.kind) \($0.amount) \($0.taskID)" }
+      #expect(
+        steps == [
+          "GRANT 100 ", "HOLD 10 \(running.id)", "HOLD 10 \(canceled.id)", "RELEASE 10 \(canceled.id)",
+          "CAPTURE 10 \(running.id)",
+        ])
+      let balance = try await server.balance("noa")
+      #expect(balance.balance == 90 && balance.held == 0)
+    }
+  }
+}

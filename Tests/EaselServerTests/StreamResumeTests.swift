@@ -140,21 +140,6 @@ func waitUntil(
 }
 
 extension StreamResumeTests {
-  /// The raw update log entries of a task, oldest first, from either store.
-  static func loggedEntries(of taskID: String, in directory: URL) async throws -> [String] {
-    if let url = try await TestDatabase.url(for: directory) {
-      let query = "SELECT snapshot FROM task_updates WHERE task_id = '\(taskID)' ORDER BY sequence"
-      return try await runTool("psql", [url, "-tAc", query]).stdout.split(separator: "\n").map(String.init)
-    }
-    let script = """
-      import sqlite3, sys
-      for (entry,) in sqlite3.connect(sys.argv[1]).execute("SELECT snapshot FROM task_updates WHERE task_id = ? ORDER BY sequence", (sys.argv[2],)):
-          print(entry)
-      """
-    let path = directory.appendingPathComponent("easel.sqlite").path
-    return try await runTool("python3", ["-c", script, path, taskID]).stdout.split(separator: "\n").map(String.init)
-  }
-
   @Test func theLogKeepsWhatChangesAndAReplayRebuildsTheWholeTask() async throws {
     let directory = try TestServer.temporaryDirectory()
     let prompt = "a lighthouse on a cliff at dawn, " + String(repeating: "storm clouds rolling in, ", count: 40)
@@ -180,7 +165,8 @@ extension StreamResumeTests {
       #expect(replay[2].task == finished)
 
       // The log itself holds only what changes: not the prompt, the parameters or the template.
-      let entries = try await Self.loggedEntries(of: created.id, in: directory)
+      let entries = try await TestDatabase.rows(
+        "SELECT snapshot FROM task_updates WHERE task_id = '\(created.id)' ORDER BY sequence", in: directory)
       #expect(entries.count == 3)
       for entry in entries {
         #expect(!entry.contains("lighthouse") && !entry.contains("txt2img") && !entry.contains("seed"), "\(entry)")

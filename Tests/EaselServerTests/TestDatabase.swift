@@ -45,6 +45,24 @@ enum TestDatabase {
     return ["EASEL_DATABASE_URL": url, "EASEL_DATABASE_POOL_SIZE": "4"]
   }
 
+  /// The rows of a read-only SQL query on a test's store, each row's columns joined by `|` (psql's
+  /// unaligned output; Python's sqlite3 for SQLite): what tests check of the storage itself.
+  static func rows(_ query: String, in directory: URL) async throws -> [String] {
+    let result: (status: Int32, stdout: String, stderr: String)
+    if let url = try await url(for: directory) {
+      result = try await runTool("psql", [url, "-tAc", query])
+    } else {
+      let script = """
+        import sqlite3, sys
+        for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]):
+            print("|".join("" if value is None else str(value) for value in row))
+        """
+      result = try await runTool("python3", ["-c", script, directory.appendingPathComponent("easel.sqlite").path, query])
+    }
+    guard result.status == 0 else { throw EaselError.internalError("query failed: \(result.stderr)") }
+    return result.stdout.split(separator: "\n").map(String.init)
+  }
+
   /// Runs `body` on the store of a test's data folder, as a maintenance command would.
   static func withStore<T>(
     _ directory: URL, _ body: (any TaskStore & WebhookStore) async throws -> T
