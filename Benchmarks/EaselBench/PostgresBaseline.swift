@@ -41,7 +41,7 @@ enum PostgresBaseline {
           logger: logger)
       }
       let sample = try sampleTask()
-      let snapshot = try StoredJSON.string(sample)
+      let snapshot = try StoredJSON.string(LoggedTaskState(of: sample))
       let parameters = try StoredJSON.string(sample.parameters)
       let started = ContinuousClock.now
       try await withThrowingTaskGroup(of: Void.self) { senders in
@@ -68,8 +68,8 @@ enum PostgresBaseline {
                     'Text to image', '1', '图片生成', 'default-image', '{}', 10, 120000, 1, \(at), \(at), rank FROM queued
                   RETURNING id),
                 hold AS (
-                  INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at)
-                  SELECT \(id), 'default', \(user), 10, 'OPEN', \(at) FROM inserted),
+                  INSERT INTO credit_holds (task_id, platform, user_id, amount, created_at)
+                  SELECT \(id), 'default', \(user), 10, \(at) FROM inserted),
                 ledger AS (
                   INSERT INTO ledger_entries (platform, user_id, kind, amount, reason, task_id, balance_after, created_at)
                   SELECT 'default', \(user), 'HOLD', 10, 'generation', \(id), balance, \(at) FROM account, inserted)

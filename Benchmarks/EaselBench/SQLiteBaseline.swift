@@ -21,7 +21,7 @@ enum SQLiteBaseline {
       parameters: ["prompt": .string("a benchmark"), "width": .integer(64), "height": .integer(64), "seed": .integer(7)],
       template: TemplateRef(code: "txt2img", name: "Text to image", version: "1", category: "图片生成"),
       backend: "default-image", creditCost: 10, createdAt: now, updatedAt: now)
-    let snapshot = String(decoding: try JSONEncoder().encode(sample), as: UTF8.self)
+    let snapshot = try StoredJSON.string(LoggedTaskState(of: sample))
     let parameters = String(decoding: try JSONEncoder().encode(sample.parameters), as: UTF8.self)
     try pool.write { db in
       try db.execute(sql: "INSERT INTO credit_accounts (platform, user_id, balance, held) VALUES ('default', 'bench', ?, 0)", arguments: [Int64(1) << 50])
@@ -50,7 +50,7 @@ enum SQLiteBaseline {
             ON CONFLICT (platform, user_id, priority) DO UPDATE SET finish = finish + 1
             """)
         try db.executeCached(
-          sql: "INSERT INTO credit_holds (task_id, platform, user_id, amount, state, created_at) VALUES (?, 'default', 'bench', 10, 'OPEN', ?)",
+          sql: "INSERT INTO credit_holds (task_id, platform, user_id, amount, created_at) VALUES (?, 'default', 'bench', 10, ?)",
           arguments: [id, at])
         try db.executeCached(
           sql: """
