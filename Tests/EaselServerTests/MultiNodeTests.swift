@@ -196,25 +196,33 @@ struct MultiNodeTests {
 }
 
 extension MultiNodeTests {
-  @Test func updatesMadeWhileANodeWasCutOffReachItsStreamsAfterward() async throws {
+  /// A worker node (an `easeld` process, with `workerEnvironment` added) that runs tasks slowly,
+  /// and an API server in this process on the same database, which it reaches through a proxy the
+  /// test can cut.
+  static func withWorkerAndCuttableServer(
+    workerEnvironment: [String: String] = [:],
+    _ body: (_ server: TestServer, _ proxy: PythonFixture, _ database: String) async throws -> Void
+  ) async throws {
     let s3 = try S3Server()
     let shared = try await Self.sharedEnvironment(s3)
     let database = try #require(shared["EASEL_DATABASE_URL"])
     let worker = try EaseldProcess(
       data: TestServer.temporaryDirectory(), workers: 1,
-      environment: shared.merging(["EASEL_PROCEDURAL_DELAY_MS": "1500"]) { $1 })
+      environment: shared.merging(["EASEL_PROCEDURAL_DELAY_MS": "1500"].merging(workerEnvironment) { $1 }) { $1 })
     try await worker.start()
     defer { worker.kill(SIGKILL) }
-    // This node reaches the same database through a proxy the test can cut.
     var direct = try #require(URLComponents(string: database))
     let proxy = try PythonFixture("tcp_proxy.py", arguments: [String(try #require(direct.port))])
     direct.port = Int(proxy.readyLine)
     let proxied = try DatabaseURL(try #require(direct.string))
-
     try await withTestServer(workers: 0, configure: {
       $0.databaseURL = proxied
       $0.s3 = s3.settings()
-    }) { server in
+    }) { server in try await body(server, proxy, database) }
+  }
+
+  @Test func updatesMadeWhileANodeWasCutOffReachItsStreamsAfterward() async throws {
+    try await Self.withWorkerAndCuttableServer { server, proxy, database in
       try await server.grant("ivo", 10)
       let task = try await server.create("ivo", prompt: "while away")
       // A stream on this node, open (its first message seen) before the cut.
@@ -246,24 +254,9 @@ extension MultiNodeTests {
 
 extension MultiNodeTests {
   @Test func aNodeCutOffPastTheLogsRetentionEndsItsStreamsWithOutOfRange() async throws {
-    let s3 = try S3Server()
-    let shared = try await Self.sharedEnvironment(s3)
-    let database = try #require(shared["EASEL_DATABASE_URL"])
-    // The other node runs the task and trims the log a second after each change.
-    let worker = try EaseldProcess(
-      data: TestServer.temporaryDirectory(), workers: 1,
-      environment: shared.merging(["EASEL_PROCEDURAL_DELAY_MS": "1500", "EASEL_UPDATE_LOG_RETENTION": "1s"]) { $1 })
-    try await worker.start()
-    defer { worker.kill(SIGKILL) }
-    var direct = try #require(URLComponents(string: database))
-    let proxy = try PythonFixture("tcp_proxy.py", arguments: [String(try #require(direct.port))])
-    direct.port = Int(proxy.readyLine)
-    let proxied = try DatabaseURL(try #require(direct.string))
-
-    try await withTestServer(workers: 0, configure: {
-      $0.databaseURL = proxied
-      $0.s3 = s3.settings()
-    }) { server in
+    // The worker node runs the task and trims the log a second after each change.
+    try await Self.withWorkerAndCuttableServer(workerEnvironment: ["EASEL_UPDATE_LOG_RETENTION": "1s"]) {
+      server, proxy, database in
       try await server.grant("uma", 10)
       let task = try await server.create("uma", prompt: "while away for long")
       let (opened, open) = AsyncStream.makeStream(of: Void.self)
