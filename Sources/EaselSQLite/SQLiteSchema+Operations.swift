@@ -77,5 +77,22 @@ extension Schema {
           ALTER TABLE credit_holds DROP COLUMN state;
           """)
     }
+    migrator.registerMigration("v23: creation indexes without the task id") { db in
+      // Listings order ties in creation time by rowid, which ends every index entry anyway: the
+      // 36-character id in each entry was a quarter of these indexes.
+      try db.execute(
+        sql: """
+          DROP INDEX tasks_by_owner;
+          CREATE INDEX tasks_by_owner ON tasks (platform, user_id, created_at);
+          DROP INDEX tasks_by_owner_status;
+          CREATE INDEX tasks_by_owner_status ON tasks (platform, user_id, status, created_at);
+          DROP INDEX tasks_by_creation;
+          CREATE INDEX tasks_by_creation ON tasks (created_at);
+          DROP INDEX tasks_by_status_creation;
+          CREATE INDEX tasks_by_status_creation ON tasks (status, created_at);
+          DROP INDEX tasks_by_batch;
+          CREATE INDEX tasks_by_batch ON tasks (batch_id, created_at) WHERE batch_id IS NOT NULL;
+          """)
+    }
   }
 }

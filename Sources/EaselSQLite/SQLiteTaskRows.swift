@@ -133,6 +133,13 @@ enum TaskRows {
       literal: "UPDATE tasks SET lease_owner = \(lease?.owner), lease_expires_at = \(lease?.expires.timeIntervalSince1970), not_before = \(notBefore?.timeIntervalSince1970) WHERE id = \(id)")
   }
 
+  /// Tasks listed after `cursor`, newest first. Ties in creation time go by rowid, which every
+  /// index entry ends with, so the indexes that page by creation need no copy of the task's id.
+  static func before(_ cursor: TaskCursor) -> SQL {
+    // A cursor's task purged since: the page goes on from its creation time.
+    "(created_at, rowid) < (\(cursor.createdAt), COALESCE((SELECT rowid FROM tasks WHERE id = \(cursor.id)), 0))"
+  }
+
   /// A page of the account's tasks, newest first: by offset, or after a cursor through the index.
   static func page(
     _ db: Database, account: Account, status: TaskStatus?, page: PageRequest, batch: String? = nil
@@ -140,11 +147,11 @@ enum TaskRows {
     var filter = owner(.account(account))
     if let status { filter += " AND status = \(status.rawValue)" }
     if let batch { filter += " AND batch_id = \(batch)" }
-    if let after = page.after { filter += " AND (created_at, id) < (\(after.createdAt), \(after.id))" }
+    if let after = page.after { filter += " AND \(before(after))" }
     let rows = try Row.fetchAll(
       db,
       cached: """
-        SELECT * FROM tasks WHERE \(filter) ORDER BY created_at DESC, id DESC
+        SELECT * FROM tasks WHERE \(filter) ORDER BY created_at DESC, rowid DESC
         LIMIT \(page.limit + 1) OFFSET \(page.offset)
         """)
     let shown = rows.prefix(Int(page.limit))

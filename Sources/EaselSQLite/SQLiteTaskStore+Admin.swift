@@ -8,7 +8,7 @@ extension SQLiteTaskStore: AdminRecords {
     try readInline { db in
       var conditions: [SQL] = ["1 = 1"]
       if let status = filter.status { conditions.append("status = \(status.rawValue)") }
-      if let cursor { conditions.append("(created_at, id) < (\(cursor.createdAt), \(cursor.id))") }
+      if let cursor { conditions.append(TaskRows.before(cursor)) }
       if let platform = filter.platform { conditions.append("platform = \(platform)") }
       if let user = filter.userID { conditions.append("user_id = \(user)") }
       if let backend = filter.backend { conditions.append("backend = \(backend)") }
@@ -17,7 +17,7 @@ extension SQLiteTaskStore: AdminRecords {
       if let after = filter.createdAfter { conditions.append("created_at >= \(after.timeIntervalSince1970)") }
       if let before = filter.createdBefore { conditions.append("created_at < \(before.timeIntervalSince1970)") }
       return try Row.fetchAll(
-        db, cached: "SELECT * FROM tasks WHERE \(conditions.joined(operator: .and)) ORDER BY created_at DESC, id DESC LIMIT \(limit)"
+        db, cached: "SELECT * FROM tasks WHERE \(conditions.joined(operator: .and)) ORDER BY created_at DESC, rowid DESC LIMIT \(limit)"
       ).map(TaskRows.decode)
     }
   }
