@@ -51,8 +51,16 @@ public struct LoggedTaskState: Codable, Sendable {
     leaseOwner = task.leaseOwner
   }
 
+  /// The task at a logged change: the state stored as `text` over `task` (its row now), with its
+  /// position in the log as its update id.
+  public static func task(_ text: String, over task: GenerationTask, position: Int64) throws -> GenerationTask {
+    var logged = try StoredJSON.decode(LoggedTaskState.self, text).applied(to: task)
+    logged.updateID = position
+    return logged
+  }
+
   /// The task as it was at this change: `task` (its row now) with every changing field from here.
-  public func applied(to task: GenerationTask) -> GenerationTask {
+  func applied(to task: GenerationTask) -> GenerationTask {
     var task = task
     task.status = status
     task.sequence = sequence

@@ -274,9 +274,7 @@ enum PostgresTaskRows {
       let change = TaskChange(taskID: taskID, account: try Account(platform: platform, userID: userID), status: status) {
         guard let task = fixedParts.withLock({ $0[taskID] }) else { return nil }  // not wanted, or purged since
         do {
-          var logged = try StoredJSON.decode(LoggedTaskState.self, state).applied(to: task)
-          logged.updateID = position
-          return logged
+          return try LoggedTaskState.task(state, over: task, position: position)
         } catch {
           logger.error("can't read a logged task state", metadata: ["task": "\(taskID)", "position": "\(position)", "error": "\(error)"])
           return nil
@@ -337,10 +335,8 @@ enum PostgresTaskRows {
 
   /// A logged state over its task's row, with its position in the log as its update id.
   private static func loggedState(_ row: PostgresRandomAccessRow) throws -> GenerationTask {
-    let state = try StoredJSON.decode(LoggedTaskState.self, try row["logged_state"].decode(String.self))
-    var task = state.applied(to: try decode(row))
-    task.updateID = try row["logged_position"].decode(Int64.self)
-    return task
+    try LoggedTaskState.task(
+      row["logged_state"].decode(String.self), over: decode(row), position: row["logged_position"].decode(Int64.self))
   }
 
   static func decode(_ row: PostgresRandomAccessRow) throws -> GenerationTask {

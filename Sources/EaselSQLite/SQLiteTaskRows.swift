@@ -71,9 +71,7 @@ enum TaskRows {
 
   /// A task's row with a logged state's changing fields over it, at that state's place in the log.
   private static func loggedState(_ row: Row) throws -> GenerationTask {
-    var task = try StoredJSON.decode(LoggedTaskState.self, row["logged_state"] as String).applied(to: decode(row))
-    task.updateID = row["logged_id"]
-    return task
+    try LoggedTaskState.task(row["logged_state"], over: decode(row), position: row["logged_id"])
   }
 
   /// The task, if it exists and (when `account` is given) belongs to that account.
