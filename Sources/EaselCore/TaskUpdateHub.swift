@@ -29,6 +29,15 @@ public final class TaskUpdateHub: Sendable {
     /// Subscribers to every platform's changes (the operator console).
     var everywhere: [Int: AsyncThrowingStream<GenerationTask, any Error>.Continuation] = [:]
     var count = 0
+
+    /// The streams `change` is offered to: those of its account and platform it matches, and every
+    /// platform's.
+    func subscribers(of change: TaskChange) -> [AsyncThrowingStream<GenerationTask, any Error>.Continuation] {
+      let scoped = [UpdateScope.account(change.account), .platform(change.account.platform)].flatMap { scope in
+        (byScope[scope] ?? [:]).values.filter { $0.filter.matches(change) }.map(\.continuation)
+      }
+      return scoped + everywhere.values
+    }
   }
 
   private let routes = Mutex(Routes())
@@ -90,21 +99,13 @@ public final class TaskUpdateHub: Sendable {
 
   /// Whether any subscriber here would be offered `change`.
   public func follows(_ change: TaskChange) -> Bool {
-    routes.withLock { routes in
-      !routes.everywhere.isEmpty
-        || [UpdateScope.account(change.account), .platform(change.account.platform)].contains { scope in
-          routes.byScope[scope]?.values.contains { $0.filter.matches(change) } == true
-        }
-    }
+    routes.withLock { !$0.subscribers(of: change).isEmpty }
   }
 
   /// Offers `change` to the subscribers it matches; the task is decoded only if there are any.
   public func publish(_ change: TaskChange) {
     let overflowed = routes.withLock { routes -> [AsyncThrowingStream<GenerationTask, any Error>.Continuation] in
-      let scoped = [UpdateScope.account(change.account), .platform(change.account.platform)].flatMap { scope in
-        (routes.byScope[scope] ?? [:]).values.filter { $0.filter.matches(change) }.map(\.continuation)
-      }
-      let matched = scoped + routes.everywhere.values
+      let matched = routes.subscribers(of: change)
       guard !matched.isEmpty, let task = change.task else { return [] }
       return matched.filter { continuation in
         if case .dropped = continuation.yield(task) { true } else { false }
