@@ -19,7 +19,7 @@ struct EaselBench: AsyncParsableCommand {
   @Option(help: "Fan-out subscribers (default 10000, 2000 with --quick).") var subscribers: Int?
   @Option(help: "A PostgreSQL server's URL (Benchmarks/run starts one): adds CreateTask and GetTask on it.")
   var postgres: String?
-  @Option(help: "Run one scenario alone: console, storage, pipeline, or postgres (with --postgres).") var only: String?
+  @Option(help: "Run one scenario alone: rpc, console, storage, pipeline, fanout, or postgres (with --postgres).") var only: String?
   @Option(help: "A Python with celery[redis] (Benchmarks/run makes one under .build/): the pipeline's Celery reference.")
   var celeryPython: String?
 
@@ -33,6 +33,10 @@ struct EaselBench: AsyncParsableCommand {
     try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
     var report = Report()
     var peakRSS = 0
+    if only == "rpc" {
+      _ = try await rpcFigures(easeld: easeld, work: work, into: &report)
+      return print(report.markdown)
+    }
     if only == "console" {
       try await console(easeld: easeld, work: work, into: &report)
       return print(report.markdown)
@@ -53,34 +57,27 @@ struct EaselBench: AsyncParsableCommand {
       await server.stop()
       return print(report.markdown)
     }
+    if only == "fanout" {
+      let metricsPort = try freePort()
+      let server = try ServerProcess(
+        easeld: easeld, data: work.appendingPathComponent("fanout"), workers: 4,
+        environment: ["EASEL_METRICS": "127.0.0.1:\(metricsPort)"])
+      try await server.start()
+      let fanout = try await FanOutBench(server: server, metricsPort: metricsPort, subscribers: subscribers ?? 10_000).run()
+      report.add(
+        "Fan-out: \(fanout.subscribers) StreamTaskUpdates subscribers",
+        "\(format(Double(fanout.bytesPerSubscriber) / 1024)) KiB each, \(format(Double(fanout.bytesPerSubscriberAfterDeliveries) / 1024)) KiB after the updates; delivery p50 \(format(fanout.delivery.p50)) ms, p99 \(format(fanout.delivery.p99)) ms")
+      await server.stop()
+      return print(report.markdown)
+    }
     if only == "postgres", let postgres {
       _ = try await postgresFigures(url: postgres, easeld: easeld, work: work, sqlite: nil, into: &report)
       return print(report.markdown)
     }
 
-    // 1 and 2: an API-only server (no workers), so the RPC figures measure the RPC path alone.
-    log("RPC overhead and durable creation…")
-    let api = try ServerProcess(easeld: easeld, data: work.appendingPathComponent("api"), workers: 0)
-    try await api.start()
-    let startup = api.startup
-    try await Task.sleep(for: .milliseconds(300))
-    let idleRSS = api.rss
-    let idleParts = residentBreakdown(pid: api.pid)
+    let (rpc, startup, idleRSS, idleParts, rpcPeakRSS) = try await rpcFigures(easeld: easeld, work: work, into: &report)
+    peakRSS = max(peakRSS, rpcPeakRSS)
     let h2load = H2Load(folder: work)
-    let rpc = try await RPCBench(server: api, h2load: h2load, requests: quick ? 4_000 : 30_000).run()
-    peakRSS = max(peakRSS, api.rss)
-    for transport in ["TCP", "Unix socket"] {
-      let results = rpc.byTransport.filter { $0.transport == transport }
-      guard let health = results.first(where: { $0.method == "Health/Check" })?.result else { continue }
-      for (_, method, result) in results where method != "Health/Check" {
-        report.add(
-          "\(method) over \(transport), 256 in flight",
-          "\(format(result.requestsPerSecond, digits: 0))/s, p50 \(format(result.latency.p50)) ms, p99 \(format(result.latency.p99)) ms",
-          reference: "Health/Check \(format(health.requestsPerSecond, digits: 0))/s, p99 \(format(health.latency.p99)) ms",
-          ratio: result.requestsPerSecond / health.requestsPerSecond, target: method == "GetTask" ? "≥ 70 %" : "")
-      }
-    }
-    await api.stop()
 
     log("ListTasks against a long history…")
     let historyLength = quick ? 100_000 : 1_000_000
@@ -88,14 +85,16 @@ struct EaselBench: AsyncParsableCommand {
       easeld: easeld, folder: work, h2load: h2load, history: historyLength, requests: quick ? 4_000 : 30_000
     ).run()
     let small = "a user with 10 tasks: \(format(history.small.requestsPerSecond, digits: 0))/s"
-    for (figure, result, target) in [
-      ("ListTasks, first page, a user with \(historyLength) tasks", history.firstPage, "≥ 50 %"),
-      ("ListTasks, by page_token \(historyLength / 2) tasks deep", history.deepToken, "≥ 50 %"),
-      ("ListTasks, the same page by number (page \(historyLength / 20))", history.deepNumber, ""),
-    ] {
+    let smallToken = "a user with 10 tasks, by page_token: \(format(history.smallToken.requestsPerSecond, digits: 0))/s"
+    let historyFigures: [(figure: String, result: H2Load.Result, reference: String, base: H2Load.Result, target: String)] = [
+      ("ListTasks, first page, a user with \(historyLength) tasks", history.firstPage, small, history.small, "≥ 50 %"),
+      ("ListTasks, by page_token \(historyLength / 2) tasks deep", history.deepToken, smallToken, history.smallToken, "≥ 50 %"),
+      ("ListTasks, the same page by number (page \(historyLength / 20))", history.deepNumber, small, history.small, ""),
+    ]
+    for row in historyFigures {
       report.add(
-        figure, "\(format(result.requestsPerSecond, digits: 0))/s, p99 \(format(result.latency.p99)) ms",
-        reference: small, ratio: result.requestsPerSecond / history.small.requestsPerSecond, target: target)
+        row.figure, "\(format(row.result.requestsPerSecond, digits: 0))/s, p99 \(format(row.result.latency.p99)) ms",
+        reference: row.reference, ratio: row.result.requestsPerSecond / row.base.requestsPerSecond, target: row.target)
     }
 
     try await console(easeld: easeld, work: work, into: &report)
@@ -157,7 +156,7 @@ struct EaselBench: AsyncParsableCommand {
     peakRSS = max(peakRSS, fanout.rssWithSubscribers)
     report.add(
       "Fan-out: \(fanout.subscribers) StreamTaskUpdates subscribers",
-      "\(format(Double(fanout.bytesPerSubscriber) / 1024)) KiB each (RSS \(mebibytes(fanout.rssWithSubscribers))); delivery p50 \(format(fanout.delivery.p50)) ms, p99 \(format(fanout.delivery.p99)) ms",
+      "\(format(Double(fanout.bytesPerSubscriber) / 1024)) KiB each, \(format(Double(fanout.bytesPerSubscriberAfterDeliveries) / 1024)) KiB after three updates each (RSS \(mebibytes(fanout.rssWithSubscribers))); delivery p50 \(format(fanout.delivery.p50)) ms, p99 \(format(fanout.delivery.p99)) ms",
       reference: "Health/Check round trip p50 \(format(fanout.healthRoundTrip.p50, digits: 2)) ms",
       ratio: fanout.healthRoundTrip.p50 / fanout.delivery.p50)
     await full.stop()
@@ -225,6 +224,34 @@ struct EaselBench: AsyncParsableCommand {
   }
 
   /// The database per completed task, with and without its update-log entries.
+  /// Figures 1 and 2: an API-only server (no workers), so the RPC figures measure the RPC path alone.
+  private func rpcFigures(easeld: URL, work: URL, into report: inout Report) async throws -> (
+    rpc: RPCBench.Figures, startup: Duration, idleRSS: Int, idleParts: [(part: String, bytes: Int)], peakRSS: Int
+  ) {
+    log("RPC overhead and durable creation…")
+    let api = try ServerProcess(easeld: easeld, data: work.appendingPathComponent("api"), workers: 0)
+    try await api.start()
+    let startup = api.startup
+    try await Task.sleep(for: .milliseconds(300))
+    let idleRSS = api.rss
+    let idleParts = residentBreakdown(pid: api.pid)
+    let rpc = try await RPCBench(server: api, h2load: H2Load(folder: work), requests: quick ? 4_000 : 30_000).run()
+    let peakRSS = api.rss
+    for transport in ["TCP", "Unix socket"] {
+      let results = rpc.byTransport.filter { $0.transport == transport }
+      guard let health = results.first(where: { $0.method == "Health/Check" })?.result else { continue }
+      for (_, method, result) in results where method != "Health/Check" {
+        report.add(
+          "\(method) over \(transport), 256 in flight",
+          "\(format(result.requestsPerSecond, digits: 0))/s, p50 \(format(result.latency.p50)) ms, p99 \(format(result.latency.p99)) ms",
+          reference: "Health/Check \(format(health.requestsPerSecond, digits: 0))/s, p99 \(format(health.latency.p99)) ms",
+          ratio: result.requestsPerSecond / health.requestsPerSecond, target: method == "GetTask" ? "≥ 70 %" : "")
+      }
+    }
+    await api.stop()
+    return (rpc, startup, idleRSS, idleParts, peakRSS)
+  }
+
   private func storageFigures(easeld: URL, work: URL, into report: inout Report) async throws {
     log("database per task…")
     let storage = try await StorageBench(easeld: easeld, folder: work, tasks: quick ? 300 : 2_000).run()

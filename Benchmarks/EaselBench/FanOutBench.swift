@@ -13,6 +13,9 @@ struct FanOutBench: Sendable {
   struct Figures: Sendable {
     var subscribers: Int
     var bytesPerSubscriber: Int
+    /// The same once each has received its three updates: what a subscriber costs for as long as
+    /// it stays open (a stream keeps the memory its deepest moment needed).
+    var bytesPerSubscriberAfterDeliveries: Int
     var rssWithSubscribers: Int
     var delivery: Latencies
     /// One Health/Check round trip on the same server at the same moment, for scale.
@@ -76,9 +79,12 @@ struct FanOutBench: Sendable {
       for _ in 0..<1200 where received.withLock({ $0 }) < expected {
         try await Task.sleep(for: .milliseconds(50))
       }
+      let rssAfterDeliveries = server.rss
       group.cancelAll()
       return Figures(
-        subscribers: subscribers, bytesPerSubscriber: (rss - before) / subscribers, rssWithSubscribers: rss,
+        subscribers: subscribers, bytesPerSubscriber: (rss - before) / subscribers,
+        bytesPerSubscriberAfterDeliveries: (rssAfterDeliveries - before) / subscribers,
+        rssWithSubscribers: max(rss, rssAfterDeliveries),
         delivery: deliveries.withLock { $0 }, healthRoundTrip: health)
     }
   }

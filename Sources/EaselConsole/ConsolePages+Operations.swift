@@ -140,7 +140,7 @@ extension ConsolePages {
       await withTaskGroup(of: Void.self) { group in
         group.addTask {
           do {
-            for try await task in changes { feed.yield(Self.event(task)) }
+            for try await change in changes { feed.yield(Self.event(change.task)) }
           } catch {}
           feed.finish()
         }

@@ -7,8 +7,9 @@ public struct BatchUpdateStream: Sendable {
   let batchID: String
   let account: Account
 
-  public func run(send: (GenerationTask) async throws -> Void) async throws {
-    let live = updates.subscribe(.init(scope: .account(account), taskID: nil))
+  /// Ends with a `CancellationError` once `departure` says the caller has gone.
+  public func run(until departure: CallerDeparture, send: (GenerationTask) async throws -> Void) async throws {
+    let live = updates.subscribe(.init(scope: .account(account), taskID: nil), until: departure)
     guard let batch = try await store.batch(id: batchID, account: account) else { throw EaselError.batchNotFound(batchID) }
     let page = try PageRequest(page: 1, limit: Int32(TaskBatch.maxTasks))
     let current = try await store.tasks(inBatch: batchID, account: account, status: nil, page: page).items
@@ -23,8 +24,8 @@ public struct BatchUpdateStream: Sendable {
     let position = Dictionary(uniqueKeysWithValues: batch.taskIDs.enumerated().map { ($1, $0) })
     for task in current.sorted(by: { position[$0.id, default: 0] < position[$1.id, default: 0] }) { try await deliver(task) }
     if open.isEmpty { return }
-    for try await task in live where task.batchID == batchID {
-      try await deliver(task)
+    for try await update in live where update.task.batchID == batchID {
+      try await deliver(update.task)
       if open.isEmpty { return }
     }
   }

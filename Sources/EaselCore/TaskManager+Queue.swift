@@ -129,6 +129,13 @@ extension TaskManager {
     if let cached = estimates.value(for: task.id) { return cached }
     // Another call counting this task's position now answers for it shortly.
     guard counting, estimates.startCounting(task.id) else { return nil }
+    return await countedEstimate(of: task, waitingAtMost: limit)
+  }
+
+  /// A call of its own: most estimates come from the cache, and a stream's frames keep the size
+  /// of the deepest call they made for as long as the stream is open.
+  @inline(never)
+  private func countedEstimate(of task: GenerationTask, waitingAtMost limit: Duration?) async -> QueueEstimate? {
     let count = Task { [self] in
       defer { estimates.stopCounting(task.id) }
       return await countEstimate(of: task)

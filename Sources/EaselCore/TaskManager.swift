@@ -155,7 +155,7 @@ public struct TaskManager: Sendable {
     guard current.status == .processing else { return current }
     return try await withThrowingTaskGroup(of: GenerationTask?.self) { group in
       group.addTask {
-        for try await change in changes where change.status.isTerminal { return change }
+        for try await change in changes where change.task.status.isTerminal { return change.task }
         return nil
       }
       group.addTask {

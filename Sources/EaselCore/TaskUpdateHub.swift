@@ -3,6 +3,8 @@ import Synchronization
 /// Fans stored task changes out to live subscribers. Each subscriber has a bounded buffer; one that
 /// falls behind is ended with RESOURCE_EXHAUSTED instead of slowing anyone else down.
 public final class TaskUpdateHub: Sendable {
+  public typealias Subscription = AsyncThrowingStream<PublishedTask, any Error>
+
   public struct Filter: Sendable {
     public var scope: UpdateScope
     public var taskID: String?
@@ -19,7 +21,7 @@ public final class TaskUpdateHub: Sendable {
 
   private struct Subscriber {
     var filter: Filter
-    var continuation: AsyncThrowingStream<GenerationTask, any Error>.Continuation
+    var continuation: Subscription.Continuation
   }
 
   /// Subscribers by the scope they follow, so a change is offered only to those of its account
@@ -27,12 +29,12 @@ public final class TaskUpdateHub: Sendable {
   private struct Routes {
     var byScope: [UpdateScope: [Int: Subscriber]] = [:]
     /// Subscribers to every platform's changes (the operator console).
-    var everywhere: [Int: AsyncThrowingStream<GenerationTask, any Error>.Continuation] = [:]
+    var everywhere: [Int: Subscription.Continuation] = [:]
     var count = 0
 
     /// The streams `change` is offered to: those of its account and platform it matches, and every
     /// platform's.
-    func subscribers(of change: TaskChange) -> [AsyncThrowingStream<GenerationTask, any Error>.Continuation] {
+    func subscribers(of change: TaskChange) -> [Subscription.Continuation] {
       let scoped = [UpdateScope.account(change.account), .platform(change.account.platform)].flatMap { scope in
         (byScope[scope] ?? [:]).values.filter { $0.filter.matches(change) }.map(\.continuation)
       }
@@ -52,11 +54,14 @@ public final class TaskUpdateHub: Sendable {
 
   public var subscriberCount: Int { routes.withLock { $0.count } }
 
-  /// A stream of every change published from now on that matches `filter`.
-  public func subscribe(_ filter: Filter) -> AsyncThrowingStream<GenerationTask, any Error> {
+  /// A stream of every change published from now on that matches `filter`; it ends with a
+  /// `CancellationError` when `departure` says the caller has gone.
+  public func subscribe(_ filter: Filter, until departure: CallerDeparture? = nil)
+    -> Subscription
+  {
     let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
     let (stream, continuation) = AsyncThrowingStream.makeStream(
-      of: GenerationTask.self, bufferingPolicy: .bufferingOldest(bufferSize))
+      of: PublishedTask.self, bufferingPolicy: .bufferingOldest(bufferSize))
     continuation.onTermination = { [weak self] _ in
       self?.routes.withLock { routes in
         if routes.byScope[filter.scope]?.removeValue(forKey: id) != nil { routes.count -= 1 }
@@ -67,14 +72,15 @@ public final class TaskUpdateHub: Sendable {
       routes.byScope[filter.scope, default: [:]][id] = Subscriber(filter: filter, continuation: continuation)
       routes.count += 1
     }
+    departure?.onLeave { continuation.finish(throwing: CancellationError()) }
     return stream
   }
 
   /// A stream of every change of every platform published from now on.
-  public func subscribeEverywhere() -> AsyncThrowingStream<GenerationTask, any Error> {
+  public func subscribeEverywhere() -> Subscription {
     let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
     let (stream, continuation) = AsyncThrowingStream.makeStream(
-      of: GenerationTask.self, bufferingPolicy: .bufferingOldest(bufferSize))
+      of: PublishedTask.self, bufferingPolicy: .bufferingOldest(bufferSize))
     continuation.onTermination = { [weak self] _ in
       self?.routes.withLock { routes in
         if routes.everywhere.removeValue(forKey: id) != nil { routes.count -= 1 }
@@ -104,11 +110,12 @@ public final class TaskUpdateHub: Sendable {
 
   /// Offers `change` to the subscribers it matches; the task is decoded only if there are any.
   public func publish(_ change: TaskChange) {
-    let overflowed = routes.withLock { routes -> [AsyncThrowingStream<GenerationTask, any Error>.Continuation] in
+    let overflowed = routes.withLock { routes -> [Subscription.Continuation] in
       let matched = routes.subscribers(of: change)
       guard !matched.isEmpty, let task = change.task else { return [] }
+      let published = PublishedTask(task)
       return matched.filter { continuation in
-        if case .dropped = continuation.yield(task) { true } else { false }
+        if case .dropped = continuation.yield(published) { true } else { false }
       }
     }
     for continuation in overflowed {
@@ -116,4 +123,12 @@ public final class TaskUpdateHub: Sendable {
         throwing: EaselError(.resourceExhausted, "this subscriber fell too far behind; resume with after_sequence or resume_token"))
     }
   }
+}
+
+/// A task state as the hub offers it: one shared copy for every subscriber, so a buffered or
+/// awaited update costs each of them a reference, not a copy of the task's 650 bytes.
+public final class PublishedTask: Sendable {
+  public let task: GenerationTask
+
+  init(_ task: GenerationTask) { self.task = task }
 }

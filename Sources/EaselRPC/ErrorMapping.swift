@@ -35,17 +35,24 @@ func mappingErrors<T>(
 ) async throws -> T {
   do {
     return try await body()
-  } catch let error as EaselError {
-    throw error
-  } catch let error as RPCError {
-    throw error
-  } catch is CancellationError {
-    throw RPCError(code: .cancelled, message: "the call was canceled")
-  } catch where context.cancellation.isCancelled {
-    logger.debug("the caller went away", metadata: ["rpc.method": "\(method)", "error": "\(error)"])
-    throw RPCError(code: .cancelled, message: "the caller went away")
   } catch {
+    throw deliberate(error, method: method, context: context, logger: logger)
+  }
+}
+
+/// The status a handler's error reaches the caller as. Synchronous, so that its temporaries stay
+/// out of every call's async frame.
+private func deliberate(_ error: any Error, method: String, context: ServerContext, logger: Logger) -> any Error {
+  switch error {
+  case is EaselError, is RPCError:
+    return error
+  case is CancellationError:
+    return RPCError(code: .cancelled, message: "the call was canceled")
+  case _ where context.cancellation.isCancelled:
+    logger.debug("the caller went away", metadata: ["rpc.method": "\(method)", "error": "\(error)"])
+    return RPCError(code: .cancelled, message: "the caller went away")
+  default:
     logger.error("unexpected error", metadata: ["rpc.method": "\(method)", "error": "\(String(reflecting: error))"])
-    throw RPCError(code: .internalError, message: "internal error in \(method); the server logged the details")
+    return RPCError(code: .internalError, message: "internal error in \(method); the server logged the details")
   }
 }

@@ -16,7 +16,9 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     self.logger = logger
   }
 
-  /// The wire form of a task, with direct download URLs when the artifact store has them.
+  /// The wire form of a task, with direct download URLs when the artifact store has them. Not
+  /// inlined, so its temporaries stay on the thread's stack, out of the calling RPC's frame.
+  @inline(never)
   private func message(_ task: GenerationTask) -> Easel_V1_Task {
     Easel_V1_Task(task, links: manager.downloadURL(key:))
   }
@@ -24,7 +26,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
   /// The wire form of a task, and where it stands in the queue while PENDING.
   /// The task with its queue position and estimated start while PENDING; `counting: false`
   /// gives them only if known (cached), without counting the queue.
-  private func messageWithQueue(_ task: GenerationTask, counting: Bool = true, waitingAtMost limit: Duration? = nil) async
+  func messageWithQueue(_ task: GenerationTask, counting: Bool = true, waitingAtMost limit: Duration? = nil) async
     -> Easel_V1_Task
   {
     var message = message(task)
@@ -169,66 +171,6 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     }
   }
 
-  public func streamTaskUpdates(
-    request: Easel_V1_StreamTaskUpdatesRequest, response: RPCWriter<Easel_V1_TaskUpdate>, context: ServerContext
-  ) async throws {
-    try await mappingErrors("StreamTaskUpdates", context: context, logger: logger) {
-      try Caller.current.require(.readTasks)
-      if !request.batchID.isEmpty {
-        return try await streamBatch(request, response: response)
-      }
-      let taskID = request.taskID.isEmpty ? nil : request.taskID
-      let scope = try Caller.current.updateScope(platform: request.platform, userID: request.userID)
-      if taskID != nil, case .platform = scope { throw EaselError.invalidArgument("user_id is required with task_id") }
-      var token: TaskUpdateStream.ResumeToken?
-      if !request.resumeToken.isEmpty {
-        guard taskID == nil else {
-          throw EaselError.invalidArgument("resume_token is for user and platform streams; use after_sequence with task_id")
-        }
-        guard let parsed = TaskUpdateStream.ResumeToken(request.resumeToken) else {
-          throw EaselError.invalidArgument("resume_token \(request.resumeToken) is not a token this server gave out")
-        }
-        token = parsed
-      }
-      let stream = manager.updateStream(
-        scope: scope, taskID: taskID, afterSequence: request.afterSequence, resumeToken: token)
-      try await untilCallerLeaves {
-        var counts = QueueCountBudget()
-        try await stream.run { task, resumeToken in
-          let message = await messageWithQueue(task, counting: counts.take(), waitingAtMost: Self.streamCountWait)
-          try await response.write(.with {
-            $0.sequence = task.sequence
-            $0.task = message
-            $0.resumeToken = resumeToken
-            $0.previewStep = UInt32(clamping: task.previewStep)
-          })
-        }
-      }
-    }
-  }
-
-  /// StreamTaskUpdates with batch_id: the batch's tasks until all have ended.
-  private func streamBatch(_ request: Easel_V1_StreamTaskUpdatesRequest, response: RPCWriter<Easel_V1_TaskUpdate>)
-    async throws
-  {
-    guard request.taskID.isEmpty, request.resumeToken.isEmpty, request.afterSequence == 0 else {
-      throw EaselError.invalidArgument("batch_id is followed alone: leave task_id, resume_token and after_sequence unset")
-    }
-    let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
-    let stream = manager.batchStream(id: request.batchID, account: account)
-    try await untilCallerLeaves {
-      var counts = QueueCountBudget()
-      try await stream.run { task in
-        let message = await messageWithQueue(task, counting: counts.take(), waitingAtMost: Self.streamCountWait)
-        try await response.write(.with {
-          $0.sequence = task.sequence
-          $0.task = message
-          $0.previewStep = UInt32(clamping: task.previewStep)
-        })
-      }
-    }
-  }
-
   public func fetchArtifact(
     request: Easel_V1_FetchArtifactRequest, response: RPCWriter<Easel_V1_ArtifactChunk>, context: ServerContext
   ) async throws {
@@ -249,25 +191,5 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
         offset = end
       } while offset < artifact.bytes.count
     }
-  }
-}
-
-/// Runs a long call until it ends or its caller goes away: gRPC reports a closed stream through
-/// the RPC's cancellation handle, not by canceling the handler, so a stream waiting for the next
-/// update would otherwise wait on (and hold its subscription) until something is written.
-func untilCallerLeaves(_ body: @escaping @Sendable () async throws -> Void) async throws {
-  let (left, leave) = AsyncStream.makeStream(of: Void.self)
-  try await withRPCCancellationHandler {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await body() }
-      group.addTask {
-        for await _ in left { break }
-        throw CancellationError()
-      }
-      try await group.next()
-      group.cancelAll()
-    }
-  } onCancelRPC: {
-    leave.yield()
   }
 }

@@ -1,10 +1,11 @@
 import EaselCore
 
-/// Where a store sends each committed task change: its own read cache, and the listener
+/// Where a store sends each committed task change: its own read caches, and the listener
 /// (the server's `TaskUpdateHub`).
 final class ChangeFeed: Sendable {
   let send: (@Sendable (GenerationTask) -> Void)?
   let cache = TaskReadCache()
+  let pages = TaskPageCache(capacity: 1_000)
 
   init(_ send: (@Sendable (GenerationTask) -> Void)?) {
     self.send = send
@@ -12,6 +13,13 @@ final class ChangeFeed: Sendable {
 
   func committed(_ task: GenerationTask) {
     cache.invalidate(task.id)
+    pages.invalidate(CachedTaskPage.key(task.account))
     send?(task)
+  }
+
+  /// Something changed many tasks at once (a purge).
+  func committedMany() {
+    cache.invalidate(nil)
+    pages.invalidate(nil)
   }
 }

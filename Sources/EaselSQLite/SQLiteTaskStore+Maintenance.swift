@@ -39,7 +39,7 @@ extension SQLiteTaskStore: StoreHealth, TaskRetention {
       try db.execute(literal: "DELETE FROM webhook_deliveries WHERE task_id IN (\(owned))")
       try db.execute(literal: "DELETE FROM tasks WHERE \(filter)")
       try db.execute(sql: "DELETE FROM batches WHERE id NOT IN (SELECT batch_id FROM tasks WHERE batch_id IS NOT NULL)")
-      db.afterNextTransaction(onCommit: { [feed] _ in feed.cache.invalidate(nil) })
+      db.afterNextTransaction(onCommit: { [feed] _ in feed.committedMany() })
       return (rows.count, keys)
     }
   }

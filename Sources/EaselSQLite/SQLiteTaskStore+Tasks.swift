@@ -33,7 +33,14 @@ extension SQLiteTaskStore: TaskRecords {
   }
 
   public func tasks(of account: Account, status: TaskStatus?, page: PageRequest) async throws -> Page<GenerationTask> {
-    try readInline { db in try TaskRows.page(db, account: account, status: status, page: page) }
+    func read() throws -> Page<GenerationTask> {
+      try readInline { db in try TaskRows.page(db, account: account, status: status, page: page) }
+    }
+    guard CachedTaskPage.isCached(page) else { return try read() }
+    let cached = try await feed.pages.value(
+      for: CachedTaskPage.key(account), usable: { $0.status == status && $0.request == page },
+      read: { CachedTaskPage(status: status, request: page, page: try read()) })
+    return try cached?.page ?? read()
   }
 
   public func task(createdWith idempotency: IdempotencyKey, account: Account) async throws -> GenerationTask? {

@@ -41,7 +41,7 @@ import Testing
     hub.publish(TaskChange(try task("t1", user: "me", sequence: 2)))
     hub.finishAll()
     var seen: [UInt64] = []
-    for try await update in mine { seen.append(update.sequence) }
+    for try await update in mine { seen.append(update.task.sequence) }
     #expect(seen == [2])
   }
 
@@ -66,7 +66,7 @@ import Testing
     hub.finishAll()
     for stream in streams {
       var seen: [String] = []
-      for try await update in stream { seen.append(update.id) }
+      for try await update in stream { seen.append(update.task.id) }
       #expect(seen == ["followed"])
     }
   }
@@ -91,5 +91,35 @@ extension TaskUpdateHubTests {
     hub.finishAll(throwing: .missedTrimmedChanges)
     #expect(!hub.follows(try change("t1", user: "me")))
     _ = (mine, web, everything)
+  }
+
+  /// gRPC says a caller has gone through the RPC's cancellation handle, not by canceling the
+  /// handler: the departure ends the subscription's wait, and frees its place in the hub.
+  @Test func aSubscriptionEndsWhenItsCallerLeaves() async throws {
+    let hub = TaskUpdateHub()
+    let account = try Account(platform: "", userID: "me")
+    let departure = CallerDeparture()
+    let waiting = hub.subscribe(.init(scope: .account(account), taskID: nil), until: departure)
+    hub.publish(TaskChange(try task("t1", user: "me", sequence: 1)))
+    let reader = Task {
+      var seen: [UInt64] = []
+      do {
+        for try await update in waiting { seen.append(update.task.sequence) }
+      } catch is CancellationError {
+        return (seen, ended: true)
+      }
+      return (seen, ended: false)
+    }
+    try await Task.sleep(for: .milliseconds(50))  // the reader now waits for a second update
+    departure.leave()
+    let (seen, ended) = try await reader.value
+    #expect(seen == [1] && ended, "what came before the caller left is read, then the wait ends")
+    #expect(hub.subscriberCount == 0)
+
+    let late = hub.subscribe(.init(scope: .account(account), taskID: nil), until: departure)
+    await #expect(throws: CancellationError.self, "a caller that has already left gets nothing") {
+      for try await _ in late { Issue.record("an update after the caller left") }
+    }
+    #expect(hub.subscriberCount == 0)
   }
 }

@@ -88,6 +88,26 @@ import Testing
     }
   }
 
+  /// A small page is served from memory while nothing changes (see docs/performance.md); every
+  /// change of the user's tasks shows on the very next call.
+  @Test func aPolledPageShowsEveryChangeAtOnce() async throws {
+    try await withTestServer(workers: 0) { server in
+      try await server.grant("ola", 100)
+      let first = try await server.create("ola", prompt: "first")
+      #expect(try await list(server, "ola", limit: 10).tasks.map(\.id) == [first.id])
+      let second = try await server.create("ola", prompt: "second")
+      let polled = try await list(server, "ola", limit: 10)
+      #expect(polled.tasks.map(\.id) == [second.id, first.id] && polled.total == 2)
+      _ = try await server.tasks.cancelTask(.with { $0.userID = "ola"; $0.taskID = first.id })
+      #expect(try await list(server, "ola", limit: 10).tasks.map(\.status) == [.pending, .canceled])
+      #expect(try await list(server, "ola", status: .pending, limit: 10).tasks.map(\.id) == [second.id])
+      #expect(try await list(server, "ola", limit: 1).tasks.map(\.id) == [second.id], "another page is read, not the cached one")
+      try await server.grant("ivy", 100)
+      _ = try await server.create("ivy")
+      #expect(try await list(server, "ola", limit: 1).total == 2, "another user's task changes nothing here")
+    }
+  }
+
   /// Walking by page_token yields every task once, newest first, as the page numbers do, even while
   /// new tasks arrive; tokens that aren't the server's are refused.
   @Test func pageTokensWalkTheListingOnceInOrder() async throws {
