@@ -94,5 +94,13 @@ extension Schema {
           CREATE INDEX tasks_by_batch ON tasks (batch_id, created_at) WHERE batch_id IS NOT NULL;
           """)
     }
+    migrator.registerMigration("v24: captures by time") { db in
+      // The console's "captured today" is the only reader by time: captures alone are indexed.
+      try db.execute(
+        sql: """
+          DROP INDEX ledger_by_time;
+          CREATE INDEX ledger_captures_by_time ON ledger_entries (created_at) WHERE kind = 'CAPTURE';
+          """)
+    }
   }
 }

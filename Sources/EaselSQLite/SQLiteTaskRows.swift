@@ -10,7 +10,7 @@ enum TaskRows {
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
           template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
           created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms, num_outputs, batch_id, trace_parent, retry_of)
-        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(task.inputImageKey), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970), \(task.retentionMs), \(task.numOutputs), \(task.batchID), \(task.traceParent), \(task.retryOf))
+        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(stored(task.inputImageKey, .input, of: task)), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970), \(task.retentionMs), \(task.numOutputs), \(task.batchID), \(task.traceParent), \(task.retryOf))
         """)
     var logged = task
     try appendUpdate(db, &logged, feed: feed)
@@ -22,7 +22,7 @@ enum TaskRows {
     task.updatedAt = now
     try db.run(
       literal: """
-        UPDATE tasks SET status = \(task.status.rawValue), progress = \(task.progress), output_key = \(task.output?.key), output_content_type = \(task.output?.contentType), thumbnail_key = \(task.thumbnail?.key),
+        UPDATE tasks SET status = \(task.status.rawValue), progress = \(task.progress), output_key = \(stored(task.output, .output, of: task)), output_content_type = \(task.output?.contentType), thumbnail_key = \(stored(task.thumbnail, .thumbnail, of: task)),
           processing_time_ms = \(task.processingTimeMs), error_code = \(task.errorCode), error_message = \(task.errorMessage), attempts = \(task.attempts), sequence = \(task.sequence), updated_at = \(now.timeIntervalSince1970),
           started_at = \(task.startedAt?.timeIntervalSince1970), finished_at = \(task.finishedAt?.timeIntervalSince1970), cancel_requested_at = \(task.cancelRequestedAt?.timeIntervalSince1970),
           preview_key = \(task.preview?.key), preview_step = \(task.previewStep), expires_at = \(task.expiresAt?.timeIntervalSince1970),
@@ -186,14 +186,35 @@ enum TaskRows {
     }
   }
 
+  /// Artifact keys are kept as their content hash where the rest follows from the task
+  /// (`ArtifactKeys.compact`): about 120 bytes less a task.
+  static func stored(_ key: String?, _ kind: ArtifactKind, of task: GenerationTask, contentType: String = "image/jpeg")
+    -> String?
+  {
+    key.map { ArtifactKeys.compact($0, kind: kind, taskID: task.id, account: task.account, contentType: contentType) }
+  }
+
+  static func stored(_ artifact: Artifact?, _ kind: ArtifactKind, of task: GenerationTask) -> String? {
+    stored(artifact?.key, kind, of: task, contentType: artifact?.contentType ?? "")
+  }
+
+  static func artifactKey(_ stored: String?, _ kind: ArtifactKind, taskID: String, account: Account, contentType: String)
+    -> String?
+  {
+    stored.map { ArtifactKeys.expand($0, kind: kind, taskID: taskID, account: account, contentType: contentType) }
+  }
+
   static func decode(_ row: Row) throws -> GenerationTask {
     let parameters = try DecodedParameters.shared.decode(row["parameters"])
     let backendOptions = try DecodedParameters.shared.decode(row["backend_options"])
-    let outputKey: String? = row["output_key"]
-    let thumbnailKey: String? = row["thumbnail_key"]
+    let id: String = row["id"]
+    let account = try Account(platform: row["platform"], userID: row["user_id"])
+    let outputType: String = row["output_content_type"] ?? "application/octet-stream"
+    let outputKey = artifactKey(row["output_key"], .output, taskID: id, account: account, contentType: outputType)
+    let thumbnailKey = artifactKey(row["thumbnail_key"], .thumbnail, taskID: id, account: account, contentType: "image/jpeg")
     var task = GenerationTask(
-      id: row["id"],
-      account: try Account(platform: row["platform"], userID: row["user_id"]),
+      id: id,
+      account: account,
       kind: GenerationKind(rawValue: row["kind"]) ?? .image,
       status: TaskStatus(rawValue: row["status"]) ?? .failed,
       prompt: row["prompt"],
@@ -206,8 +227,8 @@ enum TaskRows {
       creditCost: row["credit_cost"],
       timeoutMs: row["timeout_ms"],
       progress: row["progress"],
-      inputImageKey: row["input_key"],
-      output: outputKey.map { Artifact(key: $0, contentType: row["output_content_type"] ?? "application/octet-stream") },
+      inputImageKey: artifactKey(row["input_key"], .input, taskID: id, account: account, contentType: "image/jpeg"),
+      output: outputKey.map { Artifact(key: $0, contentType: outputType) },
       thumbnail: thumbnailKey.map { Artifact(key: $0, contentType: "image/jpeg") },
       processingTimeMs: row["processing_time_ms"],
       errorCode: row["error_code"],

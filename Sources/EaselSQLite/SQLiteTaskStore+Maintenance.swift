@@ -22,13 +22,12 @@ extension SQLiteTaskStore: StoreHealth, TaskRetention {
   public func purgeTasks(finishedBefore cutoff: Date) async throws -> (tasks: Int, artifactKeys: [String]) {
     try await writer.write { db in
       let filter: SQL = "status IN ('COMPLETED', 'FAILED', 'CANCELED', 'EXPIRED') AND finished_at < \(cutoff.timeIntervalSince1970)"
-      let rows = try Row.fetchAll(
-        db,
-        cached: "SELECT id, input_key, output_key, thumbnail_key, preview_key, outputs, artifacts_expired_at FROM tasks WHERE \(filter)")
+      let rows = try Row.fetchAll(db, cached: "SELECT * FROM tasks WHERE \(filter)")
       // A task whose retention ended has no artifacts left to delete.
       let keys = try rows.filter { ($0["artifacts_expired_at"] as Double?) == nil }.flatMap { row in
-        try ["input_key", "output_key", "thumbnail_key", "preview_key"].compactMap { row[$0] as String? }
-          + StoredJSON.outputs(row["outputs"], first: nil, thumbnail: nil).flatMap { [$0.output.key, $0.thumbnail.key] }
+        let task = try TaskRows.decode(row)
+        let single = [task.inputImageKey, task.output?.key, task.thumbnail?.key, task.preview?.key].compactMap { $0 }
+        return single + task.outputs.dropFirst().flatMap { [$0.output.key, $0.thumbnail.key] }
       }
       let owned: SQL = "SELECT id FROM tasks WHERE \(filter)"
       try db.execute(literal: "DELETE FROM credit_holds WHERE task_id IN (\(owned))")

@@ -59,4 +59,21 @@ import Testing
     let other = ArtifactKeys.key(for: .output, taskID: "t1", account: account, contentType: "image/png", bytes: [1, 2, 4])
     #expect(other != key && other.count == key.count, "named by content")
   }
+
+  /// Stores keep a key as its content hash when the rest follows from the task, else whole.
+  @Test func artifactKeysCompactToTheirHashAndBack() throws {
+    let account = try Account(platform: "web", userID: "ana:b")
+    let key = ArtifactKeys.key(for: .thumbnail, taskID: "t1", account: account, contentType: "image/jpeg", bytes: [7])
+    let kept = ArtifactKeys.compact(key, kind: .thumbnail, taskID: "t1", account: account, contentType: "image/jpeg")
+    #expect(kept.count == 16 && key.hasSuffix("-\(kept).jpg"))
+    #expect(ArtifactKeys.expand(kept, kind: .thumbnail, taskID: "t1", account: account, contentType: "image/jpeg") == key)
+    for foreign in ["s3://bucket/elsewhere.jpg", key.replacingOccurrences(of: "t1-", with: "t2-"), "outputs/x.png"] {
+      let whole = ArtifactKeys.compact(foreign, kind: .thumbnail, taskID: "t1", account: account, contentType: "image/jpeg")
+      #expect(whole == foreign, "a key that doesn't follow from the task is kept whole")
+      #expect(ArtifactKeys.expand(whole, kind: .thumbnail, taskID: "t1", account: account, contentType: "image/jpeg") == foreign)
+    }
+    #expect(
+      ArtifactKeys.compact(key, kind: .output, taskID: "t1", account: account, contentType: "image/jpeg") == key,
+      "another kind's layout doesn't match")
+  }
 }

@@ -134,6 +134,13 @@ import Testing
     let artifacts = directory.appendingPathComponent("artifacts")
     let before = try FileManager.default.subpathsOfDirectory(atPath: artifacts.path).filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") }
     #expect(before.count == 2, "\(before)")
+    if try await TestDatabase.url(for: directory) == nil {
+      // SQLite keeps each key as its content hash: the rest follows from the task.
+      let stored = try await TestDatabase.rows("SELECT output_key, thumbnail_key FROM tasks WHERE id = '\(done.id)'", in: directory)
+      let hashes = try #require(stored.first).split(separator: "|").map(String.init)
+      #expect(hashes.count == 2 && hashes.allSatisfy { $0.count == 16 }, "\(stored)")
+      #expect(Set(before.map { String($0.split(separator: "-").last!.prefix(16)) }) == Set(hashes), "\(before)")
+    }
     let kept = try await runTool("easeld", ["purge", "--older-than", "1d", "--data", directory.path])
     #expect(kept.status == 0 && kept.stdout.hasPrefix("purged 0 tasks"))
     let purged = try await runTool("easeld", ["purge", "--older-than", "0m", "--data", directory.path])
