@@ -99,20 +99,25 @@ public struct CachedTaskPage: Sendable {
     request.after == nil && request.page == 1 && request.limit <= maxItems
   }
 
+  public var account: Account
   public var status: TaskStatus?
   public var request: PageRequest
   public var page: Page<GenerationTask>
 
-  public init(status: TaskStatus?, request: PageRequest, page: Page<GenerationTask>) {
+  public init(account: Account, status: TaskStatus?, request: PageRequest, page: Page<GenerationTask>) {
+    self.account = account
     self.status = status
     self.request = request
     self.page = page
   }
 
-  /// The cache's key for an account's pages.
-  public static func key(_ account: Account) -> String { "\(account.platform)\u{0}\(account.userID)" }
+  /// Whether this is the page asked for. The cache is keyed by the account's description, which
+  /// two accounts could share ("a/b" + "c", "a" + "b/c"): the account itself is checked too.
+  public func answers(_ account: Account, _ status: TaskStatus?, _ request: PageRequest) -> Bool {
+    self.account == account && self.status == status && self.request == request
+  }
 }
 
-/// The account's latest small page of tasks, by `CachedTaskPage.key`.
+/// The account's latest small first page of tasks, by `Account.description`.
 public typealias TaskPageCache = ReadCache<CachedTaskPage>
 

@@ -13,7 +13,7 @@ final class ChangeFeed: Sendable {
 
   func committed(_ task: GenerationTask) {
     cache.invalidate(task.id)
-    pages.invalidate(CachedTaskPage.key(task.account))
+    pages.invalidate(task.account.description)
     send?(task)
   }
 

@@ -38,8 +38,8 @@ extension SQLiteTaskStore: TaskRecords {
     }
     guard CachedTaskPage.isCached(page) else { return try read() }
     let cached = try await feed.pages.value(
-      for: CachedTaskPage.key(account), usable: { $0.status == status && $0.request == page },
-      read: { CachedTaskPage(status: status, request: page, page: try read()) })
+      for: account.description, usable: { $0.answers(account, status, page) },
+      read: { CachedTaskPage(account: account, status: status, request: page, page: try read()) })
     return try cached?.page ?? read()
   }
 
