@@ -58,7 +58,9 @@ let package = Package(
 
     .target(
       name: "EaselSQLite",
-      dependencies: ["EaselCore", .product(name: "GRDB", package: "GRDB.swift")],
+      dependencies: [
+        "EaselCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+      ],
       swiftSettings: strict
     ),
     // The shared store for several nodes: the same tables in PostgreSQL, LISTEN/NOTIFY as the change feed.

@@ -59,7 +59,7 @@ extension TaskRows {
         AND (start_by IS NULL OR start_by >= \(now.timeIntervalSince1970))
       """
     guard let backends else {
-      return try Row.fetchOne(db, cached: "SELECT * FROM tasks WHERE \(due) ORDER BY queue_rank, created_at LIMIT 1").map(decode)
+      return try Row.fetchOne(db, cached: "SELECT * FROM tasks WHERE \(due) ORDER BY queue_rank, created_at LIMIT 1").map { try decode($0, in: db) }
     }
     let heads = backends.sorted().map { backend -> SQL in
       "SELECT * FROM (SELECT * FROM tasks WHERE \(due) AND backend = \(backend) ORDER BY queue_rank, created_at LIMIT 1)"
@@ -67,7 +67,7 @@ extension TaskRows {
     guard !heads.isEmpty else { return nil }
     return try Row.fetchOne(
       db, cached: "SELECT * FROM (\(heads.joined(separator: " UNION ALL "))) ORDER BY queue_rank, created_at LIMIT 1"
-    ).map(decode)
+    ).map { try decode($0, in: db) }
   }
 
   /// PENDING tasks of `backend` dispatched before one at `place` (nil: all) when levels are served

@@ -102,5 +102,14 @@ extension Schema {
           CREATE INDEX ledger_captures_by_time ON ledger_entries (created_at) WHERE kind = 'CAPTURE';
           """)
     }
+    migrator.registerMigration("v25: tasks name their template definition") { db in
+      // A task row names the definition it ran by its digest and leaves out what the definition
+      // says (TemplateDefinitions); rows without a digest keep every field, as before.
+      try db.execute(
+        sql: """
+          CREATE TABLE template_definitions (digest INTEGER PRIMARY KEY, definition TEXT NOT NULL);
+          ALTER TABLE tasks ADD COLUMN template_digest INTEGER;
+          """)
+    }
   }
 }

@@ -4,13 +4,18 @@ import GRDB
 
 /// Reading and writing task rows and their event log. Called only inside a store transaction.
 enum TaskRows {
-  static func insert(_ db: Database, _ task: GenerationTask, feed: ChangeFeed) throws {
+  /// Inserts a new task. What its template definition says is left out of the row when it can be
+  /// put back exactly (`Template.ownParameters`); the row names the definition by its digest.
+  static func insert(_ db: Database, _ task: GenerationTask, template: Template, feed: ChangeFeed) throws {
+    let own = template.ownParameters(of: task)
+    let digest = try own.map { _ in try TemplateDefinitions.store(db, template) }
+    let compacted = own != nil
     try db.run(
       literal: """
         INSERT INTO tasks (id, platform, user_id, kind, status, prompt, parameters, template_code, template_name,
           template_version, template_category, backend, backend_options, credit_cost, timeout_ms, input_key, sequence,
-          created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms, num_outputs, batch_id, trace_parent, retry_of)
-        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(task.parameters)), \(task.template.code), \(task.template.name), \(task.template.version), \(task.template.category), \(task.backend), \(try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(stored(task.inputImageKey, .input, of: task)), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970), \(task.retentionMs), \(task.numOutputs), \(task.batchID), \(task.traceParent), \(task.retryOf))
+          created_at, updated_at, webhook, priority, queue_rank, start_by, retention_ms, num_outputs, batch_id, trace_parent, retry_of, template_digest)
+        VALUES (\(task.id), \(task.account.platform), \(task.account.userID), \(task.kind.rawValue), \(task.status.rawValue), \(task.prompt), \(try StoredJSON.string(own ?? task.parameters)), \(task.template.code), \(compacted ? "" : task.template.name), \(task.template.version), \(compacted ? "" : task.template.category), \(task.backend), \(compacted ? "" : try StoredJSON.string(task.backendOptions)), \(task.creditCost), \(task.timeoutMs), \(stored(task.inputImageKey, .input, of: task)), \(task.sequence), \(task.createdAt.timeIntervalSince1970), \(task.updatedAt.timeIntervalSince1970), \(try task.webhook.map(StoredJSON.string)), \(task.priority), \(task.queueRank), \(task.startBy?.timeIntervalSince1970), \(task.retentionMs), \(task.numOutputs), \(task.batchID), \(task.traceParent), \(task.retryOf), \(digest))
         """)
     var logged = task
     try appendUpdate(db, &logged, feed: feed)
@@ -55,7 +60,7 @@ enum TaskRows {
         SELECT t.*, u.id AS logged_id, u.snapshot AS logged_state FROM task_updates u JOIN tasks t ON t.id = u.task_id
         WHERE \(owner(scope, of: "u")) AND u.id > \(updateID) ORDER BY u.id LIMIT \(limit)
         """
-    ).map(loggedState)
+    ).map { try loggedState($0, in: db) }
   }
 
   /// Logged states of one task after `sequence`, in order.
@@ -66,17 +71,17 @@ enum TaskRows {
         SELECT t.*, u.id AS logged_id, u.snapshot AS logged_state FROM task_updates u JOIN tasks t ON t.id = u.task_id
         WHERE u.task_id = \(taskID) AND u.sequence > \(sequence) ORDER BY u.sequence
         """
-    ).map(loggedState)
+    ).map { try loggedState($0, in: db) }
   }
 
   /// A task's row with a logged state's changing fields over it, at that state's place in the log.
-  private static func loggedState(_ row: Row) throws -> GenerationTask {
-    try LoggedTaskState.task(row["logged_state"], over: decode(row), position: row["logged_id"])
+  private static func loggedState(_ row: Row, in db: Database) throws -> GenerationTask {
+    try LoggedTaskState.task(row["logged_state"], over: decode(row, in: db), position: row["logged_id"])
   }
 
   /// The task, if it exists and (when `account` is given) belongs to that account.
   static func fetch(_ db: Database, id: String, account: Account? = nil) throws -> GenerationTask? {
-    guard let task = try Row.withFirst(db, cached: "SELECT * FROM tasks WHERE id = \(id)", decode) else {
+    guard let task = try Row.withFirst(db, cached: "SELECT * FROM tasks WHERE id = \(id)", { try decode($0, in: db) }) else {
       return nil
     }
     if let account, task.account != account { return nil }
@@ -91,17 +96,17 @@ enum TaskRows {
         SELECT * FROM tasks WHERE status = 'PENDING' AND start_by IS NOT NULL AND start_by < \(now.timeIntervalSince1970)
         ORDER BY start_by LIMIT \(limit)
         """
-    ).map(decode)
+    ).map { try decode($0, in: db) }
   }
 
   static func processing(_ db: Database, _ abandoned: AbandonedTasks) throws -> [GenerationTask] {
     switch abandoned {
     case .all:
-      return try Row.fetchAll(db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING'").map(decode)
+      return try Row.fetchAll(db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING'").map { try decode($0, in: db) }
     case .expired(let before, let owner):
       return try Row.fetchAll(
         db, cached: "SELECT * FROM tasks WHERE status = 'PROCESSING' AND (lease_expires_at < \(before.timeIntervalSince1970) OR lease_owner = \(owner))"
-      ).map(decode)
+      ).map { try decode($0, in: db) }
     }
   }
 
@@ -109,7 +114,7 @@ enum TaskRows {
   static func active(_ db: Database, scope: UpdateScope) throws -> [GenerationTask] {
     try Row.fetchAll(
       db, cached: "SELECT * FROM tasks WHERE \(owner(scope)) AND status IN ('PENDING', 'PROCESSING') ORDER BY created_at, rowid"
-    ).map(decode)
+    ).map { try decode($0, in: db) }
   }
 
   /// The rows of an account, or of a whole platform (of `table`, in a join).
@@ -163,7 +168,7 @@ enum TaskRows {
     } else {
       total = try count(db, account: account, status: status)
     }
-    return Page(items: try shown.map(decode), total: total, request: page, next: next)
+    return Page(items: try shown.map { try decode($0, in: db) }, total: total, request: page, next: next)
   }
 
   /// The account's tasks in `status` (nil: all), from counters: ended tasks are counted by status
@@ -204,9 +209,21 @@ enum TaskRows {
     stored.map { ArtifactKeys.expand($0, kind: kind, taskID: taskID, account: account, contentType: contentType) }
   }
 
-  static func decode(_ row: Row) throws -> GenerationTask {
-    let parameters = try DecodedParameters.shared.decode(row["parameters"])
-    let backendOptions = try DecodedParameters.shared.decode(row["backend_options"])
+  static func decode(_ row: Row, in db: Database) throws -> GenerationTask {
+    let prompt: String = row["prompt"]
+    var parameters = try DecodedParameters.shared.decode(row["parameters"])
+    var templateRef = TemplateRef(
+      code: row["template_code"], name: row["template_name"], version: row["template_version"],
+      category: row["template_category"])
+    let backendOptions: Parameters
+    if let digest: Int64 = row["template_digest"] {
+      let template = try TemplateDefinitions.template(db, digest: digest)
+      parameters = template.allParameters(own: parameters, prompt: prompt)
+      templateRef = template.ref
+      backendOptions = template.backendOptions
+    } else {
+      backendOptions = try DecodedParameters.shared.decode(row["backend_options"])
+    }
     let id: String = row["id"]
     let account = try Account(platform: row["platform"], userID: row["user_id"])
     let outputType: String = row["output_content_type"] ?? "application/octet-stream"
@@ -217,11 +234,9 @@ enum TaskRows {
       account: account,
       kind: GenerationKind(rawValue: row["kind"]) ?? .image,
       status: TaskStatus(rawValue: row["status"]) ?? .failed,
-      prompt: row["prompt"],
+      prompt: prompt,
       parameters: parameters,
-      template: TemplateRef(
-        code: row["template_code"], name: row["template_name"], version: row["template_version"],
-        category: row["template_category"]),
+      template: templateRef,
       backend: row["backend"],
       backendOptions: backendOptions,
       creditCost: row["credit_cost"],
@@ -267,7 +282,7 @@ enum TaskRows {
         WHERE expires_at <= \(now.timeIntervalSince1970) AND pinned_at IS NULL AND artifacts_expired_at IS NULL
         ORDER BY expires_at LIMIT \(limit)
         """
-    ).map(decode)
+    ).map { try decode($0, in: db) }
   }
 
   private static func date(_ seconds: Double?) -> Date? {

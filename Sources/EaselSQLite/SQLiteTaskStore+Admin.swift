@@ -18,7 +18,7 @@ extension SQLiteTaskStore: AdminRecords {
       if let before = filter.createdBefore { conditions.append("created_at < \(before.timeIntervalSince1970)") }
       return try Row.fetchAll(
         db, cached: "SELECT * FROM tasks WHERE \(conditions.joined(operator: .and)) ORDER BY created_at DESC, rowid DESC LIMIT \(limit)"
-      ).map(TaskRows.decode)
+      ).map { try TaskRows.decode($0, in: db) }
     }
   }
 

@@ -20,7 +20,7 @@ extension SQLiteTaskStore: BatchRecords {
         try new.checkActiveLimit(active: active + index)
         var task = GenerationTask(new: new, now: now)
         task.queueRank = try TaskRows.enqueue(db, account: new.account, priority: new.priority, weight: new.fairnessWeight)
-        try TaskRows.insert(db, task, feed: feed)
+        try TaskRows.insert(db, task, template: new.template, feed: feed)
         try Credits.hold(db, task: task, now: now)
       }
       let taskIDs = batch.tasks.map(\.id)

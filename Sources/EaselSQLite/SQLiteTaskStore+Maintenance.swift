@@ -25,7 +25,7 @@ extension SQLiteTaskStore: StoreHealth, TaskRetention {
       let rows = try Row.fetchAll(db, cached: "SELECT * FROM tasks WHERE \(filter)")
       // A task whose retention ended has no artifacts left to delete.
       let keys = try rows.filter { ($0["artifacts_expired_at"] as Double?) == nil }.flatMap { row in
-        let task = try TaskRows.decode(row)
+        let task = try TaskRows.decode(row, in: db)
         let single = [task.inputImageKey, task.output?.key, task.thumbnail?.key, task.preview?.key].compactMap { $0 }
         return single + task.outputs.dropFirst().flatMap { [$0.output.key, $0.thumbnail.key] }
       }

@@ -18,7 +18,7 @@ extension SQLiteTaskStore: TaskRecords {
       try new.checkActiveLimit(active: Credits.activeTasks(db, new.account))
       var task = GenerationTask(new: new, now: now)
       task.queueRank = try TaskRows.enqueue(db, account: new.account, priority: new.priority, weight: new.fairnessWeight)
-      try TaskRows.insert(db, task, feed: feed)
+      try TaskRows.insert(db, task, template: new.template, feed: feed)
       try Credits.hold(db, task: task, now: now)
       if let idempotency = new.idempotency {
         try Idempotency.record(db, account: new.account, scope: .createTask, key: idempotency, taskID: task.id, now: now)

@@ -3,6 +3,7 @@ import EaselCore
 import EaselModels
 import EaselRPC
 import Foundation
+import NIOCore
 import Testing
 
 /// `Tests/Fixtures/fake_webui.py`: a WebUI with the real one's constraints (one job at a time
@@ -34,6 +35,14 @@ final class FakeWebUI: Sendable {
   var url: String { "http://127.0.0.1:\(port)" }
   var endpoint: ModelEndpoint { ModelEndpoint(url: url) }
 
+  /// Lets a "[hold]" job (one that stays after its first step) go on to its end.
+  func release(_ prompt: String) async throws {
+    var request = HTTPClientRequest(url: url + "/__release")
+    request.method = .POST
+    request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(["prompt": prompt])))
+    _ = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+  }
+
   func stats() async throws -> Stats {
     let response = try await HTTPClient.shared.get(url: url + "/__stats").get()
     return try JSONDecoder().decode(Stats.self, from: Data(buffer: try #require(response.body)))
@@ -51,10 +60,11 @@ final class FakeWebUI: Sendable {
   /// The bug from issue 17, first: with four workers and one WebUI, canceling a task that waits
   /// must not interrupt the running one, and an interrupted task never completes as charged.
   @Test func cancelingAWaitingTaskNeverInterruptsTheRunningOne() async throws {
-    let webui = try FakeWebUI(stepSeconds: 0.4)  // 20 steps: 8 s a job, time enough to cancel one mid-run
+    // "[hold]" jobs stay mid-run until released, however slow the machine: no race with their end.
+    let webui = try FakeWebUI()
     try await withTestServer(workers: 4, automatic1111: Self.settings([webui.endpoint])) { server in
       try await server.grant("ana", 100)
-      let running = try await server.create("ana", prompt: "running")
+      let running = try await server.create("ana", prompt: "running [hold]")
       let waiting = try await server.create("ana", prompt: "waiting")
       try await waitUntil { try await server.get("ana", running.id).status == .processing }
       // The WebUI runs one job at a time: the second task waits PENDING in Easel's queue, not in the WebUI.
@@ -64,13 +74,14 @@ final class FakeWebUI: Sendable {
         $0.taskID = waiting.id
       })
       #expect(canceled.status == .canceled)
+      try await webui.release("running [hold]")
       let done = try await server.finished("ana", running.id)
       #expect(done.status == .completed)
       let stats = try await webui.stats()
       #expect(stats.interrupts == 0, "canceling a waiting task touched the model server")
-      #expect(stats.started == ["running"] && stats.finished.map(\.interrupted) == [false], "\(stats.started)")
+      #expect(stats.started == ["running [hold]"] && stats.finished.map(\.interrupted) == [false], "\(stats.started)")
       // Canceling the running one interrupts it, and it ends CANCELED, not COMPLETED and charged.
-      let third = try await server.create("ana", prompt: "third")
+      let third = try await server.create("ana", prompt: "third [hold]")
       // Under way, not ended (a task that completed has progress 1 too).
       try await waitUntil(within: .seconds(30)) {
         let task = try await server.get("ana", third.id)
@@ -82,6 +93,7 @@ final class FakeWebUI: Sendable {
       })
       #expect(stopped.status == .canceled)
       try await waitUntil { try await webui.stats().interrupts == 1 }
+      #expect(try await webui.stats().finished.last.map { $0.prompt == "third [hold]" && $0.interrupted } == true)
       let balance = try await server.balance("ana")
       #expect(balance.balance == 90 && balance.held == 0, "only the completed task is charged: \(balance)")
     }

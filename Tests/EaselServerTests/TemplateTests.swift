@@ -74,6 +74,49 @@ import Testing
     }
   }
 
+  /// SQLite keeps a task row without what its template version says (name, category, backend
+  /// options, defaults, a prompt parameter that is the prompt); every reader still sees all of it,
+  /// a fresh process too, after the template has moved on to a new version.
+  @Test func aTaskShowsWhatItsVersionSaidThoughItsRowLeavesItOut() async throws {
+    let folder = try TestServer.temporaryDirectory()
+    let data = try TestServer.temporaryDirectory()
+    try write(Self.poster(version: "1"), to: folder)
+    let created = try await withTestServer(directory: data, workers: 0, templates: folder) { server in
+      try await server.grant("ida", 100)
+      return [
+        try await server.create("ida", template: "poster", prompt: nil, parameters: ["event": .init(stringValue: "a fair")]),
+        try await server.create("ida", prompt: "a fox", parameters: ["width": .init(numberValue: 64), "quality": .init(stringValue: "standard")]),
+      ]
+    }
+    let (poster, fox) = (created[0], created[1])
+    #expect(poster.parameters.fields["width"]?.numberValue == 96 && poster.template.name == "Poster")
+    #expect(fox.parameters.fields["prompt"]?.stringValue == "a fox" && fox.parameters.fields["width"]?.numberValue == 64)
+    #expect(fox.parameters.fields["negative_prompt"]?.stringValue == "low quality, blurry, distorted")
+    if try await TestDatabase.url(for: data) == nil {
+      let rows = try await TestDatabase.rows(
+        "SELECT parameters, template_name, template_category, backend_options, template_digest IS NOT NULL FROM tasks ORDER BY rowid", in: data)
+      #expect(rows.count == 2)
+      #expect(rows.first == #"{"event":"a fair"}||||1"#, "the poster's row keeps only what was sent")
+      let foxRow = try #require(rows.last)
+      #expect(foxRow.hasPrefix(#"{"seed":"#) && foxRow.hasSuffix(#","width":64}||||1"#), "\(foxRow)")
+    }
+
+    try write(Self.poster(version: "2", name: "Poster v2"), to: folder)
+    let fresh = try EaseldProcess(data: data, workers: 0, arguments: ["--templates", folder.path])
+    try await fresh.start()
+    defer { fresh.kill(SIGTERM) }
+    try await withUnixClient(fresh.socketPath) { client in
+      let tasks = Easel_V1_TaskService.Client(wrapping: client)
+      for task in [poster, fox] {
+        let read = try await tasks.getTask(.with { $0.userID = "ida"; $0.taskID = task.id })
+        #expect(read.parameters == task.parameters && read.template == task.template && read.prompt == task.prompt)
+      }
+      let listed = try await tasks.listTasks(.with { $0.userID = "ida" }).tasks
+      #expect(listed.map(\.parameters) == [fox.parameters, poster.parameters])
+      #expect(listed.map(\.template.name) == ["Text to image", "Poster"])
+    }
+  }
+
   @Test func sighupReloadsTheTemplateFolder() async throws {
     let folder = try TestServer.temporaryDirectory()
     try write(Self.poster(version: "1"), to: folder)

@@ -13,7 +13,9 @@ Shaped after the WebUI's own source (modules/api/api.py, modules/call_queue.py):
     WebUI with a safety checker reports it.
 Listens on 127.0.0.1 (on --port, or a free port), prints the port on its first line.
 Arguments: --port P, --step-seconds S (0.05), --checkpoints a,b.
-Control: GET /__stats -> {"max_in_flight", "started": [prompts], "finished": [{"prompt", "interrupted"}], "interrupts"}.
+Control: GET /__stats -> {"max_in_flight", "started": [prompts], "finished": [{"prompt", "interrupted"}], "interrupts"};
+a job whose prompt contains "[hold]" stays after its first step (a slow model, for as long as a test
+needs) until POST /__release {"prompt": ...} or an interrupt.
 """
 
 import argparse
@@ -38,6 +40,7 @@ queue_lock = threading.Lock()  # the WebUI's call_queue.queue_lock
 state_lock = threading.Lock()
 state = {"job_count": 0, "sampling_step": 0, "sampling_steps": 0, "interrupted": False, "prompt": ""}
 stats = {"in_flight": 0, "max_in_flight": 0, "started": [], "finished": [], "interrupts": 0}
+released = set()  # prompts of "[hold]" jobs a test let go on
 
 
 def png(width, height, rgb):
@@ -68,6 +71,11 @@ def generate(request):
                         break
                     state["sampling_step"] = step + 1
                 time.sleep(options.step_seconds)
+                while "[hold]" in prompt and not state["interrupted"]:
+                    with state_lock:
+                        if prompt in released:
+                            break
+                    time.sleep(0.01)
             with state_lock:
                 interrupted = state["interrupted"]
                 state.update(job_count=0, sampling_step=0, sampling_steps=0, interrupted=False, prompt="")
@@ -130,6 +138,10 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         path = self.path.split("?")[0]
+        if path == "/__release":
+            with state_lock:
+                released.add(json.loads(raw)["prompt"])
+            return self._json(200, {})
         if path == "/sdapi/v1/interrupt":
             with state_lock:
                 stats["interrupts"] += 1
