@@ -6,10 +6,11 @@ import Testing
 /// Live previews: a running task's latest intermediate picture, from the WebUI's `current_image`.
 @Suite(.timeLimit(.minutes(3))) struct PreviewTests {
   @Test func aRunningTaskShowsItsLatestPreviewAtMostOnceASecondAndDropsItAtTheEnd() async throws {
-    let webui = try FakeWebUI(stepSeconds: 0.5)  // 20 steps: 10 s, a new intermediate picture each step
+    // A "[hold]" job stays mid-run until released: several previews however busy the machine is.
+    let webui = try FakeWebUI(stepSeconds: 0.1)
     try await withTestServer(automatic1111: FleetTests.settings([webui.endpoint])) { server in
       try await server.grant("pia", 100)
-      let task = try await server.create("pia", prompt: "preview me")
+      let task = try await server.create("pia", prompt: "preview me [hold]")
       let folder = try TestServer.temporaryDirectory()
       let env = ["EASEL_SERVER": "unix:\(server.endpoints.unixSocketPath)"]
       async let watched = runTool("easel", ["watch", task.id, "--user", "pia", "--preview", folder.path], environment: env)
@@ -17,6 +18,11 @@ import Testing
       try await waitUntil { try await !server.get("pia", task.id).previewURL.isEmpty }
       let (bytes, contentType, _) = try await server.artifact("pia", task.id, .preview)
       #expect(contentType == "image/jpeg" && bytes.starts(with: [0xFF, 0xD8]), "a JPEG while the task runs")
+      // Released once the watching CLI has saved two previews.
+      try await waitUntil(within: .seconds(120)) {  // the whole suite running beside it slows previews
+        try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".jpg") }.count >= 2
+      }
+      try await webui.release("preview me [hold]")
 
       let updates = try await server.updates("pia", task.id)
       let final = try #require(updates.last).task
