@@ -68,6 +68,7 @@ struct EaselBench: AsyncParsableCommand {
         "Fan-out: \(fanout.subscribers) StreamTaskUpdates subscribers",
         "\(format(Double(fanout.bytesPerSubscriber) / 1024)) KiB each, \(format(Double(fanout.bytesPerSubscriberAfterDeliveries) / 1024)) KiB after the updates; delivery p50 \(format(fanout.delivery.p50)) ms, p99 \(format(fanout.delivery.p99)) ms")
       await server.stop()
+      try await addBareStreams(easeld: easeld, work: work, against: fanout, into: &report)
       return print(report.markdown)
     }
     if only == "postgres", let postgres {
@@ -160,6 +161,7 @@ struct EaselBench: AsyncParsableCommand {
       reference: "Health/Check round trip p50 \(format(fanout.healthRoundTrip.p50, digits: 2)) ms",
       ratio: fanout.healthRoundTrip.p50 / fanout.delivery.p50)
     await full.stop()
+    try await addBareStreams(easeld: easeld, work: work, against: fanout, into: &report)
 
     try await storageFigures(easeld: easeld, work: work, into: &report)
 
@@ -250,6 +252,17 @@ struct EaselBench: AsyncParsableCommand {
     }
     await api.stop()
     return (rpc, startup, idleRSS, idleParts, peakRSS)
+  }
+
+  /// What a subscriber costs beside what gRPC keeps for any open server stream.
+  private func addBareStreams(easeld: URL, work: URL, against fanout: FanOutBench.Figures, into report: inout Report)
+    async throws
+  {
+    let bare = try await BareStreamBench(easeld: easeld, folder: work, streams: fanout.subscribers).run()
+    report.add(
+      "Fan-out memory against gRPC's own: a StreamTaskUpdates subscriber", "\(format(Double(fanout.bytesPerSubscriber) / 1024)) KiB",
+      reference: "an open grpc.health.v1.Health/Watch stream (\(fanout.subscribers) on a fresh easeld): \(format(Double(bare) / 1024)) KiB",
+      ratio: Double(bare) / Double(fanout.bytesPerSubscriber))
   }
 
   private func storageFigures(easeld: URL, work: URL, into report: inout Report) async throws {
