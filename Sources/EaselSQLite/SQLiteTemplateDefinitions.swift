@@ -21,7 +21,7 @@ enum TemplateDefinitions {
   /// Stores the definition if this database lacks it, and returns its digest.
   static func store(_ db: Database, _ template: Template) throws -> Int64 {
     let definition = try stored(template)
-    try db.execute(
+    try db.run(
       literal: "INSERT OR IGNORE INTO template_definitions (digest, definition) VALUES (\(definition.digest), \(definition.text))")
     return definition.digest
   }
