@@ -55,6 +55,11 @@ final class ServerProcess: @unchecked Sendable {
     while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
   }
 
+  /// A scenario that failed before `stop()` leaves no server running behind the bench.
+  deinit {
+    if process.isRunning { process.terminate() }
+  }
+
   func withUnix<T: Sendable>(_ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
     try await withGRPCClient(
       transport: try .http2NIOPosix(target: .unixDomainSocket(path: socket), transportSecurity: .plaintext),
