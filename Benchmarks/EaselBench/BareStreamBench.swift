@@ -19,26 +19,14 @@ struct BareStreamBench: Sendable {
     try await server.start()
     let before = server.rss
     let answered = Locked(0)
-    let connections = (streams + streamsPerConnection - 1) / streamsPerConnection
     let bytes = try await withThrowingTaskGroup(of: Int?.self) { group in
-      for connection in 0..<connections {
-        group.addTask {
-          try await withGRPCClient(
-            transport: try .http2NIOPosix(target: .unixDomainSocket(path: server.socket), transportSecurity: .plaintext)
-          ) { client in
-            let health = Grpc_Health_V1_Health.Client(wrapping: client)
-            try await withThrowingDiscardingTaskGroup { calls in
-              for stream in 0..<streamsPerConnection where connection * streamsPerConnection + stream < streams {
-                calls.addTask {
-                  try await health.watch(.init()) { response in
-                    for try await _ in response.messages { answered.withLock { $0 += 1 } }
-                  }
-                }
-              }
-            }
+      group.addTask {
+        try await openStreams(socket: server.socket, count: streams, perConnection: streamsPerConnection) { client, _ in
+          try await Grpc_Health_V1_Health.Client(wrapping: client).watch(.init()) { response in
+            for try await _ in response.messages { answered.withLock { $0 += 1 } }
           }
-          return nil
         }
+        return nil
       }
       group.addTask {
         for _ in 0..<1200 where answered.withLock { $0 } < streams {

@@ -32,27 +32,15 @@ struct FanOutBench: Sendable {
     let before = server.rss
     let deliveries = Locked(Latencies())
     let received = Locked(0)
-    let connections = (subscribers + streamsPerConnection - 1) / streamsPerConnection
     return try await withThrowingTaskGroup(of: Void.self) { group in
-      for connection in 0..<connections {
-        group.addTask {
-          try await withGRPCClient(
-            transport: try .http2NIOPosix(target: .unixDomainSocket(path: server.socket), transportSecurity: .plaintext)
-          ) { client in
-            let service = Easel_V1_TaskService.Client(wrapping: client)
-            try await withThrowingDiscardingTaskGroup { streams in
-              for stream in 0..<streamsPerConnection where connection * streamsPerConnection + stream < subscribers {
-                let user = "fan\((connection * streamsPerConnection + stream) % users)"
-                streams.addTask {
-                  try await service.streamTaskUpdates(.with { $0.userID = user }) { response in
-                    for try await update in response.messages {
-                      let sentAt = update.task.updatedAt.date
-                      deliveries.withLock { $0.add(Date().timeIntervalSince(sentAt) * 1000) }
-                      received.withLock { $0 += 1 }
-                    }
-                  }
-                }
-              }
+      group.addTask {
+        try await openStreams(socket: server.socket, count: subscribers, perConnection: streamsPerConnection) { client, index in
+          try await Easel_V1_TaskService.Client(wrapping: client).streamTaskUpdates(.with { $0.userID = "fan\(index % users)" }) {
+            response in
+            for try await update in response.messages {
+              let sentAt = update.task.updatedAt.date
+              deliveries.withLock { $0.add(Date().timeIntervalSince(sentAt) * 1000) }
+              received.withLock { $0 += 1 }
             }
           }
         }
@@ -111,6 +99,29 @@ struct FanOutBench: Sendable {
         latency.add(.now - start)
       }
       return latency
+    }
+  }
+}
+
+/// Opens `count` server streams at once over connections of `perConnection` streams each, as many
+/// long-lived callers would; `call` runs the stream numbered `index` to its end.
+func openStreams(
+  socket: String, count: Int, perConnection: Int,
+  _ call: @escaping @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, _ index: Int) async throws -> Void
+) async throws {
+  try await withThrowingDiscardingTaskGroup { connections in
+    for first in stride(from: 0, to: count, by: perConnection) {
+      connections.addTask {
+        try await withGRPCClient(
+          transport: try .http2NIOPosix(target: .unixDomainSocket(path: socket), transportSecurity: .plaintext)
+        ) { client in
+          try await withThrowingDiscardingTaskGroup { streams in
+            for index in first..<min(first + perConnection, count) {
+              streams.addTask { try await call(client, index) }
+            }
+          }
+        }
+      }
     }
   }
 }
