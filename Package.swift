@@ -195,6 +195,8 @@ let package = Package(
     .testTarget(name: "EaselCoreTests", dependencies: ["EaselCore"]),
     .testTarget(name: "EaselTemplatesTests", dependencies: ["EaselTemplates", "EaselCore"]),
     .testTarget(name: "EaselImagingTests", dependencies: ["EaselImaging", "EaselCore"]),
+    .testTarget(
+      name: "EaselSQLiteTests", dependencies: ["EaselSQLite", "EaselCore", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(name: "EaselPostgresTests", dependencies: ["EaselPostgres", "EaselCore"]),
     .testTarget(name: "EaselArtifactsTests", dependencies: ["EaselArtifacts", "EaselCore"]),
     .testTarget(name: "EaselModelsTests", dependencies: ["EaselModels", "EaselImaging", "EaselCore"]),

@@ -48,8 +48,7 @@ enum TaskRows {
     task.updateID = db.lastInsertedRowID
     try db.run(literal: "UPDATE tasks SET update_id = \(task.updateID) WHERE id = \(task.id)")
     try WebhookRows.enqueue(db, for: task)
-    let committed = task
-    db.afterNextTransaction(onCommit: { _ in feed.committed(committed) })
+    feed.stage(task, in: db)
   }
 
   /// Logged states after `updateID`, oldest first: of one account, or of a whole platform.

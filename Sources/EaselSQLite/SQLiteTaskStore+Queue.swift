@@ -7,7 +7,7 @@ extension SQLiteTaskStore: TaskQueue {
   public func claimNextTask(lease: Lease, among backends: Set<String>?, aging: Duration, now: Date) async throws
     -> GenerationTask?
   {
-    try await writer.write { db in
+    try await groupCommit.write { db in
       let order = FairQueue.levelOrder(oldestWaiting: try TaskRows.oldestWaiting(db), now: now, aging: aging)
       for level in order {
         guard var task = try TaskRows.nextDue(db, now: now, among: backends, priority: level) else { continue }
@@ -33,7 +33,7 @@ extension SQLiteTaskStore: TaskQueue {
   }
 
   public func renewLease(taskID: String, lease: Lease) async throws -> Bool {
-    try await writer.write { db in
+    try await groupCommit.write { db in
       try db.execute(
         literal: "UPDATE tasks SET lease_expires_at = \(lease.expires.timeIntervalSince1970) WHERE id = \(taskID) AND status = 'PROCESSING' AND lease_owner = \(lease.owner)")
       return db.changesCount == 1
@@ -43,7 +43,7 @@ extension SQLiteTaskStore: TaskQueue {
   public func updateProgress(taskID: String, progress: Double, preview: Artifact?, now: Date) async throws
     -> GenerationTask?
   {
-    try await writer.write { db in
+    try await groupCommit.write { db in
       guard var task = try TaskRows.fetch(db, id: taskID), task.status == .processing else { return nil }
       task.report(progress: progress)
       if let preview { task.show(preview: preview) }
@@ -54,7 +54,7 @@ extension SQLiteTaskStore: TaskQueue {
   }
 
   public func finishTask(id: String, owner: String, outcome: TaskOutcome, now: Date) async throws -> GenerationTask? {
-    try await writer.write { db in
+    try await groupCommit.write { db in
       guard var task = try TaskRows.fetch(db, id: id), task.status == .processing,
         try TaskRows.isLeased(db, id: id, to: owner)
       else { return nil }
@@ -67,7 +67,7 @@ extension SQLiteTaskStore: TaskQueue {
   public func retryTask(
     id: String, owner: String, failure: BackendFailure, retryAt: Date, maxAttempts: Int, now: Date
   ) async throws -> GenerationTask? {
-    try await writer.write { db in
+    try await groupCommit.write { db in
       guard var task = try TaskRows.fetch(db, id: id), task.status == .processing,
         try TaskRows.isLeased(db, id: id, to: owner)
       else { return nil }

@@ -5,7 +5,7 @@ import GRDB
 /// TaskRecords: creating, canceling and reading tasks.
 extension SQLiteTaskStore: TaskRecords {
   public func createTask(_ new: NewTask, now: Date) async throws -> (task: GenerationTask, created: Bool) {
-    try await writer.write { db in
+    try await groupCommit.write { db in
       if let idempotency = new.idempotency,
         let taskID = try Idempotency.previousResult(db, account: new.account, scope: .createTask, key: idempotency)
       {
@@ -52,7 +52,7 @@ extension SQLiteTaskStore: TaskRecords {
   }
 
   public func pinTask(id: String, account: Account, pinned: Bool, now: Date) async throws -> GenerationTask? {
-    try await writer.write { db in
+    try await groupCommit.write { db in
       guard var task = try TaskRows.fetch(db, id: id, account: account) else { return nil }
       if task.pin(pinned, now: now) { try TaskRows.saveChange(db, &task, now: now, feed: feed) }
       return task
@@ -60,7 +60,7 @@ extension SQLiteTaskStore: TaskRecords {
   }
 
   public func cancelTask(id: String, account: Account, now: Date) async throws -> GenerationTask? {
-    try await writer.write { db in
+    try await groupCommit.write { db in
       guard var task = try TaskRows.fetch(db, id: id, account: account) else { return nil }
       if task.cancel(now: now) { try save(db, &task, now: now) }
       return task

@@ -7,6 +7,8 @@ import GRDB
 public struct SQLiteTaskStore: Sendable {
   let writer: any DatabaseWriter
   let feed: ChangeFeed
+  /// The per-task writes (creates, claims, progress, endings) go through it.
+  let groupCommit: GroupCommit
 
   /// Opens (creating if needed) the database at `path` and runs pending migrations. `onChange`
   /// hears every stored task change after its commit, in commit (update log) order.
@@ -22,7 +24,11 @@ public struct SQLiteTaskStore: Sendable {
     }
     writer = try DatabasePool(path: path, configuration: configuration)
     try Schema.migrator.migrate(writer)
+    groupCommit = GroupCommit(writer: writer, feed: feed)
   }
+
+  /// Transactions the per-task writes committed, and how many writes they carried.
+  public var groupCommitStatistics: (transactions: Int, writes: Int) { groupCommit.statistics }
 
   // The point reads behind GetTask, ListTasks, GetBalance and key checks run inline on the calling
   // thread (GRDB's synchronous read): each takes tens of microseconds in WAL mode, less than the two
