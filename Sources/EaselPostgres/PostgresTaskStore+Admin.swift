@@ -20,8 +20,8 @@ extension PostgresTaskStore: AdminRecords {
     if let after = filter.createdAfter { try add("created_at", after.timeIntervalSince1970, comparison: ">=") }
     if let before = filter.createdBefore { try add("created_at", before.timeIntervalSince1970, comparison: "<") }
     if let cursor {
-      try bindings.append(cursor.createdAt)
-      try bindings.append(cursor.id)
+      bindings.append(cursor.createdAt)
+      bindings.append(cursor.id)
       conditions.append("(created_at, id) < ($\(bindings.count - 1), $\(bindings.count))")
     }
     if conditions.isEmpty { conditions.append("TRUE") }
@@ -57,7 +57,7 @@ extension PostgresTaskStore: AdminRecords {
   }
 
   public func setBackendPause(_ pause: BackendPause?, backend: String, endpoint: String) async throws {
-    try await write { tx in
+    _ = try await write { tx in
       if let pause {
         try await tx.query(
           """

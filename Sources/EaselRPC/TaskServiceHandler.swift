@@ -102,7 +102,7 @@ public struct TaskServiceHandler: Easel_V1_TaskService.SimpleServiceProtocol {
     try await mappingErrors("ListTasks", context: context, logger: logger) {
       let account = try authorized(.readTasks, platform: request.platform, userID: request.userID)
       let pageRequest = try PageRequest(page: request.page, limit: request.limit, pageToken: request.pageToken)
-      let status = try TaskStatus(request.status)
+      let status = TaskStatus(request.status)
       let page =
         request.batchID.isEmpty
         ? try await manager.tasks(of: account, status: status, page: pageRequest)
