@@ -27,9 +27,6 @@ public struct SQLiteTaskStore: Sendable {
     groupCommit = GroupCommit(writer: writer, feed: feed)
   }
 
-  /// Transactions the per-task writes committed, and how many writes they carried.
-  public var groupCommitStatistics: (transactions: Int, writes: Int) { groupCommit.statistics }
-
   // The point reads behind GetTask, ListTasks, GetBalance and key checks run inline on the calling
   // thread (GRDB's synchronous read): each takes tens of microseconds in WAL mode, less than the two
   // thread hops of an asynchronous read, which dominated those RPCs (see docs/performance.md).

@@ -63,7 +63,7 @@ import Testing
 
   @Test func writesThatWaitShareATransactionAndEachCallerGetsItsOwnTask() async throws {
     let fixture = try await Fixture()
-    let before = fixture.store.groupCommitStatistics
+    let before = fixture.store.groupCommit.statistics
     let creates = try await fixture.whileWriterIsBusy(waitingFor: 100) {
       try (0..<100).map { index in
         let new = try fixture.newTask("a fox \(index)")
@@ -73,7 +73,7 @@ import Testing
     var created: [GenerationTask] = []
     for create in creates { created.append(try await create.value) }
 
-    let after = fixture.store.groupCommitStatistics
+    let after = fixture.store.groupCommit.statistics
     #expect(after.writes - before.writes == 100)
     #expect(after.transactions - before.transactions == 2, "100 waiting writes fit in two transactions of at most 64")
     #expect(Set(created.map(\.id)).count == 100)
@@ -94,7 +94,7 @@ import Testing
     fixture.sent.clear()
     let broke = try Account(platform: "default", userID: "broke")
     struct Refused: Error {}
-    let before = fixture.store.groupCommitStatistics
+    let before = fixture.store.groupCommit.statistics
     let (first, failing, poor, last) = try await fixture.whileWriterIsBusy(waitingFor: 4) {
       // One after another, so the transaction runs them in this order.
       func enqueued<T>(_ count: Int, _ write: @escaping @Sendable () async throws -> T) async throws -> Task<T, any Error> {
@@ -121,7 +121,7 @@ import Testing
     await #expect(throws: Refused.self) { try await failing.value }
     await #expect(throws: EaselError.self) { try await poor.value }
 
-    let after = fixture.store.groupCommitStatistics
+    let after = fixture.store.groupCommit.statistics
     #expect(after.transactions - before.transactions == 1 && after.writes - before.writes == 4)
     #expect(try await fixture.store.task(id: pinned.id, account: fixture.account)?.pinnedAt == nil)
     #expect(fixture.sent.all.map(\.id) == [kept.id, alsoKept.id])
