@@ -60,7 +60,14 @@ final class QueueEstimateCache: Sendable {
   /// ask for it at once (256 GetTasks of one task would otherwise all count when it expires).
   private let counting = Mutex<Set<String>>([])
 
+  /// How long the last finished count took. While counts take longer than a caller would wait for
+  /// one (the store is busy), waiting only delays its answer: it gets none at once instead.
+  private let lastCount = Mutex<Duration>(.zero)
+
   func value(for taskID: String) -> QueueEstimate? { estimates.withLock { $0.value(for: taskID) } }
+
+  func counted(in duration: Duration) { lastCount.withLock { $0 = duration } }
+  func worthWaiting(atMost limit: Duration) -> Bool { lastCount.withLock { $0 } <= limit }
 
   /// True if this call should count the task's position; false while another one does.
   func startCounting(_ taskID: String) -> Bool { counting.withLock { $0.insert(taskID).inserted } }
@@ -121,7 +128,8 @@ extension TaskManager {
   /// Where a PENDING task stands, refreshed at most once a second; nil for other tasks (or when the
   /// store can't say right now, or another call is counting it). Without `counting`, only what
   /// is cached. With `waitingAtMost`, a count that takes longer goes on in the background (for
-  /// the next call) and this one answers nil: a stream does not hold an update back for it.
+  /// the next call) and this one answers nil: a stream does not hold an update back for it. It
+  /// doesn't wait at all while the last count took longer than `limit`.
   public func queueEstimate(of task: GenerationTask, counting: Bool = true, waitingAtMost limit: Duration? = nil) async
     -> QueueEstimate?
   {
@@ -138,9 +146,13 @@ extension TaskManager {
   private func countedEstimate(of task: GenerationTask, waitingAtMost limit: Duration?) async -> QueueEstimate? {
     let count = Task { [self] in
       defer { estimates.stopCounting(task.id) }
-      return await countEstimate(of: task)
+      let started = ContinuousClock.now
+      let estimate = await countEstimate(of: task)
+      estimates.counted(in: .now - started)
+      return estimate
     }
     guard let limit else { return await count.value }
+    guard estimates.worthWaiting(atMost: limit) else { return nil }  // the count still fills the cache
     return await FirstOf.value(of: count, within: limit) ?? nil
   }
 

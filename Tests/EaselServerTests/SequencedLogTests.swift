@@ -73,6 +73,23 @@ struct SequencedLogTests {
       try await waitUntil(within: .seconds(5)) {
         try await database.count("SELECT COUNT(*) FROM task_updates WHERE position IS NULL") == 0
       }
+      // A row committed by a node that died before waking the sequencer: the new sequencer's sweep
+      // positions it, with no other commit to wake anyone.
+      let bystanders = try await database.connection.query(
+        """
+        INSERT INTO task_updates (task_id, platform, user_id, sequence, status, snapshot, created_at)
+        SELECT task_id, platform, user_id, 99, status, snapshot, created_at FROM task_updates
+        WHERE task_id = (SELECT task_id FROM task_updates GROUP BY task_id HAVING COUNT(*) = 1 LIMIT 1)
+        RETURNING task_id
+        """, logger: database.logger
+      ).decode(String.self)
+      var bystander: String?
+      for try await id in bystanders { bystander = id }
+      let stranded = ContinuousClock.now
+      try await waitUntil(within: .seconds(5)) {
+        try await database.count("SELECT COUNT(*) FROM task_updates WHERE position IS NULL") == 0
+      }
+      #expect(ContinuousClock.now - stranded < .seconds(2), "swept within 250 ms, give or take a busy machine")
       let head = try await database.count("SELECT position FROM update_log_head")
       try await waitUntil { await reader.progress.last >= head }
       reader.task.cancel()
@@ -84,6 +101,7 @@ struct SequencedLogTests {
       for row in seen { sequences[row.taskID, default: []].append(row.sequence) }
       for id in created.withLock({ $0 }) { #expect(sequences[id]?.first == 1, "the create of \(id) was seen") }
       for id in canceled.withLock({ $0 }) { #expect(sequences[id] == [1, 2], "the cancel of \(id) was seen after its create") }
+      #expect(sequences[try #require(bystander)] == [1, 99], "the stranded row was seen")
       #expect(sequences.values.allSatisfy { $0 == $0.sorted() })
       #expect(canceled.withLock { $0.count } > 0)
       #expect(created.withLock { $0.count } > writers * createsEach / 2)
