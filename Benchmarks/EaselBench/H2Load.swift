@@ -27,9 +27,11 @@ struct H2Load {
     return url
   }
 
-  /// `requests` calls of `method` over `clients` connections with `streams` concurrent calls each.
+  /// `requests` calls of `method` over `clients` connections with `streams` concurrent calls each,
+  /// and at most `perSecond` calls a second on each connection if set.
   func run(
-    _ method: String, body: URL, target: Target, requests: Int, clients: Int, streams: Int, key: String? = nil
+    _ method: String, body: URL, target: Target, requests: Int, clients: Int, streams: Int, key: String? = nil,
+    perSecond: Int? = nil
   ) throws -> Result {
     let log = folder.appendingPathComponent("h2load-\(UUID().uuidString).log")
     defer { try? FileManager.default.removeItem(at: log) }
@@ -38,6 +40,7 @@ struct H2Load {
       "-H", "content-type: application/grpc", "-H", "te: trailers", "--log-file=\(log.path)",
     ]
     if let key { arguments += ["-H", "authorization: Bearer \(key)"] }
+    if let perSecond { arguments.append("--rps=\(perSecond)") }
     switch target {
     case .tcp(let port): arguments.append("http://127.0.0.1:\(port)/\(method)")
     case .unix(let path): arguments += ["-B", "unix:\(path)", "http://localhost/\(method)"]
@@ -67,7 +70,8 @@ struct H2Load {
 
   /// The same, each body sent to its own target (accounts split between two nodes, say).
   func run(
-    _ method: String, bodies: [(URL, Target)], requestsEach: Int, clients: Int, streams: Int, key: String? = nil
+    _ method: String, bodies: [(URL, Target)], requestsEach: Int, clients: Int, streams: Int, key: String? = nil,
+    perSecond: Int? = nil
   ) throws -> Result {
     let results = Mutex<[Swift.Result<Result, any Error>]>([])
     let done = DispatchGroup()
@@ -77,7 +81,9 @@ struct H2Load {
       // Threads, not tasks: each waits on its h2load process.
       Thread {
         let result = Swift.Result {
-          try run(method, body: body, target: target, requests: requestsEach, clients: clients, streams: streams, key: key)
+          try run(
+            method, body: body, target: target, requests: requestsEach, clients: clients, streams: streams, key: key,
+            perSecond: perSecond)
         }
         results.withLock { $0.append(result) }
         done.leave()

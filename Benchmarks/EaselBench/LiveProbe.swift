@@ -8,7 +8,9 @@ import GRPCCore
 struct LiveProbe: Sendable {
   let subscriber: ServerProcess
   let creator: ServerProcess
-  let user = "live-probe"
+  /// A user of its own for each probe: a user stream starts with the user's open tasks, which an
+  /// earlier probe's would be.
+  var user = "live-probe"
 
   /// Probes until `stop` is set; the latencies.
   func run(until stop: Locked<Bool>) async throws -> Latencies {

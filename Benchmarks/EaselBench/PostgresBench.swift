@@ -23,6 +23,9 @@ struct PostgresBench {
     var twoNodesOverOne: Double
     /// Create on one node → its update on a stream at the other, during `createTwoNodes`.
     var liveAcrossNodes: Latencies
+    /// The same while the two nodes take half of `createTwoNodes`' rate: a busy deployment, not a
+    /// saturated one.
+    var liveAcrossNodesAtHalfRate: Latencies
     var get: H2Load.Result
     var pipeline: PipelineBench.Figures
     var pipelineTwoNodes: PipelineBench.Figures
@@ -117,6 +120,14 @@ struct PostgresBench {
     log("two nodes over one, round by round: \(format(createTwoNodes.requestsPerSecond / createManyAccounts.requestsPerSecond * 100, digits: 0)) %, \(format(twoAgain.requestsPerSecond / oneAgain.requestsPerSecond * 100, digits: 0)) %")
     let twoNodesOverOne = (createTwoNodes.requestsPerSecond + twoAgain.requestsPerSecond)
       / (createManyAccounts.requestsPerSecond + oneAgain.requestsPerSecond)
+    let stopHalfProbe = Locked(false)
+    let halfProbe = Task { try await LiveProbe(subscriber: pair[0], creator: pair[1], user: "live-probe-half").run(until: stopHalfProbe) }
+    let perAccount = max(1, Int(createTwoNodes.requestsPerSecond / 2) / Self.accounts)
+    _ = try h2load.run(
+      "easel.v1.TaskService/CreateTask", bodies: pairBodies, requestsEach: perAccount * 10, clients: 1,
+      streams: 256 / Self.accounts, key: pairKey, perSecond: perAccount)
+    stopHalfProbe.withLock { $0 = true }
+    let liveAcrossNodesAtHalfRate = try await halfProbe.value
     for node in pair { await node.stop() }
     await server.stop()
 
@@ -133,7 +144,8 @@ struct PostgresBench {
     for node in pipelinePair { await node.stop() }
 
     return Figures(
-      raw: raw, rawDatabaseMs: rawDatabaseMs, databaseMs: databaseMs, create: create, createManyAccounts: createManyAccounts, createTwoNodes: createTwoNodes, twoNodesOverOne: twoNodesOverOne, liveAcrossNodes: liveAcrossNodes, get: get,
+      raw: raw, rawDatabaseMs: rawDatabaseMs, databaseMs: databaseMs, create: create, createManyAccounts: createManyAccounts, createTwoNodes: createTwoNodes, twoNodesOverOne: twoNodesOverOne, liveAcrossNodes: liveAcrossNodes,
+      liveAcrossNodesAtHalfRate: liveAcrossNodesAtHalfRate, get: get,
       pipeline: pipeline, pipelineTwoNodes: pipelineTwoNodes, rss: rss)
   }
 
