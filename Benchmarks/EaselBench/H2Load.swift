@@ -60,15 +60,9 @@ struct H2Load {
     return Result(requestsPerSecond: rate, latency: latency, failed: failed)
   }
 
-  /// One h2load per body, all at once (one per account, say): the rate is every call over the
-  /// wall time, the latencies are all of them.
-  func run(
-    _ method: String, bodies: [URL], target: Target, requestsEach: Int, clients: Int, streams: Int, key: String? = nil
-  ) throws -> Result {
-    try run(method, bodies: bodies.map { ($0, target) }, requestsEach: requestsEach, clients: clients, streams: streams, key: key)
-  }
-
-  /// The same, each body sent to its own target (accounts split between two nodes, say).
+  /// One h2load per body, all at once, each body to its own target (one per account, the accounts
+  /// split between two nodes, say): the rate is every call over the wall time, the latencies are
+  /// all of them.
   func run(
     _ method: String, bodies: [(URL, Target)], requestsEach: Int, clients: Int, streams: Int, key: String? = nil,
     perSecond: Int? = nil

@@ -74,9 +74,8 @@ struct PostgresBench {
     let accountBodies = try accountFrames()
     let cpuBefore = cpu.seconds()
     let easeldBefore = cpuSeconds(pid: server.pid)
-    let createManyAccounts = try h2load.run(
-      "easel.v1.TaskService/CreateTask", bodies: accountBodies, target: .tcp(port: server.port),
-      requestsEach: creates / Self.accounts, clients: 1, streams: 256 / Self.accounts, key: key)
+    let oneNodeBodies = accountBodies.map { ($0, H2Load.Target.tcp(port: server.port)) }
+    let createManyAccounts = try accountLoad(oneNodeBodies, key: key)
     let databaseMs = (cpu.seconds() - cpuBefore) * 1000 / Double(creates / Self.accounts * Self.accounts)
     log("one node, \(Self.accounts) accounts: PostgreSQL \(format(databaseMs, digits: 2)) ms and easeld \(format((cpuSeconds(pid: server.pid) - easeldBefore) * 1000 / Double(creates), digits: 2)) ms of CPU per create")
     let create = try h2load.run(
@@ -103,29 +102,21 @@ struct PostgresBench {
     let stopProbe = Locked(false)
     let probe = Task { try await LiveProbe(subscriber: pair[0], creator: pair[1]).run(until: stopProbe) }
     let pairBodies = accountBodies.enumerated().map { ($0.element, H2Load.Target.tcp(port: pair[$0.offset % 2].port)) }
-    let createTwoNodes = try h2load.run(
-      "easel.v1.TaskService/CreateTask", bodies: pairBodies, requestsEach: creates / Self.accounts, clients: 1,
-      streams: 256 / Self.accounts, key: pairKey)
+    let createTwoNodes = try accountLoad(pairBodies, key: pairKey)
     stopProbe.withLock { $0 = true }
     let liveAcrossNodes = try await probe.value
     let pairEaseld = zip(pair, pairBefore).map { cpuSeconds(pid: $0.pid) - $1 }.reduce(0, +)
     log("two nodes, \(Self.accounts) accounts: PostgreSQL \(format((cpu.seconds() - pairDatabaseBefore) * 1000 / Double(creates), digits: 2)) ms and easeld \(format(pairEaseld * 1000 / Double(creates), digits: 2)) ms of CPU per create")
     // The second round, in the same order: one node, then two.
-    let oneAgain = try h2load.run(
-      "easel.v1.TaskService/CreateTask", bodies: accountBodies, target: .tcp(port: server.port),
-      requestsEach: creates / Self.accounts, clients: 1, streams: 256 / Self.accounts, key: key)
-    let twoAgain = try h2load.run(
-      "easel.v1.TaskService/CreateTask", bodies: pairBodies, requestsEach: creates / Self.accounts, clients: 1,
-      streams: 256 / Self.accounts, key: pairKey)
+    let oneAgain = try accountLoad(oneNodeBodies, key: key)
+    let twoAgain = try accountLoad(pairBodies, key: pairKey)
     log("two nodes over one, round by round: \(format(createTwoNodes.requestsPerSecond / createManyAccounts.requestsPerSecond * 100, digits: 0)) %, \(format(twoAgain.requestsPerSecond / oneAgain.requestsPerSecond * 100, digits: 0)) %")
     let twoNodesOverOne = (createTwoNodes.requestsPerSecond + twoAgain.requestsPerSecond)
       / (createManyAccounts.requestsPerSecond + oneAgain.requestsPerSecond)
     let stopHalfProbe = Locked(false)
     let halfProbe = Task { try await LiveProbe(subscriber: pair[0], creator: pair[1], user: "live-probe-half").run(until: stopHalfProbe) }
     let perAccount = max(1, Int(createTwoNodes.requestsPerSecond / 2) / Self.accounts)
-    _ = try h2load.run(
-      "easel.v1.TaskService/CreateTask", bodies: pairBodies, requestsEach: perAccount * 10, clients: 1,
-      streams: 256 / Self.accounts, key: pairKey, perSecond: perAccount)
+    _ = try accountLoad(pairBodies, key: pairKey, requestsEach: perAccount * 10, perSecond: perAccount)  // 10 s
     stopHalfProbe.withLock { $0 = true }
     let liveAcrossNodesAtHalfRate = try await halfProbe.value
     for node in pair { await node.stop() }
@@ -147,6 +138,16 @@ struct PostgresBench {
       raw: raw, rawDatabaseMs: rawDatabaseMs, databaseMs: databaseMs, create: create, createManyAccounts: createManyAccounts, createTwoNodes: createTwoNodes, twoNodesOverOne: twoNodesOverOne, liveAcrossNodes: liveAcrossNodes,
       liveAcrossNodesAtHalfRate: liveAcrossNodesAtHalfRate, get: get,
       pipeline: pipeline, pipelineTwoNodes: pipelineTwoNodes, rss: rss)
+  }
+
+  /// CreateTask from one h2load per account, 256 calls in flight in all (the same figure as
+  /// the single-account load), `creates` in all unless `requestsEach` says otherwise.
+  private func accountLoad(
+    _ bodies: [(URL, H2Load.Target)], key: String, requestsEach: Int? = nil, perSecond: Int? = nil
+  ) throws -> H2Load.Result {
+    try h2load.run(
+      "easel.v1.TaskService/CreateTask", bodies: bodies, requestsEach: requestsEach ?? creates / Self.accounts,
+      clients: 1, streams: 256 / Self.accounts, key: key, perSecond: perSecond)
   }
 
   private func node(_ name: String, databaseURL: String, workers: Int = 0, pool: Int = 16) throws -> ServerProcess {
